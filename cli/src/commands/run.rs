@@ -1,0 +1,106 @@
+//! `wbox run`: run a WebAssembly program in the sandbox, in the foreground.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use wbox_runtime::wasm::{self, CompileCache, DirGrant, Grants, Limits, Program};
+use wbox_runtime::{Error, units};
+
+/// Run a WebAssembly program with only the grants you give it
+#[derive(Args)]
+#[command(after_help = "Nothing is granted by default: no files, no environment, no network.\n\n\
+Examples:\n  \
+  wbox run ./hello.wasm a b\n  \
+  wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
+  wbox run --memory 64m --timeout 5s ./untrusted.wasm\n\n\
+Exit status: the program's own; 124 when --timeout ends it, 125 when wbox fails,\n\
+126 when the file is not a runnable program, 127 when it does not exist, 134 on a trap.")]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub grants: GrantFlags,
+
+    /// The .wasm file to run: a WASI preview 1 module or a WASI 0.2 command component
+    pub program: PathBuf,
+
+    /// Arguments passed to the program
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<OsString>,
+}
+
+/// The grants and limits every command that makes a container shares.
+#[derive(Args)]
+pub struct GrantFlags {
+    /// Grant a host directory at a guest path: HOST:GUEST[:ro] (repeatable)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]
+    pub volumes: Vec<String>,
+
+    /// Set an environment variable: KEY=VALUE, or KEY to pass wbox's own (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Read environment variables from a file of KEY=VALUE lines (repeatable)
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
+    /// The program's working directory, a guest path
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// Cap on the program's memory (all linear memories and tables): e.g. 64m, 1g
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// Interrupt the program after this long (exit 124): e.g. 500ms, 30s, 1m30s
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+impl GrantFlags {
+    /// Turns flags into grants, in Docker's order: env files first, then -e.
+    pub fn to_grants(&self, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
+        let mut env = Vec::new();
+        for file in &self.env_files {
+            env.extend(wasm::read_env_file(file)?);
+        }
+        for spec in &self.env {
+            env.extend(wasm::parse_env(spec)?);
+        }
+        let dirs = self.volumes.iter().map(|v| DirGrant::parse(v)).collect::<Result<_, _>>()?;
+        let grants = Grants { dirs, env, args: argv, workdir: self.workdir.clone() };
+        grants.check()?;
+        let limits = Limits {
+            memory: self.memory.as_deref().map(units::parse_size).transpose()?,
+            timeout: self.timeout.as_deref().map(units::parse_duration).transpose()?,
+        };
+        Ok((grants, limits))
+    }
+}
+
+pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
+    let mut argv = vec![args.program.display().to_string()];
+    for (i, arg) in args.args.into_iter().enumerate() {
+        argv.push(arg.into_string().map_err(|arg| {
+            Error::usage(format!(
+                "argument {} ({arg:?}) is not valid UTF-8: WASI passes arguments as Unicode text",
+                i + 1
+            ))
+        })?);
+    }
+    let (grants, limits) = args.grants.to_grants(argv)?;
+    let cache = CompileCache::in_root(root);
+    let program = Program::load_file(&args.program, &cache)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(e.into()))?;
+    let outcome = runtime.block_on(wasm::run(&program, &grants, &limits))?;
+    match &outcome {
+        wasm::Outcome::Exited(_) => {}
+        wasm::Outcome::Trapped(message) => eprintln!("wbox: {} trapped: {message}", program.name()),
+        wasm::Outcome::TimedOut(after) => {
+            eprintln!("wbox: {} timed out after {after:?} (--timeout) and was stopped", program.name())
+        }
+    }
+    Ok(outcome.exit_code())
+}

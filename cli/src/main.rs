@@ -1,0 +1,84 @@
+//! The `wbox` command line: parse, call wbox-runtime, print.
+
+mod commands;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use wbox_runtime::Error;
+
+/// wbox runs WebAssembly programs as containers: nothing is granted unless
+/// you grant it, and they start in milliseconds.
+#[derive(Parser)]
+#[command(name = "wbox", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Examples:\n  wbox run ./hello.wasm a b\n  \
+    wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
+    wbox run --memory 64m --timeout 5s ./untrusted.wasm")]
+struct Cli {
+    /// Directory holding wbox's state (compile cache, later images and containers)
+    #[arg(long, global = true, env = "WBOX_ROOT", value_name = "DIR")]
+    root: Option<PathBuf>,
+
+    /// How much wbox itself says on stderr: error, warn, info, debug or trace
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL",
+          value_parser = ["error", "warn", "info", "debug", "trace"])]
+    log_level: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Run(commands::run::RunArgs),
+    /// Manage wbox's own state
+    #[command(subcommand)]
+    System(commands::system::SystemCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(format!("wbox={0},wbox_runtime={0}", cli.log_level))
+        .without_time()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+    let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(&root, args),
+        Command::System(command) => commands::system::run(&root, command),
+    };
+    match result {
+        Ok(code) => exit_code(code),
+        Err(e) => {
+            eprintln!("wbox: {e:#}");
+            exit_code(e.exit_code())
+        }
+    }
+}
+
+/// Docker answers a bad command line with 125 and a pointer to the help.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let _ = e.print();
+    ExitCode::from(125)
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    // A process exit status is one byte, as on every Unix shell.
+    ExitCode::from(code as u8)
+}
+
+/// The runtime's error type, as every command returns it.
+pub type Result<T> = std::result::Result<T, Error>;

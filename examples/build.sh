@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the example guests (and the test guests) from source into
+# examples/out/: core modules with Debian's clang + wasi-libc, and WASI 0.2
+# components from those modules with the preview-1 adapter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=examples/out
+mkdir -p "$out"
+
+command -v clang >/dev/null || {
+    echo "build.sh: clang is missing; install clang lld wasi-libc libclang-rt-14-dev-wasm32" >&2
+    exit 1
+}
+
+cc() { clang --target=wasm32-wasi -O2 -Wall -Werror -Wl,--strip-debug "$@"; }
+
+cc examples/hello/hello.c -o "$out/hello.wasm"
+cc examples/wc/wc.c -o "$out/wc.wasm"
+cc examples/escape/escape.c -o "$out/escape.wasm"
+cc tests/guests/probe.c -o "$out/probe.wasm"
+
+cargo build --quiet -p componentize
+for name in hello escape probe; do
+    target/debug/componentize "$out/$name.wasm" "$out/$name.component.wasm"
+done
+ls -l "$out"

@@ -1,0 +1,40 @@
+//! The errors a user can meet, each tied to the exit code Docker would give.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The program to run does not exist (exit 127, like a shell).
+    #[error("{}: no such file; check the path", path.display())]
+    NotFound { path: PathBuf },
+
+    /// The program exists but cannot be invoked: not wasm, malformed, or
+    /// asking for imports wbox does not provide (exit 126).
+    #[error("{0}")]
+    NotRunnable(String),
+
+    /// The user asked for something wbox cannot do as given: a bad flag
+    /// value, a grant that names a missing directory (exit 125).
+    #[error("{0}")]
+    Usage(String),
+
+    /// wbox itself failed (exit 125).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NotFound { .. } => 127,
+            Error::NotRunnable(_) => 126,
+            Error::Usage(_) | Error::Internal(_) => 125,
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage(message.into())
+    }
+}

@@ -1,0 +1,9 @@
+//! wbox-runtime: everything wbox does. The `wbox` CLI (and later the containerd
+//! shim) only parse their input, call into this crate and print the result.
+
+pub mod error;
+pub mod root;
+pub mod units;
+pub mod wasm;
+
+pub use error::{Error, Result};

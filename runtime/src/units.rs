@@ -1,0 +1,96 @@
+//! Sizes and durations as Docker users write them: `64m`, `1g`, `500ms`, `1m30s`.
+
+use std::time::Duration;
+
+use crate::{Error, Result};
+
+/// Parses a byte size: a number with an optional unit `b`, `k`, `m`, `g`
+/// (powers of 1024, as in `docker run --memory`), optionally followed by `b`.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid size '{text}': use a number with an optional unit b, k, m or g, e.g. 64m or 1g"
+        ))
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(digits_end);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = number.checked_mul(multiplier).ok_or_else(bad)?;
+    if bytes == 0 {
+        return Err(Error::usage(format!("invalid size '{text}': it must be more than zero")));
+    }
+    Ok(bytes)
+}
+
+/// Parses a duration the way Go (and so Docker) writes them: one or more
+/// `<number><unit>` parts with units `ms`, `s`, `m`, `h`, e.g. `5s`, `1m30s`.
+/// A bare number means seconds.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid duration '{text}': use a number with a unit ms, s, m or h, e.g. 500ms, 30s or 1m30s"
+        ))
+    };
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let (number, tail) = rest.split_at(number_end);
+        let unit_end = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let seconds = match unit {
+            "ms" => value / 1000.0,
+            "s" => value,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            _ => return Err(bad()),
+        };
+        total += Duration::try_from_secs_f64(seconds).map_err(|_| bad())?;
+        rest = tail;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size("512kb").unwrap(), 512 << 10);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        for bad in ["", "m", "64x", "-1m", "0", "1.5g", "99999999999999999999g"] {
+            assert!(parse_size(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        for bad in ["", "s", "5x", "5 s", "-1s", "1m30"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Grants: what a guest may touch. Nothing is granted unless asked for; each
+//! grant is handed to wasmtime-wasi, which enforces it with cap-std.
+
+use std::path::{Component, Path, PathBuf};
+
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::{Error, Result};
+
+/// Everything a guest is given besides its limits.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    /// Host directories preopened at guest paths.
+    pub dirs: Vec<DirGrant>,
+    /// Environment variables, in order; a later key overrides an earlier one.
+    pub env: Vec<(String, String)>,
+    /// The guest's arguments, `argv[0]` first.
+    pub args: Vec<String>,
+    /// The guest's initial working directory.
+    pub workdir: Option<String>,
+}
+
+/// A host directory granted at a guest path (`-v HOST:GUEST[:ro]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    pub host: PathBuf,
+    pub guest: String,
+    pub read_only: bool,
+}
+
+impl DirGrant {
+    /// Parses Docker's `-v HOST:GUEST[:OPTIONS]`, where OPTIONS is `ro` or
+    /// `rw`. A relative HOST is taken from the current directory.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::usage(format!(
+                "invalid volume '{spec}': {why}; use -v HOST_DIR:GUEST_DIR[:ro], e.g. -v ./data:/data:ro"
+            ))
+        };
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (host, guest, options) = match parts.as_slice() {
+            [host, guest] => (*host, *guest, ""),
+            [host, guest, options] => (*host, *guest, *options),
+            _ => return Err(bad("expected two or three ':'-separated parts")),
+        };
+        if host.is_empty() {
+            return Err(bad("the host directory is empty"));
+        }
+        let mut read_only = false;
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            match option {
+                "ro" | "readonly" => read_only = true,
+                "rw" => read_only = false,
+                other => return Err(bad(&format!("unknown option '{other}' (wasm grants take ro or rw)"))),
+            }
+        }
+        let host = std::path::absolute(host).map_err(|e| bad(&e.to_string()))?;
+        let grant = DirGrant { host, guest: normalise_guest_path(guest).map_err(|why| bad(&why))?, read_only };
+        grant.check_host()?;
+        Ok(grant)
+    }
+
+    fn check_host(&self) -> Result<()> {
+        match std::fs::metadata(&self.host) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(Error::usage(format!(
+                "cannot grant {}: it is not a directory; wasm guests are granted directories, so grant the directory that holds it",
+                self.host.display()
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::usage(format!(
+                "cannot grant {}: no such directory; create it first",
+                self.host.display()
+            ))),
+            Err(e) => Err(Error::usage(format!("cannot grant {}: {e}", self.host.display()))),
+        }
+    }
+}
+
+/// Guest paths are absolute, without `.` or `..`, and written one way, so
+/// that two grants of the same place are seen as the same.
+fn normalise_guest_path(guest: &str) -> std::result::Result<String, String> {
+    if !guest.starts_with('/') {
+        return Err(format!("the guest path '{guest}' must be absolute"));
+    }
+    let mut normal = String::new();
+    for part in Path::new(guest).components() {
+        match part {
+            Component::RootDir => {}
+            Component::Normal(name) => {
+                normal.push('/');
+                normal.push_str(name.to_str().expect("guest path came from a str"));
+            }
+            _ => return Err(format!("the guest path '{guest}' must not contain '.' or '..'")),
+        }
+    }
+    Ok(if normal.is_empty() { "/".into() } else { normal })
+}
+
+/// Parses `-e KEY=VALUE`, or `-e KEY` which takes KEY from wbox's own
+/// environment and is skipped when unset, as Docker does.
+pub fn parse_env(spec: &str) -> Result<Option<(String, String)>> {
+    let (key, value) = match spec.split_once('=') {
+        Some((key, value)) => (key, Some(value.to_owned())),
+        None => (spec, None),
+    };
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return Err(Error::usage(format!(
+            "invalid environment variable '{spec}': use KEY=VALUE, with a KEY without spaces"
+        )));
+    }
+    let value = match value {
+        Some(value) => value,
+        None => match std::env::var(key) {
+            Ok(value) => value,
+            Err(_) => return Ok(None),
+        },
+    };
+    Ok(Some((key.to_owned(), value)))
+}
+
+/// Reads a Docker env file: one `KEY=VALUE` or `KEY` a line; blank lines and
+/// lines starting with `#` are skipped; values are taken literally.
+pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read(path)
+        .map_err(|e| Error::usage(format!("cannot read env file {}: {e}", path.display())))?;
+    let text = String::from_utf8(text).map_err(|_| {
+        Error::usage(format!("env file {} is not valid UTF-8", path.display()))
+    })?;
+    let mut vars = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let var = parse_env(line).map_err(|e| {
+            Error::usage(format!("{}:{}: {e}", path.display(), number + 1))
+        })?;
+        vars.extend(var);
+    }
+    Ok(vars)
+}
+
+impl Grants {
+    /// Refuses grants that contradict each other before anything runs.
+    pub fn check(&self) -> Result<()> {
+        for (i, grant) in self.dirs.iter().enumerate() {
+            if self.dirs[..i].iter().any(|g| g.guest == grant.guest) {
+                return Err(Error::usage(format!(
+                    "duplicate mount point {}: give each guest path once",
+                    grant.guest
+                )));
+            }
+        }
+        if let Some(workdir) = &self.workdir {
+            if normalise_guest_path(workdir).as_deref() != Ok(workdir.as_str()) {
+                return Err(Error::usage(format!(
+                    "invalid working directory '{workdir}': use an absolute guest path without '.', '..' or a trailing '/'"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The environment the guest sees: for a key given more than once, the
+    /// last value, in the place the key first appeared.
+    pub fn effective_env(&self) -> Vec<(&str, &str)> {
+        let mut env: Vec<(&str, &str)> = Vec::new();
+        for (key, value) in &self.env {
+            match env.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value,
+                None => env.push((key, value)),
+            }
+        }
+        env
+    }
+
+    /// A WASI context builder holding exactly these grants (and the
+    /// caller's stdio), and nothing else: no network, no other files.
+    pub(crate) fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
+        self.check()?;
+        let mut builder = WasiCtxBuilder::new();
+        builder.inherit_stdio().args(&self.args);
+        for (key, value) in self.effective_env() {
+            builder.env(key, value);
+        }
+        for dir in &self.dirs {
+            builder.preopened_dir(&dir.host, &dir.guest, dir.perms()).map_err(|e| {
+                Error::usage(format!("cannot grant {}: {e}", dir.host.display()))
+            })?;
+        }
+        if let Some(workdir) = &self.workdir {
+            builder.initial_cwd(workdir);
+            // Guests built on WASI preview 1 (wasi-libc, the preview-1
+            // adapter) ignore initial-cwd and resolve relative paths through
+            // a preopen named ".". Give them one: the same directory, with
+            // the same rights, as the grant that holds the working directory.
+            if let Some((grant, host)) = self.grant_holding(workdir) {
+                builder.preopened_dir(&host, ".", grant.perms()).map_err(|e| {
+                    Error::usage(format!(
+                        "working directory {workdir} ({}) cannot be opened: {e}",
+                        host.display()
+                    ))
+                })?;
+            }
+        }
+        Ok(builder)
+    }
+
+    /// The grant whose guest path holds `guest_path`, and the host directory
+    /// that `guest_path` names within it.
+    fn grant_holding(&self, guest_path: &str) -> Option<(&DirGrant, PathBuf)> {
+        self.dirs
+            .iter()
+            .filter_map(|grant| {
+                let rest = Path::new(guest_path).strip_prefix(&grant.guest).ok()?;
+                Some((grant, grant.host.join(rest)))
+            })
+            .max_by_key(|(grant, _)| grant.guest.len())
+    }
+}
+
+impl DirGrant {
+    fn perms(&self) -> FsPerms {
+        if self.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_specs() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().to_str().unwrap();
+        let grant = DirGrant::parse(&format!("{host}:/data/./x/:ro")).unwrap();
+        assert_eq!(grant, DirGrant { host: dir.path().into(), guest: "/data/x".into(), read_only: true });
+        assert!(!DirGrant::parse(&format!("{host}:/data")).unwrap().read_only);
+        for bad in [
+            format!("{host}"),
+            format!("{host}:data"),
+            format!("{host}:/data/../etc"),
+            format!("{host}:/data:rx"),
+            format!("{host}/missing:/data"),
+            ":/data".to_string(),
+        ] {
+            assert!(DirGrant::parse(&bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn env_specs() {
+        assert_eq!(parse_env("A=b=c").unwrap(), Some(("A".into(), "b=c".into())));
+        assert_eq!(parse_env("A=").unwrap(), Some(("A".into(), "".into())));
+        assert_eq!(parse_env("WBOX_SURELY_UNSET_VAR").unwrap(), None);
+        assert!(parse_env("=x").is_err());
+        assert!(parse_env("A B=x").is_err());
+    }
+
+    #[test]
+    fn last_env_value_wins() {
+        let grants = Grants {
+            env: vec![("A".into(), "1".into()), ("B".into(), "2".into()), ("A".into(), "3".into())],
+            ..Default::default()
+        };
+        assert_eq!(grants.effective_env(), vec![("A", "3"), ("B", "2")]);
+    }
+
+    #[test]
+    fn duplicate_guest_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let grant = DirGrant { host: dir.path().into(), guest: "/data".into(), read_only: false };
+        let grants = Grants { dirs: vec![grant.clone(), grant], ..Default::default() };
+        assert!(grants.check().is_err());
+    }
+}

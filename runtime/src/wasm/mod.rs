@@ -1,0 +1,15 @@
+//! The wasm sandbox: one wasmtime engine per process, a compile cache on disk,
+//! WASI contexts built from grants, and the limits that bound a guest.
+
+mod cache;
+mod engine;
+mod grants;
+mod limits;
+mod program;
+mod run;
+
+pub use cache::CompileCache;
+pub use grants::{DirGrant, Grants, parse_env, read_env_file};
+pub use limits::Limits;
+pub use program::{Program, ProgramKind};
+pub use run::{Outcome, run};

@@ -1,0 +1,89 @@
+//! A wasm program ready to run: a compiled core module or component.
+
+use std::path::Path;
+
+use wasmtime::Module;
+use wasmtime::component::Component;
+
+use super::cache::CompileCache;
+use super::engine::engine;
+use crate::{Error, Result};
+
+/// Which WASI a program speaks, told from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgramKind {
+    /// A core module: WASI preview 1.
+    Module,
+    /// A component: WASI 0.2 (`wasi:cli/command`).
+    Component,
+}
+
+impl ProgramKind {
+    /// Tells a core module from a component by the header, or refuses bytes
+    /// that are neither.
+    pub fn detect(name: &str, bytes: &[u8]) -> Result<Self> {
+        if wasmparser::Parser::is_component(bytes) {
+            Ok(ProgramKind::Component)
+        } else if wasmparser::Parser::is_core_wasm(bytes) {
+            Ok(ProgramKind::Module)
+        } else if bytes.starts_with(b"\0asm") {
+            Err(Error::NotRunnable(format!(
+                "{name}: unsupported WebAssembly version or layer in its header; rebuild it for WASI preview 1 or 0.2"
+            )))
+        } else {
+            let head: String = bytes.iter().take(8).map(|b| format!("{b:02x} ")).collect();
+            Err(Error::NotRunnable(format!(
+                "{name} is not a WebAssembly module or component: it starts with {}instead of the wasm magic 00 61 73 6d; \
+                 give a .wasm file built for WASI",
+                if bytes.is_empty() { "nothing ".to_string() } else { head }
+            )))
+        }
+    }
+}
+
+pub(crate) enum Compiled {
+    Module(Module),
+    Component(Component),
+}
+
+/// A program loaded and compiled (or taken from the compile cache).
+pub struct Program {
+    pub(crate) name: String,
+    pub(crate) compiled: Compiled,
+}
+
+impl Program {
+    /// Loads a program from a file, compiling it unless the cache already
+    /// holds its compiled code.
+    pub fn load_file(path: &Path, cache: &CompileCache) -> Result<Program> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound { path: path.to_owned() },
+            std::io::ErrorKind::IsADirectory => {
+                Error::NotRunnable(format!("{name} is a directory, not a .wasm file"))
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                Error::NotRunnable(format!("{name}: permission denied; check its permissions"))
+            }
+            _ => Error::Internal(anyhow::anyhow!("reading {name}: {e}")),
+        })?;
+        Program::load_bytes(name, &bytes, cache)
+    }
+
+    pub fn load_bytes(name: String, bytes: &[u8], cache: &CompileCache) -> Result<Program> {
+        let kind = ProgramKind::detect(&name, bytes)?;
+        let compiled = cache.load_or_compile(engine(), &name, kind, bytes)?;
+        Ok(Program { name, compiled })
+    }
+
+    pub fn kind(&self) -> ProgramKind {
+        match self.compiled {
+            Compiled::Module(_) => ProgramKind::Module,
+            Compiled::Component(_) => ProgramKind::Component,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}

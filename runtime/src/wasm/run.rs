@@ -1,0 +1,156 @@
+//! Running a program: a store with the grants and limits, instantiate, call
+//! the command's entry point, and tell how it ended.
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use super::engine::{engine, start_epoch_ticker};
+use super::grants::Grants;
+use super::limits::{Limits, MemoryCap};
+use super::program::{Compiled, Program};
+use crate::{Error, Result};
+
+/// How a guest ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned or called exit with this code.
+    Exited(i32),
+    /// It trapped; the message says where and why.
+    Trapped(String),
+    /// It was still running at the deadline and was interrupted.
+    TimedOut(Duration),
+}
+
+impl Outcome {
+    /// The exit code Docker users expect: the guest's own, 134 for a trap
+    /// (as for an abort), 124 for a deadline (as `timeout(1)` does).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Exited(code) => *code,
+            Outcome::Trapped(_) => 134,
+            Outcome::TimedOut(_) => 124,
+        }
+    }
+}
+
+/// Runs a program to its end with exactly these grants and limits. The
+/// guest's stdio is the caller's.
+pub async fn run(program: &Program, grants: &Grants, limits: &Limits) -> Result<Outcome> {
+    let mut builder = grants.wasi_builder()?;
+    let run = async {
+        match &program.compiled {
+            Compiled::Module(module) => {
+                let state = P1State { wasi: builder.build_p1(), cap: MemoryCap::new(limits.memory) };
+                let mut store = new_store(state, |s| &mut s.cap);
+                let mut linker = wasmtime::Linker::new(engine());
+                wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)
+                    .map_err(internal)?;
+                let instance = linker
+                    .instantiate_async(&mut store, module)
+                    .await
+                    .map_err(|e| cannot_start(&program.name, e))?;
+                let start = instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(|_| {
+                    Error::NotRunnable(format!(
+                        "{} exports no _start function: it is a library (reactor) module, not a command",
+                        program.name
+                    ))
+                })?;
+                Ok(outcome(start.call_async(&mut store, ()).await))
+            }
+            Compiled::Component(component) => {
+                let state = P2State {
+                    ctx: builder.build(),
+                    table: ResourceTable::new(),
+                    cap: MemoryCap::new(limits.memory),
+                };
+                let mut store = new_store(state, |s| &mut s.cap);
+                let mut linker = wasmtime::component::Linker::new(engine());
+                wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+                let command = Command::instantiate_async(&mut store, component, &linker)
+                    .await
+                    .map_err(|e| cannot_start(&program.name, e))?;
+                Ok(match command.wasi_cli_run().call_run(&mut store).await {
+                    Ok(Ok(())) => Outcome::Exited(0),
+                    // WASI 0.2's exit carries only success or failure.
+                    Ok(Err(())) => Outcome::Exited(1),
+                    Err(e) => outcome(Err(e)),
+                })
+            }
+        }
+    };
+    match limits.timeout {
+        None => run.await,
+        Some(deadline) => {
+            start_epoch_ticker();
+            match tokio::time::timeout(deadline, run).await {
+                Ok(result) => result,
+                // Dropping the run future drops the store: the guest is gone.
+                Err(_) => Ok(Outcome::TimedOut(deadline)),
+            }
+        }
+    }
+}
+
+fn new_store<T: Send + 'static>(
+    state: T,
+    cap: fn(&mut T) -> &mut MemoryCap,
+) -> Store<T> {
+    let mut store = Store::new(engine(), state);
+    store.limiter(move |s| cap(s) as &mut dyn wasmtime::ResourceLimiter);
+    // The epoch only advances while some deadline is armed; then the guest
+    // yields at every tick, so the deadline's timer fires even while the
+    // guest never calls the host.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store
+}
+
+fn outcome(result: wasmtime::Result<()>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Exited(0),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => Outcome::Exited(exit.0),
+            None => Outcome::Trapped(trap_message(&e)),
+        },
+    }
+}
+
+/// The trap's cause and the guest's own backtrace; never the host's stack.
+fn trap_message(e: &wasmtime::Error) -> String {
+    let mut message = e.root_cause().to_string();
+    if let Some(backtrace) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        message.push('\n');
+        message.push_str(&backtrace.to_string());
+    }
+    message
+}
+
+fn cannot_start(name: &str, e: wasmtime::Error) -> Error {
+    Error::NotRunnable(format!("cannot start {name}: {e:#}"))
+}
+
+fn internal(e: wasmtime::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("{e:#}"))
+}
+
+struct P1State {
+    wasi: WasiP1Ctx,
+    cap: MemoryCap,
+}
+
+struct P2State {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    cap: MemoryCap,
+}
+
+impl WasiView for P2State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}

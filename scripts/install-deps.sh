@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wbox's examples, tests and benchmarks need.
+set -euo pipefail
+
+packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

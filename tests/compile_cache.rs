@@ -1,0 +1,109 @@
+//! The compile cache: a program is compiled once; damaged or foreign entries
+//! are never executed; concurrent runs leave one good entry.
+
+mod harness;
+
+use std::fs;
+
+use harness::{Wbox, code, guest, stderr, stdout};
+
+fn run_hello(wbox: &Wbox) -> std::process::Output {
+    let out = wbox.run(&["--log-level", "debug", "run", &guest("hello.wasm"), "x"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Hello from wbox!\narg 1: x\n");
+    out
+}
+
+#[test]
+fn second_run_does_not_compile_again() {
+    let wbox = Wbox::new();
+    assert!(wbox.cache_entries().is_empty());
+    let first = stderr(&run_hello(&wbox));
+    assert!(first.contains("compile cache miss"), "{first}");
+    assert_eq!(wbox.cache_entries().len(), 1);
+
+    let second = stderr(&run_hello(&wbox));
+    assert!(second.contains("compile cache hit") && !second.contains("miss"), "{second}");
+}
+
+#[test]
+fn a_corrupt_entry_is_detected_and_recompiled() {
+    let wbox = Wbox::new();
+    run_hello(&wbox);
+    let entry = wbox.cache_entries().pop().unwrap();
+    let good = fs::read(&entry).unwrap();
+
+    // One flipped bit in the compiled code.
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x10;
+    fs::write(&entry, &flipped).unwrap();
+    let err = stderr(&run_hello(&wbox));
+    assert!(err.contains("corrupt or foreign") && err.contains("compile cache miss"), "{err}");
+    assert_eq!(fs::read(&entry).unwrap(), good, "the entry was rebuilt");
+
+    // A torn write: the file cut short.
+    fs::write(&entry, &good[..good.len() / 3]).unwrap();
+    assert!(stderr(&run_hello(&wbox)).contains("corrupt or foreign"));
+    assert!(stderr(&run_hello(&wbox)).contains("compile cache hit"));
+}
+
+#[test]
+fn a_foreign_entry_is_never_executed() {
+    let wbox = Wbox::new();
+    // Compile another program, then plant its entry under hello's name.
+    let out = wbox.run(&["run", &guest("probe.wasm"), "exit", "0"]);
+    assert_eq!(code(&out), 0);
+    let probe_entry = wbox.cache_entries().pop().unwrap();
+    run_hello(&wbox);
+    let hello_entry = wbox.cache_entries().into_iter().find(|e| *e != probe_entry).unwrap();
+    fs::copy(&probe_entry, &hello_entry).unwrap();
+
+    let err = stderr(&run_hello(&wbox));
+    assert!(err.contains("corrupt or foreign"), "{err}");
+}
+
+#[test]
+fn concurrent_first_runs_leave_one_good_entry() {
+    let wbox = Wbox::new();
+    let hello = guest("hello.wasm");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            wbox.command()
+                .args(["run", &hello, &i.to_string()])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0);
+        assert_eq!(stdout(&out), format!("Hello from wbox!\narg 1: {i}\n"));
+    }
+    assert_eq!(wbox.cache_entries().len(), 1);
+    let leftovers: Vec<_> = fs::read_dir(wbox.cache_entries()[0].parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| !name.to_string_lossy().ends_with(".cwasm"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
+    assert!(stderr(&run_hello(&wbox)).contains("compile cache hit"));
+}
+
+#[test]
+fn system_prune_clears_the_cache() {
+    let wbox = Wbox::new();
+    run_hello(&wbox);
+    assert_eq!(wbox.cache_entries().len(), 1);
+
+    let refused = wbox.run(&["system", "prune"]);
+    assert_ne!(code(&refused), 0, "without a terminal to confirm on, prune needs -f");
+    assert_eq!(wbox.cache_entries().len(), 1);
+
+    let out = wbox.run(&["system", "prune", "-f"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("Total reclaimed space: "), "{}", stdout(&out));
+    assert!(wbox.cache_entries().is_empty());
+    assert!(stderr(&run_hello(&wbox)).contains("compile cache miss"));
+}

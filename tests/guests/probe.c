@@ -1,0 +1,85 @@
+// probe: one test guest with many modes, so the tests compile one program.
+//   probe out N      write N bytes of every byte value 0..255 to stdout
+//   probe err N      the same to stderr
+//   probe cat        copy stdin to stdout
+//   probe args       print each argument, bracketed, one a line
+//   probe env        print the environment, one a line
+//   probe cwd        print the working directory
+//   probe alloc MB   allocate and touch 1 MiB at a time up to MB; exit 3 when
+//                    an allocation fails
+//   probe spin       loop forever without calling the host
+//   probe sleep S    sleep S seconds in the host
+//   probe trap       execute `unreachable`
+//   probe exit N     exit with N
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+// Allocations are kept here so the compiler cannot elide them.
+char *volatile kept[1 << 16];
+
+static int write_pattern(FILE *f, long n) {
+    unsigned char block[4096];
+    for (int i = 0; i < (int)sizeof block; i++) block[i] = (unsigned char)i;
+    while (n > 0) {
+        size_t chunk = n < (long)sizeof block ? (size_t)n : sizeof block;
+        if (fwrite(block, 1, chunk, f) != chunk) return 1;
+        n -= chunk;
+    }
+    return fflush(f) != 0;
+}
+
+int main(int argc, char **argv) {
+    const char *mode = argc > 1 ? argv[1] : "";
+    const char *arg = argc > 2 ? argv[2] : "0";
+    if (!strcmp(mode, "out")) return write_pattern(stdout, atol(arg));
+    if (!strcmp(mode, "err")) return write_pattern(stderr, atol(arg));
+    if (!strcmp(mode, "cat")) {
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
+        return 0;
+    }
+    if (!strcmp(mode, "args")) {
+        for (int i = 0; i < argc; i++) printf("[%s]\n", argv[i]);
+        return 0;
+    }
+    if (!strcmp(mode, "env")) {
+        for (char **e = environ; *e; e++) printf("%s\n", *e);
+        return 0;
+    }
+    if (!strcmp(mode, "cwd")) {
+        char buf[512];
+        printf("%s\n", getcwd(buf, sizeof buf) ? buf : "(none)");
+        return 0;
+    }
+    if (!strcmp(mode, "alloc")) {
+        long want = atol(arg), got = 0;
+        for (; got < want && got < (long)(sizeof kept / sizeof *kept); got++) {
+            char *p = malloc(1 << 20);
+            if (!p) {
+                printf("allocation failed after %ld MiB\n", got);
+                return 3;
+            }
+            memset(p, 1, 1 << 20);
+            kept[got] = p;
+        }
+        printf("allocated %ld MiB\n", got);
+        return 0;
+    }
+    if (!strcmp(mode, "spin")) {
+        volatile unsigned long i = 0;
+        for (;;) i++;
+    }
+    if (!strcmp(mode, "sleep")) {
+        sleep((unsigned)atoi(arg));
+        return 0;
+    }
+    if (!strcmp(mode, "trap")) __builtin_trap();
+    if (!strcmp(mode, "exit")) exit(atoi(arg));
+    fprintf(stderr, "probe: unknown mode '%s'\n", mode);
+    return 2;
+}

@@ -1,0 +1,92 @@
+//! What the end-to-end tests share: a wbox with its own state directory, and
+//! the guests that examples/build.sh compiled.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// A wbox whose state lives in a fresh temporary root.
+pub struct Wbox {
+    pub root: TempDir,
+}
+
+impl Wbox {
+    pub fn new() -> Self {
+        Wbox { root: tempfile::tempdir().expect("temporary root") }
+    }
+
+    /// A `wbox` command with this root and nothing of the test's own
+    /// environment that could change what wbox prints.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wbox"));
+        command
+            .env("WBOX_ROOT", self.root.path())
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("running wbox")
+    }
+
+    /// Runs wbox with `input` on its stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting wbox");
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let output = child.wait_with_output().expect("waiting for wbox");
+        writer.join().unwrap().expect("writing wbox's stdin");
+        output
+    }
+
+    /// The compiled entries in the compile cache.
+    pub fn cache_entries(&self) -> Vec<PathBuf> {
+        let base = self.root.path().join("cache/compiled");
+        let mut entries = Vec::new();
+        for engine_dir in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(engine_dir.path()).into_iter().flatten().flatten() {
+                if entry.path().extension().is_some_and(|e| e == "cwasm") {
+                    entries.push(entry.path());
+                }
+            }
+        }
+        entries
+    }
+}
+
+/// A guest built by examples/build.sh, e.g. `guest("hello.wasm")`.
+pub fn guest(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/out").join(name);
+    assert!(path.exists(), "{} is missing: run examples/build.sh first", path.display());
+    path.to_str().unwrap().to_owned()
+}
+
+/// Both builds of a guest: the WASI preview-1 module and the WASI 0.2 component.
+pub fn both(name: &str) -> [String; 2] {
+    [guest(&format!("{name}.wasm")), guest(&format!("{name}.component.wasm"))]
+}
+
+pub fn code(output: &Output) -> i32 {
+    output.status.code().expect("wbox ended by a signal")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
