@@ -18,9 +18,15 @@ cc examples/hello/hello.c -o "$out/hello.wasm"
 cc examples/wc/wc.c -o "$out/wc.wasm"
 cc examples/escape/escape.c -o "$out/escape.wasm"
 cc tests/guests/probe.c -o "$out/probe.wasm"
+cc tests/guests/netprobe.c -o "$out/netprobe.core.wasm" -Wl,--allow-undefined
 
 cargo build --quiet -p componentize
 for name in hello escape probe; do
     target/debug/componentize "$out/$name.wasm" "$out/$name.component.wasm"
 done
+# netprobe imports WASI 0.2 sockets directly, as named in its WIT world over
+# the WASI packages that wasmtime-wasi itself is built from.
+wasi_wit=$(cargo metadata --format-version 1 --locked |
+    python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == "wasmtime-wasi"))')/src/p2/wit
+target/debug/componentize "$out/netprobe.core.wasm" "$out/netprobe.component.wasm" "$wasi_wit" tests/guests/netprobe.wit
 ls -l "$out"

@@ -123,3 +123,20 @@ fn workdir_makes_relative_paths_resolve_inside_its_grant() {
     assert_eq!(code(&out), 125, "{}", stderr(&out));
     assert!(stderr(&out).contains("/data/missing"));
 }
+
+#[test]
+fn no_network_of_any_kind() {
+    // WASI preview 1 has no call that opens a socket; a component's every
+    // socket and name lookup must fail inside the guest.
+    let wbox = Wbox::new();
+    let out = wbox.run(&["run", &guest("netprobe.component.wasm")]);
+    assert_eq!(
+        stdout(&out),
+        "tcp socket (ipv4): denied (access-denied)\n\
+         tcp socket (ipv6): denied (access-denied)\n\
+         udp socket (ipv4): denied (access-denied)\n\
+         resolve localhost: denied (permanent-resolver-failure)\n\
+         resolve example.com: denied (permanent-resolver-failure)\n"
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

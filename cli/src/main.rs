@@ -1,6 +1,7 @@
 //! The `wbox` command line: parse, call wbox-runtime, print.
 
 mod commands;
+mod progress;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -88,7 +88,10 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
         })?);
     }
     let (grants, limits) = args.grants.to_grants(argv)?;
-    let cache = CompileCache::in_root(root);
+    let mut cache = CompileCache::in_root(root);
+    if let Some(spinner) = crate::progress::CompileSpinner::on_terminal() {
+        cache = cache.with_progress(spinner);
+    }
     let program = Program::load_file(&args.program, &cache)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -27,17 +27,33 @@ const HEADER_LEN: usize = 16 + 16 + 32;
 pub struct CompileCache {
     /// `None` when the cache is off: everything is compiled in memory.
     dir: Option<PathBuf>,
+    progress: Option<Box<dyn CompileProgress>>,
+}
+
+/// Told when a program has to be compiled, which takes seconds for a large
+/// one, so that a front end can show that something is happening.
+pub trait CompileProgress {
+    fn compiling(&self, name: &str, wasm_bytes: usize);
+    fn compiled(&self);
 }
 
 impl CompileCache {
     /// The cache under a wbox root directory.
     pub fn in_root(root: &Path) -> Self {
-        CompileCache { dir: Some(Self::base(root).join(engine_dir_name(super::engine::engine()))) }
+        CompileCache {
+            dir: Some(Self::base(root).join(engine_dir_name(super::engine::engine()))),
+            progress: None,
+        }
     }
 
     /// No cache: compile every time, write nothing.
     pub fn disabled() -> Self {
-        CompileCache { dir: None }
+        CompileCache { dir: None, progress: None }
+    }
+
+    pub fn with_progress(mut self, progress: impl CompileProgress + 'static) -> Self {
+        self.progress = Some(Box::new(progress));
+        self
     }
 
     fn base(root: &Path) -> PathBuf {
@@ -63,7 +79,7 @@ impl CompileCache {
         wasm: &[u8],
     ) -> Result<Compiled> {
         let Some(dir) = &self.dir else {
-            return compile(engine, name, kind, wasm);
+            return self.compile(engine, name, kind, wasm);
         };
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let entry = dir.join(format!("{}.cwasm", hex::encode(digest)));
@@ -89,12 +105,25 @@ impl CompileCache {
         }
 
         tracing::debug!("compile cache miss: compiling {name} (sha256:{})", hex::encode(digest));
-        let compiled = compile(engine, name, kind, wasm)?;
+        let compiled = self.compile(engine, name, kind, wasm)?;
         if let Err(e) = store(dir, &entry, &digest, &compiled) {
             // The program still runs; only the next start is slower.
             tracing::warn!("cannot write compile cache entry {}: {e:#}", entry.display());
         }
         Ok(compiled)
+    }
+}
+
+impl CompileCache {
+    fn compile(&self, engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Result<Compiled> {
+        if let Some(progress) = &self.progress {
+            progress.compiling(name, wasm.len());
+        }
+        let compiled = compile(engine, name, kind, wasm);
+        if let Some(progress) = &self.progress {
+            progress.compiled();
+        }
+        compiled
     }
 }
 

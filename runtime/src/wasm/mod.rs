@@ -8,7 +8,7 @@ mod limits;
 mod program;
 mod run;
 
-pub use cache::CompileCache;
+pub use cache::{CompileCache, CompileProgress};
 pub use grants::{DirGrant, Grants, parse_env, read_env_file};
 pub use limits::Limits;
 pub use program::{Program, ProgramKind};
