@@ -26,7 +26,8 @@ target/release/wbox run "$module" >/dev/null   # fills the compile cache
 
 hyperfine --warmup 20 --runs 300 -N --export-json "$work/startup.json" \
     -n "wbox run (warm cache)" "target/release/wbox run $module" \
-    -n "wasmtime run --allow-precompiled" "$wasmtime run --allow-precompiled $work/hello.cwasm" >/dev/null
+    -n "wasmtime run --allow-precompiled" "$wasmtime run --allow-precompiled $work/hello.cwasm" \
+    -n "wasmtime run (its own compile cache)" "$wasmtime run $module" >/dev/null
 
 python3 - "$work/startup.json" "$("$wasmtime" --version)" <<'PY'
 import json, sys
