@@ -125,6 +125,23 @@ fn workdir_makes_relative_paths_resolve_inside_its_grant() {
 }
 
 #[test]
+fn a_workdir_through_a_symlink_cannot_leave_its_grant() {
+    // A guest with a read-write grant can leave symlinks behind; a later run
+    // whose working directory follows one must not reach the host outside.
+    let wbox = Wbox::new();
+    let layout = Layout::new();
+    symlink("..", layout.path("rw/up")).unwrap();
+    symlink(layout.dir.path(), layout.path("rw/abs")).unwrap();
+    let grant = format!("{}:/rw", layout.path("rw"));
+    for workdir in ["/rw/up", "/rw/abs"] {
+        let out = wbox.run(&["run", "-v", &grant, "-w", workdir, &guest("wc.wasm"), "secret"]);
+        assert_eq!(code(&out), 125, "{workdir}: {}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).is_empty(), "{workdir}: the guest must not run");
+        assert!(stderr(&out).contains(workdir), "{}", stderr(&out));
+    }
+}
+
+#[test]
 fn no_network_of_any_kind() {
     // WASI preview 1 has no call that opens a socket; a component's every
     // socket and name lookup must fail inside the guest.

@@ -192,31 +192,47 @@ impl Grants {
             builder.initial_cwd(workdir);
             // Guests built on WASI preview 1 (wasi-libc, the preview-1
             // adapter) ignore initial-cwd and resolve relative paths through
-            // a preopen named ".". Give them one: the same directory, with
-            // the same rights, as the grant that holds the working directory.
-            if let Some((grant, host)) = self.grant_holding(workdir) {
-                builder.preopened_dir(&host, ".", grant.perms()).map_err(|e| {
+            // a preopen named ".". Give them one: the working directory, with
+            // the rights of the grant that holds it.
+            if let Some((grant, rest)) = self.grant_holding(workdir) {
+                let inside = open_within(grant, rest).map_err(|e| {
                     Error::usage(format!(
-                        "working directory {workdir} ({}) cannot be opened: {e}",
-                        host.display()
+                        "working directory {workdir} cannot be opened in the grant of {}: {e}",
+                        grant.host.display()
                     ))
+                })?;
+                builder.preopened_dir(fd_path(&inside), ".", grant.perms()).map_err(|e| {
+                    Error::usage(format!("working directory {workdir} cannot be opened: {e}"))
                 })?;
             }
         }
         Ok(builder)
     }
 
-    /// The grant whose guest path holds `guest_path`, and the host directory
-    /// that `guest_path` names within it.
-    fn grant_holding(&self, guest_path: &str) -> Option<(&DirGrant, PathBuf)> {
+    /// The grant whose guest path holds `guest_path`, and the rest of the
+    /// path below that grant.
+    fn grant_holding<'a>(&'a self, guest_path: &'a str) -> Option<(&'a DirGrant, &'a Path)> {
         self.dirs
             .iter()
-            .filter_map(|grant| {
-                let rest = Path::new(guest_path).strip_prefix(&grant.guest).ok()?;
-                Some((grant, grant.host.join(rest)))
-            })
+            .filter_map(|grant| Some((grant, Path::new(guest_path).strip_prefix(&grant.guest).ok()?)))
             .max_by_key(|(grant, _)| grant.guest.len())
     }
+}
+
+/// Opens `rest` below a grant the way the guest would reach it: through
+/// cap-std, so a symlink inside the grant (perhaps one a guest made) cannot
+/// lead outside it.
+fn open_within(grant: &DirGrant, rest: &Path) -> std::io::Result<cap_std::fs::Dir> {
+    let root = cap_std::fs::Dir::open_ambient_dir(&grant.host, cap_std::ambient_authority())?;
+    if rest.as_os_str().is_empty() { Ok(root) } else { root.open_dir(rest) }
+}
+
+/// A path that names exactly the directory `dir` holds open, so that what
+/// wasmtime-wasi opens is what `open_within` checked, even if the grant
+/// changes in between.
+fn fd_path(dir: &cap_std::fs::Dir) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/dev/fd/{}", dir.as_raw_fd()))
 }
 
 impl DirGrant {
