@@ -21,7 +21,7 @@ cc tests/guests/probe.c -o "$out/probe.wasm"
 cc tests/guests/netprobe.c -o "$out/netprobe.core.wasm" -Wl,--allow-undefined
 
 cargo build --quiet -p componentize
-for name in hello escape probe; do
+for name in hello wc escape probe; do
     target/debug/componentize "$out/$name.wasm" "$out/$name.component.wasm"
 done
 # netprobe imports WASI 0.2 sockets directly, as named in its WIT world over

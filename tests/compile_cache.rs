@@ -107,3 +107,20 @@ fn system_prune_clears_the_cache() {
     assert!(wbox.cache_entries().is_empty());
     assert!(stderr(&run_hello(&wbox)).contains("compile cache miss"));
 }
+
+#[test]
+fn entries_are_private_and_a_writable_one_is_not_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let wbox = Wbox::new();
+    run_hello(&wbox);
+    let entry = wbox.cache_entries().pop().unwrap();
+    let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&entry), 0o600);
+    assert_eq!(mode(entry.parent().unwrap()), 0o700);
+
+    // Anyone could have replaced code others can write: compile again.
+    fs::set_permissions(&entry, fs::Permissions::from_mode(0o666)).unwrap();
+    let err = stderr(&run_hello(&wbox));
+    assert!(err.contains("not trusted") && err.contains("compile cache miss"), "{err}");
+    assert_eq!(mode(&entry), 0o600, "the entry was rewritten privately");
+}

@@ -38,6 +38,7 @@ fn environment_is_only_what_was_granted() {
     std::fs::write(&env_file, "# a comment\n\nB=from file\nA=overridden\nFROM_HOST\n").unwrap();
     for probe in both("probe") {
         let none = wbox.command().env("SECRET", "host").args(["run", &probe, "env"]).output().unwrap();
+        assert_eq!(code(&none), 0, "{}", stderr(&none));
         assert_eq!(stdout(&none), "", "{probe}: the host's environment must not leak");
 
         let out = wbox
@@ -59,6 +60,10 @@ fn exit_codes_follow_docker() {
     let [module, component] = both("probe");
     assert_eq!(code(&wbox.run(&["run", &module, "exit", "42"])), 42);
     assert_eq!(code(&wbox.run(&["run", &module, "exit", "0"])), 0);
+    // WASI preview 1 reserves 126 and up; wasmtime-wasi makes them a trap.
+    let out = wbox.run(&["run", &module, "exit", "200"]);
+    assert_eq!(code(&out), 134);
+    assert!(stderr(&out).contains("invalid exit status"), "{}", stderr(&out));
     // WASI 0.2's wasi:cli/exit carries only success or failure.
     assert_eq!(code(&wbox.run(&["run", &component, "exit", "42"])), 1);
     assert_eq!(code(&wbox.run(&["run", &component, "exit", "0"])), 0);
@@ -148,6 +153,54 @@ fn timeout_interrupts_a_guest_blocked_in_the_host() {
     let out = wbox.run(&["run", "--timeout", "500ms", &guest("probe.wasm"), "sleep", "30"]);
     assert_eq!(code(&out), 124);
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn timeout_interrupts_a_guest_blocked_reading_stdin() {
+    // The read is a blocking host call on a thread of its own; wbox must not
+    // wait for it after the deadline.
+    let wbox = Wbox::new();
+    for probe in both("probe") {
+        let mut child = wbox
+            .command()
+            .args(["run", "--timeout", "500ms", &probe, "cat"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _stdin_kept_open = child.stdin.take();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                child.kill().unwrap();
+                panic!("{probe}: wbox still running 10s after a 500ms deadline");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(124), "{probe}");
+    }
+}
+
+#[test]
+fn a_trap_while_starting_is_a_trap() {
+    // A module whose start function, run while instantiating, is `unreachable`.
+    let start_traps: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: () -> ()
+        0x03, 0x02, 0x01, 0x00, // one function of that type
+        0x08, 0x01, 0x00, // start: function 0
+        0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // body: unreachable
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("start.wasm");
+    std::fs::write(&path, start_traps).unwrap();
+    let out = Wbox::new().run(&["run", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 134, "{}", stderr(&out));
+    assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
 }
 
 #[test]

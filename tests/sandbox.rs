@@ -75,7 +75,8 @@ fn without_grants_the_guest_sees_no_files_at_all() {
     }
     for probe in both("probe") {
         let out = wbox.run(&["run", "-w", "/", &probe, "cwd"]);
-        assert_eq!(code(&out), 0);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(stdout(&out), "/\n", "{probe}");
     }
 }
 
@@ -104,15 +105,39 @@ fn a_read_only_grant_is_readable_and_a_read_write_grant_writable() {
 }
 
 #[test]
+fn a_read_only_grant_inside_a_read_write_one_stays_read_only() {
+    let wbox = Wbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, sub) = (dir.path().join("data"), dir.path().join("sub"));
+    fs::create_dir_all(&data).unwrap();
+    fs::create_dir_all(&sub).unwrap();
+    fs::write(sub.join("in.txt"), "x\n").unwrap();
+    let rw = format!("{}:/data", data.display());
+    let ro = format!("{}:/data/sub:ro", sub.display());
+
+    let out = wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/out.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(data.join("out.txt").exists(), "the outer grant is writable");
+
+    let out = wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/sub/out.txt"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let out = wbox.run(&["run", "-v", &rw, "-v", &ro, "-w", "/data/sub", &guest("wc.wasm"), "in.txt", "out.txt"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!sub.join("out.txt").exists(), "the inner grant is read-only, from any path");
+}
+
+#[test]
 fn workdir_makes_relative_paths_resolve_inside_its_grant() {
     let wbox = Wbox::new();
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("sub")).unwrap();
     fs::write(dir.path().join("sub/in.txt"), "a b c\n").unwrap();
     let grant = format!("{}:/data:ro", dir.path().display());
-    let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub", &guest("wc.wasm"), "in.txt"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out), "1 3 6 in.txt\n");
+    for wc in both("wc") {
+        let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub/", &wc, "in.txt"]);
+        assert_eq!(code(&out), 0, "{wc}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "1 3 6 in.txt\n", "{wc}");
+    }
 
     // The working directory's grant keeps its rights.
     let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub", &guest("wc.wasm"), "in.txt", "out.txt"]);

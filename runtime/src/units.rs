@@ -40,31 +40,42 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         ))
     };
     let text = text.trim();
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
+    let total = if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let seconds: f64 = text.parse().map_err(|_| bad())?;
+        Duration::try_from_secs_f64(seconds).map_err(|_| bad())?
+    } else {
+        sum_of_parts(text).ok_or_else(bad)?
+    };
+    if total.is_zero() {
+        return Err(Error::usage(format!("invalid duration '{text}': it must be more than zero")));
     }
+    Ok(total)
+}
+
+/// Adds up `<number><unit>` parts; `None` if any part is malformed.
+fn sum_of_parts(text: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
     let mut rest = text;
     if rest.is_empty() {
-        return Err(bad());
+        return None;
     }
     while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let (number, tail) = rest.split_at(number_end);
         let unit_end = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_end);
-        let value: f64 = number.parse().map_err(|_| bad())?;
+        let value: f64 = number.parse().ok()?;
         let seconds = match unit {
             "ms" => value / 1000.0,
             "s" => value,
             "m" => value * 60.0,
             "h" => value * 3600.0,
-            _ => return Err(bad()),
+            _ => return None,
         };
-        total += Duration::try_from_secs_f64(seconds).map_err(|_| bad())?;
+        total = total.checked_add(Duration::try_from_secs_f64(seconds).ok()?)?;
         rest = tail;
     }
-    Ok(total)
+    Some(total)
 }
 
 #[cfg(test)]
@@ -89,7 +100,7 @@ mod tests {
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
-        for bad in ["", "s", "5x", "5 s", "-1s", "1m30"] {
+        for bad in ["", "s", "5x", "5 s", "-1s", "1m30", "0", "0s", "1e3", "inf", "NaN", ".", "1..5s"] {
             assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
         }
     }

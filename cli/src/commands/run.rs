@@ -4,8 +4,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use wbox_runtime::wasm::{self, CompileCache, DirGrant, Grants, Limits, Program};
-use wbox_runtime::{Error, units};
+use wbox_runtime::Error;
+use wbox_runtime::wasm::{self, CompileCache, Grants, Limits, Program};
 
 /// Run a WebAssembly program with only the grants you give it
 #[derive(Args)]
@@ -57,22 +57,10 @@ pub struct GrantFlags {
 }
 
 impl GrantFlags {
-    /// Turns flags into grants, in Docker's order: env files first, then -e.
     pub fn to_grants(&self, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
-        let mut env = Vec::new();
-        for file in &self.env_files {
-            env.extend(wasm::read_env_file(file)?);
-        }
-        for spec in &self.env {
-            env.extend(wasm::parse_env(spec)?);
-        }
-        let dirs = self.volumes.iter().map(|v| DirGrant::parse(v)).collect::<Result<_, _>>()?;
-        let grants = Grants { dirs, env, args: argv, workdir: self.workdir.clone() };
-        grants.check()?;
-        let limits = Limits {
-            memory: self.memory.as_deref().map(units::parse_size).transpose()?,
-            timeout: self.timeout.as_deref().map(units::parse_duration).transpose()?,
-        };
+        let grants =
+            Grants::from_flags(&self.volumes, &self.env_files, &self.env, self.workdir.as_deref(), argv)?;
+        let limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;
         Ok((grants, limits))
     }
 }
@@ -93,11 +81,7 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
         cache = cache.with_progress(spinner);
     }
     let program = Program::load_file(&args.program, &cache)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(e.into()))?;
-    let outcome = runtime.block_on(wasm::run(&program, &grants, &limits))?;
+    let outcome = wasm::run_blocking(&program, &grants, &limits)?;
     match &outcome {
         wasm::Outcome::Exited(_) => {}
         wasm::Outcome::Trapped(message) => eprintln!("wbox: {} trapped: {message}", program.name()),

@@ -7,6 +7,11 @@
 //! compiled code and the sha256 of the wasm it came from; an entry whose
 //! header does not match (torn write, bit rot, a file copied from elsewhere)
 //! is discarded and the program compiled again, never executed.
+//!
+//! The checksum finds damage, not tampering: compiled code is trusted because
+//! only its user can have written it. The cache's directories are made
+//! private (0700), and an entry that another user owns, or that others could
+//! write, is compiled again instead of loaded.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -83,7 +88,7 @@ impl CompileCache {
         };
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let entry = dir.join(format!("{}.cwasm", hex::encode(digest)));
-        match fs::read(&entry) {
+        match read_trusted(&entry) {
             Ok(bytes) => match verified_payload(&bytes, &digest) {
                 Some(payload) => match deserialize(engine, kind, payload) {
                     Ok(compiled) => {
@@ -101,7 +106,7 @@ impl CompileCache {
                 ),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!("cannot read compile cache entry {}: {e}", entry.display()),
+            Err(e) => tracing::warn!("compile cache entry {}: {e}; compiling {name} again", entry.display()),
         }
 
         tracing::debug!("compile cache miss: compiling {name} (sha256:{})", hex::encode(digest));
@@ -182,7 +187,7 @@ fn store(dir: &Path, entry: &Path, digest: &[u8; 32], compiled: &Compiled) -> an
         Compiled::Component(c) => c.serialize(),
     }
     .map_err(|e| anyhow::anyhow!("serialising compiled code: {e}"))?;
-    fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(MAGIC)?;
     file.write_all(&xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes())?;
@@ -190,6 +195,37 @@ fn store(dir: &Path, entry: &Path, digest: &[u8; 32], compiled: &Compiled) -> an
     file.write_all(&payload)?;
     file.persist(entry)?;
     Ok(())
+}
+
+/// Reads an entry only if the current user owns it and no one else can write
+/// it: executing compiled code is as good as running a binary.
+fn read_trusted(entry: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = fs::File::open(entry)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me || meta.mode() & 0o022 != 0 {
+            return Err(std::io::Error::other(format!(
+                "not trusted: owned by uid {} with mode {:o}; only the user's own, private entries are loaded",
+                meta.uid(),
+                meta.mode() & 0o7777
+            )));
+        }
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn dir_size(path: &Path) -> u64 {

@@ -25,15 +25,11 @@ pub(crate) fn engine() -> &'static Engine {
 pub(crate) fn start_epoch_ticker() {
     static TICKER: Once = Once::new();
     TICKER.call_once(|| {
-        let weak = engine().weak();
         std::thread::Builder::new()
             .name("wbox-epoch".into())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
-                    std::thread::sleep(EPOCH_TICK);
-                }
+            .spawn(|| loop {
+                engine().increment_epoch();
+                std::thread::sleep(EPOCH_TICK);
             })
             .expect("spawning the epoch ticker thread");
     });

@@ -46,14 +46,31 @@ impl DirGrant {
         if host.is_empty() {
             return Err(bad("the host directory is empty"));
         }
-        let mut read_only = false;
-        for option in options.split(',').filter(|o| !o.is_empty()) {
-            match option {
-                "ro" | "readonly" => read_only = true,
-                "rw" => read_only = false,
-                other => return Err(bad(&format!("unknown option '{other}' (wasm grants take ro or rw)"))),
-            }
+        if !(host.starts_with('/') || host.starts_with('.') || host.starts_with('~')) {
+            return Err(bad(&format!(
+                "'{host}' would be a named volume, which wbox does not have yet; give a host path such as ./{host}"
+            )));
         }
+        let mut access = None;
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            let read_only = match option {
+                "ro" | "readonly" => true,
+                "rw" => false,
+                // SELinux relabelling and volume copying mean nothing for a
+                // directory granted to a wasm guest.
+                "z" | "Z" | "nocopy" => {
+                    tracing::warn!("volume '{spec}': option '{option}' has no effect on a wasm guest; ignored");
+                    continue;
+                }
+                other => return Err(bad(&format!("unknown option '{other}' (wasm grants take ro or rw)"))),
+            };
+            if access.is_some_and(|earlier| earlier != read_only) {
+                return Err(bad("both ro and rw were given"));
+            }
+            access = Some(read_only);
+        }
+        let read_only = access.unwrap_or(false);
+        let host = expand_home(host).map_err(|e| bad(&e))?;
         let host = std::path::absolute(host).map_err(|e| bad(&e.to_string()))?;
         let grant = DirGrant { host, guest: normalise_guest_path(guest).map_err(|why| bad(&why))?, read_only };
         grant.check_host()?;
@@ -73,6 +90,19 @@ impl DirGrant {
             ))),
             Err(e) => Err(Error::usage(format!("cannot grant {}: {e}", self.host.display()))),
         }
+    }
+}
+
+/// `~/x` is the user's home, as the shell would have made it (Docker's CLI
+/// does the same for a `~` the shell did not expand).
+fn expand_home(host: &str) -> std::result::Result<PathBuf, String> {
+    match host.strip_prefix('~') {
+        None => Ok(host.into()),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            let home = std::env::var_os("HOME").ok_or("'~' is used but HOME is not set")?;
+            Ok(PathBuf::from(home).join(rest.trim_start_matches('/')))
+        }
+        Some(_) => Err("'~user' paths are not supported; write the path out".into()),
     }
 }
 
@@ -126,6 +156,8 @@ pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>> {
     let text = String::from_utf8(text).map_err(|_| {
         Error::usage(format!("env file {} is not valid UTF-8", path.display()))
     })?;
+    // Editors on Windows start UTF-8 files with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut vars = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim_start();
@@ -141,6 +173,40 @@ pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>> {
 }
 
 impl Grants {
+    /// Grants from the command line's words, checked: `-v` specs, env files
+    /// then `-e` specs (Docker's order: `-e` wins), the working directory and
+    /// the guest's arguments.
+    pub fn from_flags(
+        volumes: &[String],
+        env_files: &[PathBuf],
+        env: &[String],
+        workdir: Option<&str>,
+        args: Vec<String>,
+    ) -> Result<Grants> {
+        let mut vars = Vec::new();
+        for file in env_files {
+            vars.extend(read_env_file(file)?);
+        }
+        for spec in env {
+            vars.extend(parse_env(spec)?);
+        }
+        let workdir = workdir
+            .map(|w| {
+                normalise_guest_path(w).map_err(|why| {
+                    Error::usage(format!("invalid working directory: {why}; use e.g. -w /data"))
+                })
+            })
+            .transpose()?;
+        let grants = Grants {
+            dirs: volumes.iter().map(|v| DirGrant::parse(v)).collect::<Result<_>>()?,
+            env: vars,
+            args,
+            workdir,
+        };
+        grants.check()?;
+        Ok(grants)
+    }
+
     /// Refuses grants that contradict each other before anything runs.
     pub fn check(&self) -> Result<()> {
         for (i, grant) in self.dirs.iter().enumerate() {
@@ -154,7 +220,7 @@ impl Grants {
         if let Some(workdir) = &self.workdir {
             if normalise_guest_path(workdir).as_deref() != Ok(workdir.as_str()) {
                 return Err(Error::usage(format!(
-                    "invalid working directory '{workdir}': use an absolute guest path without '.', '..' or a trailing '/'"
+                    "invalid working directory '{workdir}': use an absolute guest path without '.' or '..'"
                 )));
             }
         }
@@ -176,8 +242,8 @@ impl Grants {
 
     /// A WASI context builder holding exactly these grants (and the
     /// caller's stdio), and nothing else: no network, no other files.
+    /// The grants must have passed `check` (`from_flags` does it).
     pub(crate) fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
-        self.check()?;
         let mut builder = WasiCtxBuilder::new();
         builder.inherit_stdio().args(&self.args);
         for (key, value) in self.effective_env() {
@@ -201,7 +267,7 @@ impl Grants {
                         grant.host.display()
                     ))
                 })?;
-                builder.preopened_dir(fd_path(&inside), ".", grant.perms()).map_err(|e| {
+                builder.preopened_dir(held_path(&inside, grant.host.join(rest)), ".", grant.perms()).map_err(|e| {
                     Error::usage(format!("working directory {workdir} cannot be opened: {e}"))
                 })?;
             }
@@ -230,9 +296,17 @@ fn open_within(grant: &DirGrant, rest: &Path) -> std::io::Result<cap_std::fs::Di
 /// A path that names exactly the directory `dir` holds open, so that what
 /// wasmtime-wasi opens is what `open_within` checked, even if the grant
 /// changes in between.
-fn fd_path(dir: &cap_std::fs::Dir) -> PathBuf {
+#[cfg(unix)]
+fn held_path(dir: &cap_std::fs::Dir, _checked: PathBuf) -> PathBuf {
     use std::os::fd::AsRawFd;
     PathBuf::from(format!("/dev/fd/{}", dir.as_raw_fd()))
+}
+
+/// Without /dev/fd: the path just checked (a symlink swapped in between the
+/// check and the open is not caught there).
+#[cfg(not(unix))]
+fn held_path(_dir: &cap_std::fs::Dir, checked: PathBuf) -> PathBuf {
+    checked
 }
 
 impl DirGrant {
@@ -252,12 +326,16 @@ mod tests {
         let grant = DirGrant::parse(&format!("{host}:/data/./x/:ro")).unwrap();
         assert_eq!(grant, DirGrant { host: dir.path().into(), guest: "/data/x".into(), read_only: true });
         assert!(!DirGrant::parse(&format!("{host}:/data")).unwrap().read_only);
+        assert!(DirGrant::parse(&format!("{host}:/data:z,ro")).unwrap().read_only, "SELinux labels are ignored");
         for bad in [
             format!("{host}"),
             format!("{host}:data"),
             format!("{host}:/data/../etc"),
             format!("{host}:/data:rx"),
             format!("{host}/missing:/data"),
+            format!("{host}:/data:ro,rw"),
+            "data:/data".to_string(),
+            "~someone/data:/data".to_string(),
             ":/data".to_string(),
         ] {
             assert!(DirGrant::parse(&bad).is_err(), "{bad} should be rejected");
@@ -271,6 +349,14 @@ mod tests {
         assert_eq!(parse_env("WBOX_SURELY_UNSET_VAR").unwrap(), None);
         assert!(parse_env("=x").is_err());
         assert!(parse_env("A B=x").is_err());
+    }
+
+    #[test]
+    fn env_file_with_a_byte_order_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("env");
+        std::fs::write(&file, "\u{feff}A=1\r\nB=2\n").unwrap();
+        assert_eq!(read_env_file(&file).unwrap(), vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
     }
 
     #[test]

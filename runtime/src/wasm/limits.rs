@@ -14,6 +14,16 @@ pub struct Limits {
     pub timeout: Option<Duration>,
 }
 
+impl Limits {
+    /// Limits as the command line writes them: `--memory 64m`, `--timeout 5s`.
+    pub fn from_flags(memory: Option<&str>, timeout: Option<&str>) -> crate::Result<Limits> {
+        Ok(Limits {
+            memory: memory.map(crate::units::parse_size).transpose()?,
+            timeout: timeout.map(crate::units::parse_duration).transpose()?,
+        })
+    }
+}
+
 /// wasmtime counts a table element as one pointer.
 const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
 
@@ -26,15 +36,21 @@ const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
 pub(crate) struct MemoryCap {
     limit: usize,
     used: usize,
+    /// `used` before the last growth we allowed, should wasmtime fail it.
+    before_last_growth: usize,
 }
 
 impl MemoryCap {
     pub(crate) fn new(limit: Option<u64>) -> Self {
         let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-        MemoryCap { limit, used: 0 }
+        MemoryCap { limit, used: 0, before_last_growth: 0 }
     }
 
-    fn grow(&mut self, current_bytes: usize, desired_bytes: usize) -> bool {
+    fn grow(&mut self, current_bytes: usize, desired_bytes: usize, maximum: Option<usize>) -> bool {
+        if maximum.is_some_and(|maximum| desired_bytes > maximum) {
+            // wasmtime refuses it anyway; count nothing.
+            return false;
+        }
         let next = (self.used - current_bytes.min(self.used)).saturating_add(desired_bytes);
         if next > self.limit {
             tracing::debug!(
@@ -43,8 +59,15 @@ impl MemoryCap {
             );
             return false;
         }
+        self.before_last_growth = self.used;
         self.used = next;
         true
+    }
+
+    /// wasmtime could not do a growth we allowed (e.g. the host is out of
+    /// memory): it must not count against the cap.
+    fn growth_failed(&mut self) {
+        self.used = self.before_last_growth;
     }
 }
 
@@ -53,21 +76,31 @@ impl ResourceLimiter for MemoryCap {
         &mut self,
         current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(self.grow(current, desired))
+        Ok(self.grow(current, desired, maximum))
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        tracing::debug!("memory growth failed: {error:#}");
+        self.growth_failed();
+        Ok(())
     }
 
     fn table_growing(
         &mut self,
         current: usize,
         desired: usize,
-        _maximum: Option<usize>,
+        maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(self.grow(
-            current.saturating_mul(TABLE_ELEMENT_BYTES),
-            desired.saturating_mul(TABLE_ELEMENT_BYTES),
-        ))
+        let bytes = |elements: usize| elements.saturating_mul(TABLE_ELEMENT_BYTES);
+        Ok(self.grow(bytes(current), bytes(desired), maximum.map(bytes)))
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        tracing::debug!("table growth failed: {error:#}");
+        self.growth_failed();
+        Ok(())
     }
 }
 
@@ -78,10 +111,19 @@ mod tests {
     #[test]
     fn caps_the_sum_of_all_memories() {
         let mut cap = MemoryCap::new(Some(100));
-        assert!(cap.grow(0, 60));
-        assert!(!cap.grow(0, 60), "a second memory must not get its own 100");
-        assert!(cap.grow(0, 40));
-        assert!(!cap.grow(60, 61));
-        assert!(cap.grow(40, 40), "staying the same size is always allowed");
+        assert!(cap.grow(0, 60, None));
+        assert!(!cap.grow(0, 60, None), "a second memory must not get its own 100");
+        assert!(cap.grow(0, 40, None));
+        assert!(!cap.grow(60, 61, None));
+        assert!(cap.grow(40, 40, None), "staying the same size is always allowed");
+    }
+
+    #[test]
+    fn growths_that_do_not_happen_are_not_counted() {
+        let mut cap = MemoryCap::new(Some(100));
+        assert!(!cap.grow(0, 50, Some(40)), "past the memory's own maximum");
+        assert!(cap.grow(0, 60, None));
+        cap.growth_failed();
+        assert!(cap.grow(0, 100, None), "the failed growth left the cap as it was");
     }
 }

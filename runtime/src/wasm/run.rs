@@ -50,10 +50,10 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits) -> Result<
                 let mut linker = wasmtime::Linker::new(engine());
                 wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)
                     .map_err(internal)?;
-                let instance = linker
-                    .instantiate_async(&mut store, module)
-                    .await
-                    .map_err(|e| cannot_start(&program.name, e))?;
+                let instance = match linker.instantiate_async(&mut store, module).await {
+                    Ok(instance) => instance,
+                    Err(e) => return started_and_ended(&program.name, e),
+                };
                 let start = instance.get_typed_func::<(), ()>(&mut store, "_start").map_err(|_| {
                     Error::NotRunnable(format!(
                         "{} exports no _start function: it is a library (reactor) module, not a command",
@@ -71,9 +71,10 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits) -> Result<
                 let mut store = new_store(state, |s| &mut s.cap);
                 let mut linker = wasmtime::component::Linker::new(engine());
                 wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
-                let command = Command::instantiate_async(&mut store, component, &linker)
-                    .await
-                    .map_err(|e| cannot_start(&program.name, e))?;
+                let command = match Command::instantiate_async(&mut store, component, &linker).await {
+                    Ok(command) => command,
+                    Err(e) => return started_and_ended(&program.name, e),
+                };
                 Ok(match command.wasi_cli_run().call_run(&mut store).await {
                     Ok(Ok(())) => Outcome::Exited(0),
                     // WASI 0.2's exit carries only success or failure.
@@ -94,6 +95,19 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits) -> Result<
             }
         }
     }
+}
+
+/// `run` for callers that are not async: on a runtime of its own, which is
+/// shut down without waiting for host calls a deadline left blocked (a read
+/// of a pipe that never ends), so that wbox exits when the guest does.
+pub fn run_blocking(program: &Program, grants: &Grants, limits: &Limits) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(e.into()))?;
+    let outcome = runtime.block_on(run(program, grants, limits));
+    runtime.shutdown_background();
+    outcome
 }
 
 fn new_store<T: Send + 'static>(
@@ -130,8 +144,15 @@ fn trap_message(e: &wasmtime::Error) -> String {
     message
 }
 
-fn cannot_start(name: &str, e: wasmtime::Error) -> Error {
-    Error::NotRunnable(format!("cannot start {name}: {e:#}"))
+/// Instantiation failed. If the guest's own start code trapped or exited, it
+/// ran and ended like any run; otherwise it could not be started at all (an
+/// import we do not grant, a memory larger than the cap allows).
+fn started_and_ended(name: &str, e: wasmtime::Error) -> Result<Outcome> {
+    if e.is::<I32Exit>() || e.is::<wasmtime::Trap>() {
+        Ok(outcome(Err(e)))
+    } else {
+        Err(Error::NotRunnable(format!("cannot start {name}: {e:#}")))
+    }
 }
 
 fn internal(e: wasmtime::Error) -> Error {
