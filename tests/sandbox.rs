@@ -92,7 +92,16 @@ fn a_read_only_grant_is_readable_and_a_read_write_grant_writable() {
     let data_grant = format!("{}:/data:ro", data.display());
     let out_grant = format!("{}:/out", out_dir.display());
 
-    let out = wbox.run(&["run", "-v", &data_grant, "-v", &out_grant, &guest("wc.wasm"), "/data/in.txt", "/out/count.txt"]);
+    let out = wbox.run(&[
+        "run",
+        "-v",
+        &data_grant,
+        "-v",
+        &out_grant,
+        &guest("wc.wasm"),
+        "/data/in.txt",
+        "/out/count.txt",
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "2 5 24 /data/in.txt\n");
     assert_eq!(fs::read_to_string(out_dir.join("count.txt")).unwrap(), "2 5 24 /data/in.txt\n");
@@ -115,13 +124,16 @@ fn a_read_only_grant_inside_a_read_write_one_stays_read_only() {
     let rw = format!("{}:/data", data.display());
     let ro = format!("{}:/data/sub:ro", sub.display());
 
-    let out = wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/out.txt"]);
+    let out =
+        wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/out.txt"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(data.join("out.txt").exists(), "the outer grant is writable");
 
-    let out = wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/sub/out.txt"]);
+    let out =
+        wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/sub/out.txt"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let out = wbox.run(&["run", "-v", &rw, "-v", &ro, "-w", "/data/sub", &guest("wc.wasm"), "in.txt", "out.txt"]);
+    let out =
+        wbox.run(&["run", "-v", &rw, "-v", &ro, "-w", "/data/sub", &guest("wc.wasm"), "in.txt", "out.txt"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(!sub.join("out.txt").exists(), "the inner grant is read-only, from any path");
 }

@@ -21,9 +21,8 @@ impl CompileSpinner {
 impl CompileProgress for CompileSpinner {
     fn compiling(&self, name: &str, wasm_bytes: usize) {
         self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        self.bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"),
-        );
+        self.bar
+            .set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"));
         self.bar.set_message(format!("compiling {name} ({:.1} MB)", wasm_bytes as f64 / 1e6));
         self.bar.enable_steady_tick(Duration::from_millis(100));
     }

@@ -144,14 +144,11 @@ fn engine_dir_name(engine: &Engine) -> String {
 }
 
 fn compile(engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Result<Compiled> {
-    let invalid = |e: wasmtime::Error| {
-        Error::NotRunnable(format!("{name} is not a valid WebAssembly program: {e:#}"))
-    };
+    let invalid =
+        |e: wasmtime::Error| Error::NotRunnable(format!("{name} is not a valid WebAssembly program: {e:#}"));
     Ok(match kind {
         ProgramKind::Module => Compiled::Module(Module::new(engine, wasm).map_err(invalid)?),
-        ProgramKind::Component => {
-            Compiled::Component(Component::new(engine, wasm).map_err(invalid)?)
-        }
+        ProgramKind::Component => Compiled::Component(Component::new(engine, wasm).map_err(invalid)?),
     })
 }
 

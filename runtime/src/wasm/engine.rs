@@ -27,9 +27,11 @@ pub(crate) fn start_epoch_ticker() {
     TICKER.call_once(|| {
         std::thread::Builder::new()
             .name("wbox-epoch".into())
-            .spawn(|| loop {
-                engine().increment_epoch();
-                std::thread::sleep(EPOCH_TICK);
+            .spawn(|| {
+                loop {
+                    engine().increment_epoch();
+                    std::thread::sleep(EPOCH_TICK);
+                }
             })
             .expect("spawning the epoch ticker thread");
     });

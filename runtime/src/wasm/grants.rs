@@ -59,7 +59,9 @@ impl DirGrant {
                 // SELinux relabelling and volume copying mean nothing for a
                 // directory granted to a wasm guest.
                 "z" | "Z" | "nocopy" => {
-                    tracing::warn!("volume '{spec}': option '{option}' has no effect on a wasm guest; ignored");
+                    tracing::warn!(
+                        "volume '{spec}': option '{option}' has no effect on a wasm guest; ignored"
+                    );
                     continue;
                 }
                 other => return Err(bad(&format!("unknown option '{other}' (wasm grants take ro or rw)"))),
@@ -72,7 +74,8 @@ impl DirGrant {
         let read_only = access.unwrap_or(false);
         let host = expand_home(host).map_err(|e| bad(&e))?;
         let host = std::path::absolute(host).map_err(|e| bad(&e.to_string()))?;
-        let grant = DirGrant { host, guest: normalise_guest_path(guest).map_err(|why| bad(&why))?, read_only };
+        let grant =
+            DirGrant { host, guest: normalise_guest_path(guest).map_err(|why| bad(&why))?, read_only };
         grant.check_host()?;
         Ok(grant)
     }
@@ -153,9 +156,8 @@ pub fn parse_env(spec: &str) -> Result<Option<(String, String)>> {
 pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>> {
     let text = std::fs::read(path)
         .map_err(|e| Error::usage(format!("cannot read env file {}: {e}", path.display())))?;
-    let text = String::from_utf8(text).map_err(|_| {
-        Error::usage(format!("env file {} is not valid UTF-8", path.display()))
-    })?;
+    let text = String::from_utf8(text)
+        .map_err(|_| Error::usage(format!("env file {} is not valid UTF-8", path.display())))?;
     // Editors on Windows start UTF-8 files with a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut vars = Vec::new();
@@ -164,9 +166,8 @@ pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let var = parse_env(line).map_err(|e| {
-            Error::usage(format!("{}:{}: {e}", path.display(), number + 1))
-        })?;
+        let var =
+            parse_env(line).map_err(|e| Error::usage(format!("{}:{}: {e}", path.display(), number + 1)))?;
         vars.extend(var);
     }
     Ok(vars)
@@ -250,9 +251,9 @@ impl Grants {
             builder.env(key, value);
         }
         for dir in &self.dirs {
-            builder.preopened_dir(&dir.host, &dir.guest, dir.perms()).map_err(|e| {
-                Error::usage(format!("cannot grant {}: {e}", dir.host.display()))
-            })?;
+            builder
+                .preopened_dir(&dir.host, &dir.guest, dir.perms())
+                .map_err(|e| Error::usage(format!("cannot grant {}: {e}", dir.host.display())))?;
         }
         if let Some(workdir) = &self.workdir {
             builder.initial_cwd(workdir);
@@ -267,9 +268,11 @@ impl Grants {
                         grant.host.display()
                     ))
                 })?;
-                builder.preopened_dir(held_path(&inside, grant.host.join(rest)), ".", grant.perms()).map_err(|e| {
-                    Error::usage(format!("working directory {workdir} cannot be opened: {e}"))
-                })?;
+                builder
+                    .preopened_dir(held_path(&inside, grant.host.join(rest)), ".", grant.perms())
+                    .map_err(|e| {
+                        Error::usage(format!("working directory {workdir} cannot be opened: {e}"))
+                    })?;
             }
         }
         Ok(builder)
@@ -326,7 +329,10 @@ mod tests {
         let grant = DirGrant::parse(&format!("{host}:/data/./x/:ro")).unwrap();
         assert_eq!(grant, DirGrant { host: dir.path().into(), guest: "/data/x".into(), read_only: true });
         assert!(!DirGrant::parse(&format!("{host}:/data")).unwrap().read_only);
-        assert!(DirGrant::parse(&format!("{host}:/data:z,ro")).unwrap().read_only, "SELinux labels are ignored");
+        assert!(
+            DirGrant::parse(&format!("{host}:/data:z,ro")).unwrap().read_only,
+            "SELinux labels are ignored"
+        );
         for bad in [
             format!("{host}"),
             format!("{host}:data"),

@@ -110,10 +110,7 @@ pub fn run_blocking(program: &Program, grants: &Grants, limits: &Limits) -> Resu
     outcome
 }
 
-fn new_store<T: Send + 'static>(
-    state: T,
-    cap: fn(&mut T) -> &mut MemoryCap,
-) -> Store<T> {
+fn new_store<T: Send + 'static>(state: T, cap: fn(&mut T) -> &mut MemoryCap) -> Store<T> {
     let mut store = Store::new(engine(), state);
     store.limiter(move |s| cap(s) as &mut dyn wasmtime::ResourceLimiter);
     // The epoch only advances while some deadline is armed; then the guest
