@@ -15,10 +15,12 @@ use wbox_runtime::Error;
 #[derive(Parser)]
 #[command(name = "wbox", version, propagate_version = true, max_term_width = 100)]
 #[command(after_help = "Examples:\n  wbox run ./hello.wasm a b\n  \
+    wbox pull localhost:5000/hello:1.0\n  \
+    wbox run localhost:5000/hello:1.0 a b\n  \
     wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
     wbox run --memory 64m --timeout 5s ./untrusted.wasm")]
 struct Cli {
-    /// Directory holding wbox's state (compile cache, later images and containers)
+    /// Directory holding wbox's state (images, compile cache, later containers)
     #[arg(long, global = true, env = "WBOX_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
 
@@ -34,6 +36,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(commands::run::RunArgs),
+    Pull(commands::image::PullArgs),
+    Images(commands::image::ImagesArgs),
     /// Manage wbox's own state
     #[command(subcommand)]
     System(commands::system::SystemCommand),
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&root, args),
+        Command::Pull(args) => commands::image::pull(&root, args),
+        Command::Images(args) => commands::image::images(&root, args),
         Command::System(command) => commands::system::run(&root, command),
     };
     match result {

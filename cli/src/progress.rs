@@ -1,10 +1,15 @@
-//! Progress on a terminal; silence elsewhere, where stderr belongs to the
-//! guest and to scripts.
+//! Progress on a terminal; plain lines or silence elsewhere, where output
+//! belongs to the guest and to scripts.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use wbox_runtime::reference::ImageRef;
+use wbox_runtime::store::{Descriptor, Digest};
 use wbox_runtime::wasm::CompileProgress;
 
 /// A spinner on stderr while a program compiles, when stderr is a terminal.
@@ -29,5 +34,95 @@ impl CompileProgress for CompileSpinner {
 
     fn compiled(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// A pull's progress as Docker shows it: a bar per blob on a terminal,
+/// otherwise one line per blob as it completes.
+pub struct PullProgress {
+    bars: Option<(MultiProgress, Mutex<HashMap<Digest, ProgressBar>>)>,
+    to_stderr: bool,
+    downloaded: AtomicBool,
+}
+
+impl PullProgress {
+    /// Progress on stdout (for `pull`) or stderr (for `run`, whose stdout
+    /// belongs to the guest).
+    pub fn new(to_stderr: bool) -> Self {
+        let terminal =
+            if to_stderr { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+        let bars = terminal.then(|| {
+            let target = if to_stderr { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::stdout() };
+            (MultiProgress::with_draw_target(target), Mutex::new(HashMap::new()))
+        });
+        PullProgress { bars, to_stderr, downloaded: AtomicBool::new(false) }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bars {
+            Some((multi, _)) => {
+                let _ = multi.println(text);
+            }
+            None if self.to_stderr => eprintln!("{text}"),
+            None => println!("{text}"),
+        }
+    }
+
+    /// The summary Docker prints after a pull.
+    pub fn finish(&self, reference: &ImageRef, manifest: &Digest) {
+        if let Some((multi, _)) = &self.bars {
+            let _ = multi.clear();
+        }
+        self.line(&format!("Digest: {manifest}"));
+        let status = if self.downloaded.load(Ordering::Relaxed) {
+            "Downloaded newer image for"
+        } else {
+            "Image is up to date for"
+        };
+        self.line(&format!("Status: {status} {reference}"));
+    }
+}
+
+impl wbox_runtime::registry::PullProgress for PullProgress {
+    fn resolved(&self, reference: &ImageRef, _manifest: &Digest, blobs: &[Descriptor]) {
+        let tag = reference.tag().or(reference.digest()).unwrap_or("latest");
+        self.line(&format!("{tag}: Pulling from {}", reference.repository()));
+        if let Some((multi, bars)) = &self.bars {
+            let style = ProgressStyle::with_template("{prefix}: {msg:16} [{bar:30}] {bytes}/{total_bytes}")
+                .expect("a valid template")
+                .progress_chars("=> ");
+            let mut bars = bars.lock().unwrap();
+            for blob in blobs {
+                let bar = multi.add(ProgressBar::new(blob.size));
+                bar.set_style(style.clone());
+                bar.set_prefix(blob.digest.short().to_owned());
+                bar.set_message("Downloading");
+                bars.insert(blob.digest.clone(), bar);
+            }
+        }
+    }
+
+    fn advanced(&self, blob: &Digest, bytes: u64) {
+        if let Some((_, bars)) = &self.bars {
+            if let Some(bar) = bars.lock().unwrap().get(blob) {
+                bar.inc(bytes);
+            }
+        }
+    }
+
+    fn stored(&self, blob: &Digest, had: bool) {
+        if !had {
+            self.downloaded.store(true, Ordering::Relaxed);
+        }
+        let status = if had { "Already exists" } else { "Pull complete" };
+        match &self.bars {
+            Some((_, bars)) => {
+                if let Some(bar) = bars.lock().unwrap().get(blob) {
+                    bar.set_position(bar.length().unwrap_or(0));
+                    bar.finish_with_message(status);
+                }
+            }
+            None => self.line(&format!("{}: {status}", blob.short())),
+        }
     }
 }

@@ -20,6 +20,12 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// An image could not be pulled, stored or read: an unreachable
+    /// registry, refused credentials, a blob that does not verify, a hostile
+    /// layer (exit 125). The message says what to do.
+    #[error("{0}")]
+    Image(String),
+
     /// wbox itself failed (exit 125).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -30,11 +36,15 @@ impl Error {
         match self {
             Error::NotFound { .. } => 127,
             Error::NotRunnable(_) => 126,
-            Error::Usage(_) | Error::Internal(_) => 125,
+            Error::Usage(_) | Error::Image(_) | Error::Internal(_) => 125,
         }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage(message.into())
+    }
+
+    pub fn image(message: impl Into<String>) -> Self {
+        Error::Image(message.into())
     }
 }

@@ -2,7 +2,11 @@
 //! shim) only parse their input, call into this crate and print the result.
 
 pub mod error;
+pub mod image;
+pub mod reference;
+pub mod registry;
 pub mod root;
+pub mod store;
 pub mod units;
 pub mod wasm;
 

@@ -1,6 +1,10 @@
 //! What the end-to-end tests share: a wbox with its own state directory, and
-//! the guests that examples/build.sh compiled.
+//! the guests that examples/build.sh compiled; for the pull tests, a real
+//! registry (registry.rs) and the images pushed to it (images.rs).
 #![allow(dead_code)]
+
+pub mod images;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

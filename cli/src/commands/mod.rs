@@ -1,2 +1,3 @@
+pub mod image;
 pub mod run;
 pub mod system;

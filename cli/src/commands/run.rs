@@ -5,13 +5,18 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use wbox_runtime::Error;
+use wbox_runtime::image::RunTarget;
+use wbox_runtime::store::Store;
 use wbox_runtime::wasm::{self, CompileCache, Grants, Limits, Program};
 
-/// Run a WebAssembly program with only the grants you give it
+use super::image::PullFlags;
+
+/// Run an image or a .wasm file with only the grants you give it
 #[derive(Args)]
 #[command(after_help = "Nothing is granted by default: no files, no environment, no network.\n\n\
 Examples:\n  \
   wbox run ./hello.wasm a b\n  \
+  wbox run localhost:5000/hello:1.0 a b\n  \
   wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
   wbox run --memory 64m --timeout 5s ./untrusted.wasm\n\n\
 Exit status: the program's own; 124 when --timeout ends it, 125 when wbox fails,\n\
@@ -20,7 +25,12 @@ pub struct RunArgs {
     #[command(flatten)]
     pub grants: GrantFlags,
 
-    /// The .wasm file to run: a WASI preview 1 module or a WASI 0.2 command component
+    #[command(flatten)]
+    pub pull: PullFlags,
+
+    /// An image ([REGISTRY/]NAME[:TAG]), pulled if missing, or a .wasm file (a WASI
+    /// preview 1 module or WASI 0.2 command component)
+    #[arg(value_name = "IMAGE|FILE")]
     pub program: PathBuf,
 
     /// Arguments passed to the program
@@ -66,21 +76,34 @@ impl GrantFlags {
 }
 
 pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
-    let mut argv = vec![args.program.display().to_string()];
+    let mut user_args = Vec::new();
     for (i, arg) in args.args.into_iter().enumerate() {
-        argv.push(arg.into_string().map_err(|arg| {
+        user_args.push(arg.into_string().map_err(|arg| {
             Error::usage(format!(
                 "argument {} ({arg:?}) is not valid UTF-8: WASI passes arguments as Unicode text",
                 i + 1
             ))
         })?);
     }
-    let (grants, limits) = args.grants.to_grants(argv)?;
     let mut cache = CompileCache::in_root(root);
     if let Some(spinner) = crate::progress::CompileSpinner::on_terminal() {
         cache = cache.with_progress(spinner);
     }
-    let program = Program::load_file(&args.program, &cache)?;
+    let (program, grants, limits) = match RunTarget::parse(&args.program)? {
+        RunTarget::File(path) => {
+            let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
+            let (grants, limits) = args.grants.to_grants(argv)?;
+            (Program::load_file(&path, &cache)?, grants, limits)
+        }
+        RunTarget::Image(reference) => {
+            let (user_grants, limits) = args.grants.to_grants(Vec::new())?;
+            let store = Store::open(root)?;
+            let image = super::image::pull_if_missing(root, &store, &reference, &args.pull)?;
+            let (program, grants) =
+                image.prepare_run(&store, &cache, &reference.to_string(), &user_args, user_grants)?;
+            (program, grants, limits)
+        }
+    };
     let outcome = wasm::run_blocking(&program, &grants, &limits)?;
     match &outcome {
         wasm::Outcome::Exited(_) => {}

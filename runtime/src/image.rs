@@ -1,0 +1,260 @@
+//! Reading an image: is it wasm or native, where is its program, and how does
+//! it want to be run (entrypoint, command, environment, working directory).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::reference::ImageRef;
+use crate::store::{Descriptor, Digest, Manifest, Store, media};
+use crate::wasm::{CompileCache, DirGrant, Grants, Program};
+use crate::{Error, Result};
+
+/// An image in the store.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub manifest_digest: Digest,
+    pub manifest: Manifest,
+    pub config: Config,
+}
+
+/// The parts of an image config wbox uses, from either shape: the image
+/// spec's (Docker+Wasm images) or the wasm artifact's.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub config: RunConfig,
+}
+
+/// How the image wants to run (`config` in the image spec).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunConfig {
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
+    #[serde(default)]
+    pub working_dir: Option<String>,
+}
+
+/// What kind of workload an image holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// A wasm OCI artifact: the program is this layer.
+    WasmArtifact { layer: Descriptor },
+    /// A Docker+Wasm image: layers make a root filesystem that holds the
+    /// program the entrypoint names.
+    WasmRootfs,
+    /// Linux (or other) binaries.
+    Native { platform: String },
+}
+
+impl Image {
+    /// Reads an image's manifest and config from the store.
+    pub fn load(store: &Store, manifest_digest: &Digest) -> Result<Image> {
+        let manifest = Manifest::parse(&store.read_blob(manifest_digest)?)?;
+        let config = parse_config(&store.read_blob(&manifest.config.digest)?)?;
+        Ok(Image { manifest_digest: manifest_digest.clone(), manifest, config })
+    }
+
+    /// The image id Docker shows: the config's digest.
+    pub fn id(&self) -> &Digest {
+        &self.manifest.config.digest
+    }
+
+    /// Bytes of all layers, compressed, as `docker images` counts them.
+    pub fn size(&self) -> u64 {
+        self.manifest.layers.iter().map(|l| l.size).sum::<u64>() + self.manifest.config.size
+    }
+
+    pub fn kind(&self) -> Result<Kind> {
+        if self.manifest.config.media_type == media::WASM_CONFIG
+            || self.manifest.layers.iter().any(|l| media::is_wasm_layer(&l.media_type))
+        {
+            return match self.manifest.layers.as_slice() {
+                [layer] if media::is_wasm_layer(&layer.media_type) => {
+                    Ok(Kind::WasmArtifact { layer: layer.clone() })
+                }
+                layers => Err(Error::image(format!(
+                    "this wasm artifact has {} layers; the wasm OCI artifact format allows exactly one, \
+                     of type {}",
+                    layers.len(),
+                    media::WASM_LAYER
+                ))),
+            };
+        }
+        if is_wasm_platform(&self.config.os, &self.config.architecture) {
+            return Ok(Kind::WasmRootfs);
+        }
+        Ok(Kind::Native { platform: format!("{}/{}", self.config.os, self.config.architecture) })
+    }
+
+    /// The program's path in the rootfs and its default arguments after it:
+    /// Docker's rule, ENTRYPOINT then CMD, where given arguments replace CMD.
+    pub fn command(&self, args: &[String]) -> Result<Vec<String>> {
+        let run = &self.config.config;
+        let mut command = run.entrypoint.clone().unwrap_or_default();
+        if args.is_empty() {
+            command.extend(run.cmd.clone().unwrap_or_default());
+        } else {
+            command.extend(args.iter().cloned());
+        }
+        if command.is_empty() {
+            return Err(Error::NotRunnable(
+                "the image has no ENTRYPOINT or CMD: give the .wasm program to run after the image name"
+                    .into(),
+            ));
+        }
+        Ok(command)
+    }
+
+    /// The image's environment, `KEY=VALUE` strings split.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let env = self.config.config.env.iter().flatten();
+        env.map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (kv.clone(), String::new()),
+        })
+        .collect()
+    }
+}
+
+impl Image {
+    /// The program to run and the grants to run it with. The image gives its
+    /// defaults — its rootfs read-only at `/`, its environment, working
+    /// directory and command — and the user's grants and arguments win.
+    pub fn prepare_run(
+        &self,
+        store: &Store,
+        cache: &CompileCache,
+        name: &str,
+        args: &[String],
+        user: Grants,
+    ) -> Result<(Program, Grants)> {
+        let mut grants = Grants { env: self.env(), ..Grants::default() };
+        grants.env.extend(user.env);
+        grants.workdir =
+            user.workdir.or_else(|| self.config.config.working_dir.clone().filter(|w| !w.is_empty()));
+        let program = match self.kind()? {
+            Kind::Native { platform } => {
+                return Err(Error::NotRunnable(format!(
+                    "{name} is a native {platform} image; wbox runs wasm images (wasi/wasm) today,                      and native containers are not built yet"
+                )));
+            }
+            Kind::WasmArtifact { layer } => {
+                let bytes = store.read_blob(&layer.digest)?;
+                let title = layer.annotation("org.opencontainers.image.title").unwrap_or(name).to_owned();
+                grants.args = std::iter::once(title.clone()).chain(args.iter().cloned()).collect();
+                Program::load_bytes(title, &bytes, cache)?
+            }
+            Kind::WasmRootfs => {
+                let rootfs = store.unpack(&self.manifest_digest, &self.manifest.layers)?;
+                grants.args = self.command(args)?;
+                let entry = grants.args[0].clone();
+                let bytes = read_in_rootfs(&rootfs, &entry)?;
+                grants.dirs.push(DirGrant { host: rootfs, guest: "/".into(), read_only: true });
+                Program::load_bytes(entry, &bytes, cache)?
+            }
+        };
+        grants.dirs.extend(user.dirs);
+        grants.check()?;
+        Ok((program, grants))
+    }
+}
+
+/// Reads the entrypoint from the rootfs through cap-std, so that a symlink
+/// in the image cannot make wbox read a host file.
+fn read_in_rootfs(rootfs: &Path, entry: &str) -> Result<Vec<u8>> {
+    let dir = cap_std::fs::Dir::open_ambient_dir(rootfs, cap_std::ambient_authority())
+        .map_err(|e| Error::image(format!("cannot open the image's root filesystem: {e}")))?;
+    dir.read(entry.trim_start_matches('/')).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound { path: format!("{entry} (in the image)").into() },
+        _ => Error::NotRunnable(format!("{entry} cannot be read from the image: {e}")),
+    })
+}
+
+/// `wasi/wasm` as Docker writes it, and `wasip1`/`wasip2` as the wasm
+/// artifact spec does.
+pub fn is_wasm_platform(os: &str, architecture: &str) -> bool {
+    architecture == "wasm" && matches!(os, "wasi" | "wasip1" | "wasip2")
+}
+
+fn parse_config(bytes: &[u8]) -> Result<Config> {
+    serde_json::from_slice(bytes).map_err(|e| Error::image(format!("the image config is not valid: {e}")))
+}
+
+/// Finds a tagged image in the store.
+pub fn find(store: &Store, reference: &ImageRef) -> Result<Option<Image>> {
+    match store.resolve(reference)? {
+        Some(descriptor) => Ok(Some(Image::load(store, &descriptor.digest)?)),
+        None => Ok(None),
+    }
+}
+
+/// What `wbox run` was given: a file or an image.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunTarget {
+    File(std::path::PathBuf),
+    Image(ImageRef),
+}
+
+impl RunTarget {
+    /// A path that exists, ends in `.wasm` or is written as a path (`./x`,
+    /// `/x`) is a file; anything else names an image.
+    pub fn parse(text: &Path) -> Result<RunTarget> {
+        let as_text = text.to_str();
+        let looks_like_file = text.exists()
+            || text.extension().is_some_and(|e| e == "wasm")
+            || as_text.is_none_or(|t| t.starts_with('.') || t.starts_with('/'));
+        match as_text {
+            Some(name) if !looks_like_file => Ok(RunTarget::Image(ImageRef::parse(name)?)),
+            _ => Ok(RunTarget::File(text.to_owned())),
+        }
+    }
+}
+
+/// An image as `wbox images` lists it: a tag and what it names.
+pub struct Tagged {
+    pub reference: ImageRef,
+    pub image: Image,
+}
+
+/// Every tagged image in the store, newest tag last.
+pub fn list(store: &Store) -> Result<Vec<Tagged>> {
+    let mut tagged = Vec::new();
+    for entry in store.index()?.manifests {
+        let Some(name) = entry.annotation(crate::store::REF_NAME) else { continue };
+        match ImageRef::parse(name) {
+            Ok(reference) => tagged.push(Tagged { reference, image: Image::load(store, &entry.digest)? }),
+            Err(_) => tracing::warn!("index.json names '{name}', which is not an image reference; skipped"),
+        }
+    }
+    Ok(tagged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_targets() {
+        let file = |t: &str| RunTarget::File(t.into());
+        assert_eq!(RunTarget::parse(Path::new("./hello.wasm")).unwrap(), file("./hello.wasm"));
+        assert_eq!(RunTarget::parse(Path::new("hello.wasm")).unwrap(), file("hello.wasm"));
+        assert_eq!(RunTarget::parse(Path::new("/no/such")).unwrap(), file("/no/such"));
+        assert_eq!(
+            RunTarget::parse(Path::new("localhost:5000/hello:1.0")).unwrap(),
+            RunTarget::Image(ImageRef::parse("localhost:5000/hello:1.0").unwrap())
+        );
+        assert!(RunTarget::parse(Path::new("Bad Name")).is_err());
+    }
+}

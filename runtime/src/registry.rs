@@ -1,0 +1,441 @@
+//! Talking to OCI registries, through `oci-client`: pulling an image into the
+//! store, with credentials, plain HTTP only where allowed, retries on
+//! transient failures, and errors that say what to do.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+
+use crate::image::{self, Image, Kind};
+use crate::reference::ImageRef;
+use crate::store::{Descriptor, Digest, Index, Manifest, Store, media};
+use crate::{Error, Result};
+
+/// How many blobs of one image download at once.
+const PARALLEL_BLOBS: usize = 3;
+/// Attempts for a request that failed in a way that may pass.
+const ATTEMPTS: u32 = 3;
+
+/// Choices a pull takes from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    /// `os/arch` to pick from an index; by default `wasi/wasm`, else the host's.
+    pub platform: Option<String>,
+    /// Registries reached over plain HTTP besides loopback ones.
+    pub insecure_registries: Vec<String>,
+}
+
+/// Told what a pull is doing, so that a front end can show it.
+pub trait PullProgress: Send + Sync {
+    /// The manifest is resolved: these blobs make the image.
+    fn resolved(&self, reference: &ImageRef, manifest: &Digest, blobs: &[Descriptor]);
+    /// Bytes of a blob arrived.
+    fn advanced(&self, blob: &Digest, bytes: u64);
+    /// A blob is in the store (`had` when it was there before the pull).
+    fn stored(&self, blob: &Digest, had: bool);
+}
+
+/// A progress that shows nothing.
+pub struct Silent;
+
+impl PullProgress for Silent {
+    fn resolved(&self, _: &ImageRef, _: &Digest, _: &[Descriptor]) {}
+    fn advanced(&self, _: &Digest, _: u64) {}
+    fn stored(&self, _: &Digest, _: bool) {}
+}
+
+/// Pulls an image into the store and tags it with `reference`. Nothing is
+/// tagged unless every blob arrived and verified.
+pub async fn pull(
+    root: &Path,
+    store: &Store,
+    reference: &ImageRef,
+    options: &PullOptions,
+    progress: &dyn PullProgress,
+) -> Result<Image> {
+    let client = client_for(reference, options);
+    let auth = credentials(root, reference.registry())?;
+    let (manifest_bytes, manifest_descriptor) = resolve_manifest(&client, &auth, reference, options).await?;
+    let manifest = Manifest::parse(&manifest_bytes)?;
+
+    let blobs: Vec<Descriptor> =
+        std::iter::once(manifest.config.clone()).chain(manifest.layers.iter().cloned()).collect();
+    progress.resolved(reference, &manifest_descriptor.digest, &blobs);
+    futures_util::stream::iter(
+        blobs.iter().map(|blob| fetch_blob(&client, store, reference, blob, progress)),
+    )
+    .buffer_unordered(PARALLEL_BLOBS)
+    .try_collect::<Vec<()>>()
+    .await?;
+    store.put_blob(&manifest_descriptor, &manifest_bytes)?;
+
+    let image = Image::load(store, &manifest_descriptor.digest)?;
+    if image.kind()? == Kind::WasmRootfs {
+        store.unpack(&manifest_descriptor.digest, &image.manifest.layers)?;
+    }
+    store.tag(reference, &manifest_descriptor)?;
+    Ok(image)
+}
+
+/// `pull` for callers that are not async.
+pub fn pull_blocking(
+    root: &Path,
+    store: &Store,
+    reference: &ImageRef,
+    options: &PullOptions,
+    progress: &dyn PullProgress,
+) -> Result<Image> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(e.into()))?
+        .block_on(pull(root, store, reference, options, progress))
+}
+
+/// Fetches the manifest the reference names; from an index, the one for the
+/// wanted platform. Every manifest is checked against the digest it was
+/// asked by.
+async fn resolve_manifest(
+    client: &oci_client::Client,
+    auth: &RegistryAuth,
+    reference: &ImageRef,
+    options: &PullOptions,
+) -> Result<(Vec<u8>, Descriptor)> {
+    let bytes = fetch_manifest(client, auth, reference).await?;
+    let media_type = media_type_of(&bytes);
+    if !media::is_index(&media_type) {
+        return Ok((bytes.clone(), Descriptor::of(&media_type, &bytes)));
+    }
+    let index = Index::parse(&bytes)?;
+    let chosen = choose_platform(&index, options.platform.as_deref()).ok_or_else(|| {
+        let offered: Vec<String> =
+            index.manifests.iter().filter_map(|m| m.platform.as_ref()).map(|p| p.to_string()).collect();
+        Error::image(format!(
+            "{reference} has no image for {}; it offers {}{}",
+            options.platform.as_deref().unwrap_or("wasi/wasm or this host's platform"),
+            offered.join(", "),
+            if options.platform.is_none() { "; choose one with --platform" } else { "" }
+        ))
+    })?;
+    let bytes = fetch_manifest(client, auth, &reference.with_digest(chosen.digest.as_str())).await?;
+    if bytes.len() as u64 != chosen.size {
+        return Err(Error::image(format!(
+            "manifest {} is {} bytes, but the index says {}",
+            chosen.digest,
+            bytes.len(),
+            chosen.size
+        )));
+    }
+    let mut descriptor = Descriptor::of(&chosen.media_type, &bytes);
+    descriptor.platform = chosen.platform.clone();
+    Ok((bytes, descriptor))
+}
+
+async fn fetch_manifest(
+    client: &oci_client::Client,
+    auth: &RegistryAuth,
+    reference: &ImageRef,
+) -> Result<Vec<u8>> {
+    let (bytes, _) =
+        retry(reference, || client.pull_manifest_raw(reference.as_oci(), auth, &media::MANIFESTS)).await?;
+    if let Some(pinned) = reference.digest() {
+        let actual = Digest::of(&bytes);
+        if actual.as_str() != pinned {
+            return Err(Error::image(format!(
+                "the registry answered {reference} with a manifest whose digest is {actual}: \
+                 damaged or tampered; nothing was stored"
+            )));
+        }
+    }
+    Ok(bytes.to_vec())
+}
+
+/// The manifest's own `mediaType`, or the OCI manifest's when it has none.
+fn media_type_of(bytes: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Typed>(bytes) {
+        Ok(Typed { media_type: Some(t), .. }) => t,
+        Ok(Typed { manifests: Some(_), .. }) => media::OCI_INDEX.to_owned(),
+        _ => media::OCI_MANIFEST.to_owned(),
+    }
+}
+
+/// The index entry to run: the asked-for platform; by default wasi/wasm,
+/// else this host's Linux platform.
+fn choose_platform<'a>(index: &'a Index, wanted: Option<&str>) -> Option<&'a Descriptor> {
+    let with = |pred: &dyn Fn(&str, &str) -> bool| {
+        index.manifests.iter().find(|m| m.platform.as_ref().is_some_and(|p| pred(&p.os, &p.architecture)))
+    };
+    match wanted {
+        Some(wanted) => with(&|os, arch| format!("{os}/{arch}") == wanted),
+        None => {
+            with(&image::is_wasm_platform).or_else(|| with(&|os, arch| os == "linux" && arch == host_arch()))
+        }
+    }
+}
+
+fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// Downloads one blob into the store, unless it is there already.
+async fn fetch_blob(
+    client: &oci_client::Client,
+    store: &Store,
+    reference: &ImageRef,
+    blob: &Descriptor,
+    progress: &dyn PullProgress,
+) -> Result<()> {
+    if store.has_blob(&blob.digest) {
+        progress.stored(&blob.digest, true);
+        return Ok(());
+    }
+    retry(reference, || async {
+        let mut writer = store.blob_writer(blob).map_err(Transient::No)?;
+        let mut stream = client
+            .pull_blob_stream(reference.as_oci(), blob.digest.as_str())
+            .await
+            .map_err(|e| Transient::from_oci(reference, e))?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                // oci-client checks the digest too, as the stream ends: then
+                // every byte is here, and our own check says what is wrong.
+                Err(_) if writer.is_complete() => break,
+                Err(e) => {
+                    return Err(Transient::Yes(Error::image(format!(
+                        "download of blob {} broke off: {e}",
+                        blob.digest
+                    ))));
+                }
+            };
+            writer.write_all(&chunk).map_err(|e| Transient::No(writer.error(e)))?;
+            progress.advanced(&blob.digest, chunk.len() as u64);
+        }
+        writer.commit().map_err(Transient::No)
+    })
+    .await?;
+    progress.stored(&blob.digest, false);
+    Ok(())
+}
+
+/// A failure, and whether trying again may help.
+enum Transient {
+    Yes(Error),
+    No(Error),
+}
+
+impl Transient {
+    fn from_oci(reference: &ImageRef, e: OciDistributionError) -> Transient {
+        let transient = match &e {
+            OciDistributionError::RequestError(e) => e.is_connect() || e.is_timeout() || e.is_body(),
+            OciDistributionError::ServerError { code, .. } => *code >= 500 || *code == 429,
+            _ => false,
+        };
+        let error = registry_error(reference, e);
+        if transient { Transient::Yes(error) } else { Transient::No(error) }
+    }
+}
+
+/// Runs a registry request, again after a pause when it failed in a way
+/// that may pass (connection refused, 5xx, a stream that broke off).
+async fn retry<T, E, F, Fut>(reference: &ImageRef, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, E>>,
+    E: IntoTransient,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await.map_err(|e| e.into_transient(reference)) {
+            Ok(value) => return Ok(value),
+            Err(Transient::Yes(e)) if tries < ATTEMPTS => {
+                tracing::info!("{e}; trying again");
+                tokio::time::sleep(Duration::from_millis(300 * u64::from(tries))).await;
+            }
+            Err(Transient::Yes(e) | Transient::No(e)) => return Err(e),
+        }
+    }
+}
+
+trait IntoTransient {
+    fn into_transient(self, reference: &ImageRef) -> Transient;
+}
+
+impl IntoTransient for OciDistributionError {
+    fn into_transient(self, reference: &ImageRef) -> Transient {
+        Transient::from_oci(reference, self)
+    }
+}
+
+impl IntoTransient for Transient {
+    fn into_transient(self, _: &ImageRef) -> Transient {
+        self
+    }
+}
+
+/// What a registry's refusal means to the user, and what to do about it.
+fn registry_error(reference: &ImageRef, e: OciDistributionError) -> Error {
+    let registry = reference.registry();
+    let denied = || {
+        Error::image(format!(
+            "{registry} refused access to {reference}: the credentials are wrong or missing; \
+             run `wbox login {registry}`"
+        ))
+    };
+    let not_found =
+        || Error::image(format!("{reference} was not found in {registry}: check the name and tag"));
+    match e {
+        OciDistributionError::AuthenticationFailure(_) | OciDistributionError::UnauthorizedError { .. } => {
+            denied()
+        }
+        OciDistributionError::ImageManifestNotFoundError(_) => not_found(),
+        OciDistributionError::RegistryError { ref envelope, .. } => {
+            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+            if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
+                denied()
+            } else if codes.iter().any(|c| {
+                matches!(
+                    c,
+                    OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown
+                )
+            }) {
+                not_found()
+            } else {
+                Error::image(format!("{registry}: {envelope}"))
+            }
+        }
+        OciDistributionError::ServerError { code: 401 | 403, .. } => denied(),
+        OciDistributionError::ServerError { code: 404, .. } => not_found(),
+        OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => Error::image(format!(
+            "cannot reach registry {registry}: {}; check that it is running and the address is right",
+            root_cause(&e)
+        )),
+        OciDistributionError::RequestError(e) => Error::image(format!(
+            "talking to registry {registry} failed: {}; if it serves plain HTTP, pass --insecure-registry {registry}",
+            root_cause(&e)
+        )),
+        other => Error::image(format!("{registry}: {other}")),
+    }
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// A client that speaks plain HTTP to loopback and insecure registries only.
+fn client_for(reference: &ImageRef, options: &PullOptions) -> oci_client::Client {
+    let registry = reference.registry().to_owned();
+    let plain = reference.is_loopback() || options.insecure_registries.contains(&registry);
+    oci_client::Client::new(ClientConfig {
+        protocol: if plain { ClientProtocol::Http } else { ClientProtocol::Https },
+        platform_resolver: None,
+        connect_timeout: Some(Duration::from_secs(10)),
+        read_timeout: Some(Duration::from_secs(60)),
+        ..Default::default()
+    })
+}
+
+/// Credentials for a registry: wbox's own (from `wbox login`), else
+/// Docker's `config.json`; anonymous when neither has any.
+fn credentials(root: &Path, registry: &str) -> Result<RegistryAuth> {
+    for file in [root.join("auth.json"), docker_config()] {
+        if let Some((user, password)) = basic_auth_in(&file, registry)? {
+            return Ok(RegistryAuth::Basic(user, password));
+        }
+    }
+    Ok(RegistryAuth::Anonymous)
+}
+
+fn docker_config() -> PathBuf {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir).join("config.json"),
+        None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".docker/config.json"),
+    }
+}
+
+/// The `auths` entry for a registry in a Docker-style config file.
+fn basic_auth_in(file: &Path, registry: &str) -> Result<Option<(String, String)>> {
+    let Ok(bytes) = std::fs::read(file) else { return Ok(None) };
+    let config: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::usage(format!("{} is not valid JSON: {e}", file.display())))?;
+    let keys: Vec<String> = if registry == "docker.io" {
+        vec!["https://index.docker.io/v1/".into(), "docker.io".into(), "index.docker.io".into()]
+    } else {
+        vec![registry.to_owned(), format!("https://{registry}"), format!("http://{registry}")]
+    };
+    let Some(encoded) = keys.iter().find_map(|k| config["auths"][k]["auth"].as_str()) else {
+        return Ok(None);
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .and_then(|d| d.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
+    match decoded {
+        Some(pair) => Ok(Some(pair)),
+        None => Err(Error::usage(format!(
+            "the credentials for {registry} in {} are not base64 of user:password; run `wbox login {registry}` again",
+            file.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Platform;
+
+    fn entry(os: &str, arch: &str) -> Descriptor {
+        let mut d = Descriptor::of(media::OCI_MANIFEST, format!("{os}/{arch}").as_bytes());
+        d.platform = Some(Platform { os: os.into(), architecture: arch.into(), variant: None });
+        d
+    }
+
+    #[test]
+    fn an_index_gives_wasm_first_then_the_host() {
+        let index = Index {
+            manifests: vec![entry("linux", host_arch()), entry("wasi", "wasm")],
+            ..Default::default()
+        };
+        let platform =
+            |wanted| choose_platform(&index, wanted).and_then(|d| d.platform.clone()).map(|p| p.to_string());
+        assert_eq!(platform(None).as_deref(), Some("wasi/wasm"));
+        let host = format!("linux/{}", host_arch());
+        assert_eq!(platform(Some(&host)), Some(host.clone()));
+        assert_eq!(platform(Some("windows/amd64")), None);
+        let native_only = Index { manifests: vec![entry("linux", host_arch())], ..Default::default() };
+        assert!(choose_platform(&native_only, None).is_some());
+    }
+
+    #[test]
+    fn docker_config_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, r#"{"auths":{"localhost:5000":{"auth":"YWxpY2U6czNjcjN0"}}}"#).unwrap();
+        assert_eq!(basic_auth_in(&file, "localhost:5000").unwrap(), Some(("alice".into(), "s3cr3t".into())));
+        assert_eq!(basic_auth_in(&file, "other:5000").unwrap(), None);
+        std::fs::write(&file, r#"{"auths":{"localhost:5000":{"auth":"!!"}}}"#).unwrap();
+        assert!(basic_auth_in(&file, "localhost:5000").is_err());
+    }
+}

@@ -1,0 +1,301 @@
+//! The local image store: an OCI image layout (`oci-layout`, `index.json`,
+//! `blobs/sha256/…`) under `ROOT/store`, so that `skopeo` and `umoci` read it,
+//! and the unpacked root filesystems of images under `ROOT/rootfs`.
+//!
+//! A blob enters the store only through [`BlobWriter`], which checks its size
+//! and digest as it streams in and renames it into place only if both match:
+//! a blob in `blobs/` is always the content its name says. `index.json` names
+//! the tagged images; it is changed under a lock and replaced atomically, so
+//! concurrent `wbox` processes never lose each other's tags.
+
+mod descriptor;
+mod unpack;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+pub use descriptor::{Descriptor, Digest, Index, Manifest, Platform, media};
+
+use crate::reference::ImageRef;
+use crate::{Error, Result};
+
+/// The annotation that names a tagged image in `index.json`, as the image
+/// layout spec defines it; we store the full normalised reference.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+pub struct Store {
+    /// The OCI image layout.
+    dir: PathBuf,
+    /// Unpacked root filesystems, one per image manifest.
+    rootfs: PathBuf,
+}
+
+impl Store {
+    /// Opens the store under a wbox root, creating an empty layout if needed.
+    pub fn open(root: &Path) -> Result<Store> {
+        let store = Store { dir: root.join("store"), rootfs: root.join("rootfs") };
+        let fail =
+            |e: io::Error| Error::image(format!("cannot create the image store in {}: {e}", root.display()));
+        fs::create_dir_all(store.dir.join("blobs/sha256")).map_err(fail)?;
+        fs::create_dir_all(store.dir.join("ingest")).map_err(fail)?;
+        fs::create_dir_all(&store.rootfs).map_err(fail)?;
+        let layout = store.dir.join("oci-layout");
+        if !layout.exists() {
+            write_atomic(&layout, br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(fail)?;
+        }
+        if !store.dir.join("index.json").exists() {
+            let _lock = store.lock()?;
+            if !store.dir.join("index.json").exists() {
+                store.write_index(&Index::default())?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// The layout directory, for tools that read OCI layouts.
+    pub fn layout_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join("blobs/sha256").join(digest.hex())
+    }
+
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
+    /// A writer for a blob that is expected to have this digest and size.
+    pub fn blob_writer(&self, expected: &Descriptor) -> Result<BlobWriter> {
+        let file = tempfile::NamedTempFile::new_in(self.dir.join("ingest"))
+            .map_err(|e| Error::image(format!("cannot write to the image store: {e}")))?;
+        Ok(BlobWriter {
+            file,
+            hasher: Sha256::new(),
+            written: 0,
+            digest: expected.digest.clone(),
+            size: expected.size,
+            target: self.blob_path(&expected.digest),
+        })
+    }
+
+    /// Stores a small blob held in memory (a manifest, a config).
+    pub fn put_blob(&self, descriptor: &Descriptor, bytes: &[u8]) -> Result<()> {
+        let mut writer = self.blob_writer(descriptor)?;
+        writer.write_all(bytes).map_err(|e| writer.error(e))?;
+        writer.commit()
+    }
+
+    /// Reads a whole blob and checks it is still what its digest says.
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest);
+        let bytes = fs::read(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => {
+                Error::image(format!("blob {digest} is missing from the image store; pull the image again"))
+            }
+            _ => Error::image(format!("cannot read {}: {e}", path.display())),
+        })?;
+        if Digest::of(&bytes) != *digest {
+            return Err(Error::image(format!(
+                "blob {digest} in the image store is damaged (its content no longer matches its digest); \
+                 remove the image and pull it again"
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// Opens a blob for streaming; the reader fails at its end if the
+    /// content does not match the digest.
+    pub fn open_blob(&self, descriptor: &Descriptor) -> Result<VerifyingReader<fs::File>> {
+        let path = self.blob_path(&descriptor.digest);
+        let file = fs::File::open(&path).map_err(|e| {
+            Error::image(format!("blob {} cannot be read from the image store: {e}", descriptor.digest))
+        })?;
+        Ok(VerifyingReader { inner: file, hasher: Sha256::new(), digest: descriptor.digest.clone() })
+    }
+
+    /// The tagged images, in `index.json` order.
+    pub fn index(&self) -> Result<Index> {
+        let path = self.dir.join("index.json");
+        let bytes =
+            fs::read(&path).map_err(|e| Error::image(format!("cannot read {}: {e}", path.display())))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::image(format!("{} is not a valid OCI index ({e}); the store is damaged", path.display()))
+        })
+    }
+
+    /// The manifest descriptor tagged with this reference, if any.
+    pub fn resolve(&self, reference: &ImageRef) -> Result<Option<Descriptor>> {
+        let name = reference.to_string();
+        Ok(self.index()?.manifests.into_iter().find(|d| d.annotation(REF_NAME) == Some(name.as_str())))
+    }
+
+    /// Points the reference at a manifest, replacing what it named before.
+    pub fn tag(&self, reference: &ImageRef, manifest: &Descriptor) -> Result<()> {
+        let _lock = self.lock()?;
+        let name = reference.to_string();
+        let mut index = self.index()?;
+        index.manifests.retain(|d| d.annotation(REF_NAME) != Some(name.as_str()));
+        let mut entry = manifest.clone();
+        entry.annotations = Some(BTreeMap::from([(REF_NAME.to_owned(), name)]));
+        index.manifests.push(entry);
+        self.write_index(&index)
+    }
+
+    /// Where an image's layers are (or will be) unpacked.
+    pub fn rootfs_path(&self, manifest: &Digest) -> PathBuf {
+        self.rootfs.join(manifest.hex())
+    }
+
+    /// Unpacks an image's layers into its root filesystem, once: a rootfs
+    /// that exists is complete, because it is built aside and renamed.
+    pub fn unpack(&self, manifest_digest: &Digest, layers: &[Descriptor]) -> Result<PathBuf> {
+        let target = self.rootfs_path(manifest_digest);
+        if target.is_dir() {
+            return Ok(target);
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(&self.rootfs)
+            .map_err(|e| Error::image(format!("cannot unpack into {}: {e}", self.rootfs.display())))?;
+        unpack::unpack_layers(self, layers, staging.path())?;
+        match fs::rename(staging.path(), &target) {
+            Ok(()) => {
+                // The directory is in place; nothing is left to clean up.
+                let _ = staging.keep();
+            }
+            // Another wbox unpacked the same image first: keep theirs.
+            Err(_) if target.is_dir() => {}
+            Err(e) => return Err(Error::image(format!("cannot move the unpacked image into place: {e}"))),
+        }
+        Ok(target)
+    }
+
+    fn write_index(&self, index: &Index) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(index).expect("an index serialises");
+        write_atomic(&self.dir.join("index.json"), &bytes)
+            .map_err(|e| Error::image(format!("cannot write the image store's index.json: {e}")))
+    }
+
+    /// An exclusive lock on `index.json`, held until dropped.
+    fn lock(&self) -> Result<fs::File> {
+        let path = self.dir.join("index.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::image(format!("cannot open {}: {e}", path.display())))?;
+        file.lock().map_err(|e| Error::image(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(file)
+    }
+}
+
+/// Writes a blob that must turn out to have a given digest and size. Until
+/// `commit`, the bytes sit in a temporary file that vanishes if dropped.
+pub struct BlobWriter {
+    file: tempfile::NamedTempFile,
+    hasher: Sha256,
+    written: u64,
+    digest: Digest,
+    size: u64,
+    target: PathBuf,
+}
+
+impl BlobWriter {
+    /// Checks the size and digest, then puts the blob in place.
+    pub fn commit(mut self) -> Result<()> {
+        if self.written != self.size {
+            return Err(Error::image(format!(
+                "blob {} is {} bytes, but its manifest says {}: the registry sent something else; \
+                 nothing was stored",
+                self.digest, self.written, self.size
+            )));
+        }
+        let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
+        if actual != self.digest {
+            return Err(Error::image(format!(
+                "blob {} does not match its digest (its content hashes to {actual}): the registry sent \
+                 damaged or tampered data; nothing was stored",
+                self.digest
+            )));
+        }
+        self.file.flush().map_err(|e| self.error(e))?;
+        self.file.as_file().sync_all().map_err(|e| self.error(e))?;
+        // Renaming over a copy another wbox stored meanwhile is harmless:
+        // both have the same content.
+        self.file
+            .persist(&self.target)
+            .map_err(|e| Error::image(format!("cannot store blob {}: {}", self.digest, e.error)))?;
+        Ok(())
+    }
+
+    /// Whether as many bytes as announced have arrived.
+    pub fn is_complete(&self) -> bool {
+        self.written == self.size
+    }
+
+    pub fn error(&self, e: io::Error) -> Error {
+        Error::image(format!("cannot store blob {}: {e}", self.digest))
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // A registry that sends more than it announced is stopped at once,
+        // not after it has filled the disk.
+        if self.written + buf.len() as u64 > self.size {
+            return Err(io::Error::other(format!(
+                "more than the {} bytes the manifest announced",
+                self.size
+            )));
+        }
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Reads a blob and, at its end, fails if it did not match its digest.
+pub struct VerifyingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    digest: Digest,
+}
+
+impl<R: Read> Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if n == 0 && !buf.is_empty() {
+            let actual = Digest::from_sha256(self.hasher.clone().finalize().into());
+            if actual != self.digest {
+                return Err(io::Error::other(format!(
+                    "blob {} in the image store is damaged (it hashes to {actual})",
+                    self.digest
+                )));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Writes a file whole or not at all: to a temporary file beside it, then
+/// renamed over it.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().expect("a file in a directory");
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! Unpacking image layers into a root filesystem, safely: every write goes
+//! through a cap-std directory handle, so nothing can land outside the
+//! rootfs whatever the layer says; entries that try (`..`, links that climb
+//! out) are refused with the layer, absolute names are taken as relative to
+//! the rootfs as Docker does, and devices are skipped. Whiteouts (`.wh.x`,
+//! `.wh..wh..opq`) remove what earlier layers put there.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+
+use cap_std::fs::Dir;
+
+use super::{Descriptor, Store};
+use crate::{Error, Result};
+
+const WHITEOUT: &str = ".wh.";
+const OPAQUE: &str = ".wh..wh..opq";
+
+pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -> Result<()> {
+    let root = Dir::open_ambient_dir(dest, cap_std::ambient_authority())
+        .map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
+    for layer in layers {
+        let blob = store.open_blob(layer)?;
+        unpack_layer(blob, &root).map_err(|e| match e {
+            Error::Image(why) => Error::image(format!("layer {} refused: {why}", layer.digest)),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Unpacks one layer (tar, gzip or zstd, told from its first bytes) and
+/// reads it to its end, so that its digest is checked.
+fn unpack_layer(blob: impl Read, root: &Dir) -> Result<()> {
+    let mut input = BufReader::new(blob);
+    let head = input.fill_buf().map_err(read_error)?;
+    let mut tar: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(input))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(read_error)?)
+    } else {
+        Box::new(input)
+    };
+    let mut archive = tar::Archive::new(&mut tar);
+    for entry in archive.entries().map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        apply(entry, root)?;
+    }
+    io::copy(&mut tar, &mut io::sink()).map_err(read_error)?;
+    Ok(())
+}
+
+fn read_error(e: io::Error) -> Error {
+    Error::image(format!("it cannot be read: {e}"))
+}
+
+fn apply(mut entry: tar::Entry<impl Read>, root: &Dir) -> Result<()> {
+    let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let Some(path) = inside(&raw)? else { return Ok(()) };
+    let write_error = |e: io::Error| Error::image(format!("'{raw}' cannot be written: {e}"));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let parent = path.parent().unwrap_or(Path::new(""));
+
+    if name == OPAQUE {
+        // The directory keeps only what this layer puts in it.
+        if let Ok(entries) = root.read_dir(parent) {
+            for child in entries.flatten() {
+                remove(root, &parent.join(child.file_name())).map_err(write_error)?;
+            }
+        }
+        return Ok(());
+    }
+    if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+        return remove(root, &parent.join(hidden)).map_err(write_error);
+    }
+
+    if !parent.as_os_str().is_empty() {
+        root.create_dir_all(parent).map_err(write_error)?;
+    }
+    let mode = entry.header().mode().unwrap_or(0o644);
+    let kind = entry.header().entry_type();
+    match kind {
+        tar::EntryType::Directory => {
+            if root.symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+                remove(root, &path).map_err(write_error)?;
+            }
+            root.create_dir_all(&path).map_err(write_error)?;
+            // The owner keeps the right to fill it from later layers.
+            set_mode(root, &path, (mode & 0o777) | 0o700).map_err(write_error)?;
+        }
+        tar::EntryType::Regular | tar::EntryType::Continuous => {
+            remove(root, &path).map_err(write_error)?;
+            let mut file = root.create(&path).map_err(write_error)?;
+            io::copy(&mut entry, &mut file).map_err(write_error)?;
+            // No setuid, setgid or sticky bits from an image.
+            set_mode(root, &path, mode & 0o777).map_err(write_error)?;
+        }
+        tar::EntryType::Symlink => {
+            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
+            let target = target.ok_or_else(|| Error::image(format!("symlink '{raw}' has no target")))?;
+            if climbs_out(parent, &target) {
+                return Err(Error::image(format!(
+                    "symlink '{raw}' -> '{target}' leads outside the image's root filesystem"
+                )));
+            }
+            remove(root, &path).map_err(write_error)?;
+            symlink(root, &target, &path).map_err(write_error)?;
+        }
+        tar::EntryType::Link => {
+            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
+            let target = target.ok_or_else(|| Error::image(format!("hard link '{raw}' has no target")))?;
+            let Some(target_path) = inside(&target)? else {
+                return Err(Error::image(format!("hard link '{raw}' points at the root directory")));
+            };
+            remove(root, &path).map_err(write_error)?;
+            root.hard_link(&target_path, root, &path).map_err(write_error)?;
+        }
+        tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+            tracing::debug!("layer entry '{raw}' is a device or fifo; skipped (wasm guests have none)");
+        }
+        other => tracing::debug!("layer entry '{raw}' of type {other:?} skipped"),
+    }
+    Ok(())
+}
+
+/// The path of an entry inside the rootfs, or `None` for the root itself.
+/// A leading `/` is dropped (the name is relative to the rootfs); a `..` is
+/// refused, because in a layer it can only mean an attempt to climb out.
+fn inside(name: &str) -> Result<Option<PathBuf>> {
+    let mut path = PathBuf::new();
+    for part in Path::new(name).components() {
+        match part {
+            Component::Normal(part) => path.push(part),
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => {
+                return Err(Error::image(format!("entry '{name}' climbs out of the image with '..'")));
+            }
+        }
+    }
+    Ok((!path.as_os_str().is_empty()).then_some(path))
+}
+
+/// Whether a symlink in `dir` with this target resolves above the rootfs.
+/// An absolute target is read from the rootfs's own `/`, so it stays inside.
+fn climbs_out(dir: &Path, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth = dir.components().count();
+    for part in Path::new(target).components() {
+        match part {
+            Component::ParentDir if depth == 0 => return true,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Removes whatever is at `path`, file or tree (a whiteout, or a later
+/// layer replacing it); nothing there is fine.
+fn remove(root: &Dir, path: &Path) -> io::Result<()> {
+    let result = match root.symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => root.remove_dir_all(path),
+        Ok(_) => root.remove_file(path),
+        Err(e) => Err(e),
+    };
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(root: &Dir, path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    root.set_permissions(path, cap_std::fs::Permissions::from_std(std::fs::Permissions::from_mode(mode)))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_root: &Dir, _path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn symlink(root: &Dir, target: &str, path: &Path) -> io::Result<()> {
+    // The target is stored as written; it is read inside the rootfs later.
+    root.symlink_contents(target, path)
+}
+
+#[cfg(not(unix))]
+fn symlink(_root: &Dir, target: &str, path: &Path) -> io::Result<()> {
+    tracing::warn!("symlink {} -> {target} skipped: not supported on this system", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names() {
+        assert_eq!(inside("./a/b").unwrap(), Some(PathBuf::from("a/b")));
+        assert_eq!(inside("/etc/passwd").unwrap(), Some(PathBuf::from("etc/passwd")));
+        assert_eq!(inside("./").unwrap(), None);
+        assert!(inside("../../x").is_err());
+        assert!(inside("a/../../x").is_err());
+    }
+
+    #[test]
+    fn symlink_targets() {
+        assert!(!climbs_out(Path::new("usr/bin"), "../lib/x"));
+        assert!(!climbs_out(Path::new("bin"), "/usr/bin/busybox"));
+        assert!(climbs_out(Path::new(""), "../etc"));
+        assert!(climbs_out(Path::new("a"), "../../../../etc"));
+        assert!(climbs_out(Path::new("a/b"), "c/../../../.."));
+    }
+}

@@ -1,0 +1,119 @@
+//! Images for the registry tests, made and pushed by real tools: umoci and
+//! skopeo for a Docker-style image, tests/tools/oci_push.py for what they cannot
+//! make (wasm artifacts, Docker media types, indexes, hostile layers).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::registry::Registry;
+
+/// Pushes a regular container image for the platform Docker gives wasm
+/// (wasi/wasm), built with umoci: OCI media types, the module at /app.wasm as
+/// the entrypoint, and each (guest path, content) of `extra` as a file in the
+/// rootfs. Returns the manifest's digest in the registry.
+pub fn push_docker_wasm_image(reg: &Registry, name_tag: &str, wasm: &Path, extra: &[(&str, &str)]) -> String {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let layout = work.path().join("layout");
+    let bundle = work.path().join("bundle");
+    let image = format!("{}:t", layout.display());
+    run(Command::new("umoci").args(["init", "--layout"]).arg(&layout));
+    run(Command::new("umoci").args(["new", "--image", &image]));
+    // Unpack before `umoci config` makes the os wasi: umoci cannot unpack an
+    // image for an os whose runtime config it does not know.
+    run(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
+    let rootfs = bundle.join("rootfs");
+    fs::copy(wasm, rootfs.join("app.wasm")).expect("copying the wasm into the rootfs");
+    for (guest_path, content) in extra {
+        let path = rootfs.join(guest_path.trim_start_matches('/'));
+        fs::create_dir_all(path.parent().unwrap()).expect("creating a directory in the rootfs");
+        fs::write(&path, content).expect("writing a file into the rootfs");
+    }
+    run(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
+    run(Command::new("umoci").args([
+        "config",
+        "--image",
+        &image,
+        "--os",
+        "wasi",
+        "--architecture",
+        "wasm",
+        "--config.entrypoint",
+        "/app.wasm",
+    ]));
+
+    let destination = format!("docker://{}/{name_tag}", reg.addr);
+    // --insecure-policy: no need for the host's /etc/containers/policy.json.
+    run(Command::new("skopeo")
+        .args(["--insecure-policy", "copy", "--dest-tls-verify=false"])
+        .args(skopeo_creds(reg, "--dest-creds"))
+        .args([format!("oci:{image}"), destination.clone()]));
+    run(Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+        .args(skopeo_creds(reg, "--creds"))
+        .arg(&destination))
+}
+
+/// Pushes `wasm` as a wasm OCI artifact (config application/vnd.wasm.config.v0+json,
+/// one application/wasm layer). Returns the manifest's digest.
+pub fn push_artifact(reg: &Registry, name_tag: &str, wasm: &Path) -> String {
+    let wasm = wasm.to_str().expect("a UTF-8 path");
+    oci_push(reg, &["artifact", reg.addr.as_str(), name_tag, wasm])
+}
+
+/// Pushes a regular image made from `args`, those of `oci_push.py image` after
+/// NAME:TAG, e.g. `&["--entrypoint", "/app.wasm", "--file", "/app.wasm=HOSTPATH"]`.
+/// Returns the manifest's digest.
+pub fn push_image(reg: &Registry, name_tag: &str, args: &[&str]) -> String {
+    let mut all = vec!["image", reg.addr.as_str(), name_tag];
+    all.extend_from_slice(args);
+    oci_push(reg, &all)
+}
+
+/// Pushes an OCI image index over manifests already in the repository, given as
+/// (digest, "os/arch"). Returns the index's digest.
+pub fn push_index(reg: &Registry, name_tag: &str, manifests: &[(&str, &str)]) -> String {
+    let specs: Vec<String> =
+        manifests.iter().map(|(digest, platform)| format!("{digest}={platform}")).collect();
+    let mut args = vec!["index", reg.addr.as_str(), name_tag, "--manifest"];
+    args.extend(specs.iter().map(String::as_str));
+    oci_push(reg, &args)
+}
+
+/// Writes a layer tar whose entries try to escape the directory it is unpacked
+/// in, and returns its path: `kind` is one of dotdot, symlink, absolute,
+/// hardlink and device (see tests/tools/oci_push.py). Push it with
+/// `push_image(.., &["--raw-layer", path, ..])`.
+pub fn hostile_layer(kind: &str, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("{kind}.tar"));
+    run(Command::new("python3").arg(script()).arg("hostile-layer").arg(&path).arg(kind));
+    path
+}
+
+/// Runs tests/tools/oci_push.py, with the registry's credentials if it has any,
+/// and returns the digest it prints.
+fn oci_push(reg: &Registry, args: &[&str]) -> String {
+    let mut command = Command::new("python3");
+    command.arg(script());
+    if let Some((user, password)) = &reg.credentials {
+        command.arg("--user").arg(format!("{user}:{password}"));
+    }
+    run(command.args(args))
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/oci_push.py")
+}
+
+/// skopeo's `FLAG=user:password` for a registry with basic auth; nothing otherwise.
+fn skopeo_creds(reg: &Registry, flag: &str) -> Option<String> {
+    reg.credentials.as_ref().map(|(user, password)| format!("{flag}={user}:{password}"))
+}
+
+/// Runs a command to completion and returns its stdout, trimmed; panics with
+/// its stderr if it fails.
+fn run(command: &mut Command) -> String {
+    let out = command.output().unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+    assert!(out.status.success(), "{command:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 output").trim().to_owned()
+}
