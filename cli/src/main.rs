@@ -1,6 +1,7 @@
 //! The `wbox` command line: parse, call wbox-runtime, print.
 
 mod commands;
+mod output;
 mod progress;
 
 use std::io::IsTerminal;
@@ -37,7 +38,18 @@ struct Cli {
 enum Command {
     Run(commands::run::RunArgs),
     Pull(commands::image::PullArgs),
+    Push(commands::image::PushArgs),
     Images(commands::image::ImagesArgs),
+    Tag(commands::image::TagArgs),
+    Rmi(commands::image::RmiArgs),
+    Inspect(commands::image::InspectArgs),
+    History(commands::image::HistoryArgs),
+    Login(commands::image::LoginArgs),
+    Save(commands::image::SaveArgs),
+    Load(commands::image::LoadArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(commands::image::ImageCommand),
     /// Manage wbox's own state
     #[command(subcommand)]
     System(commands::system::SystemCommand),
@@ -59,7 +71,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&root, args),
         Command::Pull(args) => commands::image::pull(&root, args),
+        Command::Push(args) => commands::image::push(&root, args),
         Command::Images(args) => commands::image::images(&root, args),
+        Command::Tag(args) => commands::image::tag(&root, args),
+        Command::Rmi(args) => commands::image::rmi(&root, args),
+        Command::Inspect(args) => commands::image::inspect(&root, args),
+        Command::History(args) => commands::image::history(&root, args),
+        Command::Login(args) => commands::image::login(&root, args),
+        Command::Save(args) => commands::image::save(&root, args),
+        Command::Load(args) => commands::image::load(&root, args),
+        Command::Image(command) => commands::image::image_command(&root, command),
         Command::System(command) => commands::system::run(&root, command),
     };
     match result {

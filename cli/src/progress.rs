@@ -42,6 +42,7 @@ impl CompileProgress for CompileSpinner {
 pub struct PullProgress {
     bars: Option<(MultiProgress, Mutex<HashMap<Digest, ProgressBar>>)>,
     to_stderr: bool,
+    pushing: bool,
     downloaded: AtomicBool,
 }
 
@@ -55,7 +56,12 @@ impl PullProgress {
             let target = if to_stderr { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::stdout() };
             (MultiProgress::with_draw_target(target), Mutex::new(HashMap::new()))
         });
-        PullProgress { bars, to_stderr, downloaded: AtomicBool::new(false) }
+        PullProgress { bars, to_stderr, pushing: false, downloaded: AtomicBool::new(false) }
+    }
+
+    /// The same, in a push's words, on stdout.
+    pub fn for_push() -> Self {
+        PullProgress { pushing: true, ..PullProgress::new(false) }
     }
 
     fn line(&self, text: &str) {
@@ -85,8 +91,12 @@ impl PullProgress {
 
 impl wbox_runtime::registry::PullProgress for PullProgress {
     fn resolved(&self, reference: &ImageRef, _manifest: &Digest, blobs: &[Descriptor]) {
-        let tag = reference.tag().or(reference.digest()).unwrap_or("latest");
-        self.line(&format!("{tag}: Pulling from {}", reference.repository()));
+        if self.pushing {
+            self.line(&format!("The push refers to repository [{}]", reference.familiar_repository()));
+        } else {
+            let tag = reference.tag().or(reference.digest()).unwrap_or("latest");
+            self.line(&format!("{tag}: Pulling from {}", reference.repository()));
+        }
         if let Some((multi, bars)) = &self.bars {
             let style = ProgressStyle::with_template("{prefix}: {msg:16} [{bar:30}] {bytes}/{total_bytes}")
                 .expect("a valid template")
@@ -96,7 +106,7 @@ impl wbox_runtime::registry::PullProgress for PullProgress {
                 let bar = multi.add(ProgressBar::new(blob.size));
                 bar.set_style(style.clone());
                 bar.set_prefix(blob.digest.short().to_owned());
-                bar.set_message("Downloading");
+                bar.set_message(if self.pushing { "Pushing" } else { "Downloading" });
                 bars.insert(blob.digest.clone(), bar);
             }
         }
@@ -114,7 +124,12 @@ impl wbox_runtime::registry::PullProgress for PullProgress {
         if !had {
             self.downloaded.store(true, Ordering::Relaxed);
         }
-        let status = if had { "Already exists" } else { "Pull complete" };
+        let status = match (self.pushing, had) {
+            (false, false) => "Pull complete",
+            (false, true) => "Already exists",
+            (true, false) => "Pushed",
+            (true, true) => "Layer already exists",
+        };
         match &self.bars {
             Some((_, bars)) => {
                 if let Some(bar) = bars.lock().unwrap().get(blob) {

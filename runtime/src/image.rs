@@ -16,6 +16,8 @@ pub struct Image {
     pub manifest_digest: Digest,
     pub manifest: Manifest,
     pub config: Config,
+    /// The config as the image has it, for `inspect`.
+    pub raw_config: serde_json::Value,
 }
 
 /// The parts of an image config wbox uses, from either shape: the image
@@ -30,6 +32,21 @@ pub struct Config {
     pub created: Option<String>,
     #[serde(default)]
     pub config: RunConfig,
+    #[serde(default)]
+    pub history: Vec<History>,
+}
+
+/// One step of how the image was made (`docker history`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct History {
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub empty_layer: bool,
 }
 
 /// How the image wants to run (`config` in the image spec).
@@ -62,8 +79,10 @@ impl Image {
     /// Reads an image's manifest and config from the store.
     pub fn load(store: &Store, manifest_digest: &Digest) -> Result<Image> {
         let manifest = Manifest::parse(&store.read_blob(manifest_digest)?)?;
-        let config = parse_config(&store.read_blob(&manifest.config.digest)?)?;
-        Ok(Image { manifest_digest: manifest_digest.clone(), manifest, config })
+        let bytes = store.read_blob(&manifest.config.digest)?;
+        let config = parse_config(&bytes)?;
+        let raw_config = serde_json::from_slice(&bytes).unwrap_or_default();
+        Ok(Image { manifest_digest: manifest_digest.clone(), manifest, config, raw_config })
     }
 
     /// The image id Docker shows: the config's digest.
@@ -182,6 +201,36 @@ fn read_in_rootfs(rootfs: &Path, entry: &str) -> Result<Vec<u8>> {
     })
 }
 
+impl Image {
+    /// `docker image inspect`'s view of the image.
+    pub fn inspect(&self, tags: &[ImageRef]) -> serde_json::Value {
+        let repo_digests: Vec<String> = tags
+            .iter()
+            .map(|t| format!("{}@{}", t.familiar_repository(), self.manifest_digest))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        serde_json::json!({
+            "Id": self.id(),
+            "RepoTags": tags.iter().filter(|t| t.tag().is_some()).map(|t| format!("{}:{}", t.familiar_repository(), t.tag().unwrap_or_default())).collect::<Vec<_>>(),
+            "RepoDigests": repo_digests,
+            "Created": self.config.created,
+            "Architecture": self.config.architecture,
+            "Os": self.config.os,
+            "Config": self.raw_config.get("config").cloned().unwrap_or(serde_json::Value::Null),
+            "Size": self.size(),
+            "RootFS": {
+                "Type": "layers",
+                "Layers": self.manifest.layers.iter().map(|l| l.digest.to_string()).collect::<Vec<_>>(),
+            },
+            "Descriptor": {
+                "mediaType": self.manifest.media_type.clone().unwrap_or_else(|| media::OCI_MANIFEST.to_owned()),
+                "digest": self.manifest_digest,
+            },
+        })
+    }
+}
+
 /// `wasi/wasm` as Docker writes it, and `wasip1`/`wasip2` as the wasm
 /// artifact spec does.
 pub fn is_wasm_platform(os: &str, architecture: &str) -> bool {
@@ -226,6 +275,76 @@ impl RunTarget {
 pub struct Tagged {
     pub reference: ImageRef,
     pub image: Image,
+}
+
+/// Finds an image by reference, or by id (the config digest, or a unique
+/// prefix of it, as `docker rmi 3c70709e` takes it). Returns the image and
+/// the tags that name it.
+pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
+    let tagged = list(store)?;
+    let id_prefix = name.strip_prefix("sha256:").unwrap_or(name);
+    let is_id = id_prefix.len() >= 4 && id_prefix.bytes().all(|b| b.is_ascii_hexdigit());
+    let by_ref = ImageRef::parse(name).ok().map(|r| r.to_string());
+    let found = tagged.iter().find(|t| Some(t.reference.to_string()) == by_ref).or_else(|| {
+        is_id.then(|| tagged.iter().find(|t| t.image.id().hex().starts_with(id_prefix))).flatten()
+    });
+    let Some(found) = found else {
+        return Err(Error::image(format!("no such image: {name}; `wbox images` lists what the store holds")));
+    };
+    if by_ref.is_none() || Some(found.reference.to_string()) != by_ref {
+        // By id: it must name one image only.
+        let ids: std::collections::BTreeSet<_> = tagged
+            .iter()
+            .filter(|t| t.image.id().hex().starts_with(id_prefix))
+            .map(|t| t.image.id())
+            .collect();
+        if ids.len() > 1 {
+            return Err(Error::usage(format!(
+                "image id prefix {name} names {} images; give more of it",
+                ids.len()
+            )));
+        }
+    }
+    let tags = tagged
+        .iter()
+        .filter(|t| t.image.manifest_digest == found.image.manifest_digest)
+        .map(|t| t.reference.clone())
+        .collect();
+    Ok((found.image.clone(), tags))
+}
+
+/// What `rmi` did.
+pub struct Removed {
+    pub untagged: Vec<ImageRef>,
+    /// The image id, and whether the image itself went (no name is left).
+    pub id: Digest,
+    pub deleted: bool,
+}
+
+/// `rmi`: removes a name, or by id every name of an image (with `force`
+/// when there are several), then the blobs no image uses any more.
+pub fn remove(store: &Store, name: &str, force: bool) -> Result<Removed> {
+    let (found, tags) = lookup(store, name)?;
+    let by_name = ImageRef::parse(name).ok().filter(|r| tags.contains(r));
+    let untagged = match by_name {
+        Some(reference) => vec![reference],
+        None if tags.len() > 1 && !force => {
+            return Err(Error::usage(format!(
+                "image {name} has {} names ({}); remove them by name, or pass -f to remove them all",
+                tags.len(),
+                tags.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        None => tags.clone(),
+    };
+    for reference in &untagged {
+        store.untag(reference)?;
+    }
+    let deleted = store.resolve_digest(&found.manifest_digest).is_err();
+    if deleted {
+        store.collect_garbage()?;
+    }
+    Ok(Removed { untagged, id: found.id().clone(), deleted })
 }
 
 /// Every tagged image in the store, newest tag last.

@@ -1,6 +1,7 @@
 //! wbox-runtime: everything wbox does. The `wbox` CLI (and later the containerd
 //! shim) only parse their input, call into this crate and print the result.
 
+pub mod archive;
 pub mod error;
 pub mod image;
 pub mod reference;

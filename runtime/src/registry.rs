@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use futures_util::{StreamExt, TryStreamExt};
+use oci_client::RegistryOperation;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
@@ -59,20 +60,15 @@ pub async fn pull(
     options: &PullOptions,
     progress: &dyn PullProgress,
 ) -> Result<Image> {
+    let _adding = store.adding()?;
     let client = client_for(reference, options);
     let auth = credentials(root, reference.registry())?;
     let (manifest_bytes, manifest_descriptor) = resolve_manifest(&client, &auth, reference, options).await?;
     let manifest = Manifest::parse(&manifest_bytes)?;
 
-    let blobs: Vec<Descriptor> =
-        std::iter::once(manifest.config.clone()).chain(manifest.layers.iter().cloned()).collect();
+    let blobs: Vec<Descriptor> = manifest.blobs().cloned().collect();
     progress.resolved(reference, &manifest_descriptor.digest, &blobs);
-    futures_util::stream::iter(
-        blobs.iter().map(|blob| fetch_blob(&client, store, reference, blob, progress)),
-    )
-    .buffer_unordered(PARALLEL_BLOBS)
-    .try_collect::<Vec<()>>()
-    .await?;
+    each_blob(&blobs, |blob| fetch_blob(&client, store, reference, blob, progress)).await?;
     store.put_blob(&manifest_descriptor, &manifest_bytes)?;
 
     let image = Image::load(store, &manifest_descriptor.digest)?;
@@ -83,19 +79,106 @@ pub async fn pull(
     Ok(image)
 }
 
-/// `pull` for callers that are not async.
-pub fn pull_blocking(
+/// Runs a registry operation (`pull`, `push`, `login`) for callers that are
+/// not async.
+pub fn block_on<T>(operation: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(e.into()))?
+        .block_on(operation)
+}
+
+/// Pushes a tagged image from the store: the blobs the registry lacks, then
+/// the manifest. Returns the manifest's digest, which the registry confirmed.
+pub async fn push(
     root: &Path,
     store: &Store,
     reference: &ImageRef,
     options: &PullOptions,
     progress: &dyn PullProgress,
-) -> Result<Image> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(e.into()))?
-        .block_on(pull(root, store, reference, options, progress))
+) -> Result<Digest> {
+    let descriptor = store.resolve(reference)?.ok_or_else(|| {
+        Error::image(format!(
+            "there is no image {reference} in the store; pull it, or name it with `wbox tag SOURCE {reference}`"
+        ))
+    })?;
+    let manifest_bytes = store.read_blob(&descriptor.digest)?;
+    let manifest = Manifest::parse(&manifest_bytes)?;
+    let client = client_for(reference, options);
+    let auth = credentials(root, reference.registry())?;
+    retry(reference, || client.auth(reference.as_oci(), &auth, RegistryOperation::Push)).await?;
+
+    let blobs: Vec<Descriptor> = manifest.blobs().cloned().collect();
+    progress.resolved(reference, &descriptor.digest, &blobs);
+    each_blob(&blobs, |blob| upload_blob(&client, store, reference, blob, progress)).await?;
+
+    let media_type = manifest.media_type.as_deref().unwrap_or(&descriptor.media_type);
+    let content_type = http::HeaderValue::from_str(media_type)
+        .map_err(|_| Error::image(format!("the manifest's media type '{media_type}' cannot be sent")))?;
+    retry(reference, || {
+        client.push_manifest_raw(reference.as_oci(), manifest_bytes.clone(), content_type.clone())
+    })
+    .await?;
+    Ok(descriptor.digest)
+}
+
+/// Uploads one blob unless the registry has it, streamed from the store.
+async fn upload_blob(
+    client: &oci_client::Client,
+    store: &Store,
+    reference: &ImageRef,
+    blob: &Descriptor,
+    progress: &dyn PullProgress,
+) -> Result<()> {
+    let digest = blob.digest.as_str();
+    if retry(reference, || client.blob_exists(reference.as_oci(), digest)).await? {
+        progress.stored(&blob.digest, true);
+        return Ok(());
+    }
+    retry(reference, || async {
+        let file = std::fs::File::open(store.blob_path(&blob.digest)).map_err(|e| {
+            Transient::No(Error::image(format!("blob {digest} cannot be read from the store: {e}")))
+        })?;
+        client
+            .push_blob_stream(reference.as_oci(), chunks(file), digest, Some(blob.size))
+            .await
+            .map_err(|e| Transient::from_oci(reference, e))
+    })
+    .await?;
+    progress.advanced(&blob.digest, blob.size);
+    progress.stored(&blob.digest, false);
+    Ok(())
+}
+
+/// A file as a stream of 1 MiB chunks, ending at the first error.
+fn chunks(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buffer = vec![0; 1 << 20];
+        match std::io::Read::read(&mut file, &mut buffer) {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(bytes::Bytes::from(buffer)), Some(file)))
+            }
+            Err(e) => Some((Err(OciDistributionError::IoError(e)), None)),
+        }
+    })
+}
+
+/// Does the same work for every blob, a few at a time.
+async fn each_blob<'a, Fut>(blobs: &'a [Descriptor], work: impl FnMut(&'a Descriptor) -> Fut) -> Result<()>
+where
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    futures_util::stream::iter(blobs.iter().map(work))
+        .buffer_unordered(PARALLEL_BLOBS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
 }
 
 /// Fetches the manifest the reference names; from an index, the one for the
@@ -284,6 +367,12 @@ impl IntoTransient for OciDistributionError {
     }
 }
 
+impl IntoTransient for Error {
+    fn into_transient(self, _: &ImageRef) -> Transient {
+        Transient::No(self)
+    }
+}
+
 impl IntoTransient for Transient {
     fn into_transient(self, _: &ImageRef) -> Transient {
         self
@@ -343,17 +432,107 @@ fn root_cause(e: &dyn std::error::Error) -> String {
     cause.to_string()
 }
 
+fn plain_http(reference: &ImageRef, options: &PullOptions) -> bool {
+    reference.is_loopback() || options.insecure_registries.iter().any(|r| r == reference.registry())
+}
+
 /// A client that speaks plain HTTP to loopback and insecure registries only.
 fn client_for(reference: &ImageRef, options: &PullOptions) -> oci_client::Client {
-    let registry = reference.registry().to_owned();
-    let plain = reference.is_loopback() || options.insecure_registries.contains(&registry);
     oci_client::Client::new(ClientConfig {
-        protocol: if plain { ClientProtocol::Http } else { ClientProtocol::Https },
+        protocol: if plain_http(reference, options) { ClientProtocol::Http } else { ClientProtocol::Https },
         platform_resolver: None,
         connect_timeout: Some(Duration::from_secs(10)),
         read_timeout: Some(Duration::from_secs(60)),
         ..Default::default()
     })
+}
+
+/// Checks a user and password against a registry, as `docker login` does,
+/// then keeps them in `ROOT/auth.json` (readable by the user only), where
+/// pulls and pushes find them.
+pub async fn login(
+    root: &Path,
+    registry: &str,
+    user: &str,
+    password: &str,
+    options: &PullOptions,
+) -> Result<()> {
+    let registry =
+        registry.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    // A reference in that registry says how to reach it (plain HTTP or not).
+    let reference = ImageRef::parse(&format!("{registry}/login")).map_err(|_| {
+        Error::usage(format!("invalid registry '{registry}': write HOST[:PORT], e.g. localhost:5000"))
+    })?;
+    let scheme = if plain_http(&reference, options) { "http" } else { "https" };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| Error::Internal(e.into()))?;
+    let unreachable = |e: reqwest::Error| {
+        Error::image(format!(
+            "cannot reach registry {registry}: {}; check that it is running and the address is right",
+            root_cause(&e)
+        ))
+    };
+    let answer = http
+        .get(format!("{scheme}://{registry}/v2/"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    let accepted = match answer.status().as_u16() {
+        200 => true,
+        401 => match answer.headers().get("www-authenticate").and_then(|h| h.to_str().ok()) {
+            // Token registries (Docker Hub, GHCR) check the password at their realm.
+            Some(challenge) if challenge.starts_with("Bearer ") => {
+                let params = challenge_params(&challenge["Bearer ".len()..]);
+                let realm =
+                    params.iter().find(|(k, _)| k == "realm").map(|(_, v)| v.clone()).unwrap_or_default();
+                let mut query = vec![("account".to_owned(), user.to_owned())];
+                query.extend(params.into_iter().filter(|(k, _)| k == "service"));
+                let token = http
+                    .get(&realm)
+                    .query(&query)
+                    .basic_auth(user, Some(password))
+                    .send()
+                    .await
+                    .map_err(unreachable)?;
+                token.status().is_success()
+            }
+            _ => false,
+        },
+        code => {
+            return Err(Error::image(format!(
+                "{registry} answered {code} to a login; is it an OCI registry?"
+            )));
+        }
+    };
+    if !accepted {
+        return Err(Error::image(format!(
+            "{registry} refused the login of {user}: wrong user name or password"
+        )));
+    }
+    let file = root.join("auth.json");
+    let mut config: serde_json::Value = match std::fs::read(&file) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::usage(format!("{} is not valid JSON: {e}; remove it and log in again", file.display()))
+        })?,
+        Err(_) => serde_json::json!({}),
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    config["auths"][registry] = serde_json::json!({ "auth": encoded });
+    std::fs::create_dir_all(root)
+        .map_err(|e| Error::image(format!("cannot create {}: {e}", root.display())))?;
+    crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
+        .map_err(|e| Error::image(format!("cannot save the credentials in {}: {e}", file.display())))
+}
+
+/// `realm="…",service="…"` of a WWW-Authenticate challenge.
+fn challenge_params(text: &str) -> Vec<(String, String)> {
+    text.split(',')
+        .filter_map(|part| part.trim().split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
 }
 
 /// Credentials for a registry: wbox's own (from `wbox login`), else

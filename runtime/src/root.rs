@@ -1,7 +1,7 @@
 //! Where wbox keeps its state. Daemonless, like Podman: one directory holds
 //! everything, chosen by `--root`, `$WBOX_ROOT`, or this default.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `/var/lib/wbox` for root, `$XDG_DATA_HOME/wbox` (or `~/.local/share/wbox`)
 /// for everyone else.
@@ -16,4 +16,15 @@ pub fn default_root() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     data_home.join("wbox")
+}
+
+/// Bytes taken by a file or a directory tree, as far as it can be read.
+pub(crate) fn disk_usage(path: &Path) -> u64 {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path)
+            .map(|entries| entries.flatten().map(|e| disk_usage(&e.path())).sum())
+            .unwrap_or(0),
+        Ok(meta) => meta.len(),
+        Err(_) => 0,
+    }
 }

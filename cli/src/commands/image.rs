@@ -1,13 +1,17 @@
-//! Image commands: `pull` and `images`.
+//! Image commands: pull, push, images, tag, rmi, inspect, history, login,
+//! save, load and image prune.
 
 use std::path::Path;
 
 use clap::Args;
-use wbox_runtime::image;
+use std::io::IsTerminal;
+
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::registry::{self, PullOptions};
 use wbox_runtime::store::Store;
+use wbox_runtime::{archive, image};
 
+use crate::output;
 use crate::progress::PullProgress;
 
 /// Where a pull may go: flags shared by `pull` and `run`.
@@ -44,7 +48,8 @@ pub fn pull(root: &Path, args: PullArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
     let store = Store::open(root)?;
     let progress = PullProgress::new(false);
-    let image = registry::pull_blocking(root, &store, &reference, &args.flags.options(), &progress)?;
+    let image =
+        registry::block_on(registry::pull(root, &store, &reference, &args.flags.options(), &progress))?;
     progress.finish(&reference, &image.manifest_digest);
     println!("{reference}");
     Ok(0)
@@ -62,7 +67,7 @@ pub fn pull_if_missing(
     }
     eprintln!("Unable to find image '{reference}' locally");
     let progress = PullProgress::new(true);
-    let image = registry::pull_blocking(root, store, reference, &flags.options(), &progress)?;
+    let image = registry::block_on(registry::pull(root, store, reference, &flags.options(), &progress))?;
     progress.finish(reference, &image.manifest_digest);
     Ok(image)
 }
@@ -97,8 +102,8 @@ pub fn images(root: &Path, args: ImagesArgs) -> crate::Result<i32> {
             id: tagged.image.id().short().to_owned(),
             digest: tagged.image.manifest_digest.to_string(),
             created_at: created.map(|c| c.to_rfc3339()).unwrap_or_default(),
-            created_since: created.map(since).unwrap_or_else(|| "N/A".into()),
-            size: human_size(tagged.image.size()),
+            created_since: created.map(output::since).unwrap_or_else(|| "N/A".into()),
+            size: output::human_size(tagged.image.size()),
         });
     }
     if args.quiet {
@@ -154,57 +159,285 @@ struct Row {
     size: String,
 }
 
-/// "3 minutes ago", as Docker says it.
-fn since(when: chrono::DateTime<chrono::Utc>) -> String {
-    let seconds = (chrono::Utc::now() - when).num_seconds().max(0);
-    let (n, unit) = match seconds {
-        0..60 => return "Less than a minute ago".into(),
-        60..3600 => (seconds / 60, "minute"),
-        3600..86400 => (seconds / 3600, "hour"),
-        86400..1209600 => (seconds / 86400, "day"),
-        1209600..5184000 => (seconds / 604800, "week"),
-        5184000..63072000 => (seconds / 2592000, "month"),
-        _ => (seconds / 31536000, "year"),
-    };
-    if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") }
+/// Upload an image to a registry
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox tag localhost:5000/hello:1.0 localhost:5000/hello:latest\n  \
+    wbox push localhost:5000/hello:latest")]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub flags: PullFlags,
+
+    /// The image, as tagged in the store: [REGISTRY/]NAME[:TAG]
+    pub image: String,
 }
 
-/// Sizes in SI units, as Docker prints them: 7.8MB.
-fn human_size(bytes: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < units.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{bytes}B");
-    }
-    // Three significant digits.
-    let decimals = if value < 10.0 {
-        2
-    } else if value < 100.0 {
-        1
-    } else {
-        0
-    };
-    let number = format!("{value:.decimals$}");
-    let number =
-        if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { &number };
-    format!("{number}{}", units[unit])
+pub fn push(root: &Path, args: PushArgs) -> crate::Result<i32> {
+    let reference = ImageRef::parse(&args.image)?;
+    let store = Store::open(root)?;
+    let progress = PullProgress::for_push();
+    let digest =
+        registry::block_on(registry::push(root, &store, &reference, &args.flags.options(), &progress))?;
+    let size = store.read_blob(&digest)?.len();
+    println!("{}: digest: {digest} size: {size}", reference.tag().unwrap_or("latest"));
+    Ok(0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Give an image another name
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox tag localhost:5000/hello:1.0 localhost:5000/hello:latest")]
+pub struct TagArgs {
+    /// The image: a name in the store, or an image id
+    pub source: String,
+    /// The new name: [REGISTRY/]NAME[:TAG]
+    pub target: String,
+}
 
-    #[test]
-    fn sizes_as_docker_prints_them() {
-        assert_eq!(human_size(512), "512B");
-        assert_eq!(human_size(7_800_000), "7.8MB");
-        assert_eq!(human_size(1_000), "1kB");
-        assert_eq!(human_size(123_456_789), "123MB");
-        assert_eq!(human_size(13_300), "13.3kB");
+pub fn tag(root: &Path, args: TagArgs) -> crate::Result<i32> {
+    let store = Store::open(root)?;
+    let target = ImageRef::parse(&args.target)?;
+    let (found, _) = image::lookup(&store, &args.source)?;
+    let descriptor = store.resolve_digest(&found.manifest_digest)?;
+    store.tag(&target, &descriptor)?;
+    Ok(0)
+}
+
+/// Remove images: their names, then what no name uses any more
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox rmi localhost:5000/hello:1.0\n  wbox rmi 3c70709e9bfe")]
+pub struct RmiArgs {
+    /// Remove every name of an image given by id
+    #[arg(short, long)]
+    pub force: bool,
+
+    /// Images, by name or id
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+pub fn rmi(root: &Path, args: RmiArgs) -> crate::Result<i32> {
+    let store = Store::open(root)?;
+    let mut failed = false;
+    for name in &args.images {
+        match image::remove(&store, name, args.force) {
+            Ok(removed) => {
+                for tag in &removed.untagged {
+                    println!("Untagged: {tag}");
+                }
+                if removed.deleted {
+                    println!("Deleted: {}", removed.id);
+                }
+            }
+            Err(e) => {
+                eprintln!("wbox: {e}");
+                failed = true;
+            }
+        }
     }
+    Ok(if failed { 1 } else { 0 })
+}
+
+#[derive(clap::Subcommand)]
+pub enum ImageCommand {
+    /// Remove what no image uses; with -a, every image
+    #[command(after_help = "Examples:\n  wbox image prune -f\n  wbox image prune -a -f")]
+    Prune {
+        /// Remove all images, not only unused blobs
+        #[arg(short, long)]
+        all: bool,
+        /// Do not ask for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
+    match command {
+        ImageCommand::Prune { all, force } => {
+            let warning = if all {
+                "WARNING! This will remove all images."
+            } else {
+                "WARNING! This will remove all blobs and unpacked layers no image uses."
+            };
+            if !force && !output::confirm(warning)? {
+                eprintln!("Nothing removed.");
+                return Ok(1);
+            }
+            let store = Store::open(root)?;
+            if all {
+                for tagged in image::list(&store)? {
+                    store.untag(&tagged.reference)?;
+                    println!("Untagged: {}", tagged.reference);
+                }
+            }
+            let freed = store.collect_garbage()?;
+            println!("Total reclaimed space: {}", output::human_size(freed));
+            Ok(0)
+        }
+    }
+}
+
+/// Show an image's details as JSON, as `docker image inspect` does
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox inspect localhost:5000/hello:1.0")]
+pub struct InspectArgs {
+    /// Images, by name or id
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+pub fn inspect(root: &Path, args: InspectArgs) -> crate::Result<i32> {
+    let store = Store::open(root)?;
+    let mut shown = Vec::new();
+    let mut failed = false;
+    for name in &args.images {
+        match image::lookup(&store, name) {
+            Ok((found, tags)) => shown.push(found.inspect(&tags)),
+            Err(e) => {
+                eprintln!("wbox: {e}");
+                failed = true;
+            }
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&shown).expect("JSON"));
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Show how an image was made
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox history localhost:5000/hello:1.0")]
+pub struct HistoryArgs {
+    /// Do not cut long CREATED BY lines
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// The image, by name or id
+    pub image: String,
+}
+
+pub fn history(root: &Path, args: HistoryArgs) -> crate::Result<i32> {
+    let store = Store::open(root)?;
+    let (found, _) = image::lookup(&store, &args.image)?;
+    println!("{:<14}{:<24}{:<48}{:<10}COMMENT", "IMAGE", "CREATED", "CREATED BY", "SIZE");
+    let mut layers = found.manifest.layers.iter().rev();
+    for (i, step) in found.config.history.iter().enumerate().rev() {
+        let size = if step.empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) };
+        let created = step
+            .created
+            .as_deref()
+            .and_then(|c| c.parse::<chrono::DateTime<chrono::Utc>>().ok())
+            .map_or_else(|| "N/A".into(), output::since);
+        let mut by = step.created_by.clone().unwrap_or_default();
+        if !args.no_trunc && by.chars().count() > 45 {
+            by = by.chars().take(44).collect::<String>() + "…";
+        }
+        let id = if i + 1 == found.config.history.len() {
+            found.id().short().to_owned()
+        } else {
+            "<missing>".into()
+        };
+        println!(
+            "{id:<14}{created:<24}{by:<48}{:<10}{}",
+            output::human_size(size),
+            step.comment.as_deref().unwrap_or("")
+        );
+    }
+    Ok(0)
+}
+
+/// Log in to a registry; pulls and pushes then use these credentials
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  echo \"$PASSWORD\" | wbox login localhost:5000 -u alice --password-stdin"
+)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub flags: PullFlags,
+    /// User name
+    #[arg(short, long)]
+    pub username: String,
+    /// Read the password from stdin (the only way: a password on the command line would show in `ps`)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// The registry: HOST[:PORT]
+    pub registry: String,
+}
+
+pub fn login(root: &Path, args: LoginArgs) -> crate::Result<i32> {
+    let mut password = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut password)
+        .map_err(|e| wbox_runtime::Error::usage(format!("cannot read the password from stdin: {e}")))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err(wbox_runtime::Error::usage(
+            "no password on stdin; pipe it in, e.g. echo \"$PASSWORD\" | wbox login …",
+        ));
+    }
+    registry::block_on(registry::login(
+        root,
+        &args.registry,
+        &args.username,
+        password,
+        &args.flags.options(),
+    ))?;
+    println!("Login Succeeded");
+    Ok(0)
+}
+
+/// Write images to a tar archive (an OCI image layout), with all their blobs
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  wbox save -o hello.tar localhost:5000/hello:1.0\n  wbox save localhost:5000/hello:1.0 > hello.tar"
+)]
+pub struct SaveArgs {
+    /// Write to this file instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Images, by name
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+pub fn save(root: &Path, args: SaveArgs) -> crate::Result<i32> {
+    let store = Store::open(root)?;
+    let mut images = Vec::new();
+    for name in &args.images {
+        let reference = ImageRef::parse(name)?;
+        let found = image::find(&store, &reference)?
+            .ok_or_else(|| wbox_runtime::Error::image(format!("no such image: {reference}")))?;
+        images.push((reference, found));
+    }
+    match &args.output {
+        Some(path) => archive::save_file(&store, &images, path)?,
+        None if std::io::stdout().is_terminal() => {
+            return Err(wbox_runtime::Error::usage(
+                "refusing to write an archive to a terminal; use -o FILE or redirect stdout",
+            ));
+        }
+        None => archive::save(&store, &images, std::io::BufWriter::new(std::io::stdout().lock()))?,
+    }
+    Ok(0)
+}
+
+/// Read images from a tar archive made by `wbox save` (or any OCI archive)
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox load -i hello.tar\n  wbox load < hello.tar")]
+pub struct LoadArgs {
+    /// Read from this file instead of stdin
+    #[arg(short, long, value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+}
+
+pub fn load(root: &Path, args: LoadArgs) -> crate::Result<i32> {
+    let store = Store::open(root)?;
+    let loaded = match &args.input {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| wbox_runtime::Error::usage(format!("cannot read {}: {e}", path.display())))?;
+            archive::load(&store, std::io::BufReader::new(file))?
+        }
+        None => archive::load(&store, std::io::stdin().lock())?,
+    };
+    for reference in loaded {
+        println!("Loaded image: {reference}");
+    }
+    Ok(0)
 }

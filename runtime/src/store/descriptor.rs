@@ -173,6 +173,11 @@ impl Default for Index {
 }
 
 impl Manifest {
+    /// The blobs the manifest names: its config, then its layers.
+    pub fn blobs(&self) -> impl Iterator<Item = &Descriptor> {
+        std::iter::once(&self.config).chain(&self.layers)
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Manifest> {
         let manifest: Manifest = serde_json::from_slice(bytes)
             .map_err(|e| Error::image(format!("the image manifest is not valid: {e}")))?;

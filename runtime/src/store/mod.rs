@@ -134,6 +134,15 @@ impl Store {
         Ok(self.index()?.manifests.into_iter().find(|d| d.annotation(REF_NAME) == Some(name.as_str())))
     }
 
+    /// The index entry of a tagged manifest, by its digest.
+    pub fn resolve_digest(&self, digest: &Digest) -> Result<Descriptor> {
+        self.index()?
+            .manifests
+            .into_iter()
+            .find(|d| d.digest == *digest)
+            .ok_or_else(|| Error::image(format!("no image with manifest {digest} in the store")))
+    }
+
     /// Points the reference at a manifest, replacing what it named before.
     pub fn tag(&self, reference: &ImageRef, manifest: &Descriptor) -> Result<()> {
         let _lock = self.lock()?;
@@ -144,6 +153,66 @@ impl Store {
         entry.annotations = Some(BTreeMap::from([(REF_NAME.to_owned(), name)]));
         index.manifests.push(entry);
         self.write_index(&index)
+    }
+
+    /// Removes a tag; the image's blobs stay until `collect_garbage`.
+    /// Returns whether the tag existed.
+    pub fn untag(&self, reference: &ImageRef) -> Result<bool> {
+        let _lock = self.lock()?;
+        let name = reference.to_string();
+        let mut index = self.index()?;
+        let before = index.manifests.len();
+        index.manifests.retain(|d| d.annotation(REF_NAME) != Some(name.as_str()));
+        let removed = index.manifests.len() != before;
+        if removed {
+            self.write_index(&index)?;
+        }
+        Ok(removed)
+    }
+
+    /// Work that adds blobs (a pull, a load) holds this shared, so that
+    /// garbage collection never removes blobs not yet tagged.
+    pub fn adding(&self) -> Result<fs::File> {
+        let file = self.lock_file("gc.lock")?;
+        file.lock_shared().map_err(|e| Error::image(format!("cannot lock the image store: {e}")))?;
+        Ok(file)
+    }
+
+    /// Removes every blob and unpacked rootfs that no tagged image uses.
+    /// Returns how many bytes were freed.
+    pub fn collect_garbage(&self) -> Result<u64> {
+        let gc = self.lock_file("gc.lock")?;
+        gc.lock().map_err(|e| Error::image(format!("cannot lock the image store: {e}")))?;
+        let _index = self.lock()?;
+        let mut live = std::collections::HashSet::new();
+        for entry in self.index()?.manifests {
+            live.insert(entry.digest.hex().to_owned());
+            // A manifest that no longer reads keeps nothing else alive.
+            if let Ok(bytes) = self.read_blob(&entry.digest) {
+                if let Ok(manifest) = Manifest::parse(&bytes) {
+                    for blob in manifest.blobs() {
+                        live.insert(blob.digest.hex().to_owned());
+                    }
+                }
+            }
+        }
+        let mut freed = 0;
+        for dir in [self.dir.join("blobs/sha256"), self.rootfs.clone()] {
+            for entry in
+                fs::read_dir(&dir).map_err(|e| Error::image(format!("cannot read {}: {e}", dir.display())))?
+            {
+                let entry = entry.map_err(|e| Error::image(format!("cannot read {}: {e}", dir.display())))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if live.contains(&name) {
+                    continue;
+                }
+                let path = entry.path();
+                freed += crate::root::disk_usage(&path);
+                let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                removed.map_err(|e| Error::image(format!("cannot remove {}: {e}", path.display())))?;
+            }
+        }
+        Ok(freed)
     }
 
     /// Where an image's layers are (or will be) unpacked.
@@ -158,6 +227,7 @@ impl Store {
         if target.is_dir() {
             return Ok(target);
         }
+        let _adding = self.adding()?;
         let staging = tempfile::Builder::new()
             .prefix(".unpacking-")
             .tempdir_in(&self.rootfs)
@@ -183,15 +253,19 @@ impl Store {
 
     /// An exclusive lock on `index.json`, held until dropped.
     fn lock(&self) -> Result<fs::File> {
-        let path = self.dir.join("index.lock");
-        let file = fs::OpenOptions::new()
+        let file = self.lock_file("index.lock")?;
+        file.lock().map_err(|e| Error::image(format!("cannot lock the image store's index: {e}")))?;
+        Ok(file)
+    }
+
+    fn lock_file(&self, name: &str) -> Result<fs::File> {
+        let path = self.dir.join(name);
+        fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| Error::image(format!("cannot open {}: {e}", path.display())))?;
-        file.lock().map_err(|e| Error::image(format!("cannot lock {}: {e}", path.display())))?;
-        Ok(file)
+            .map_err(|e| Error::image(format!("cannot open {}: {e}", path.display())))
     }
 }
 

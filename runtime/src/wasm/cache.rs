@@ -68,7 +68,7 @@ impl CompileCache {
     /// Removes every compiled entry under `root`, returning the bytes freed.
     pub fn clear(root: &Path) -> Result<u64> {
         let base = Self::base(root);
-        let freed = dir_size(&base);
+        let freed = crate::root::disk_usage(&base);
         match fs::remove_dir_all(&base) {
             Ok(()) => Ok(freed),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
@@ -223,17 +223,6 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(entries) = fs::read_dir(path) else { return 0 };
-    entries
-        .flatten()
-        .map(|entry| match entry.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&entry.path()),
-            _ => entry.metadata().map_or(0, |m| m.len()),
-        })
-        .sum()
 }
 
 #[cfg(test)]

@@ -1,0 +1,74 @@
+//! How the commands print: sizes and ages as Docker writes them, and the
+//! confirmation before destructive work.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Asks on the terminal before something destructive; without a terminal,
+/// refuses and says to pass -f, as a script must decide up front.
+pub fn confirm(warning: &str) -> crate::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!("{warning}\nRefusing without a terminal to confirm on; pass -f to remove without asking.");
+        return Ok(false);
+    }
+    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer).map_err(|e| wbox_runtime::Error::Internal(e.into()))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// "3 minutes ago", as Docker says it.
+pub fn since(when: chrono::DateTime<chrono::Utc>) -> String {
+    let seconds = (chrono::Utc::now() - when).num_seconds().max(0);
+    let (n, unit) = match seconds {
+        0..60 => return "Less than a minute ago".into(),
+        60..3600 => (seconds / 60, "minute"),
+        3600..86400 => (seconds / 3600, "hour"),
+        86400..1209600 => (seconds / 86400, "day"),
+        1209600..5184000 => (seconds / 604800, "week"),
+        5184000..63072000 => (seconds / 2592000, "month"),
+        _ => (seconds / 31536000, "year"),
+    };
+    if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") }
+}
+
+/// Sizes in SI units, as Docker prints them: 7.8MB.
+pub fn human_size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{bytes}B");
+    }
+    // Three significant digits.
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    let number = format!("{value:.decimals$}");
+    let number =
+        if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { &number };
+    format!("{number}{}", units[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_docker_prints_them() {
+        assert_eq!(human_size(512), "512B");
+        assert_eq!(human_size(7_800_000), "7.8MB");
+        assert_eq!(human_size(1_000), "1kB");
+        assert_eq!(human_size(123_456_789), "123MB");
+        assert_eq!(human_size(13_300), "13.3kB");
+    }
+}

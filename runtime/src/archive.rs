@@ -1,0 +1,138 @@
+//! `save` and `load`: images as an OCI archive (a tar of an OCI image
+//! layout), for hosts without a registry. A loaded blob goes through the same
+//! checks as a pulled one, so a damaged or hostile archive stores nothing.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use crate::image::{Image, Kind};
+use crate::reference::ImageRef;
+use crate::store::{Descriptor, Digest, Index, REF_NAME, Store};
+use crate::{Error, Result};
+
+/// containerd's annotation for the full image name, which `ctr export` and
+/// recent Docker set beside the OCI `ref.name`.
+const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// Writes the named images, with every blob they use, as an OCI archive.
+pub fn save(store: &Store, images: &[(ImageRef, Image)], out: impl Write) -> Result<()> {
+    let mut tar = tar::Builder::new(out);
+    let fail = |e: std::io::Error| Error::image(format!("cannot write the archive: {e}"));
+    let mut index = Index::default();
+    let mut blobs: Vec<Descriptor> = Vec::new();
+    for (reference, image) in images {
+        let manifest =
+            store.resolve(reference)?.ok_or_else(|| Error::image(format!("no such image: {reference}")))?;
+        let mut entry = manifest.clone();
+        entry.annotations = Some(BTreeMap::from([
+            (REF_NAME.to_owned(), reference.to_string()),
+            (CONTAINERD_NAME.to_owned(), reference.to_string()),
+        ]));
+        index.manifests.push(entry);
+        blobs.push(manifest);
+        blobs.extend(image.manifest.blobs().cloned());
+    }
+    blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
+    blobs.dedup_by(|a, b| a.digest == b.digest);
+
+    append(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(fail)?;
+    for blob in &blobs {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(blob.size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        let path = format!("blobs/sha256/{}", blob.digest.hex());
+        tar.append_data(&mut header, path, store.open_blob(blob)?).map_err(fail)?;
+    }
+    append(&mut tar, "index.json", &serde_json::to_vec(&index).expect("an index serialises"))
+        .map_err(fail)?;
+    tar.into_inner().map_err(fail)?.flush().map_err(fail)
+}
+
+/// `save` into a file, written aside and renamed, so that a failed save
+/// leaves no half archive behind.
+pub fn save_file(store: &Store, images: &[(ImageRef, Image)], path: &std::path::Path) -> Result<()> {
+    let fail = |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    save(store, images, std::io::BufWriter::new(file.as_file()))?;
+    file.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+fn append(tar: &mut tar::Builder<impl Write>, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, path, bytes)
+}
+
+/// Reads an OCI archive into the store and tags the images it names.
+/// Returns the references loaded.
+pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
+    let _adding = store.adding()?;
+    let bad = |why: String| Error::image(format!("the archive cannot be loaded: {why}; nothing was tagged"));
+    let mut archive = tar::Archive::new(input);
+    let mut index = None;
+    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let path = entry
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_owned();
+        if path == "index.json" {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(|e| bad(e.to_string()))?;
+            index = Some(Index::parse(&bytes)?);
+        } else if let Some(hex) = path.strip_prefix("blobs/sha256/") {
+            // The name is the digest the content must have; any other name
+            // (a path with `..`, a subdirectory) is not a blob and is skipped.
+            let Ok(digest) = Digest::parse(&format!("sha256:{hex}")) else {
+                tracing::debug!("archive entry {path} is not a blob; skipped");
+                continue;
+            };
+            if store.has_blob(&digest) {
+                continue;
+            }
+            let expected = Descriptor {
+                media_type: String::new(),
+                digest,
+                size: entry.size(),
+                platform: None,
+                annotations: None,
+            };
+            let mut writer = store.blob_writer(&expected)?;
+            std::io::copy(&mut entry, &mut writer).map_err(|e| writer.error(e))?;
+            writer.commit()?;
+        } else {
+            tracing::debug!("archive entry {path} skipped");
+        }
+    }
+    let index = index.ok_or_else(|| bad("it has no index.json: it is not an OCI archive".into()))?;
+
+    let mut loaded = Vec::new();
+    for entry in &index.manifests {
+        let name = entry.annotation(CONTAINERD_NAME).or(entry.annotation(REF_NAME)).ok_or_else(|| {
+            bad(format!("manifest {} has no image name (annotation {REF_NAME})", entry.digest))
+        })?;
+        let reference = ImageRef::parse(name)?;
+        let image = Image::load(store, &entry.digest)?;
+        for blob in image.manifest.blobs() {
+            if !store.has_blob(&blob.digest) {
+                return Err(bad(format!("blob {} of {reference} is not in it", blob.digest)));
+            }
+        }
+        if image.kind()? == Kind::WasmRootfs {
+            store.unpack(&entry.digest, &image.manifest.layers)?;
+        }
+        loaded.push((reference, entry.clone()));
+    }
+    // Tags only once every image is whole.
+    for (reference, entry) in &loaded {
+        store.tag(reference, entry)?;
+    }
+    Ok(loaded.into_iter().map(|(reference, _)| reference).collect())
+}

@@ -1,0 +1,229 @@
+//! The image verbs beyond pull: push, tag, rmi, image prune, inspect,
+//! history, login, save and load, against a real registry and skopeo.
+
+mod harness;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use harness::images::{push_artifact, push_docker_wasm_image};
+use harness::registry::Registry;
+use harness::{Wbox, code, guest, stderr, stdout};
+
+fn ok(out: Output) -> String {
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    stdout(&out)
+}
+
+fn blob_count(wbox: &Wbox) -> usize {
+    fs::read_dir(wbox.root.path().join("store/blobs/sha256")).unwrap().count()
+}
+
+#[test]
+fn a_pushed_image_reads_the_same_in_skopeo_and_another_wbox() {
+    let registry = Registry::start();
+    let wbox = Wbox::new();
+    push_docker_wasm_image(&registry, "hello:1.0", Path::new(&guest("hello.wasm")), &[]);
+    let source = format!("{}/hello:1.0", registry.addr);
+    let target = format!("{}/team/hello:latest", registry.addr);
+    ok(wbox.run(&["pull", &source]));
+    ok(wbox.run(&["tag", &source, &target]));
+
+    let pushed = ok(wbox.run(&["push", &target]));
+    assert!(pushed.starts_with("The push refers to repository"), "{pushed}");
+    let digest = pushed.lines().last().unwrap().split_whitespace().nth(2).unwrap().to_owned();
+
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw", &format!("docker://{target}")])
+        .output()
+        .unwrap();
+    assert!(raw.status.success(), "{}", String::from_utf8_lossy(&raw.stderr));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    fs::write(file.path(), &raw.stdout).unwrap();
+    let sum = Command::new("sha256sum").arg(file.path()).output().unwrap();
+    assert_eq!(
+        format!("sha256:{}", String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap()),
+        digest
+    );
+
+    let other = Wbox::new();
+    let out = other.run(&["run", &target, "a"]);
+    assert_eq!(stdout(&out), "Hello from wbox!\narg 1: a\n", "{}", stderr(&out));
+
+    // Pushing again sends no blob: the registry has them all.
+    let again = ok(wbox.run(&["push", &target]));
+    assert!(!again.contains(": Pushed"), "{again}");
+
+    let out = wbox.run(&["push", &format!("{}/never/tagged:1", registry.addr)]);
+    assert_eq!(code(&out), 125);
+    assert!(stderr(&out).contains("wbox tag"), "{}", stderr(&out));
+}
+
+#[test]
+fn save_rmi_load_then_run_without_the_registry() {
+    let mut registry = Registry::start();
+    let wbox = Wbox::new();
+    push_docker_wasm_image(&registry, "wc:1", Path::new(&guest("wc.wasm")), &[("/in.txt", "a b c\n")]);
+    let name = format!("{}/wc:1", registry.addr);
+    ok(wbox.run(&["pull", &name]));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("wc.tar");
+    ok(wbox.run(&["save", "-o", archive.to_str().unwrap(), &name]));
+    registry.stop();
+
+    let removed = ok(wbox.run(&["rmi", &name]));
+    assert!(
+        removed.contains(&format!("Untagged: {name}")) && removed.contains("Deleted: sha256:"),
+        "{removed}"
+    );
+    assert_eq!(blob_count(&wbox), 0, "nothing is left of the image");
+    assert_eq!(fs::read_dir(wbox.root.path().join("rootfs")).unwrap().count(), 0);
+
+    let loaded = ok(wbox.run(&["load", "-i", archive.to_str().unwrap()]));
+    assert_eq!(loaded, format!("Loaded image: {name}\n"));
+    let out = wbox.run(&["run", &name, "/in.txt"]);
+    assert_eq!(stdout(&out), "1 3 6 /in.txt\n", "{}", stderr(&out));
+
+    // skopeo reads the archive as an OCI archive.
+    let out = Command::new("skopeo")
+        .args(["inspect", &format!("oci-archive:{}", archive.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_damaged_archive_loads_nothing() {
+    let registry = Registry::start();
+    let wbox = Wbox::new();
+    push_artifact(&registry, "hello:1", Path::new(&guest("hello.wasm")));
+    let name = format!("{}/hello:1", registry.addr);
+    ok(wbox.run(&["pull", &name]));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("hello.tar");
+    ok(wbox.run(&["save", "-o", archive.to_str().unwrap(), &name]));
+
+    // Flip one byte in the largest blob of the archive.
+    let damaged = dir.path().join("damaged.tar");
+    let script = "import sys, tarfile, io\n\
+        src = tarfile.open(sys.argv[1]); dst = tarfile.open(sys.argv[2], 'w')\n\
+        members = src.getmembers(); big = max(members, key=lambda m: m.size)\n\
+        for m in members:\n\
+        \x20   data = bytearray(src.extractfile(m).read())\n\
+        \x20   if m is big: data[len(data) // 2] ^= 1\n\
+        \x20   dst.addfile(m, io.BytesIO(bytes(data)))\n\
+        dst.close()\n";
+    let out = Command::new("python3").args(["-c", script]).arg(&archive).arg(&damaged).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let fresh = Wbox::new();
+    let out = fresh.run(&["load", "-i", damaged.to_str().unwrap()]);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not match its digest"), "{}", stderr(&out));
+    assert_eq!(ok(fresh.run(&["images", "-q"])), "", "nothing was tagged");
+
+    let out = fresh.run(&["load", "-i", "/nonexistent.tar"]);
+    assert_eq!(code(&out), 125);
+}
+
+#[test]
+fn rmi_and_prune_remove_only_what_no_image_uses() {
+    let registry = Registry::start();
+    let wbox = Wbox::new();
+    push_artifact(&registry, "hello:1", Path::new(&guest("hello.wasm")));
+    push_artifact(&registry, "probe:1", Path::new(&guest("probe.wasm")));
+    let hello = format!("{}/hello:1", registry.addr);
+    let probe = format!("{}/probe:1", registry.addr);
+    ok(wbox.run(&["pull", &hello]));
+    ok(wbox.run(&["pull", &probe]));
+    ok(wbox.run(&["tag", &hello, "local/hello:2"]));
+    let blobs = blob_count(&wbox);
+
+    // By id, an image with two names needs -f.
+    let id = ok(wbox.run(&["images", "-q"])).lines().last().unwrap().to_owned();
+    let out = wbox.run(&["rmi", &id]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("pass -f"), "{}", stderr(&out));
+
+    // Removing one of two names keeps the image.
+    let out = ok(wbox.run(&["rmi", "local/hello:2"]));
+    assert!(!out.contains("Deleted"), "{out}");
+    assert_eq!(blob_count(&wbox), blobs);
+    assert_eq!(stdout(&wbox.run(&["run", &hello])), "Hello from wbox!\n");
+
+    ok(wbox.run(&["rmi", &hello]));
+    assert!(blob_count(&wbox) < blobs);
+    let out = wbox.run(&["run", &probe, "exit", "3"]);
+    assert_eq!(code(&out), 3, "the other image still runs: {}", stderr(&out));
+
+    let out = wbox.run(&["rmi", "no/such:image"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("no such image"), "{}", stderr(&out));
+
+    let out = wbox.run(&["image", "prune", "-a"]);
+    assert_eq!(code(&out), 1, "without a terminal, prune asks for -f");
+    ok(wbox.run(&["image", "prune", "-a", "-f"]));
+    assert_eq!(blob_count(&wbox), 0);
+    assert_eq!(ok(wbox.run(&["images", "-q"])), "");
+}
+
+#[test]
+fn inspect_and_history_describe_the_image() {
+    let registry = Registry::start();
+    let wbox = Wbox::new();
+    push_docker_wasm_image(&registry, "hello:1.0", Path::new(&guest("hello.wasm")), &[]);
+    let name = format!("{}/hello:1.0", registry.addr);
+    ok(wbox.run(&["pull", &name]));
+    let inspected = ok(wbox.run(&["inspect", &name]));
+    for field in ["\"Os\": \"wasi\"", "\"Architecture\": \"wasm\"", "\"/app.wasm\"", &format!("\"{name}\"")] {
+        assert!(inspected.contains(field), "{field} in {inspected}");
+    }
+    let history = ok(wbox.run(&["history", &name]));
+    assert!(history.starts_with("IMAGE") && history.lines().count() >= 2, "{history}");
+
+    let out = wbox.run(&["inspect", "no/such:image"]);
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn login_checks_the_password_and_keeps_it_private() {
+    let registry = Registry::start_with_basic_auth("alice", "s3cret");
+    push_artifact(&registry, "private:1", Path::new(&guest("hello.wasm")));
+    let wbox = Wbox::new();
+    let no_docker = tempfile::tempdir().unwrap();
+    let login = |password: &str| {
+        wbox.command()
+            .env("DOCKER_CONFIG", no_docker.path())
+            .args(["login", &registry.addr, "-u", "alice", "--password-stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap()
+    };
+
+    let out = login("wrong");
+    assert_eq!(code(&out), 125);
+    assert!(stderr(&out).contains("refused the login of alice"), "{}", stderr(&out));
+    assert!(!wbox.root.path().join("auth.json").exists(), "nothing is saved for a refused login");
+
+    let out = login("s3cret");
+    assert_eq!(stdout(&out), "Login Succeeded\n", "{}", stderr(&out));
+    let auth = wbox.root.path().join("auth.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(&auth).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let out = wbox
+        .command()
+        .env("DOCKER_CONFIG", no_docker.path())
+        .args(["run", &format!("{}/private:1", registry.addr)])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Hello from wbox!\n", "{}", stderr(&out));
+}
