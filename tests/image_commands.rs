@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use harness::containerd::Containerd;
 use harness::images::{push_artifact, push_docker_wasm_image};
 use harness::registry::Registry;
 use harness::{Wbox, code, guest, stderr, stdout};
@@ -50,6 +51,13 @@ fn a_pushed_image_reads_the_same_in_skopeo_and_another_wbox() {
     let other = Wbox::new();
     let out = other.run(&["run", &target, "a"]);
     assert_eq!(stdout(&out), "Hello from wbox!\narg 1: a\n", "{}", stderr(&out));
+
+    // containerd pulls it too, and sees the same manifest.
+    let containerd = Containerd::start();
+    let out = containerd.ctr(&["images", "pull", "--plain-http", "--platform", "wasi/wasm", &target]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let listed = stdout(&containerd.ctr(&["images", "ls"]));
+    assert!(listed.contains(&digest), "ctr lists {digest}: {listed}");
 
     // Pushing again sends no blob: the registry has them all.
     let again = ok(wbox.run(&["push", &target]));

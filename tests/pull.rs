@@ -140,6 +140,23 @@ fn image_config_gives_defaults_that_flags_override() {
     // Arguments replace CMD; argv[0] is the entrypoint's path in the image.
     let out = wbox.run(&["run", &name, "args", "x"]);
     assert_eq!(stdout(&out), "[/bin/probe.wasm]\n[args]\n[x]\n");
+
+    // The same image with zstd layers and a working directory.
+    push_image(
+        &registry,
+        "probe:zstd",
+        &[
+            "--zstd",
+            "--entrypoint",
+            "/bin/probe.wasm",
+            "--workdir",
+            "/bin",
+            "--file",
+            &format!("/bin/probe.wasm={probe}"),
+        ],
+    );
+    let out = wbox.run(&["run", &format!("{}/probe:zstd", registry.addr), "exit", "7"]);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
 }
 
 #[test]
@@ -324,4 +341,27 @@ fn basic_auth_uses_docker_credentials_and_says_what_to_do_without_them() {
         wbox.command().env("DOCKER_CONFIG", docker_config.path()).args(["run", &name]).output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "Hello from wbox!\n");
+
+    // A credential helper, by Docker's protocol: the server on stdin, JSON out.
+    let helpers = tempfile::tempdir().unwrap();
+    let helper = helpers.path().join("docker-credential-wboxtest");
+    let script = format!(
+        "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread server\n[ \"$server\" = {} ] || {{ echo 'credentials not found'; exit 1; }}\n\
+         echo '{{\"ServerURL\":\"'$server'\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}}'\n",
+        registry.addr
+    );
+    fs::write(&helper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(docker_config.path().join("config.json"), r#"{"credsStore":"wboxtest"}"#).unwrap();
+    let path = format!("{}:{}", helpers.path().display(), std::env::var("PATH").unwrap());
+    let fresh = Wbox::new();
+    let out = fresh
+        .command()
+        .env("DOCKER_CONFIG", docker_config.path())
+        .env("PATH", path)
+        .args(["run", &name])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Hello from wbox!\n", "{}", stderr(&out));
 }

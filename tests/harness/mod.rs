@@ -3,6 +3,7 @@
 //! registry (registry.rs) and the images pushed to it (images.rs).
 #![allow(dead_code)]
 
+pub mod containerd;
 pub mod images;
 pub mod registry;
 

@@ -8,7 +8,7 @@ to escape the rootfs. Standard library only, so it runs wherever python3 does.
     oci_push.py [--user USER:PASS] artifact REGISTRY NAME:TAG FILE.wasm
     oci_push.py [--user USER:PASS] image REGISTRY NAME:TAG [--os wasi] [--arch wasm]
         [--entrypoint /app.wasm ...] [--cmd ARG ...] [--env K=V ...] [--workdir DIR]
-        [--file GUESTPATH=HOSTPATH ...] [--raw-layer LAYER.tar ...] [--docker]
+        [--file GUESTPATH=HOSTPATH ...] [--raw-layer LAYER.tar ...] [--docker] [--zstd]
     oci_push.py [--user USER:PASS] index REGISTRY NAME:TAG --manifest DIGEST=OS/ARCH ...
     oci_push.py hostile-layer OUT.tar KIND
 
@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 import urllib.error
@@ -219,9 +220,15 @@ def push_image(args):
         tars.append(files_layer(args.file))
 
     layer_type = DOCKER_LAYER_GZIP if args.docker else OCI_LAYER_GZIP
+    if args.zstd:
+        layer_type = "application/vnd.oci.image.layer.v1.tar+zstd"
     layers = []
     for data in tars:
-        compressed = gzip.compress(data, mtime=0)
+        if args.zstd:
+            # The standard library has no zstd before Python 3.14: the zstd tool.
+            compressed = subprocess.run(["zstd", "-q", "-c"], input=data, stdout=subprocess.PIPE, check=True).stdout
+        else:
+            compressed = gzip.compress(data, mtime=0)
         layers.append(descriptor(layer_type, registry.push_blob(compressed), len(compressed)))
 
     created = now()
@@ -327,6 +334,7 @@ def main():
     image.add_argument("--file", nargs="+", action="extend", default=[], metavar="GUESTPATH=HOSTPATH")
     image.add_argument("--raw-layer", nargs="+", action="extend", default=[], metavar="LAYER.tar")
     image.add_argument("--docker", action="store_true", help="Docker v2 schema 2 media types")
+    image.add_argument("--zstd", action="store_true", help="zstd-compressed layers (needs the zstd tool)")
     image.set_defaults(run=push_image)
 
     index = commands.add_parser("index", help="push an OCI image index")

@@ -3,10 +3,9 @@
 //! transient failures, and errors that say what to do.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::RegistryOperation;
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -22,6 +21,11 @@ use crate::{Error, Result};
 const PARALLEL_BLOBS: usize = 3;
 /// Attempts for a request that failed in a way that may pass.
 const ATTEMPTS: u32 = 3;
+
+mod credentials;
+
+use credentials::credentials;
+pub use credentials::login;
 
 /// Choices a pull takes from the command line.
 #[derive(Debug, Clone, Default)]
@@ -447,139 +451,6 @@ fn client_for(reference: &ImageRef, options: &PullOptions) -> oci_client::Client
     })
 }
 
-/// Checks a user and password against a registry, as `docker login` does,
-/// then keeps them in `ROOT/auth.json` (readable by the user only), where
-/// pulls and pushes find them.
-pub async fn login(
-    root: &Path,
-    registry: &str,
-    user: &str,
-    password: &str,
-    options: &PullOptions,
-) -> Result<()> {
-    let registry =
-        registry.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
-    // A reference in that registry says how to reach it (plain HTTP or not).
-    let reference = ImageRef::parse(&format!("{registry}/login")).map_err(|_| {
-        Error::usage(format!("invalid registry '{registry}': write HOST[:PORT], e.g. localhost:5000"))
-    })?;
-    let scheme = if plain_http(&reference, options) { "http" } else { "https" };
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| Error::Internal(e.into()))?;
-    let unreachable = |e: reqwest::Error| {
-        Error::image(format!(
-            "cannot reach registry {registry}: {}; check that it is running and the address is right",
-            root_cause(&e)
-        ))
-    };
-    let answer = http
-        .get(format!("{scheme}://{registry}/v2/"))
-        .basic_auth(user, Some(password))
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let accepted = match answer.status().as_u16() {
-        200 => true,
-        401 => match answer.headers().get("www-authenticate").and_then(|h| h.to_str().ok()) {
-            // Token registries (Docker Hub, GHCR) check the password at their realm.
-            Some(challenge) if challenge.starts_with("Bearer ") => {
-                let params = challenge_params(&challenge["Bearer ".len()..]);
-                let realm =
-                    params.iter().find(|(k, _)| k == "realm").map(|(_, v)| v.clone()).unwrap_or_default();
-                let mut query = vec![("account".to_owned(), user.to_owned())];
-                query.extend(params.into_iter().filter(|(k, _)| k == "service"));
-                let token = http
-                    .get(&realm)
-                    .query(&query)
-                    .basic_auth(user, Some(password))
-                    .send()
-                    .await
-                    .map_err(unreachable)?;
-                token.status().is_success()
-            }
-            _ => false,
-        },
-        code => {
-            return Err(Error::image(format!(
-                "{registry} answered {code} to a login; is it an OCI registry?"
-            )));
-        }
-    };
-    if !accepted {
-        return Err(Error::image(format!(
-            "{registry} refused the login of {user}: wrong user name or password"
-        )));
-    }
-    let file = root.join("auth.json");
-    let mut config: serde_json::Value = match std::fs::read(&file) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::usage(format!("{} is not valid JSON: {e}; remove it and log in again", file.display()))
-        })?,
-        Err(_) => serde_json::json!({}),
-    };
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    config["auths"][registry] = serde_json::json!({ "auth": encoded });
-    std::fs::create_dir_all(root)
-        .map_err(|e| Error::image(format!("cannot create {}: {e}", root.display())))?;
-    crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
-        .map_err(|e| Error::image(format!("cannot save the credentials in {}: {e}", file.display())))
-}
-
-/// `realm="…",service="…"` of a WWW-Authenticate challenge.
-fn challenge_params(text: &str) -> Vec<(String, String)> {
-    text.split(',')
-        .filter_map(|part| part.trim().split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
-        .collect()
-}
-
-/// Credentials for a registry: wbox's own (from `wbox login`), else
-/// Docker's `config.json`; anonymous when neither has any.
-fn credentials(root: &Path, registry: &str) -> Result<RegistryAuth> {
-    for file in [root.join("auth.json"), docker_config()] {
-        if let Some((user, password)) = basic_auth_in(&file, registry)? {
-            return Ok(RegistryAuth::Basic(user, password));
-        }
-    }
-    Ok(RegistryAuth::Anonymous)
-}
-
-fn docker_config() -> PathBuf {
-    match std::env::var_os("DOCKER_CONFIG") {
-        Some(dir) => PathBuf::from(dir).join("config.json"),
-        None => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".docker/config.json"),
-    }
-}
-
-/// The `auths` entry for a registry in a Docker-style config file.
-fn basic_auth_in(file: &Path, registry: &str) -> Result<Option<(String, String)>> {
-    let Ok(bytes) = std::fs::read(file) else { return Ok(None) };
-    let config: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::usage(format!("{} is not valid JSON: {e}", file.display())))?;
-    let keys: Vec<String> = if registry == "docker.io" {
-        vec!["https://index.docker.io/v1/".into(), "docker.io".into(), "index.docker.io".into()]
-    } else {
-        vec![registry.to_owned(), format!("https://{registry}"), format!("http://{registry}")]
-    };
-    let Some(encoded) = keys.iter().find_map(|k| config["auths"][k]["auth"].as_str()) else {
-        return Ok(None);
-    };
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()
-        .and_then(|d| String::from_utf8(d).ok())
-        .and_then(|d| d.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
-    match decoded {
-        Some(pair) => Ok(Some(pair)),
-        None => Err(Error::usage(format!(
-            "the credentials for {registry} in {} are not base64 of user:password; run `wbox login {registry}` again",
-            file.display()
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,16 +476,5 @@ mod tests {
         assert_eq!(platform(Some("windows/amd64")), None);
         let native_only = Index { manifests: vec![entry("linux", host_arch())], ..Default::default() };
         assert!(choose_platform(&native_only, None).is_some());
-    }
-
-    #[test]
-    fn docker_config_credentials() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("config.json");
-        std::fs::write(&file, r#"{"auths":{"localhost:5000":{"auth":"YWxpY2U6czNjcjN0"}}}"#).unwrap();
-        assert_eq!(basic_auth_in(&file, "localhost:5000").unwrap(), Some(("alice".into(), "s3cr3t".into())));
-        assert_eq!(basic_auth_in(&file, "other:5000").unwrap(), None);
-        std::fs::write(&file, r#"{"auths":{"localhost:5000":{"auth":"!!"}}}"#).unwrap();
-        assert!(basic_auth_in(&file, "localhost:5000").is_err());
     }
 }
