@@ -71,6 +71,9 @@ fn apply(mut entry: tar::Entry<impl Read>, root: &Dir) -> Result<()> {
         return Ok(());
     }
     if let Some(hidden) = name.strip_prefix(WHITEOUT) {
+        if matches!(hidden, "" | "." | "..") {
+            return Err(Error::image(format!("whiteout '{raw}' names no file")));
+        }
         return remove(root, &parent.join(hidden)).map_err(write_error);
     }
 
@@ -206,6 +209,58 @@ mod tests {
         assert_eq!(inside("./").unwrap(), None);
         assert!(inside("../../x").is_err());
         assert!(inside("a/../../x").is_err());
+    }
+
+    fn layer(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, kind, content) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_mode(0o755);
+            if *kind == tar::EntryType::Symlink || *kind == tar::EntryType::Link {
+                header.set_size(0);
+                tar.append_link(&mut header, path, content).unwrap();
+            } else {
+                header.set_size(content.len() as u64);
+                tar.append_data(&mut header, path, content.as_bytes()).unwrap();
+            }
+        }
+        tar.into_inner().unwrap()
+    }
+
+    #[test]
+    fn later_layers_and_whiteouts_win() {
+        use tar::EntryType::{Directory, Regular, Symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let first = layer(&[
+            ("a/x", Regular, "x"),
+            ("a/y", Regular, "y"),
+            ("b", Regular, "b"),
+            ("c/old", Regular, "old"),
+            ("d/inner", Regular, "inner"),
+        ]);
+        let second = layer(&[
+            ("a/.wh.x", Regular, ""),
+            (".wh.b", Regular, ""),
+            ("c/.wh..wh..opq", Regular, ""),
+            ("c/new", Regular, "new"),
+            ("d", Symlink, "a"),
+            ("e", Directory, ""),
+        ]);
+        unpack_layer(first.as_slice(), &root).unwrap();
+        unpack_layer(second.as_slice(), &root).unwrap();
+        let has = |p: &str| root.symlink_metadata(p).is_ok();
+        assert!(!has("a/x") && has("a/y"), "a whiteout hides one file");
+        assert!(!has("b"));
+        assert!(!has("c/old") && has("c/new"), "an opaque directory keeps only the new layer's files");
+        assert!(root.symlink_metadata("d").unwrap().is_symlink(), "a directory replaced by a symlink");
+        assert!(has("e"));
+
+        for bad in [layer(&[(".wh..", Regular, "")]), layer(&[("link", Symlink, "../../outside")])] {
+            assert!(unpack_layer(bad.as_slice(), &root).is_err());
+        }
+        assert!(has("a/y"), "a refused whiteout removed nothing");
     }
 
     #[test]
