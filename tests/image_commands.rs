@@ -64,7 +64,7 @@ fn a_pushed_image_reads_the_same_in_skopeo_and_another_wbox() {
     assert!(!again.contains(": Pushed"), "{again}");
 
     let out = wbox.run(&["push", &format!("{}/never/tagged:1", registry.addr)]);
-    assert_eq!(code(&out), 125);
+    assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("wbox tag"), "{}", stderr(&out));
 }
 
@@ -127,12 +127,12 @@ fn a_damaged_archive_loads_nothing() {
 
     let fresh = Wbox::new();
     let out = fresh.run(&["load", "-i", damaged.to_str().unwrap()]);
-    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("does not match its digest"), "{}", stderr(&out));
     assert_eq!(ok(fresh.run(&["images", "-q"])), "", "nothing was tagged");
 
     let out = fresh.run(&["load", "-i", "/nonexistent.tar"]);
-    assert_eq!(code(&out), 125);
+    assert_eq!(code(&out), 1);
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn login_checks_the_password_and_keeps_it_private() {
     };
 
     let out = login("wrong");
-    assert_eq!(code(&out), 125);
+    assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("refused the login of alice"), "{}", stderr(&out));
     assert!(!wbox.root.path().join("auth.json").exists(), "nothing is saved for a refused login");
 
@@ -234,4 +234,29 @@ fn login_checks_the_password_and_keeps_it_private() {
         .output()
         .unwrap();
     assert_eq!(stdout(&out), "Hello from wbox!\n", "{}", stderr(&out));
+}
+
+#[test]
+fn an_image_in_use_keeps_its_files_until_its_guest_ends() {
+    let registry = Registry::start();
+    let wbox = Wbox::new();
+    let probe = format!("/app.wasm={}", guest("probe.wasm"));
+    harness::images::push_image(&registry, "sleeper:1", &["--entrypoint", "/app.wasm", "--file", &probe]);
+    let name = format!("{}/sleeper:1", registry.addr);
+    ok(wbox.run(&["pull", &name]));
+    let rootfs = fs::read_dir(wbox.root.path().join("rootfs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+
+    let running = wbox.command().args(["run", &name, "sleep", "2"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    ok(wbox.run(&["rmi", &name]));
+    ok(wbox.run(&["image", "prune", "-a", "-f"]));
+    assert!(rootfs.join("app.wasm").is_file(), "the running guest's image files stay");
+    assert_eq!(running.wait_with_output().unwrap().status.code(), Some(0));
+
+    ok(wbox.run(&["image", "prune", "-f"]));
+    assert!(!rootfs.exists(), "once the guest ended, prune removes them");
 }

@@ -68,6 +68,8 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
+    // Docker's codes 125/126/127 belong to `run`; other commands fail with 1.
+    let runs_a_program = matches!(cli.command, Command::Run(_));
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&root, args),
         Command::Pull(args) => commands::image::pull(&root, args),
@@ -87,7 +89,7 @@ fn main() -> ExitCode {
         Ok(code) => exit_code(code),
         Err(e) => {
             eprintln!("wbox: {e:#}");
-            exit_code(e.exit_code())
+            exit_code(if runs_a_program { e.exit_code() } else { 1 })
         }
     }
 }

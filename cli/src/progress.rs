@@ -85,7 +85,7 @@ impl PullProgress {
         } else {
             "Image is up to date for"
         };
-        self.line(&format!("Status: {status} {reference}"));
+        self.line(&format!("Status: {status} {}", reference.familiar()));
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 
 use crate::image::{Image, Kind};
 use crate::reference::ImageRef;
-use crate::store::{Descriptor, Digest, Index, REF_NAME, Store};
+use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, REF_NAME, Store, media};
 use crate::{Error, Result};
 
 /// containerd's annotation for the full image name, which `ctr export` and
@@ -56,6 +56,12 @@ pub fn save_file(store: &Store, images: &[(ImageRef, Image)], path: &std::path::
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     save(store, images, std::io::BufWriter::new(file.as_file()))?;
+    // As a file made by a shell redirection would be, not private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(fail)?;
+    }
     file.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
@@ -84,6 +90,9 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
             .trim_start_matches("./")
             .to_owned();
         if path == "index.json" {
+            if entry.size() > MAX_MANIFEST {
+                return Err(bad(format!("its index.json is {} bytes", entry.size())));
+            }
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).map_err(|e| bad(e.to_string()))?;
             index = Some(Index::parse(&bytes)?);
@@ -118,6 +127,16 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
         let name = entry.annotation(CONTAINERD_NAME).or(entry.annotation(REF_NAME)).ok_or_else(|| {
             bad(format!("manifest {} has no image name (annotation {REF_NAME})", entry.digest))
         })?;
+        if !name.contains(['/', ':', '@']) {
+            return Err(bad(format!(
+                "it names an image only by the tag '{name}'; wbox needs full names, as `wbox save` writes them"
+            )));
+        }
+        if media::is_index(&entry.media_type) {
+            return Err(bad(format!(
+                "{name} is a multi-platform index; load an archive of one platform's image"
+            )));
+        }
         let reference = ImageRef::parse(name)?;
         let image = Image::load(store, &entry.digest)?;
         for blob in image.manifest.blobs() {

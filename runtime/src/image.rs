@@ -85,6 +85,11 @@ impl Image {
         Ok(Image { manifest_digest: manifest_digest.clone(), manifest, config, raw_config })
     }
 
+    /// When the image was made, if its config says.
+    pub fn created(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        parse_time(self.config.created.as_deref()?)
+    }
+
     /// The image id Docker shows: the config's digest.
     pub fn id(&self) -> &Digest {
         &self.manifest.config.digest
@@ -145,9 +150,7 @@ impl Image {
         })
         .collect()
     }
-}
 
-impl Image {
     /// The program to run and the grants to run it with. The image gives its
     /// defaults — its rootfs read-only at `/`, its environment, working
     /// directory and command — and the user's grants and arguments win.
@@ -158,15 +161,17 @@ impl Image {
         name: &str,
         args: &[String],
         user: Grants,
-    ) -> Result<(Program, Grants)> {
+    ) -> Result<Prepared> {
         let mut grants = Grants { env: self.env(), ..Grants::default() };
         grants.env.extend(user.env);
         grants.workdir =
             user.workdir.or_else(|| self.config.config.working_dir.clone().filter(|w| !w.is_empty()));
+        let mut hold = None;
         let program = match self.kind()? {
             Kind::Native { platform } => {
                 return Err(Error::NotRunnable(format!(
-                    "{name} is a native {platform} image; wbox runs wasm images (wasi/wasm) today,                      and native containers are not built yet"
+                    "{name} is a native {platform} image; wbox runs wasm images (wasi/wasm) today, and native \
+                     containers are not built yet"
                 )));
             }
             Kind::WasmArtifact { layer } => {
@@ -176,7 +181,8 @@ impl Image {
                 Program::load_bytes(title, &bytes, cache)?
             }
             Kind::WasmRootfs => {
-                let rootfs = store.unpack(&self.manifest_digest, &self.manifest.layers)?;
+                let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;
+                hold = Some(lock);
                 grants.args = self.command(args)?;
                 let entry = grants.args[0].clone();
                 let bytes = read_in_rootfs(&rootfs, &entry)?;
@@ -186,22 +192,9 @@ impl Image {
         };
         grants.dirs.extend(user.dirs);
         grants.check()?;
-        Ok((program, grants))
+        Ok(Prepared { program, grants, hold })
     }
-}
 
-/// Reads the entrypoint from the rootfs through cap-std, so that a symlink
-/// in the image cannot make wbox read a host file.
-fn read_in_rootfs(rootfs: &Path, entry: &str) -> Result<Vec<u8>> {
-    let dir = cap_std::fs::Dir::open_ambient_dir(rootfs, cap_std::ambient_authority())
-        .map_err(|e| Error::image(format!("cannot open the image's root filesystem: {e}")))?;
-    dir.read(entry.trim_start_matches('/')).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound { path: format!("{entry} (in the image)").into() },
-        _ => Error::NotRunnable(format!("{entry} cannot be read from the image: {e}")),
-    })
-}
-
-impl Image {
     /// `docker image inspect`'s view of the image.
     pub fn inspect(&self, tags: &[ImageRef]) -> serde_json::Value {
         let repo_digests: Vec<String> = tags
@@ -231,10 +224,35 @@ impl Image {
     }
 }
 
+/// What a run of an image needs.
+pub struct Prepared {
+    pub program: Program,
+    pub grants: Grants,
+    /// Keeps the image's files from garbage collection: hold it until the
+    /// guest ends.
+    pub hold: Option<std::fs::File>,
+}
+
+/// Reads the entrypoint from the rootfs through cap-std, so that a symlink
+/// in the image cannot make wbox read a host file.
+fn read_in_rootfs(rootfs: &Path, entry: &str) -> Result<Vec<u8>> {
+    let dir = cap_std::fs::Dir::open_ambient_dir(rootfs, cap_std::ambient_authority())
+        .map_err(|e| Error::image(format!("cannot open the image's root filesystem: {e}")))?;
+    dir.read(entry.trim_start_matches('/')).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound { path: format!("{entry} (in the image)").into() },
+        _ => Error::NotRunnable(format!("{entry} cannot be read from the image: {e}")),
+    })
+}
+
 /// `wasi/wasm` as Docker writes it, and `wasip1`/`wasip2` as the wasm
 /// artifact spec does.
 pub fn is_wasm_platform(os: &str, architecture: &str) -> bool {
     architecture == "wasm" && matches!(os, "wasi" | "wasip1" | "wasip2")
+}
+
+/// An RFC 3339 time, as image configs write them.
+pub fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    text.parse().ok()
 }
 
 fn parse_config(bytes: &[u8]) -> Result<Config> {
@@ -277,40 +295,38 @@ pub struct Tagged {
     pub image: Image,
 }
 
-/// Finds an image by reference, or by id (the config digest, or a unique
+/// Finds an image by name, else by id (the config digest, or a unique
 /// prefix of it, as `docker rmi 3c70709e` takes it). Returns the image and
-/// the tags that name it.
+/// the names it has.
 pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
     let tagged = list(store)?;
-    let id_prefix = name.strip_prefix("sha256:").unwrap_or(name);
-    let is_id = id_prefix.len() >= 4 && id_prefix.bytes().all(|b| b.is_ascii_hexdigit());
-    let by_ref = ImageRef::parse(name).ok().map(|r| r.to_string());
-    let found = tagged.iter().find(|t| Some(t.reference.to_string()) == by_ref).or_else(|| {
-        is_id.then(|| tagged.iter().find(|t| t.image.id().hex().starts_with(id_prefix))).flatten()
-    });
-    let Some(found) = found else {
-        return Err(Error::image(format!("no such image: {name}; `wbox images` lists what the store holds")));
+    let by_name = ImageRef::parse(name).ok().and_then(|r| tagged.iter().find(|t| t.reference == r));
+    let image = match by_name {
+        Some(found) => &found.image,
+        None => by_id(&tagged, name)?.ok_or_else(|| {
+            Error::image(format!("no such image: {name}; `wbox images` lists what the store holds"))
+        })?,
     };
-    if by_ref.is_none() || Some(found.reference.to_string()) != by_ref {
-        // By id: it must name one image only.
-        let ids: std::collections::BTreeSet<_> = tagged
-            .iter()
-            .filter(|t| t.image.id().hex().starts_with(id_prefix))
-            .map(|t| t.image.id())
-            .collect();
-        if ids.len() > 1 {
-            return Err(Error::usage(format!(
-                "image id prefix {name} names {} images; give more of it",
-                ids.len()
-            )));
-        }
+    let names = tagged.iter().filter(|t| t.image.manifest_digest == image.manifest_digest);
+    Ok((image.clone(), names.map(|t| t.reference.clone()).collect()))
+}
+
+fn by_id<'a>(tagged: &'a [Tagged], id: &str) -> Result<Option<&'a Image>> {
+    let prefix = id.strip_prefix("sha256:").unwrap_or(id);
+    if prefix.len() < 4 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
     }
-    let tags = tagged
-        .iter()
-        .filter(|t| t.image.manifest_digest == found.image.manifest_digest)
-        .map(|t| t.reference.clone())
-        .collect();
-    Ok((found.image.clone(), tags))
+    let mut matching: Vec<&Image> =
+        tagged.iter().map(|t| &t.image).filter(|i| i.id().hex().starts_with(prefix)).collect();
+    matching.dedup_by(|a, b| a.id() == b.id());
+    match matching.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(Error::usage(format!(
+            "image id prefix {id} names {} images; give more of it",
+            matching.len()
+        ))),
+    }
 }
 
 /// What `rmi` did.
@@ -322,39 +338,52 @@ pub struct Removed {
 }
 
 /// `rmi`: removes a name, or by id every name of an image (with `force`
-/// when there are several), then the blobs no image uses any more.
+/// when there are several), then the blobs no image uses any more. A name
+/// is removed even when its image no longer reads, so damage can be undone.
 pub fn remove(store: &Store, name: &str, force: bool) -> Result<Removed> {
-    let (found, tags) = lookup(store, name)?;
-    let by_name = ImageRef::parse(name).ok().filter(|r| tags.contains(r));
-    let untagged = match by_name {
-        Some(reference) => vec![reference],
-        None if tags.len() > 1 && !force => {
-            return Err(Error::usage(format!(
-                "image {name} has {} names ({}); remove them by name, or pass -f to remove them all",
-                tags.len(),
-                tags.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        None => tags.clone(),
+    let named = match ImageRef::parse(name) {
+        Ok(reference) => store.resolve(&reference)?.map(|descriptor| (reference, descriptor)),
+        Err(_) => None,
     };
+    let (manifest, untagged) = match named {
+        Some((reference, descriptor)) => (descriptor.digest, vec![reference]),
+        None => {
+            let (image, names) = lookup(store, name)?;
+            if names.len() > 1 && !force {
+                return Err(Error::usage(format!(
+                    "image {name} has {} names ({}); remove them by name, or pass -f to remove them all",
+                    names.len(),
+                    names.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            (image.manifest_digest, names)
+        }
+    };
+    let id = Image::load(store, &manifest).map_or_else(|_| manifest.clone(), |image| image.id().clone());
     for reference in &untagged {
         store.untag(reference)?;
     }
-    let deleted = store.resolve_digest(&found.manifest_digest).is_err();
+    let deleted = store.resolve_digest(&manifest).is_err();
     if deleted {
         store.collect_garbage()?;
     }
-    Ok(Removed { untagged, id: found.id().clone(), deleted })
+    Ok(Removed { untagged, id, deleted })
 }
 
-/// Every tagged image in the store, newest tag last.
+/// Every tagged image in the store that reads, newest tag last. One that
+/// does not (damaged, or collected meanwhile) is skipped with a warning, so
+/// that it cannot keep the others from view.
 pub fn list(store: &Store) -> Result<Vec<Tagged>> {
     let mut tagged = Vec::new();
     for entry in store.index()?.manifests {
         let Some(name) = entry.annotation(crate::store::REF_NAME) else { continue };
-        match ImageRef::parse(name) {
-            Ok(reference) => tagged.push(Tagged { reference, image: Image::load(store, &entry.digest)? }),
-            Err(_) => tracing::warn!("index.json names '{name}', which is not an image reference; skipped"),
+        let Ok(reference) = ImageRef::parse(name) else {
+            tracing::warn!("index.json names '{name}', which is not an image reference; skipped");
+            continue;
+        };
+        match Image::load(store, &entry.digest) {
+            Ok(image) => tagged.push(Tagged { reference, image }),
+            Err(e) => tracing::warn!("{name}: {e}; `wbox rmi {name}` removes it"),
         }
     }
     Ok(tagged)

@@ -69,6 +69,16 @@ impl ImageRef {
             .map_or(full.clone(), str::to_owned)
     }
 
+    /// The whole reference as Docker shows it: `hello:latest`,
+    /// `localhost:5000/app:1.0`, `alice/app@sha256:…`.
+    pub fn familiar(&self) -> String {
+        match (self.tag(), self.digest()) {
+            (_, Some(digest)) => format!("{}@{digest}", self.familiar_repository()),
+            (Some(tag), None) => format!("{}:{tag}", self.familiar_repository()),
+            (None, None) => self.familiar_repository(),
+        }
+    }
+
     /// Whether the registry is this machine, which Docker reaches over plain
     /// HTTP without being told.
     pub fn is_loopback(&self) -> bool {
@@ -108,6 +118,7 @@ mod tests {
             let reference = ImageRef::parse(text).unwrap();
             assert_eq!(reference.to_string(), whole, "{text}");
             assert_eq!(reference.familiar_repository(), familiar, "{text}");
+            assert!(reference.familiar().starts_with(familiar), "{text}");
         }
         let digest = format!("sha256:{}", "a".repeat(64));
         let pinned = ImageRef::parse(&format!("localhost:5000/hello@{digest}")).unwrap();

@@ -14,21 +14,34 @@ use wbox_runtime::{archive, image};
 use crate::output;
 use crate::progress::PullProgress;
 
-/// Where a pull may go: flags shared by `pull` and `run`.
+/// How to reach registries: flags of every command that talks to one.
+#[derive(Args, Clone, Default)]
+pub struct RegistryFlags {
+    /// Reach this registry over plain HTTP (loopback registries always are) (repeatable)
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+}
+
+impl RegistryFlags {
+    pub fn options(&self) -> PullOptions {
+        PullOptions { platform: None, insecure_registries: self.insecure_registries.clone() }
+    }
+}
+
+/// What to pull: flags shared by `pull` and `run`.
 #[derive(Args, Clone, Default)]
 pub struct PullFlags {
     /// Platform to pick from a multi-platform image, e.g. wasi/wasm or linux/amd64
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
 
-    /// Reach this registry over plain HTTP (loopback registries always are) (repeatable)
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryFlags,
 }
 
 impl PullFlags {
     pub fn options(&self) -> PullOptions {
-        PullOptions { platform: self.platform.clone(), insecure_registries: self.insecure_registries.clone() }
+        PullOptions { platform: self.platform.clone(), ..self.registry.options() }
     }
 }
 
@@ -65,7 +78,7 @@ pub fn pull_if_missing(
     if let Some(found) = image::find(store, reference)? {
         return Ok(found);
     }
-    eprintln!("Unable to find image '{reference}' locally");
+    eprintln!("Unable to find image '{}' locally", reference.familiar());
     let progress = PullProgress::new(true);
     let image = registry::block_on(registry::pull(root, store, reference, &flags.options(), &progress))?;
     progress.finish(reference, &image.manifest_digest);
@@ -90,12 +103,7 @@ pub fn images(root: &Path, args: ImagesArgs) -> crate::Result<i32> {
     let mut rows = Vec::new();
     for tagged in image::list(&store)?.into_iter().rev() {
         let reference = &tagged.reference;
-        let created = tagged
-            .image
-            .config
-            .created
-            .as_deref()
-            .and_then(|c| c.parse::<chrono::DateTime<chrono::Utc>>().ok());
+        let created = tagged.image.created();
         rows.push(Row {
             repository: reference.familiar_repository(),
             tag: reference.tag().unwrap_or("<none>").to_owned(),
@@ -165,7 +173,7 @@ struct Row {
     wbox push localhost:5000/hello:latest")]
 pub struct PushArgs {
     #[command(flatten)]
-    pub flags: PullFlags,
+    pub flags: RegistryFlags,
 
     /// The image, as tagged in the store: [REGISTRY/]NAME[:TAG]
     pub image: String,
@@ -175,10 +183,9 @@ pub fn push(root: &Path, args: PushArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
     let store = Store::open(root)?;
     let progress = PullProgress::for_push();
-    let digest =
+    let pushed =
         registry::block_on(registry::push(root, &store, &reference, &args.flags.options(), &progress))?;
-    let size = store.read_blob(&digest)?.len();
-    println!("{}: digest: {digest} size: {size}", reference.tag().unwrap_or("latest"));
+    println!("{}: digest: {} size: {}", reference.tag().unwrap_or("latest"), pushed.digest, pushed.size);
     Ok(0)
 }
 
@@ -221,7 +228,7 @@ pub fn rmi(root: &Path, args: RmiArgs) -> crate::Result<i32> {
         match image::remove(&store, name, args.force) {
             Ok(removed) => {
                 for tag in &removed.untagged {
-                    println!("Untagged: {tag}");
+                    println!("Untagged: {}", tag.familiar());
                 }
                 if removed.deleted {
                     println!("Deleted: {}", removed.id);
@@ -264,9 +271,8 @@ pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
             }
             let store = Store::open(root)?;
             if all {
-                for tagged in image::list(&store)? {
-                    store.untag(&tagged.reference)?;
-                    println!("Untagged: {}", tagged.reference);
+                for name in store.untag_all()? {
+                    println!("Untagged: {name}");
                 }
             }
             let freed = store.collect_garbage()?;
@@ -320,11 +326,8 @@ pub fn history(root: &Path, args: HistoryArgs) -> crate::Result<i32> {
     let mut layers = found.manifest.layers.iter().rev();
     for (i, step) in found.config.history.iter().enumerate().rev() {
         let size = if step.empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) };
-        let created = step
-            .created
-            .as_deref()
-            .and_then(|c| c.parse::<chrono::DateTime<chrono::Utc>>().ok())
-            .map_or_else(|| "N/A".into(), output::since);
+        let created =
+            step.created.as_deref().and_then(image::parse_time).map_or_else(|| "N/A".into(), output::since);
         let mut by = step.created_by.clone().unwrap_or_default();
         if !args.no_trunc && by.chars().count() > 45 {
             by = by.chars().take(44).collect::<String>() + "…";
@@ -350,7 +353,7 @@ pub fn history(root: &Path, args: HistoryArgs) -> crate::Result<i32> {
 )]
 pub struct LoginArgs {
     #[command(flatten)]
-    pub flags: PullFlags,
+    pub flags: RegistryFlags,
     /// User name
     #[arg(short, long)]
     pub username: String,
@@ -437,7 +440,7 @@ pub fn load(root: &Path, args: LoadArgs) -> crate::Result<i32> {
         None => archive::load(&store, std::io::stdin().lock())?,
     };
     for reference in loaded {
-        println!("Loaded image: {reference}");
+        println!("Loaded image: {}", reference.familiar());
     }
     Ok(0)
 }

@@ -89,19 +89,20 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
     if let Some(spinner) = crate::progress::CompileSpinner::on_terminal() {
         cache = cache.with_progress(spinner);
     }
-    let (program, grants, limits) = match RunTarget::parse(&args.program)? {
+    // An image's files are held (kept from `rmi` and `image prune`) until the guest ends.
+    let (program, grants, limits, _hold) = match RunTarget::parse(&args.program)? {
         RunTarget::File(path) => {
             let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
             let (grants, limits) = args.grants.to_grants(argv)?;
-            (Program::load_file(&path, &cache)?, grants, limits)
+            (Program::load_file(&path, &cache)?, grants, limits, None)
         }
         RunTarget::Image(reference) => {
             let (user_grants, limits) = args.grants.to_grants(Vec::new())?;
             let store = Store::open(root)?;
             let image = super::image::pull_if_missing(root, &store, &reference, &args.pull)?;
-            let (program, grants) =
+            let prepared =
                 image.prepare_run(&store, &cache, &reference.to_string(), &user_args, user_grants)?;
-            (program, grants, limits)
+            (prepared.program, prepared.grants, limits, prepared.hold)
         }
     };
     let outcome = wasm::run_blocking(&program, &grants, &limits)?;

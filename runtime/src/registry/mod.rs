@@ -14,7 +14,7 @@ use oci_client::secrets::RegistryAuth;
 
 use crate::image::{self, Image, Kind};
 use crate::reference::ImageRef;
-use crate::store::{Descriptor, Digest, Index, Manifest, Store, media};
+use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, Store, media};
 use crate::{Error, Result};
 
 /// How many blobs of one image download at once.
@@ -27,7 +27,8 @@ mod credentials;
 use credentials::credentials;
 pub use credentials::login;
 
-/// Choices a pull takes from the command line.
+/// Choices a pull (and, without the platform, a push or login) takes from
+/// the command line.
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
     /// `os/arch` to pick from an index; by default `wasi/wasm`, else the host's.
@@ -94,14 +95,14 @@ pub fn block_on<T>(operation: impl std::future::Future<Output = Result<T>>) -> R
 }
 
 /// Pushes a tagged image from the store: the blobs the registry lacks, then
-/// the manifest. Returns the manifest's digest, which the registry confirmed.
+/// the manifest. Returns the manifest's descriptor.
 pub async fn push(
     root: &Path,
     store: &Store,
     reference: &ImageRef,
     options: &PullOptions,
     progress: &dyn PullProgress,
-) -> Result<Digest> {
+) -> Result<Descriptor> {
     let descriptor = store.resolve(reference)?.ok_or_else(|| {
         Error::image(format!(
             "there is no image {reference} in the store; pull it, or name it with `wbox tag SOURCE {reference}`"
@@ -124,7 +125,7 @@ pub async fn push(
         client.push_manifest_raw(reference.as_oci(), manifest_bytes.clone(), content_type.clone())
     })
     .await?;
-    Ok(descriptor.digest)
+    Ok(descriptor)
 }
 
 /// Uploads one blob unless the registry has it, streamed from the store.
@@ -210,6 +211,13 @@ async fn resolve_manifest(
             if options.platform.is_none() { "; choose one with --platform" } else { "" }
         ))
     })?;
+    if chosen.size > MAX_MANIFEST {
+        return Err(Error::image(format!(
+            "the manifest for {} is {} bytes; wbox reads manifests up to {MAX_MANIFEST} bytes",
+            chosen.platform.as_ref().map_or_else(String::new, |p| p.to_string()),
+            chosen.size
+        )));
+    }
     let bytes = fetch_manifest(client, auth, &reference.with_digest(chosen.digest.as_str())).await?;
     if bytes.len() as u64 != chosen.size {
         return Err(Error::image(format!(

@@ -36,6 +36,11 @@ pub mod media {
     }
 }
 
+/// The largest manifest or index wbox reads (containerd's limit too).
+pub const MAX_MANIFEST: u64 = 4 << 20;
+/// The largest image config wbox reads into memory.
+pub const MAX_CONFIG: u64 = 8 << 20;
+
 /// A sha256 content digest, `sha256:<64 hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -181,6 +186,12 @@ impl Manifest {
     pub fn parse(bytes: &[u8]) -> Result<Manifest> {
         let manifest: Manifest = serde_json::from_slice(bytes)
             .map_err(|e| Error::image(format!("the image manifest is not valid: {e}")))?;
+        if manifest.config.size > MAX_CONFIG {
+            return Err(Error::image(format!(
+                "the image config is {} bytes; wbox reads configs up to {MAX_CONFIG} bytes",
+                manifest.config.size
+            )));
+        }
         if manifest.schema_version != 2 {
             return Err(Error::image(format!(
                 "image manifest schema version {} is not supported (only 2)",

@@ -11,14 +11,14 @@
 mod descriptor;
 mod unpack;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-pub use descriptor::{Descriptor, Digest, Index, Manifest, Platform, media};
+pub use descriptor::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, Platform, media};
 
 use crate::reference::ImageRef;
 use crate::{Error, Result};
@@ -170,6 +170,17 @@ impl Store {
         Ok(removed)
     }
 
+    /// Removes every tag at once; returns the names removed.
+    pub fn untag_all(&self) -> Result<Vec<String>> {
+        let _lock = self.lock()?;
+        let mut index = self.index()?;
+        let names =
+            index.manifests.iter().filter_map(|d| d.annotation(REF_NAME).map(str::to_owned)).collect();
+        index.manifests.clear();
+        self.write_index(&index)?;
+        Ok(names)
+    }
+
     /// Work that adds blobs (a pull, a load) holds this shared, so that
     /// garbage collection never removes blobs not yet tagged.
     pub fn adding(&self) -> Result<fs::File> {
@@ -178,41 +189,82 @@ impl Store {
         Ok(file)
     }
 
-    /// Removes every blob and unpacked rootfs that no tagged image uses.
-    /// Returns how many bytes were freed.
+    /// Removes every blob and unpacked rootfs that no tagged image uses,
+    /// except a rootfs a running guest holds (`use_rootfs`), and what killed
+    /// pulls left half-written. Returns how many bytes were freed.
     pub fn collect_garbage(&self) -> Result<u64> {
         let gc = self.lock_file("gc.lock")?;
         gc.lock().map_err(|e| Error::image(format!("cannot lock the image store: {e}")))?;
         let _index = self.lock()?;
-        let mut live = std::collections::HashSet::new();
+        let mut live = HashSet::new();
         for entry in self.index()?.manifests {
             live.insert(entry.digest.hex().to_owned());
-            // A manifest that no longer reads keeps nothing else alive.
-            if let Ok(bytes) = self.read_blob(&entry.digest) {
+            let path = self.blob_path(&entry.digest);
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                // Gone: it keeps nothing alive.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                // Unreadable now is not proof of death: collect nothing.
+                Err(e) => {
+                    return Err(Error::image(format!(
+                        "cannot read {}: {e}; nothing removed",
+                        path.display()
+                    )));
+                }
+            };
+            // A damaged manifest keeps nothing alive either.
+            if Digest::of(&bytes) == entry.digest {
                 if let Ok(manifest) = Manifest::parse(&bytes) {
-                    for blob in manifest.blobs() {
-                        live.insert(blob.digest.hex().to_owned());
-                    }
+                    live.extend(manifest.blobs().map(|blob| blob.digest.hex().to_owned()));
                 }
             }
         }
         let mut freed = 0;
-        for dir in [self.dir.join("blobs/sha256"), self.rootfs.clone()] {
+        // Every writer holds `gc.lock` shared, so what `ingest/` holds now
+        // belongs to no one.
+        for dir in [self.dir.join("blobs/sha256"), self.dir.join("ingest"), self.rootfs.clone()] {
             for entry in
                 fs::read_dir(&dir).map_err(|e| Error::image(format!("cannot read {}: {e}", dir.display())))?
             {
                 let entry = entry.map_err(|e| Error::image(format!("cannot read {}: {e}", dir.display())))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if live.contains(&name) {
+                // Lock files stay: a guest may be waiting on one.
+                if live.contains(&name) || name.ends_with(".lock") {
                     continue;
                 }
                 let path = entry.path();
+                // A rootfs a running guest holds stays; one that is free is
+                // held here until it is gone, so no guest starts on it.
+                let _held = match fs::File::open(self.rootfs.join(format!("{name}.lock"))) {
+                    Ok(lock) if dir == self.rootfs => match lock.try_lock() {
+                        Ok(()) => Some(lock),
+                        Err(_) => {
+                            tracing::debug!("{} is in use by a running guest; kept", path.display());
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
                 freed += crate::root::disk_usage(&path);
                 let removed = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
                 removed.map_err(|e| Error::image(format!("cannot remove {}: {e}", path.display())))?;
             }
         }
         Ok(freed)
+    }
+
+    /// An image's unpacked rootfs, held for a running guest: garbage
+    /// collection keeps it while the returned lock lives.
+    pub fn use_rootfs(&self, manifest_digest: &Digest, layers: &[Descriptor]) -> Result<(PathBuf, fs::File)> {
+        let lock_path = self.rootfs.join(format!("{}.lock", manifest_digest.hex()));
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::image(format!("cannot open {}: {e}", lock_path.display())))?;
+        lock.lock_shared().map_err(|e| Error::image(format!("cannot lock {}: {e}", lock_path.display())))?;
+        Ok((self.unpack(manifest_digest, layers)?, lock))
     }
 
     /// Where an image's layers are (or will be) unpacked.

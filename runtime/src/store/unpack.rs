@@ -5,6 +5,7 @@
 //! the rootfs as Docker does, and devices are skipped. Whiteouts (`.wh.x`,
 //! `.wh..wh..opq`) remove what earlier layers put there.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -29,24 +30,30 @@ pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -
     Ok(())
 }
 
-/// Unpacks one layer (tar, gzip or zstd, told from its first bytes) and
-/// reads it to its end, so that its digest is checked.
-fn unpack_layer(blob: impl Read, root: &Dir) -> Result<()> {
-    let mut input = BufReader::new(blob);
-    let head = input.fill_buf().map_err(read_error)?;
-    let mut tar: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(input))
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(read_error)?)
-    } else {
-        Box::new(input)
-    };
-    let mut archive = tar::Archive::new(&mut tar);
-    for entry in archive.entries().map_err(read_error)? {
-        let entry = entry.map_err(read_error)?;
-        apply(entry, root)?;
+/// Unpacks one layer (tar, gzip or zstd, told from its first bytes), then
+/// reads the blob to its end, so that its digest is checked: a decoder stops
+/// at the end of its stream, which need not be the end of the blob.
+fn unpack_layer(mut blob: impl Read, root: &Dir) -> Result<()> {
+    {
+        let mut input = BufReader::new(&mut blob);
+        let head = input.fill_buf().map_err(read_error)?;
+        let mut tar: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::read::GzDecoder::new(input))
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(read_error)?)
+        } else {
+            Box::new(input)
+        };
+        let mut archive = tar::Archive::new(&mut tar);
+        // A whiteout hides what lower layers put there, never this layer's own.
+        let mut written = HashSet::new();
+        for entry in archive.entries().map_err(read_error)? {
+            let entry = entry.map_err(read_error)?;
+            apply(entry, root, &mut written)?;
+        }
+        io::copy(&mut tar, &mut io::sink()).map_err(read_error)?;
     }
-    io::copy(&mut tar, &mut io::sink()).map_err(read_error)?;
+    io::copy(&mut blob, &mut io::sink()).map_err(read_error)?;
     Ok(())
 }
 
@@ -54,7 +61,7 @@ fn read_error(e: io::Error) -> Error {
     Error::image(format!("it cannot be read: {e}"))
 }
 
-fn apply(mut entry: tar::Entry<impl Read>, root: &Dir) -> Result<()> {
+fn apply(mut entry: tar::Entry<impl Read>, root: &Dir, written: &mut HashSet<PathBuf>) -> Result<()> {
     let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
     let Some(path) = inside(&raw)? else { return Ok(()) };
     let write_error = |e: io::Error| Error::image(format!("'{raw}' cannot be written: {e}"));
@@ -65,7 +72,10 @@ fn apply(mut entry: tar::Entry<impl Read>, root: &Dir) -> Result<()> {
         // The directory keeps only what this layer puts in it.
         if let Ok(entries) = root.read_dir(parent) {
             for child in entries.flatten() {
-                remove(root, &parent.join(child.file_name())).map_err(write_error)?;
+                let child = parent.join(child.file_name());
+                if !written.contains(&child) {
+                    remove(root, &child).map_err(write_error)?;
+                }
             }
         }
         return Ok(());
@@ -74,8 +84,13 @@ fn apply(mut entry: tar::Entry<impl Read>, root: &Dir) -> Result<()> {
         if matches!(hidden, "" | "." | "..") {
             return Err(Error::image(format!("whiteout '{raw}' names no file")));
         }
-        return remove(root, &parent.join(hidden)).map_err(write_error);
+        let hidden = parent.join(hidden);
+        if !written.contains(&hidden) {
+            remove(root, &hidden).map_err(write_error)?;
+        }
+        return Ok(());
     }
+    written.insert(path.clone());
 
     if !parent.as_os_str().is_empty() {
         root.create_dir_all(parent).map_err(write_error)?;
@@ -101,6 +116,12 @@ fn apply(mut entry: tar::Entry<impl Read>, root: &Dir) -> Result<()> {
         tar::EntryType::Symlink => {
             let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
             let target = target.ok_or_else(|| Error::image(format!("symlink '{raw}' has no target")))?;
+            // An absolute target means the image's own `/`; written relative,
+            // it resolves there inside the rootfs, where cap-std can follow it.
+            let target = match target.strip_prefix('/') {
+                Some(rest) => "../".repeat(parent.components().count()) + rest,
+                None => target,
+            };
             if climbs_out(parent, &target) {
                 return Err(Error::image(format!(
                     "symlink '{raw}' -> '{target}' leads outside the image's root filesystem"
@@ -143,12 +164,9 @@ fn inside(name: &str) -> Result<Option<PathBuf>> {
     Ok((!path.as_os_str().is_empty()).then_some(path))
 }
 
-/// Whether a symlink in `dir` with this target resolves above the rootfs.
-/// An absolute target is read from the rootfs's own `/`, so it stays inside.
+/// Whether a symlink in `dir` with this relative target resolves above the
+/// rootfs.
 fn climbs_out(dir: &Path, target: &str) -> bool {
-    if target.starts_with('/') {
-        return false;
-    }
     let mut depth = dir.components().count();
     for part in Path::new(target).components() {
         match part {
@@ -247,6 +265,9 @@ mod tests {
             ("c/new", Regular, "new"),
             ("d", Symlink, "a"),
             ("e", Directory, ""),
+            ("f/kept", Regular, "mine"),
+            ("f/.wh.kept", Regular, ""),
+            ("bin/sh", Symlink, "/a/y"),
         ]);
         unpack_layer(first.as_slice(), &root).unwrap();
         unpack_layer(second.as_slice(), &root).unwrap();
@@ -256,6 +277,8 @@ mod tests {
         assert!(!has("c/old") && has("c/new"), "an opaque directory keeps only the new layer's files");
         assert!(root.symlink_metadata("d").unwrap().is_symlink(), "a directory replaced by a symlink");
         assert!(has("e"));
+        assert!(has("f/kept"), "a whiteout does not hide its own layer's file");
+        assert_eq!(root.read_to_string("bin/sh").unwrap(), "y", "an absolute symlink resolves in the image");
 
         for bad in [layer(&[(".wh..", Regular, "")]), layer(&[("link", Symlink, "../../outside")])] {
             assert!(unpack_layer(bad.as_slice(), &root).is_err());
@@ -266,7 +289,6 @@ mod tests {
     #[test]
     fn symlink_targets() {
         assert!(!climbs_out(Path::new("usr/bin"), "../lib/x"));
-        assert!(!climbs_out(Path::new("bin"), "/usr/bin/busybox"));
         assert!(climbs_out(Path::new(""), "../etc"));
         assert!(climbs_out(Path::new("a"), "../../../../etc"));
         assert!(climbs_out(Path::new("a/b"), "c/../../../.."));
