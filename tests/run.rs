@@ -28,6 +28,12 @@ fn arguments_reach_the_guest_exactly() {
             "{probe}"
         );
     }
+    // Right after the program, flags are the program's too, as in Docker.
+    for flag in ["--help", "-V", "-e"] {
+        let out = wbox.run(&["run", &guest("probe.wasm"), flag, "X=1"]);
+        assert_eq!(code(&out), 2, "{flag}: {}", stderr(&out));
+        assert_eq!(stderr(&out), format!("probe: unknown mode '{flag}'\n"));
+    }
 }
 
 #[test]

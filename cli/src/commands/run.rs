@@ -13,6 +13,7 @@ use super::image::PullFlags;
 
 /// Run an image or a .wasm file with only the grants you give it
 #[derive(Args)]
+#[command(override_usage = "wbox run [OPTIONS] IMAGE|FILE [ARG...]")]
 #[command(after_help = "Nothing is granted by default: no files, no environment, no network.\n\n\
 Examples:\n  \
   wbox run ./hello.wasm a b\n  \
@@ -29,13 +30,10 @@ pub struct RunArgs {
     pub pull: PullFlags,
 
     /// An image ([REGISTRY/]NAME[:TAG]), pulled if missing, or a .wasm file (a WASI
-    /// preview 1 module or WASI 0.2 command component)
-    #[arg(value_name = "IMAGE|FILE")]
-    pub program: PathBuf,
-
-    /// Arguments passed to the program
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<OsString>,
+    /// preview 1 module or WASI 0.2 command component); then the program's arguments.
+    /// Everything after IMAGE|FILE is the program's, flags included, as in Docker.
+    #[arg(value_name = "IMAGE|FILE", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub command: Vec<OsString>,
 }
 
 /// The grants and limits every command that makes a container shares.
@@ -76,8 +74,10 @@ impl GrantFlags {
 }
 
 pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
+    let mut command = args.command.into_iter();
+    let program = PathBuf::from(command.next().expect("clap requires IMAGE|FILE"));
     let mut user_args = Vec::new();
-    for (i, arg) in args.args.into_iter().enumerate() {
+    for (i, arg) in command.enumerate() {
         user_args.push(arg.into_string().map_err(|arg| {
             Error::usage(format!(
                 "argument {} ({arg:?}) is not valid UTF-8: WASI passes arguments as Unicode text",
@@ -90,7 +90,7 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
         cache = cache.with_progress(spinner);
     }
     // An image's files are held (kept from `rmi` and `image prune`) until the guest ends.
-    let (program, grants, limits, _hold) = match RunTarget::parse(&args.program)? {
+    let (program, grants, limits, _hold) = match RunTarget::parse(&program)? {
         RunTarget::File(path) => {
             let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
             let (grants, limits) = args.grants.to_grants(argv)?;
