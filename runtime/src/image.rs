@@ -90,6 +90,24 @@ impl Image {
         parse_time(self.config.created.as_deref()?)
     }
 
+    /// How the image was made, newest step first, as `docker history` shows
+    /// it: each step with the size of the layer it made (steps that made
+    /// none, 0) and, on the newest, the image id.
+    pub fn history(&self) -> Vec<Step> {
+        let mut layers = self.manifest.layers.iter().rev();
+        let newest = self.config.history.len();
+        let steps = self.config.history.iter().enumerate().rev();
+        steps
+            .map(|(i, step)| Step {
+                id: (i + 1 == newest).then(|| self.id().clone()),
+                created: step.created.as_deref().and_then(parse_time),
+                created_by: step.created_by.clone().unwrap_or_default(),
+                size: if step.empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) },
+                comment: step.comment.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
+
     /// The image id Docker shows: the config's digest.
     pub fn id(&self) -> &Digest {
         &self.manifest.config.digest
@@ -222,6 +240,15 @@ impl Image {
             },
         })
     }
+}
+
+/// One step of `Image::history`.
+pub struct Step {
+    pub id: Option<Digest>,
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_by: String,
+    pub size: u64,
+    pub comment: String,
 }
 
 /// What a run of an image needs.

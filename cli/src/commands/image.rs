@@ -59,13 +59,23 @@ pub struct PullArgs {
 
 pub fn pull(root: &Path, args: PullArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
-    let store = Store::open(root)?;
-    let progress = PullProgress::new(false);
-    let image =
-        registry::block_on(registry::pull(root, &store, &reference, &args.flags.options(), &progress))?;
-    progress.finish(&reference, &image.manifest_digest);
+    pull_showing_progress(root, &Store::open(root)?, &reference, &args.flags, false)?;
     println!("{reference}");
     Ok(0)
+}
+
+/// Pulls with Docker's progress lines, on stdout or (for `run`) stderr.
+fn pull_showing_progress(
+    root: &Path,
+    store: &Store,
+    reference: &ImageRef,
+    flags: &PullFlags,
+    to_stderr: bool,
+) -> crate::Result<image::Image> {
+    let progress = PullProgress::new(to_stderr);
+    let image = registry::block_on(registry::pull(root, store, reference, &flags.options(), &progress))?;
+    progress.finish(reference, &image.manifest_digest);
+    Ok(image)
 }
 
 /// The image to run, from the store or else pulled first, as `docker run` does.
@@ -79,10 +89,7 @@ pub fn pull_if_missing(
         return Ok(found);
     }
     eprintln!("Unable to find image '{}' locally", reference.familiar());
-    let progress = PullProgress::new(true);
-    let image = registry::block_on(registry::pull(root, store, reference, &flags.options(), &progress))?;
-    progress.finish(reference, &image.manifest_digest);
-    Ok(image)
+    pull_showing_progress(root, store, reference, flags, true)
 }
 
 /// List the images in the store
@@ -323,25 +330,14 @@ pub fn history(root: &Path, args: HistoryArgs) -> crate::Result<i32> {
     let store = Store::open(root)?;
     let (found, _) = image::lookup(&store, &args.image)?;
     println!("{:<14}{:<24}{:<48}{:<10}COMMENT", "IMAGE", "CREATED", "CREATED BY", "SIZE");
-    let mut layers = found.manifest.layers.iter().rev();
-    for (i, step) in found.config.history.iter().enumerate().rev() {
-        let size = if step.empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) };
-        let created =
-            step.created.as_deref().and_then(image::parse_time).map_or_else(|| "N/A".into(), output::since);
-        let mut by = step.created_by.clone().unwrap_or_default();
+    for step in found.history() {
+        let created = step.created.map_or_else(|| "N/A".into(), output::since);
+        let mut by = step.created_by;
         if !args.no_trunc && by.chars().count() > 45 {
             by = by.chars().take(44).collect::<String>() + "…";
         }
-        let id = if i + 1 == found.config.history.len() {
-            found.id().short().to_owned()
-        } else {
-            "<missing>".into()
-        };
-        println!(
-            "{id:<14}{created:<24}{by:<48}{:<10}{}",
-            output::human_size(size),
-            step.comment.as_deref().unwrap_or("")
-        );
+        let id = step.id.map_or_else(|| "<missing>".to_owned(), |id| id.short().to_owned());
+        println!("{id:<14}{created:<24}{by:<48}{:<10}{}", output::human_size(step.size), step.comment);
     }
     Ok(0)
 }
