@@ -5,17 +5,12 @@ mod harness;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use harness::containerd::Containerd;
 use harness::images::{push_artifact, push_docker_wasm_image};
 use harness::registry::Registry;
-use harness::{Wbox, code, guest, stderr, stdout};
-
-fn ok(out: Output) -> String {
-    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    stdout(&out)
-}
+use harness::{Wbox, code, guest, ok, stderr, stdout};
 
 fn blob_count(wbox: &Wbox) -> usize {
     fs::read_dir(wbox.root.path().join("store/blobs/sha256")).unwrap().count()
@@ -187,6 +182,13 @@ fn inspect_and_history_describe_the_image() {
     for field in ["\"Os\": \"wasi\"", "\"Architecture\": \"wasm\"", "\"/app.wasm\"", &format!("\"{name}\"")] {
         assert!(inspected.contains(field), "{field} in {inspected}");
     }
+    // RootFS lists the uncompressed layers, as the config's diff_ids do.
+    let inspected: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    let id = inspected[0]["Id"].as_str().unwrap().replace(':', "/");
+    let config: serde_json::Value =
+        serde_json::from_slice(&fs::read(wbox.root.path().join("store/blobs").join(id)).unwrap()).unwrap();
+    assert_eq!(inspected[0]["RootFS"]["Layers"], config["rootfs"]["diff_ids"]);
+    assert!(config["rootfs"]["diff_ids"].as_array().is_some_and(|ids| !ids.is_empty()));
     let history = ok(wbox.run(&["history", &name]));
     assert!(history.starts_with("IMAGE") && history.lines().count() >= 2, "{history}");
 
@@ -244,14 +246,14 @@ fn an_image_in_use_keeps_its_files_until_its_guest_ends() {
     harness::images::push_image(&registry, "sleeper:1", &["--entrypoint", "/app.wasm", "--file", &probe]);
     let name = format!("{}/sleeper:1", registry.addr);
     ok(wbox.run(&["pull", &name]));
+    let running = wbox.command().args(["run", &name, "sleep", "2"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // The first run unpacked the image.
     let rootfs = fs::read_dir(wbox.root.path().join("rootfs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.is_dir())
         .unwrap();
-
-    let running = wbox.command().args(["run", &name, "sleep", "2"]).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
     ok(wbox.run(&["rmi", &name]));
     ok(wbox.run(&["image", "prune", "-a", "-f"]));
     assert!(rootfs.join("app.wasm").is_file(), "the running guest's image files stay");

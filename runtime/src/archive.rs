@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use crate::image::{Image, Kind};
+use crate::image::Image;
 use crate::reference::ImageRef;
 use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, REF_NAME, Store, media};
 use crate::{Error, Result};
@@ -143,9 +143,6 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
             if !store.has_blob(&blob.digest) {
                 return Err(bad(format!("blob {} of {reference} is not in it", blob.digest)));
             }
-        }
-        if image.kind()? == Kind::WasmRootfs {
-            store.unpack(&entry.digest, &image.manifest.layers)?;
         }
         loaded.push((reference, entry.clone()));
     }

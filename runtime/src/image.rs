@@ -232,7 +232,11 @@ impl Image {
             "Size": self.size(),
             "RootFS": {
                 "Type": "layers",
-                "Layers": self.manifest.layers.iter().map(|l| l.digest.to_string()).collect::<Vec<_>>(),
+                // Docker lists the uncompressed layers' digests; an artifact
+                // has none, and its layer is the module itself.
+                "Layers": self.raw_config.pointer("/rootfs/diff_ids").cloned().unwrap_or_else(|| {
+                    self.manifest.layers.iter().map(|l| l.digest.to_string()).collect()
+                }),
             },
             "Descriptor": {
                 "mediaType": self.manifest.media_type.clone().unwrap_or_else(|| media::OCI_MANIFEST.to_owned()),

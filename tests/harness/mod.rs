@@ -84,6 +84,12 @@ pub fn both(name: &str) -> [String; 2] {
     [guest(&format!("{name}.wasm")), guest(&format!("{name}.component.wasm"))]
 }
 
+/// The stdout of a command that must have succeeded.
+pub fn ok(output: Output) -> String {
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    stdout(&output)
+}
+
 pub fn code(output: &Output) -> i32 {
     output.status.code().expect("wbox ended by a signal")
 }

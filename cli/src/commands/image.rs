@@ -48,10 +48,15 @@ impl PullFlags {
 /// Download an image from a registry
 #[derive(Args)]
 #[command(after_help = "Examples:\n  wbox pull localhost:5000/hello:1.0\n  \
+    wbox pull -q localhost:5000/hello:1.0\n  \
     wbox pull --platform wasi/wasm registry.example/app@sha256:…")]
 pub struct PullArgs {
     #[command(flatten)]
     pub flags: PullFlags,
+
+    /// Show no progress, only the image's name at the end
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// The image: [REGISTRY/]NAME[:TAG][@DIGEST]
     pub image: String,
@@ -59,7 +64,18 @@ pub struct PullArgs {
 
 pub fn pull(root: &Path, args: PullArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
-    pull_showing_progress(root, &Store::open(root)?, &reference, &args.flags, false)?;
+    let store = Store::open(root)?;
+    if args.quiet {
+        registry::block_on(registry::pull(
+            root,
+            &store,
+            &reference,
+            &args.flags.options(),
+            &registry::Silent,
+        ))?;
+    } else {
+        pull_showing_progress(root, &store, &reference, &args.flags, false)?;
+    }
     println!("{reference}");
     Ok(0)
 }
@@ -356,7 +372,8 @@ pub struct LoginArgs {
     /// Read the password from stdin (the only way: a password on the command line would show in `ps`)
     #[arg(long, required = true)]
     pub password_stdin: bool,
-    /// The registry: HOST[:PORT]
+    /// The registry: HOST[:PORT]; Docker Hub when left out
+    #[arg(default_value = "docker.io")]
     pub registry: String,
 }
 

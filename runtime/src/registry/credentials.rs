@@ -12,6 +12,12 @@ use super::{PullOptions, plain_http, root_cause};
 use crate::reference::ImageRef;
 use crate::{Error, Result};
 
+/// How long a credential helper may take to answer.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The key of Docker Hub's credentials in Docker's config.json.
+const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
 /// Checks a user and password against a registry, as `docker login` does,
 /// then keeps them in `ROOT/auth.json` (readable by the user only), where
 /// pulls and pushes find them.
@@ -22,13 +28,22 @@ pub async fn login(
     password: &str,
     options: &PullOptions,
 ) -> Result<()> {
-    let registry =
-        registry.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    let options = &options.with_config(root)?;
+    let registry = registry
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1");
     // A reference in that registry says how to reach it (plain HTTP or not).
     let reference = ImageRef::parse(&format!("{registry}/login")).map_err(|_| {
         Error::usage(format!("invalid registry '{registry}': write HOST[:PORT], e.g. localhost:5000"))
     })?;
     let scheme = if plain_http(&reference, options) { "http" } else { "https" };
+    // Docker Hub answers at registry-1.docker.io, and Docker keeps its
+    // credentials under the old index address: so does wbox, so that either
+    // tool finds what the other saved.
+    let hub = matches!(reference.registry(), "docker.io" | "index.docker.io" | "registry-1.docker.io");
+    let (registry, key) = if hub { ("registry-1.docker.io", DOCKER_HUB_KEY) } else { (registry, registry) };
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
@@ -85,7 +100,7 @@ pub async fn login(
         Err(_) => serde_json::json!({}),
     };
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    config["auths"][registry] = serde_json::json!({ "auth": encoded });
+    config["auths"][key] = serde_json::json!({ "auth": encoded });
     std::fs::create_dir_all(root)
         .map_err(|e| Error::image(format!("cannot create {}: {e}", root.display())))?;
     crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
@@ -126,7 +141,7 @@ fn basic_auth_in(file: &Path, registry: &str) -> Result<Option<(String, String)>
     let config: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| Error::usage(format!("{} is not valid JSON: {e}", file.display())))?;
     let keys: Vec<String> = if registry == "docker.io" {
-        vec!["https://index.docker.io/v1/".into(), "docker.io".into(), "index.docker.io".into()]
+        vec![DOCKER_HUB_KEY.into(), "docker.io".into(), "index.docker.io".into()]
     } else {
         vec![registry.to_owned(), format!("https://{registry}"), format!("http://{registry}")]
     };
@@ -170,7 +185,23 @@ fn from_helper(helper: &str, server: &str) -> Result<Option<(String, String)>> {
     std::io::Write::write_all(&mut stdin, server.as_bytes())
         .map_err(|e| failed(format!("cannot be asked: {e}")))?;
     drop(stdin);
-    let out = child.wait_with_output().map_err(|e| failed(format!("failed: {e}")))?;
+    // A helper that waits for a desktop keyring to unlock must not hang a
+    // pull forever.
+    let pid = child.id();
+    let (sender, answer) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    let out = match answer.recv_timeout(HELPER_TIMEOUT) {
+        Ok(out) => out.map_err(|e| failed(format!("failed: {e}")))?,
+        Err(_) => {
+            // SAFETY: kill(2) on the helper's pid, which its waiting thread
+            // has not reaped yet: it is still our child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            return Err(failed(format!(
+                "did not answer within {} s; check that it works: echo {server} | {program} get",
+                HELPER_TIMEOUT.as_secs()
+            )));
+        }
+    };
     if !out.status.success() {
         // "credentials not found" is how helpers say they have none.
         tracing::debug!(

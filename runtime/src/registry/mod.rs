@@ -12,7 +12,7 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 
-use crate::image::{self, Image, Kind};
+use crate::image::{self, Image};
 use crate::reference::ImageRef;
 use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, Store, media};
 use crate::{Error, Result};
@@ -33,8 +33,37 @@ pub use credentials::login;
 pub struct PullOptions {
     /// `os/arch` to pick from an index; by default `wasi/wasm`, else the host's.
     pub platform: Option<String>,
-    /// Registries reached over plain HTTP besides loopback ones.
+    /// Registries reached over plain HTTP besides loopback ones, and besides
+    /// those `ROOT/config.json` lists.
     pub insecure_registries: Vec<String>,
+}
+
+impl PullOptions {
+    /// These options plus the registries `ROOT/config.json` marks insecure,
+    /// under the key Docker's `daemon.json` uses:
+    /// `{"insecure-registries": ["registry.lan:5000"]}`.
+    fn with_config(&self, root: &Path) -> Result<PullOptions> {
+        let file = root.join("config.json");
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self.clone()),
+            Err(e) => return Err(Error::usage(format!("cannot read {}: {e}", file.display()))),
+        };
+        #[derive(serde::Deserialize)]
+        struct Config {
+            #[serde(rename = "insecure-registries", default)]
+            insecure_registries: Vec<String>,
+        }
+        let config: Config = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::usage(format!(
+                "{} is not valid: {e}; it holds e.g. {{\"insecure-registries\": [\"registry.lan:5000\"]}}",
+                file.display()
+            ))
+        })?;
+        let mut options = self.clone();
+        options.insecure_registries.extend(config.insecure_registries);
+        Ok(options)
+    }
 }
 
 /// Told what a pull is doing, so that a front end can show it.
@@ -65,6 +94,7 @@ pub async fn pull(
     options: &PullOptions,
     progress: &dyn PullProgress,
 ) -> Result<Image> {
+    let options = &options.with_config(root)?;
     let _adding = store.adding()?;
     let client = client_for(reference, options);
     let auth = credentials(root, reference.registry())?;
@@ -76,10 +106,9 @@ pub async fn pull(
     each_blob(&blobs, |blob| fetch_blob(&client, store, reference, blob, progress)).await?;
     store.put_blob(&manifest_descriptor, &manifest_bytes)?;
 
+    // The layers are unpacked when the image first runs (`Store::use_rootfs`),
+    // not here: a pull is a download, as fast as the registry can send.
     let image = Image::load(store, &manifest_descriptor.digest)?;
-    if image.kind()? == Kind::WasmRootfs {
-        store.unpack(&manifest_descriptor.digest, &image.manifest.layers)?;
-    }
     store.tag(reference, &manifest_descriptor)?;
     Ok(image)
 }
@@ -103,6 +132,7 @@ pub async fn push(
     options: &PullOptions,
     progress: &dyn PullProgress,
 ) -> Result<Descriptor> {
+    let options = &options.with_config(root)?;
     let descriptor = store.resolve(reference)?.ok_or_else(|| {
         Error::image(format!(
             "there is no image {reference} in the store; pull it, or name it with `wbox tag SOURCE {reference}`"
@@ -484,5 +514,27 @@ mod tests {
         assert_eq!(platform(Some("windows/amd64")), None);
         let native_only = Index { manifests: vec![entry("linux", host_arch())], ..Default::default() };
         assert!(choose_platform(&native_only, None).is_some());
+    }
+
+    #[test]
+    fn the_root_config_marks_registries_insecure() {
+        let root = tempfile::tempdir().unwrap();
+        let lan = ImageRef::parse("registry.lan:5000/app:1").unwrap();
+        let flags = PullOptions::default();
+        assert!(!plain_http(&lan, &flags.with_config(root.path()).unwrap()), "HTTPS without a config");
+        assert!(plain_http(&ImageRef::parse("127.0.0.1:5000/app").unwrap(), &flags), "loopback is plain");
+
+        std::fs::write(root.path().join("config.json"), r#"{"insecure-registries": ["registry.lan:5000"]}"#)
+            .unwrap();
+        assert!(plain_http(&lan, &flags.with_config(root.path()).unwrap()));
+        assert!(!plain_http(
+            &ImageRef::parse("registry.lan/app").unwrap(),
+            &flags.with_config(root.path()).unwrap()
+        ));
+
+        std::fs::write(root.path().join("config.json"), r#"{"insecure-registries": "registry.lan"}"#)
+            .unwrap();
+        let err = flags.with_config(root.path()).unwrap_err().to_string();
+        assert!(err.contains("config.json is not valid") && err.contains("insecure-registries"), "{err}");
     }
 }

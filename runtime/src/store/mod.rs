@@ -274,7 +274,7 @@ impl Store {
 
     /// Unpacks an image's layers into its root filesystem, once: a rootfs
     /// that exists is complete, because it is built aside and renamed.
-    pub fn unpack(&self, manifest_digest: &Digest, layers: &[Descriptor]) -> Result<PathBuf> {
+    fn unpack(&self, manifest_digest: &Digest, layers: &[Descriptor]) -> Result<PathBuf> {
         let target = self.rootfs_path(manifest_digest);
         if target.is_dir() {
             return Ok(target);
