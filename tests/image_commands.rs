@@ -153,11 +153,11 @@ fn rmi_and_prune_remove_only_what_no_image_uses() {
     let out = ok(wbox.run(&["rmi", "local/hello:2"]));
     assert!(!out.contains("Deleted"), "{out}");
     assert_eq!(blob_count(&wbox), blobs);
-    assert_eq!(stdout(&wbox.run(&["run", &hello])), "Hello from wbox!\n");
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", &hello])), "Hello from wbox!\n");
 
     ok(wbox.run(&["rmi", &hello]));
     assert!(blob_count(&wbox) < blobs);
-    let out = wbox.run(&["run", &probe, "exit", "3"]);
+    let out = wbox.run(&["run", "--rm", &probe, "exit", "3"]);
     assert_eq!(code(&out), 3, "the other image still runs: {}", stderr(&out));
 
     let out = wbox.run(&["rmi", "no/such:image"]);
@@ -246,7 +246,7 @@ fn an_image_in_use_keeps_its_files_until_its_guest_ends() {
     harness::images::push_image(&registry, "sleeper:1", &["--entrypoint", "/app.wasm", "--file", &probe]);
     let name = format!("{}/sleeper:1", registry.addr);
     ok(wbox.run(&["pull", &name]));
-    let running = wbox.command().args(["run", &name, "sleep", "2"]).spawn().unwrap();
+    let running = wbox.command().args(["run", "--rm", &name, "sleep", "2"]).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     // The first run unpacked the image.
     let rootfs = fs::read_dir(wbox.root.path().join("rootfs"))

@@ -21,7 +21,7 @@ use wbox_runtime::Error;
     wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
     wbox run --memory 64m --timeout 5s ./untrusted.wasm")]
 struct Cli {
-    /// Directory holding wbox's state (images, compile cache, later containers)
+    /// Directory holding wbox's state (images, containers, compile cache)
     #[arg(long, global = true, env = "WBOX_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
 
@@ -37,6 +37,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(commands::run::RunArgs),
+    Create(commands::container::CreateArgs),
+    Start(commands::container::StartArgs),
+    Ps(commands::container::PsArgs),
+    Logs(commands::container::LogsArgs),
+    Stop(commands::container::StopArgs),
+    Kill(commands::container::KillArgs),
+    Restart(commands::container::RestartArgs),
+    Wait(commands::container::WaitArgs),
+    Rm(commands::container::RmArgs),
     Pull(commands::image::PullArgs),
     Push(commands::image::PushArgs),
     Images(commands::image::ImagesArgs),
@@ -47,12 +56,17 @@ enum Command {
     Login(commands::image::LoginArgs),
     Save(commands::image::SaveArgs),
     Load(commands::image::LoadArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(commands::container::ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
     /// Manage wbox's own state
     #[command(subcommand)]
     System(commands::system::SystemCommand),
+    #[command(hide = true)]
+    Supervise(commands::container::SuperviseArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +86,17 @@ fn main() -> ExitCode {
     let runs_a_program = matches!(cli.command, Command::Run(_));
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&root, args),
+        Command::Create(args) => commands::container::create(&root, args),
+        Command::Start(args) => commands::container::start(&root, args),
+        Command::Ps(args) => commands::container::ps(&root, args),
+        Command::Logs(args) => commands::container::logs(&root, args),
+        Command::Stop(args) => commands::container::stop(&root, args),
+        Command::Kill(args) => commands::container::kill(&root, args),
+        Command::Restart(args) => commands::container::restart(&root, args),
+        Command::Wait(args) => commands::container::wait(&root, args),
+        Command::Rm(args) => commands::container::rm(&root, args),
+        Command::Container(command) => commands::container::container_command(&root, command),
+        Command::Supervise(args) => commands::container::supervise(&root, args),
         Command::Pull(args) => commands::image::pull(&root, args),
         Command::Push(args) => commands::image::push(&root, args),
         Command::Images(args) => commands::image::images(&root, args),

@@ -20,17 +20,50 @@ pub fn confirm(warning: &str) -> crate::Result<bool> {
 
 /// "3 minutes ago", as Docker says it.
 pub fn since(when: chrono::DateTime<chrono::Utc>) -> String {
-    let seconds = (chrono::Utc::now() - when).num_seconds().max(0);
-    let (n, unit) = match seconds {
-        0..60 => return "Less than a minute ago".into(),
-        60..3600 => (seconds / 60, "minute"),
-        3600..86400 => (seconds / 3600, "hour"),
-        86400..1209600 => (seconds / 86400, "day"),
-        1209600..5184000 => (seconds / 604800, "week"),
-        5184000..63072000 => (seconds / 2592000, "month"),
-        _ => (seconds / 31536000, "year"),
+    format!("{} ago", duration(when))
+}
+
+/// "5 seconds", "About a minute", "3 hours": how long since `since`, in
+/// Docker's words ("Up 5 seconds").
+pub fn duration(since: chrono::DateTime<chrono::Utc>) -> String {
+    let seconds = (chrono::Utc::now() - since).num_seconds().max(0);
+    let (minutes, hours) = (seconds / 60, seconds / 3600);
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    match seconds {
+        0 => "Less than a second".into(),
+        1..60 => plural(seconds, "second"),
+        60..120 => "About a minute".into(),
+        120..3600 => plural(minutes, "minute"),
+        3600..7200 => "About an hour".into(),
+        7200..172800 => plural(hours, "hour"),
+        172800..1209600 => plural(hours / 24, "day"),
+        1209600..5184000 => plural(hours / 24 / 7, "week"),
+        5184000..63072000 => plural(hours / 24 / 30, "month"),
+        _ => plural(hours / 24 / 365, "year"),
+    }
+}
+
+/// Prints a table as Docker does: columns padded to their widest cell, three
+/// spaces apart.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([headers[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 < cells.len() {
+                text.push_str(&format!("{cell:w$}   ", w = widths[i]));
+            } else {
+                text.push_str(cell);
+            }
+        }
+        println!("{}", text.trim_end());
     };
-    if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") }
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
 }
 
 /// Sizes in SI units, as Docker prints them: 7.8MB.

@@ -26,6 +26,11 @@ pub enum Error {
     #[error("{0}")]
     Image(String),
 
+    /// An error another wbox process met and passed on (a supervisor that
+    /// could not start its guest), with that error's exit code.
+    #[error("{message}")]
+    Relayed { code: i32, message: String },
+
     /// wbox itself failed (exit 125).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -36,6 +41,7 @@ impl Error {
         match self {
             Error::NotFound { .. } => 127,
             Error::NotRunnable(_) => 126,
+            Error::Relayed { code, .. } => *code,
             Error::Usage(_) | Error::Image(_) | Error::Internal(_) => 125,
         }
     }

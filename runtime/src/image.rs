@@ -140,6 +140,23 @@ impl Image {
         Ok(Kind::Native { platform: format!("{}/{}", self.config.os, self.config.architecture) })
     }
 
+    /// The guest's arguments, `argv[0]` first, for a run given `args` after
+    /// the image's name: for an artifact its module's title (else `name`),
+    /// for an image with a rootfs its command (`command`).
+    pub fn argv(&self, name: &str, args: &[String]) -> Result<Vec<String>> {
+        match self.kind()? {
+            Kind::Native { platform } => Err(Error::NotRunnable(format!(
+                "{name} is a native {platform} image; wbox runs wasm images (wasi/wasm) today, and native \
+                 containers are not built yet"
+            ))),
+            Kind::WasmArtifact { layer } => {
+                let title = layer.annotation("org.opencontainers.image.title").unwrap_or(name);
+                Ok(std::iter::once(title.to_owned()).chain(args.iter().cloned()).collect())
+            }
+            Kind::WasmRootfs => self.command(args),
+        }
+    }
+
     /// The program's path in the rootfs and its default arguments after it:
     /// Docker's rule, ENTRYPOINT then CMD, where given arguments replace CMD.
     pub fn command(&self, args: &[String]) -> Result<Vec<String>> {
@@ -184,24 +201,17 @@ impl Image {
         grants.env.extend(user.env);
         grants.workdir =
             user.workdir.or_else(|| self.config.config.working_dir.clone().filter(|w| !w.is_empty()));
+        grants.args = self.argv(name, args)?;
         let mut hold = None;
         let program = match self.kind()? {
-            Kind::Native { platform } => {
-                return Err(Error::NotRunnable(format!(
-                    "{name} is a native {platform} image; wbox runs wasm images (wasi/wasm) today, and native \
-                     containers are not built yet"
-                )));
-            }
+            Kind::Native { .. } => unreachable!("argv refuses native images"),
             Kind::WasmArtifact { layer } => {
                 let bytes = store.read_blob(&layer.digest)?;
-                let title = layer.annotation("org.opencontainers.image.title").unwrap_or(name).to_owned();
-                grants.args = std::iter::once(title.clone()).chain(args.iter().cloned()).collect();
-                Program::load_bytes(title, &bytes, cache)?
+                Program::load_bytes(grants.args[0].clone(), &bytes, cache)?
             }
             Kind::WasmRootfs => {
                 let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;
                 hold = Some(lock);
-                grants.args = self.command(args)?;
                 let entry = grants.args[0].clone();
                 let bytes = read_in_rootfs(&rootfs, &entry)?;
                 grants.dirs.push(DirGrant { host: rootfs, guest: "/".into(), read_only: true });

@@ -9,6 +9,8 @@
 //                    an allocation fails
 //   probe spin       loop forever without calling the host
 //   probe sleep S    sleep S seconds in the host
+//   probe tick N     print "tick I" to stdout and "tock I" to stderr, I from 1
+//                    to N, a tenth of a second apart; N 0 ticks forever
 //   probe trap       execute `unreachable`
 //   probe exit N     exit with N
 #include <stdio.h>
@@ -76,6 +78,16 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(mode, "sleep")) {
         sleep((unsigned)atoi(arg));
+        return 0;
+    }
+    if (!strcmp(mode, "tick")) {
+        long n = atol(arg);
+        for (long i = 1; n == 0 || i <= n; i++) {
+            printf("tick %ld\n", i);
+            fflush(stdout);
+            fprintf(stderr, "tock %ld\n", i);
+            usleep(100000);
+        }
         return 0;
     }
     if (!strcmp(mode, "trap")) __builtin_trap();

@@ -72,6 +72,20 @@ impl Wbox {
     }
 }
 
+impl Drop for Wbox {
+    /// A test that failed halfway leaves no supervisor running on.
+    fn drop(&mut self) {
+        if !self.root.path().join("containers").exists() {
+            return;
+        }
+        let Ok(running) = self.command().args(["ps", "-q", "--no-trunc"]).output() else { return };
+        let ids: Vec<String> = String::from_utf8_lossy(&running.stdout).lines().map(str::to_owned).collect();
+        if !ids.is_empty() {
+            let _ = self.command().args(["rm", "-f"]).args(&ids).output();
+        }
+    }
+}
+
 /// A guest built by examples/build.sh, e.g. `guest("hello.wasm")`.
 pub fn guest(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/out").join(name);

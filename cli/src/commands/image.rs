@@ -305,7 +305,7 @@ pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
     }
 }
 
-/// Show an image's details as JSON, as `docker image inspect` does
+/// Show a container's or an image's details as JSON, as `docker inspect` does
 #[derive(Args)]
 #[command(after_help = "Examples:\n  wbox inspect localhost:5000/hello:1.0")]
 pub struct InspectArgs {
@@ -319,6 +319,10 @@ pub fn inspect(root: &Path, args: InspectArgs) -> crate::Result<i32> {
     let mut shown = Vec::new();
     let mut failed = false;
     for name in &args.images {
+        if let Some(container) = super::container::inspect(root, name)? {
+            shown.push(container);
+            continue;
+        }
         match image::lookup(&store, name) {
             Ok((found, tags)) => shown.push(found.inspect(&tags)),
             Err(e) => {

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use wbox_runtime::Error;
+use wbox_runtime::container::{self, Containers};
 use wbox_runtime::image::RunTarget;
+use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::wasm::{self, CompileCache, Grants, Limits, Program};
 
@@ -19,10 +21,19 @@ Examples:\n  \
   wbox run ./hello.wasm a b\n  \
   wbox run localhost:5000/hello:1.0 a b\n  \
   wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
-  wbox run --memory 64m --timeout 5s ./untrusted.wasm\n\n\
+  wbox run --memory 64m --timeout 5s ./untrusted.wasm\n  \
+  wbox run -d --name web localhost:5000/app\n  \
+  wbox run --rm localhost:5000/hello:1.0\n\n\
 Exit status: the program's own; 124 when --timeout ends it, 125 when wbox fails,\n\
 126 when the file is not a runnable program, 127 when it does not exist, 134 on a trap.")]
 pub struct RunArgs {
+    /// Run in the background and print the container's id
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    #[command(flatten)]
+    pub container: ContainerFlags,
+
     #[command(flatten)]
     pub grants: GrantFlags,
 
@@ -34,6 +45,22 @@ pub struct RunArgs {
     /// Everything after IMAGE|FILE is the program's, flags included, as in Docker.
     #[arg(value_name = "IMAGE|FILE", required = true, num_args = 1.., trailing_var_arg = true)]
     pub command: Vec<OsString>,
+}
+
+/// What makes a container of an image, besides its grants: `run` and `create`.
+#[derive(Args)]
+pub struct ContainerFlags {
+    /// Name the container (by default wbox makes one up)
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Remove the container once it ends
+    #[arg(long)]
+    pub rm: bool,
+
+    /// Seconds `wbox stop` gives the program before interrupting it (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
 }
 
 /// The grants and limits every command that makes a container shares.
@@ -74,44 +101,96 @@ impl GrantFlags {
 }
 
 pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
-    let mut command = args.command.into_iter();
-    let program = PathBuf::from(command.next().expect("clap requires IMAGE|FILE"));
-    let mut user_args = Vec::new();
+    let (target, user_args) = split_command(args.command)?;
+    let cache = compile_cache(root);
+    match RunTarget::parse(&target)? {
+        RunTarget::File(path) => {
+            if args.detach || args.container.name.is_some() {
+                return Err(Error::usage(
+                    "-d and --name make a container, which needs an image; run a .wasm file in the \
+                     foreground, or build an image of it",
+                ));
+            }
+            let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
+            let (grants, limits) = args.grants.to_grants(argv)?;
+            let program = Program::load_file(&path, &cache)?;
+            let (_stop, stop_signal) = wasm::stoppable();
+            let outcome = wasm::run_blocking(&program, &grants, &limits, stop_signal)?;
+            match &outcome {
+                wasm::Outcome::Exited(_) | wasm::Outcome::Signaled(_) => {}
+                wasm::Outcome::Trapped(message) => eprintln!("wbox: {} trapped: {message}", program.name()),
+                wasm::Outcome::TimedOut(after) => {
+                    eprintln!(
+                        "wbox: {} timed out after {after:?} (--timeout) and was stopped",
+                        program.name()
+                    )
+                }
+            }
+            Ok(outcome.exit_code())
+        }
+        RunTarget::Image(reference) => {
+            let mut container =
+                create(root, &reference, user_args, &args.grants, &args.pull, &args.container)?;
+            if args.detach {
+                super::container::start_in_background(root, &mut container)?;
+                println!("{}", container.id());
+                return Ok(0);
+            }
+            // A foreground run is the container's supervisor itself.
+            let id = container.id().to_owned();
+            Ok(container::supervise(root, &id, container::Attach::Terminal, &cache)?)
+        }
+    }
+}
+
+/// Records a container of an image, pulled first if missing.
+pub fn create(
+    root: &Path,
+    reference: &ImageRef,
+    args: Vec<String>,
+    grant_flags: &GrantFlags,
+    pull: &PullFlags,
+    flags: &ContainerFlags,
+) -> crate::Result<container::Container> {
+    let (grants, limits) = grant_flags.to_grants(Vec::new())?;
+    let store = Store::open(root)?;
+    let image = super::image::pull_if_missing(root, &store, reference, pull)?;
+    Containers::open(root)?.create(
+        flags.name.clone(),
+        container::Spec {
+            image: reference.familiar(),
+            image_id: image.manifest_digest.clone(),
+            argv: image.argv(&reference.to_string(), &args)?,
+            args,
+            grants,
+            limits,
+            auto_remove: flags.rm,
+            stop_timeout: flags.stop_timeout.unwrap_or(container::DEFAULT_STOP_TIMEOUT),
+        },
+    )
+}
+
+/// IMAGE|FILE, and the program's arguments after it.
+pub fn split_command(command: Vec<OsString>) -> crate::Result<(PathBuf, Vec<String>)> {
+    let mut command = command.into_iter();
+    let target = PathBuf::from(command.next().expect("clap requires IMAGE|FILE"));
+    let mut args = Vec::new();
     for (i, arg) in command.enumerate() {
-        user_args.push(arg.into_string().map_err(|arg| {
+        args.push(arg.into_string().map_err(|arg| {
             Error::usage(format!(
                 "argument {} ({arg:?}) is not valid UTF-8: WASI passes arguments as Unicode text",
                 i + 1
             ))
         })?);
     }
-    let mut cache = CompileCache::in_root(root);
-    if let Some(spinner) = crate::progress::CompileSpinner::on_terminal() {
-        cache = cache.with_progress(spinner);
+    Ok((target, args))
+}
+
+/// The compile cache, with a spinner on a terminal while a module compiles.
+pub fn compile_cache(root: &Path) -> CompileCache {
+    let cache = CompileCache::in_root(root);
+    match crate::progress::CompileSpinner::on_terminal() {
+        Some(spinner) => cache.with_progress(spinner),
+        None => cache,
     }
-    // An image's files are held (kept from `rmi` and `image prune`) until the guest ends.
-    let (program, grants, limits, _hold) = match RunTarget::parse(&program)? {
-        RunTarget::File(path) => {
-            let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
-            let (grants, limits) = args.grants.to_grants(argv)?;
-            (Program::load_file(&path, &cache)?, grants, limits, None)
-        }
-        RunTarget::Image(reference) => {
-            let (user_grants, limits) = args.grants.to_grants(Vec::new())?;
-            let store = Store::open(root)?;
-            let image = super::image::pull_if_missing(root, &store, &reference, &args.pull)?;
-            let prepared =
-                image.prepare_run(&store, &cache, &reference.to_string(), &user_args, user_grants)?;
-            (prepared.program, prepared.grants, limits, prepared.hold)
-        }
-    };
-    let outcome = wasm::run_blocking(&program, &grants, &limits)?;
-    match &outcome {
-        wasm::Outcome::Exited(_) => {}
-        wasm::Outcome::Trapped(message) => eprintln!("wbox: {} trapped: {message}", program.name()),
-        wasm::Outcome::TimedOut(after) => {
-            eprintln!("wbox: {} timed out after {after:?} (--timeout) and was stopped", program.name())
-        }
-    }
-    Ok(outcome.exit_code())
 }

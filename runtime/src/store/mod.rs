@@ -189,7 +189,8 @@ impl Store {
         Ok(file)
     }
 
-    /// Removes every blob and unpacked rootfs that no tagged image uses,
+    /// Removes every blob and unpacked rootfs that no tagged image and no
+    /// container uses,
     /// except a rootfs a running guest holds (`use_rootfs`), and what killed
     /// pulls left half-written. Returns how many bytes were freed.
     pub fn collect_garbage(&self) -> Result<u64> {
@@ -197,9 +198,12 @@ impl Store {
         gc.lock().map_err(|e| Error::image(format!("cannot lock the image store: {e}")))?;
         let _index = self.lock()?;
         let mut live = HashSet::new();
-        for entry in self.index()?.manifests {
-            live.insert(entry.digest.hex().to_owned());
-            let path = self.blob_path(&entry.digest);
+        // Roots: every tagged image, and every image a container was made of.
+        let root = self.dir.parent().expect("the store lives in a root");
+        let tagged = self.index()?.manifests.into_iter().map(|entry| entry.digest);
+        for digest in tagged.chain(crate::container::images_in_use(root)) {
+            live.insert(digest.hex().to_owned());
+            let path = self.blob_path(&digest);
             let bytes = match fs::read(&path) {
                 Ok(bytes) => bytes,
                 // Gone: it keeps nothing alive.
@@ -213,7 +217,7 @@ impl Store {
                 }
             };
             // A damaged manifest keeps nothing alive either.
-            if Digest::of(&bytes) == entry.digest {
+            if Digest::of(&bytes) == digest {
                 if let Ok(manifest) = Manifest::parse(&bytes) {
                     live.extend(manifest.blobs().map(|blob| blob.digest.hex().to_owned()));
                 }

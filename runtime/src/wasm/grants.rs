@@ -8,7 +8,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use crate::{Error, Result};
 
 /// Everything a guest is given besides its limits.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Grants {
     /// Host directories preopened at guest paths.
     pub dirs: Vec<DirGrant>,
@@ -21,7 +21,7 @@ pub struct Grants {
 }
 
 /// A host directory granted at a guest path (`-v HOST:GUEST[:ro]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DirGrant {
     pub host: PathBuf,
     pub guest: String,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use wasmtime::ResourceLimiter;
 
 /// What a guest may use. `None` means unlimited.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// A hard cap, in bytes, on all of the guest's linear memories and tables
     /// together.

@@ -12,4 +12,4 @@ pub use cache::{CompileCache, CompileProgress};
 pub use grants::{DirGrant, Grants, parse_env, read_env_file};
 pub use limits::Limits;
 pub use program::{Program, ProgramKind};
-pub use run::{Outcome, run, run_blocking};
+pub use run::{Outcome, StopHandle, StopSignal, run, run_blocking, stoppable};

@@ -1,7 +1,10 @@
 //! Running a program: a store with the grants and limits, instantiate, call
 //! the command's entry point, and tell how it ended.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
@@ -24,6 +27,8 @@ pub enum Outcome {
     Trapped(String),
     /// It was still running at the deadline and was interrupted.
     TimedOut(Duration),
+    /// It was ended with this signal's effect (`stop`, `kill`, Ctrl-C).
+    Signaled(i32),
 }
 
 impl Outcome {
@@ -34,13 +39,40 @@ impl Outcome {
             Outcome::Exited(code) => *code,
             Outcome::Trapped(_) => 134,
             Outcome::TimedOut(_) => 124,
+            Outcome::Signaled(signal) => 128 + signal,
         }
     }
 }
 
-/// Runs a program to its end with exactly these grants and limits. The
-/// guest's stdio is the caller's.
-pub async fn run(program: &Program, grants: &Grants, limits: &Limits) -> Result<Outcome> {
+/// Ends a running guest from any thread, with a signal's effect: the guest
+/// is interrupted at its next epoch tick, or at once if it waits in a host
+/// call.
+#[derive(Clone)]
+pub struct StopHandle(Arc<Mutex<Option<oneshot::Sender<i32>>>>);
+
+/// What `run` waits on besides the guest: a `StopHandle` firing.
+pub struct StopSignal(oneshot::Receiver<i32>);
+
+/// A handle to stop a run, and the signal to give `run`.
+pub fn stoppable() -> (StopHandle, StopSignal) {
+    let (sender, receiver) = oneshot::channel();
+    (StopHandle(Arc::new(Mutex::new(Some(sender)))), StopSignal(receiver))
+}
+
+impl StopHandle {
+    pub fn stop(&self, signal: i32) {
+        // A guest spinning in wasm code only yields to the executor, which
+        // then sees the stop, once the epoch moves.
+        start_epoch_ticker();
+        if let Some(sender) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = sender.send(signal);
+        }
+    }
+}
+
+/// Runs a program to its end with exactly these grants and limits, or until
+/// `stop` fires. The guest's stdio is the caller's.
+pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: StopSignal) -> Result<Outcome> {
     let mut builder = grants.wasi_builder()?;
     let run = async {
         match &program.compiled {
@@ -84,28 +116,49 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits) -> Result<
             }
         }
     };
-    match limits.timeout {
-        None => run.await,
-        Some(deadline) => {
-            start_epoch_ticker();
-            match tokio::time::timeout(deadline, run).await {
-                Ok(result) => result,
-                // Dropping the run future drops the store: the guest is gone.
-                Err(_) => Ok(Outcome::TimedOut(deadline)),
+    if limits.timeout.is_some() {
+        // Before the guest first runs: one that never calls the host yields
+        // only on epoch ticks.
+        start_epoch_ticker();
+    }
+    let deadline = async {
+        match limits.timeout {
+            Some(after) => {
+                tokio::time::sleep(after).await;
+                after
             }
+            None => std::future::pending().await,
         }
+    };
+    let stopped = async {
+        match stop.0.await {
+            Ok(signal) => signal,
+            // Nobody can stop this run any more.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    // Dropping the run future drops the store: the guest is gone.
+    tokio::select! {
+        result = run => result,
+        after = deadline => Ok(Outcome::TimedOut(after)),
+        signal = stopped => Ok(Outcome::Signaled(signal)),
     }
 }
 
 /// `run` for callers that are not async: on a runtime of its own, which is
 /// shut down without waiting for host calls a deadline left blocked (a read
 /// of a pipe that never ends), so that wbox exits when the guest does.
-pub fn run_blocking(program: &Program, grants: &Grants, limits: &Limits) -> Result<Outcome> {
+pub fn run_blocking(
+    program: &Program,
+    grants: &Grants,
+    limits: &Limits,
+    stop: StopSignal,
+) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(e.into()))?;
-    let outcome = runtime.block_on(run(program, grants, limits));
+    let outcome = runtime.block_on(run(program, grants, limits, stop));
     runtime.shutdown_background();
     outcome
 }

@@ -1,0 +1,464 @@
+//! Container commands: create, start, ps, logs, stop, kill, restart, wait,
+//! rm, container prune, and the hidden `supervise` that `start` runs.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use wbox_runtime::Error;
+use wbox_runtime::container::{self, Container, Containers, Request, Status, logs};
+use wbox_runtime::image::RunTarget;
+
+use super::image::PullFlags;
+use super::run::{ContainerFlags, GrantFlags, compile_cache, split_command};
+use crate::output;
+
+/// Create a container of an image without starting it
+#[derive(Args)]
+#[command(override_usage = "wbox create [OPTIONS] IMAGE [ARG...]")]
+#[command(after_help = "Examples:\n  wbox create --name job localhost:5000/tool:1.0 --verbose\n  \
+    wbox start -a job")]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub container: ContainerFlags,
+    #[command(flatten)]
+    pub grants: GrantFlags,
+    #[command(flatten)]
+    pub pull: PullFlags,
+    /// The image, then the program's arguments
+    #[arg(value_name = "IMAGE", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+pub fn create(root: &Path, args: CreateArgs) -> crate::Result<i32> {
+    let (target, user_args) = split_command(args.command)?;
+    let RunTarget::Image(reference) = RunTarget::parse(&target)? else {
+        return Err(Error::usage("a container needs an image; run a .wasm file with wbox run FILE"));
+    };
+    let container =
+        super::run::create(root, &reference, user_args, &args.grants, &args.pull, &args.container)?;
+    println!("{}", container.id());
+    Ok(0)
+}
+
+/// Hands a container to a supervisor process and returns once its guest runs.
+pub fn start_in_background(root: &Path, container: &mut Container) -> crate::Result<bool> {
+    let exe = std::env::current_exe().map_err(|e| Error::Internal(e.into()))?;
+    let mut supervisor = std::process::Command::new(exe);
+    supervisor.arg("--root").arg(root).args(["supervise", container.id()]);
+    Ok(container.start(supervisor)?)
+}
+
+/// Start stopped containers
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox start web\n  wbox start -a job")]
+pub struct StartArgs {
+    /// Wait for the container and print its output; exit with its exit code
+    #[arg(short, long)]
+    pub attach: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn start(root: &Path, args: StartArgs) -> crate::Result<i32> {
+    let containers = Containers::open(root)?;
+    if args.attach {
+        let [name] = args.containers.as_slice() else {
+            return Err(Error::usage("start -a attaches to one container; name only one"));
+        };
+        let mut container = containers.lookup(name)?;
+        let mut reader = logs::Reader::open(&container.log_path()).map_err(internal)?;
+        // What earlier runs wrote is not this run's output.
+        reader.read_new().map_err(internal)?;
+        start_in_background(root, &mut container)?;
+        follow(&mut container, &mut reader, |entry| print_entry(entry, false))?;
+        return Ok(container.state.exit_code.unwrap_or(0));
+    }
+    each(&args.containers, |name| {
+        start_in_background(root, &mut containers.lookup(name)?)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+/// List containers
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox ps\n  wbox ps -a -q\n  wbox ps --format json")]
+pub struct PsArgs {
+    /// Show all containers, not only running ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only show container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not cut ids and commands
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Output format: table, or json (one object a line, as Docker prints)
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+pub fn ps(root: &Path, args: PsArgs) -> crate::Result<i32> {
+    let mut shown: Vec<Container> =
+        Containers::open(root)?.list()?.into_iter().filter(|c| args.all || c.is_running()).collect();
+    // Newest first, as Docker lists them.
+    shown.reverse();
+    if args.quiet {
+        for c in &shown {
+            println!("{}", if args.no_trunc { c.id() } else { c.short_id() });
+        }
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|c| {
+            let command = format!("\"{}\"", c.config.spec.argv.join(" "));
+            vec![
+                if args.no_trunc { c.id().to_owned() } else { c.short_id().to_owned() },
+                c.config.spec.image.clone(),
+                if args.no_trunc { command } else { truncate(&command, 20) },
+                output::since(c.config.created),
+                status(c),
+                String::new(),
+                c.config.name.clone(),
+            ]
+        })
+        .collect();
+    if args.format == "json" {
+        for (c, row) in shown.iter().zip(&rows) {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "ID": row[0], "Image": row[1], "Command": row[2], "CreatedAt": c.config.created.to_rfc3339(),
+                    "RunningFor": row[3], "Status": row[4], "State": c.state.status.as_str(), "Ports": row[5],
+                    "Names": row[6],
+                })
+            );
+        }
+    } else {
+        output::table(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], &rows);
+    }
+    Ok(0)
+}
+
+/// Docker's STATUS column.
+fn status(c: &Container) -> String {
+    let s = &c.state;
+    let ago = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(output::since).unwrap_or_default();
+    match s.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", s.started_at.map(output::duration).unwrap_or_default()),
+        Status::Exited => format!("Exited ({}) {}", s.exit_code.unwrap_or(0), ago(s.finished_at)),
+        Status::Dead => "Dead (its supervisor was killed)".into(),
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(width - 1).collect();
+    format!("{cut}…")
+}
+
+/// Show a container's output
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox logs web\n  wbox logs -f --timestamps --tail 20 web")]
+pub struct LogsArgs {
+    /// Keep printing output as it comes, until the container ends
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show when each line was written
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Only the last N lines ("all" for every line)
+    #[arg(short = 'n', long, default_value = "all", value_name = "N")]
+    pub tail: String,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+pub fn logs(root: &Path, args: LogsArgs) -> crate::Result<i32> {
+    let tail: Option<usize> = match args.tail.as_str() {
+        "all" => None,
+        n => {
+            Some(n.parse().map_err(|_| Error::usage(format!("--tail {n}: give a number of lines, or all")))?)
+        }
+    };
+    let mut container = Containers::open(root)?.lookup(&args.container)?;
+    let mut reader = logs::Reader::open(&container.log_path()).map_err(internal)?;
+    let first = reader.read_new().map_err(internal)?;
+    let skip = tail.map_or(0, |n| first.len().saturating_sub(n));
+    for entry in &first[skip..] {
+        print_entry(entry, args.timestamps);
+    }
+    if args.follow {
+        follow(&mut container, &mut reader, |entry| print_entry(entry, args.timestamps))?;
+    }
+    Ok(0)
+}
+
+/// Prints what the log gains until the container no longer runs.
+fn follow(
+    container: &mut Container,
+    reader: &mut logs::Reader,
+    mut each: impl FnMut(&logs::Entry),
+) -> crate::Result<()> {
+    loop {
+        let running = container.runner_pid().is_some();
+        for entry in reader.read_new().map_err(internal)? {
+            each(&entry);
+        }
+        if !running {
+            container.reload()?;
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn print_entry(entry: &logs::Entry, timestamps: bool) {
+    let stamp = if timestamps {
+        format!("{} ", entry.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+    } else {
+        String::new()
+    };
+    let text = format!("{stamp}{}", entry.log);
+    let _ = if entry.stream == "stderr" {
+        std::io::stderr().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().write_all(text.as_bytes())
+    };
+}
+
+/// Stop running containers: each has the grace period to end, then is interrupted
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox stop web\n  wbox stop -t 5 web\n  wbox stop $(wbox ps -q)")]
+pub struct StopArgs {
+    /// Seconds to wait before interrupting (default: the container's --stop-timeout, else 10)
+    #[arg(short = 't', long = "time", visible_alias = "timeout", value_name = "SECONDS")]
+    pub time: Option<u64>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn stop(root: &Path, args: StopArgs) -> crate::Result<i32> {
+    let containers = Containers::open(root)?;
+    // Every request first, then the waiting: all of them end within one
+    // grace period.
+    let mut asked = Vec::new();
+    let code = each(&args.containers, |name| {
+        let container = containers.lookup(name)?;
+        let grace = args.time.unwrap_or(container.config.spec.stop_timeout);
+        if container.request(Request::Stop(grace))? {
+            asked.push((name.clone(), container, grace));
+        } else {
+            println!("{name}");
+        }
+        Ok(())
+    })?;
+    for (name, mut container, grace) in asked {
+        container.end_within(Duration::from_secs(grace))?;
+        println!("{name}");
+    }
+    Ok(code)
+}
+
+/// Kill running containers: the signal's effect, at once
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox kill web\n  wbox kill -s TERM web")]
+pub struct KillArgs {
+    /// The signal: a name (KILL, SIGTERM) or a number
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn kill(root: &Path, args: KillArgs) -> crate::Result<i32> {
+    let signal = parse_signal(&args.signal)?;
+    let containers = Containers::open(root)?;
+    each(&args.containers, |name| {
+        let mut container = containers.lookup(name)?;
+        if let Some(signal) = signal {
+            if !container.request(Request::Kill(signal))? {
+                return Err(Error::usage(format!("container {name} is not running")));
+            }
+            container.end_within(Duration::ZERO)?;
+        } else if container.runner_pid().is_none() {
+            return Err(Error::usage(format!("container {name} is not running")));
+        }
+        println!("{name}");
+        Ok(())
+    })
+}
+
+/// The signal to deliver, or None for one whose default effect is nothing.
+fn parse_signal(text: &str) -> crate::Result<Option<i32>> {
+    let name = text.trim_start_matches("SIG").to_ascii_uppercase();
+    let number = match name.as_str() {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ABRT" => 6,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "CHLD" | "CONT" | "URG" | "WINCH" => return Ok(None),
+        "STOP" | "TSTP" | "TTIN" | "TTOU" => {
+            return Err(Error::usage(format!(
+                "SIG{name} would pause the container; wasm containers cannot be paused"
+            )));
+        }
+        _ => match text.parse::<i32>() {
+            Ok(n @ 1..=64) => n,
+            _ => {
+                return Err(Error::usage(format!(
+                    "invalid signal {text}: give a name (KILL, TERM) or a number"
+                )));
+            }
+        },
+    };
+    Ok(Some(number))
+}
+
+/// Stop, then start, containers
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox restart web")]
+pub struct RestartArgs {
+    /// Seconds to wait before interrupting (default: the container's --stop-timeout, else 10)
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u64>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn restart(root: &Path, args: RestartArgs) -> crate::Result<i32> {
+    let containers = Containers::open(root)?;
+    each(&args.containers, |name| {
+        let mut container = containers.lookup(name)?;
+        container.stop(args.time)?;
+        start_in_background(root, &mut container)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+/// Wait for containers to end, then print their exit codes
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox wait job")]
+pub struct WaitArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn wait(root: &Path, args: WaitArgs) -> crate::Result<i32> {
+    let containers = Containers::open(root)?;
+    each(&args.containers, |name| {
+        let mut container = containers.lookup(name)?;
+        container.wait_until_ended(None)?;
+        println!("{}", container.state.exit_code.unwrap_or(0));
+        Ok(())
+    })
+}
+
+/// Remove containers
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox rm job\n  wbox rm -f web\n  wbox rm $(wbox ps -a -q)")]
+pub struct RmArgs {
+    /// Kill a running container first
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn rm(root: &Path, args: RmArgs) -> crate::Result<i32> {
+    let containers = Containers::open(root)?;
+    each(&args.containers, |name| {
+        containers.lookup(name)?.remove(args.force)?;
+        println!("{name}");
+        Ok(())
+    })
+}
+
+/// Manage containers
+#[derive(Subcommand)]
+pub enum ContainerCommand {
+    /// Remove every container that is not running
+    #[command(after_help = "Examples:\n  wbox container prune -f")]
+    Prune {
+        /// Do not ask for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Result<i32> {
+    match command {
+        ContainerCommand::Prune { force } => {
+            if !force && !output::confirm("WARNING! This will remove all stopped containers.")? {
+                eprintln!("Nothing removed.");
+                return Ok(1);
+            }
+            println!("Deleted Containers:");
+            for container in Containers::open(root)?.list()? {
+                if container.is_running() {
+                    continue;
+                }
+                let id = container.id().to_owned();
+                match container.remove(false) {
+                    Ok(()) => println!("{id}"),
+                    // Started meanwhile, or removed by another wbox.
+                    Err(e) => tracing::debug!("{id} kept: {e}"),
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// The containers' `inspect` objects, for `wbox inspect`; None when a name
+/// is not a container.
+pub fn inspect(root: &Path, name: &str) -> crate::Result<Option<serde_json::Value>> {
+    match Containers::open(root)?.lookup(name) {
+        Ok(container) => Ok(Some(container.inspect())),
+        Err(Error::Usage(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs a container's guest as its supervisor (what `start` spawns)
+#[derive(Args)]
+pub struct SuperviseArgs {
+    pub id: String,
+}
+
+pub fn supervise(root: &Path, args: SuperviseArgs) -> crate::Result<i32> {
+    Ok(container::supervise(root, &args.id, container::Attach::Log, &compile_cache(root))?)
+}
+
+/// Does `work` for each named container, going on after a failure as Docker
+/// does; 1 if any failed.
+fn each(names: &[String], mut work: impl FnMut(&String) -> crate::Result<()>) -> crate::Result<i32> {
+    let mut code = 0;
+    for name in names {
+        match work(name) {
+            Ok(()) => {}
+            Err(e) => {
+                eprintln!("wbox: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn internal(e: std::io::Error) -> Error {
+    Error::Internal(e.into())
+}

@@ -1,0 +1,146 @@
+//! A container's log: the guest's stdout and stderr, one JSON object a line
+//! (`{"log":"text\n","stream":"stdout","time":"…"}`), as Docker's json-file
+//! driver writes it.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A piece of output longer than this is logged without waiting for its
+/// end of line.
+const LONGEST_LINE: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub log: String,
+    pub stream: String,
+    pub time: DateTime<Utc>,
+}
+
+/// Copies what this process writes to its stdout and stderr into a log,
+/// line by line with the time each arrived.
+pub(super) struct Logger {
+    copiers: Vec<JoinHandle<Option<String>>>,
+}
+
+impl Logger {
+    /// From now on, fds 1 and 2 are pipes read into `path`.
+    pub fn start(path: &Path) -> io::Result<Logger> {
+        let file = fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = Arc::new(Mutex::new(file));
+        let mut copiers = Vec::new();
+        for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
+            let (reader, writer) = pipe()?;
+            // SAFETY: dup2 onto a standard descriptor; the old one is closed.
+            if unsafe { libc::dup2(writer.as_raw_fd(), fd) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            drop(writer);
+            let file = Arc::clone(&file);
+            copiers.push(std::thread::spawn(move || copy(fs::File::from(reader), stream, &file)));
+        }
+        Ok(Logger { copiers })
+    }
+
+    /// Closes this process's stdout and stderr and waits until everything
+    /// written to them is in the log. Says what went wrong with the log, if
+    /// anything did.
+    pub fn finish(self) -> Option<String> {
+        if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
+            for fd in [1, 2] {
+                // SAFETY: dup2 onto a standard descriptor: the pipe's last
+                // writer closes, and its copier sees the end.
+                unsafe { libc::dup2(null.as_raw_fd(), fd) };
+            }
+        }
+        self.copiers.into_iter().filter_map(|c| c.join().ok().flatten()).next()
+    }
+}
+
+/// Copies one stream into the log. A log that cannot be written (a full
+/// disk) does not stop the guest: the stream is drained on, and the failure
+/// reported when the guest ends.
+fn copy(reader: fs::File, stream: &str, file: &Mutex<fs::File>) -> Option<String> {
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let mut failure = None;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut reader).take(LONGEST_LINE as u64).read_until(b'\n', &mut line);
+        match read {
+            Ok(0) => return failure,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Some(format!("reading the guest's {stream} failed: {e}")),
+        }
+        if failure.is_some() {
+            continue;
+        }
+        let entry = Entry {
+            log: String::from_utf8_lossy(&line).into_owned(),
+            stream: stream.to_owned(),
+            time: Utc::now(),
+        };
+        let mut json = serde_json::to_vec(&entry).expect("log entries serialise");
+        json.push(b'\n');
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = file.write_all(&json) {
+            failure = Some(format!(
+                "the log could not be written from {} on: {e}; output after that is lost",
+                entry.time
+            ));
+        }
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both are fresh descriptors nobody else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Reads a log from the start, and then, while `more` says output may still
+/// come, what is appended.
+pub struct Reader {
+    file: BufReader<fs::File>,
+    partial: Vec<u8>,
+}
+
+impl Reader {
+    pub fn open(path: &Path) -> io::Result<Reader> {
+        let file = match fs::File::open(path) {
+            Ok(file) => file,
+            // A container that never started has no log yet.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::File::open("/dev/null")?,
+            Err(e) => return Err(e),
+        };
+        Ok(Reader { file: BufReader::new(file), partial: Vec::new() })
+    }
+
+    /// The entries written since the last call; a line still being written
+    /// waits for the next call.
+    pub fn read_new(&mut self) -> io::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        loop {
+            let read = self.file.read_until(b'\n', &mut self.partial)?;
+            if read == 0 || !self.partial.ends_with(b"\n") {
+                // An unfinished line stays in `partial`; the next read goes on.
+                return Ok(entries);
+            }
+            if let Ok(entry) = serde_json::from_slice::<Entry>(&self.partial) {
+                entries.push(entry);
+            }
+            self.partial.clear();
+        }
+    }
+}

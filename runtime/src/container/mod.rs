@@ -1,0 +1,573 @@
+//! Containers: a record per container under `ROOT/containers/<id>/`, and
+//! their lifecycle, daemonless. A container's directory holds
+//!
+//! - `config.json`: what it runs, written once at create;
+//! - `state.json`: created, running, exited or dead, replaced atomically
+//!   under `lock` so that concurrent `wbox` commands never tear it;
+//! - `running.lock`: locked (a POSIX record lock) by whoever runs the guest,
+//!   a supervisor or a foreground `run`, for as long as it lives. The kernel
+//!   drops the lock when that process dies however it dies, so a record that
+//!   says "running" while nobody holds the lock is known to be dead;
+//! - `container.log`: the guest's output, one JSON object a line, as
+//!   Docker's json-file driver writes it;
+//! - `request`: a stop or kill asked of the supervisor, which a SIGUSR1 tells
+//!   it to read.
+
+use std::fs;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Digest, write_atomic};
+use crate::wasm::{Grants, Limits};
+use crate::{Error, Result};
+
+pub mod logs;
+mod names;
+mod supervisor;
+
+pub use supervisor::{Attach, supervise};
+
+/// Seconds `stop` waits for a guest to end before interrupting it.
+pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
+
+/// A container's record, fixed when it is created.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub id: String,
+    pub name: String,
+    pub created: DateTime<Utc>,
+    #[serde(flatten)]
+    pub spec: Spec,
+}
+
+/// What a container runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    /// The image as the user named it.
+    pub image: String,
+    /// The image's manifest digest in the store.
+    pub image_id: Digest,
+    /// The guest's arguments as they will be, `argv[0]` first.
+    pub argv: Vec<String>,
+    /// The arguments given after the image's name.
+    pub args: Vec<String>,
+    /// The user's grants (the image's own are added when it starts).
+    pub grants: Grants,
+    pub limits: Limits,
+    /// `--rm`: removed once it ends.
+    pub auto_remove: bool,
+    /// Seconds `stop` waits by default.
+    pub stop_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+    /// Its supervisor died without recording how the guest ended.
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    /// The process that runs the guest.
+    pub pid: Option<u32>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    /// Why it could not start, why it ended, or what went wrong on the way.
+    pub error: Option<String>,
+}
+
+/// A stop or kill asked of a running container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// End within this many seconds: the guest may finish by itself until
+    /// then, and is interrupted after (137, as Docker's SIGKILL).
+    Stop(u64),
+    /// The effect of this signal, now.
+    Kill(i32),
+}
+
+impl Request {
+    fn encode(self) -> String {
+        match self {
+            Request::Stop(seconds) => format!("stop {seconds}"),
+            Request::Kill(signal) => format!("kill {signal}"),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Request> {
+        let (verb, n) = text.trim().split_once(' ')?;
+        match verb {
+            "stop" => n.parse().ok().map(Request::Stop),
+            "kill" => n.parse().ok().map(Request::Kill),
+            _ => None,
+        }
+    }
+}
+
+/// All containers of one root.
+pub struct Containers {
+    dir: PathBuf,
+}
+
+impl Containers {
+    pub fn open(root: &Path) -> Result<Containers> {
+        let dir = root.join("containers");
+        fs::create_dir_all(&dir).map_err(|e| fs_error(&dir, e))?;
+        Ok(Containers { dir })
+    }
+
+    /// Records a new container, with a unique name (the one given, or a
+    /// generated one).
+    pub fn create(&self, name: Option<String>, spec: Spec) -> Result<Container> {
+        if let Some(name) = &name {
+            names::check(name)?;
+        }
+        // Names are unique: check and claim under one lock.
+        let _names = lock_file(&self.dir.join(".names.lock"))?;
+        let existing = self.list()?;
+        let taken = |name: &str| existing.iter().find(|c| c.config.name == name);
+        let name = match name {
+            Some(name) => {
+                if let Some(other) = taken(&name) {
+                    return Err(Error::usage(format!(
+                        "the name \"{name}\" is already in use by container {}; remove it (wbox rm {name}) \
+                         or choose another --name",
+                        other.short_id()
+                    )));
+                }
+                name
+            }
+            None => names::generate(|name| taken(name).is_some()),
+        };
+        let config = Config { id: new_id()?, name, created: Utc::now(), spec };
+        // Built aside and renamed, so that no one sees half a container.
+        let staging = self.dir.join(format!(".creating-{}", config.id));
+        fs::create_dir(&staging).map_err(|e| fs_error(&staging, e))?;
+        write_json(&staging.join("config.json"), &config)?;
+        write_json(&staging.join("state.json"), &State::default())?;
+        fs::File::create(staging.join("container.log")).map_err(|e| fs_error(&staging, e))?;
+        let dir = self.dir.join(&config.id);
+        fs::rename(&staging, &dir).map_err(|e| fs_error(&dir, e))?;
+        Ok(Container { dir, config, state: State::default() })
+    }
+
+    /// Every container, oldest first; a record that cannot be read is
+    /// skipped with a warning.
+    pub fn list(&self) -> Result<Vec<Container>> {
+        let mut containers = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(|e| fs_error(&self.dir, e))?.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            match Container::load(&entry.path()) {
+                Ok(container) => containers.push(container),
+                // Removed meanwhile by another wbox.
+                Err(Error::Usage(_)) if !entry.path().exists() => {}
+                Err(e) => tracing::warn!("skipping container {}: {e}", name.to_string_lossy()),
+            }
+        }
+        containers.sort_by_key(|c| c.config.created);
+        Ok(containers)
+    }
+
+    /// A container by name, full id or unique id prefix, as Docker finds them.
+    pub fn lookup(&self, name_or_id: &str) -> Result<Container> {
+        let wanted = name_or_id.trim_start_matches('/');
+        let mut all = self.list()?;
+        if let Some(i) = all.iter().position(|c| c.config.name == wanted || c.config.id == wanted) {
+            return Ok(all.swap_remove(i));
+        }
+        let mut matching: Vec<Container> =
+            all.into_iter().filter(|c| !wanted.is_empty() && c.config.id.starts_with(wanted)).collect();
+        match matching.len() {
+            1 => Ok(matching.remove(0)),
+            0 => Err(Error::usage(format!("No such container: {name_or_id}"))),
+            n => Err(Error::usage(format!(
+                "{n} containers have an id starting with {name_or_id}; give more of the id"
+            ))),
+        }
+    }
+}
+
+/// The images containers were made of, which image garbage collection
+/// keeps. A record that cannot be read keeps nothing, with a warning.
+pub(crate) fn images_in_use(root: &Path) -> Vec<Digest> {
+    let Ok(containers) = Containers::open(root) else { return Vec::new() };
+    containers.list().unwrap_or_default().into_iter().map(|c| c.config.spec.image_id).collect()
+}
+
+/// One container's record.
+pub struct Container {
+    dir: PathBuf,
+    pub config: Config,
+    pub state: State,
+}
+
+impl Container {
+    /// Reads a record, and notices a supervisor that died: a container that
+    /// says it runs while nobody holds its run lock is dead.
+    fn load(dir: &Path) -> Result<Container> {
+        let config: Config = read_json(&dir.join("config.json"))?;
+        let state: State = read_json(&dir.join("state.json"))?;
+        let mut container = Container { dir: dir.to_owned(), config, state };
+        if container.state.status == Status::Running && container.runner_pid().is_none() {
+            container.update(|state| {
+                if state.status == Status::Running {
+                    state.status = Status::Dead;
+                    state.exit_code = Some(137);
+                    state.finished_at = Some(Utc::now());
+                    state.error = Some(format!(
+                        "its supervisor (pid {}) died without recording how the guest ended: it was killed",
+                        state.pid.unwrap_or(0)
+                    ));
+                    state.pid = None;
+                }
+            })?;
+        }
+        Ok(container)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+
+    pub fn short_id(&self) -> &str {
+        &self.config.id[..12]
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("container.log")
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.state.status == Status::Running
+    }
+
+    /// Changes the state under the container's lock and writes it back
+    /// atomically; `self.state` is then what was written.
+    pub fn update(&mut self, change: impl FnOnce(&mut State)) -> Result<()> {
+        let _lock = lock_file(&self.dir.join("lock"))?;
+        let path = self.dir.join("state.json");
+        let mut state: State = read_json(&path)?;
+        change(&mut state);
+        write_json(&path, &state)?;
+        self.state = state;
+        Ok(())
+    }
+
+    /// Reads the state again, e.g. while waiting for it to change.
+    pub fn reload(&mut self) -> Result<()> {
+        *self = Container::load(&self.dir)?;
+        Ok(())
+    }
+
+    /// The process that holds the run lock, if one does. Never ask this in
+    /// the process that holds it: closing any descriptor of the file would
+    /// drop a POSIX lock.
+    pub fn runner_pid(&self) -> Option<u32> {
+        lock_holder(&self.dir)
+    }
+
+    /// Starts the guest in a supervisor: `supervisor` is the command that
+    /// runs `supervise(…, Attach::Log, …)` for this container. Returns once
+    /// the guest runs; false if it already ran.
+    pub fn start(&mut self, mut supervisor: std::process::Command) -> Result<bool> {
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        supervisor.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        // SAFETY: setsid(2) between fork and exec: the supervisor leaves our
+        // session, so that a terminal's hangup or Ctrl-C does not reach it.
+        unsafe {
+            supervisor.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut child = supervisor
+            .spawn()
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start the supervisor: {e}")))?;
+        let mut answer = String::new();
+        let _ = child.stdout.take().expect("piped").read_to_string(&mut answer);
+        // The supervisor lives on; the kernel's init adopts it when we exit.
+        drop(child);
+        self.reload()?;
+        let answer = answer.trim_end();
+        if answer == "ok" {
+            return Ok(true);
+        }
+        match answer.strip_prefix("error ").and_then(|rest| rest.split_once(' ')) {
+            Some((_, supervisor::ALREADY_RUNNING)) => Ok(false),
+            Some((code, message)) => {
+                Err(Error::Relayed { code: code.parse().unwrap_or(125), message: message.to_owned() })
+            }
+            None => Err(Error::Internal(anyhow::anyhow!(
+                "the supervisor of {} ended before the guest started{}",
+                self.config.name,
+                self.state.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// Asks the guest's supervisor to stop or kill it. False when it does
+    /// not run.
+    pub fn request(&self, request: Request) -> Result<bool> {
+        let Some(pid) = self.runner_pid() else { return Ok(false) };
+        let path = self.dir.join("request");
+        write_atomic(&path, request.encode().as_bytes()).map_err(|e| fs_error(&path, e))?;
+        // SAFETY: kill(2) on the pid that holds the run lock right now.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGUSR1) };
+        Ok(true)
+    }
+
+    /// Waits until no one runs the guest, at most `timeout`; then the state
+    /// says how it ended. False if it still runs.
+    pub fn wait_until_ended(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        let start = Instant::now();
+        while self.runner_pid().is_some() {
+            if timeout.is_some_and(|t| start.elapsed() >= t) {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.reload()?;
+        Ok(true)
+    }
+
+    /// `stop`: asks the guest to end, waits the grace period (the
+    /// container's own unless given), and makes sure it ended.
+    pub fn stop(&mut self, timeout: Option<u64>) -> Result<()> {
+        let grace = timeout.unwrap_or(self.config.spec.stop_timeout);
+        if self.request(Request::Stop(grace))? {
+            self.end_within(Duration::from_secs(grace))?;
+        }
+        Ok(())
+    }
+
+    /// Waits for a requested end; a supervisor that does not answer within
+    /// the time plus a margin is killed, and the container recorded as
+    /// killed.
+    pub fn end_within(&mut self, time: Duration) -> Result<()> {
+        if self.wait_until_ended(Some(time + Duration::from_secs(2)))? {
+            return Ok(());
+        }
+        if let Some(pid) = self.runner_pid() {
+            // SAFETY: kill(2) on the pid that holds the run lock right now.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        }
+        self.wait_until_ended(Some(Duration::from_secs(5)))?;
+        self.update(|state| {
+            if state.status != Status::Exited {
+                state.status = Status::Exited;
+                state.exit_code = Some(137);
+                state.finished_at = Some(Utc::now());
+                state.error = Some("its supervisor did not answer and was killed".into());
+            }
+        })
+    }
+
+    /// Removes the container and everything it wrote. A running one only
+    /// with `force`, which kills it first.
+    pub fn remove(mut self, force: bool) -> Result<()> {
+        if self.runner_pid().is_some() {
+            if !force {
+                return Err(Error::usage(format!(
+                    "container {} is running: stop it first (wbox stop {0}), or remove it with -f",
+                    self.config.name
+                )));
+            }
+            self.request(Request::Kill(libc::SIGKILL))?;
+            self.end_within(Duration::ZERO)?;
+        }
+        let _lock = lock_file(&self.dir.join("lock"))?;
+        remove_files(&self.dir).map_err(|e| match e {
+            Error::Usage(_) => Error::usage(format!("No such container: {}", self.config.name)),
+            e => e,
+        })
+    }
+
+    /// `docker inspect`'s view of the container.
+    pub fn inspect(&self) -> serde_json::Value {
+        let (c, spec) = (&self.config, &self.config.spec);
+        let s = &self.state;
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map_or("0001-01-01T00:00:00Z".to_owned(), |t| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+            })
+        };
+        let mounts: Vec<_> = spec
+            .grants
+            .dirs
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "Type": "bind", "Source": d.host, "Destination": d.guest,
+                    "Mode": if d.read_only { "ro" } else { "" }, "RW": !d.read_only,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "Id": c.id,
+            "Created": time(Some(c.created)),
+            "Path": spec.argv.first(),
+            "Args": spec.argv.iter().skip(1).collect::<Vec<_>>(),
+            "State": {
+                "Status": s.status.as_str(),
+                "Running": s.status == Status::Running,
+                "Paused": false,
+                "Restarting": false,
+                "OOMKilled": false,
+                "Dead": s.status == Status::Dead,
+                "Pid": s.pid.filter(|_| s.status == Status::Running).unwrap_or(0),
+                "ExitCode": s.exit_code.unwrap_or(0),
+                "Error": s.error.clone().unwrap_or_default(),
+                "StartedAt": time(s.started_at),
+                "FinishedAt": time(s.finished_at),
+            },
+            "Image": spec.image_id,
+            "Name": format!("/{}", c.name),
+            "LogPath": self.log_path(),
+            "Mounts": mounts,
+            "HostConfig": {
+                "Binds": spec.grants.dirs.iter().map(|d| format!("{}:{}{}", d.host.display(), d.guest, if d.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
+                "Memory": spec.limits.memory.unwrap_or(0),
+                "AutoRemove": spec.auto_remove,
+                "Timeout": spec.limits.timeout.map(|t| t.as_secs_f64()),
+            },
+            "Config": {
+                "Image": spec.image,
+                "Cmd": spec.args,
+                "Env": spec.grants.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+                "WorkingDir": spec.grants.workdir.clone().unwrap_or_default(),
+                "StopTimeout": spec.stop_timeout,
+            },
+        })
+    }
+}
+
+/// The one byte range every run lock covers: the whole file.
+fn run_lock(kind: i16) -> libc::flock {
+    // SAFETY: flock is plain data; all zeroes is a valid value.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind;
+    lock.l_whence = libc::SEEK_SET as i16;
+    lock
+}
+
+/// Takes the run lock of a container for this process, or says who has it.
+fn take_run_lock(dir: &Path) -> Result<std::result::Result<fs::File, u32>> {
+    let path = dir.join("running.lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| fs_error(&path, e))?;
+    let lock = run_lock(libc::F_WRLCK as i16);
+    // SAFETY: F_SETLK with a valid flock on a file we hold open.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) } == 0 {
+        return Ok(Ok(file));
+    }
+    drop(file);
+    Ok(Err(lock_holder(dir).unwrap_or(0)))
+}
+
+fn lock_holder(dir: &Path) -> Option<u32> {
+    let file = fs::File::open(dir.join("running.lock")).ok()?;
+    let mut query = run_lock(libc::F_WRLCK as i16);
+    // SAFETY: F_GETLK fills in the flock we pass; it only asks the kernel.
+    let answered = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut query) } == 0;
+    (answered && query.l_type != libc::F_UNLCK as i16).then_some(query.l_pid as u32)
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).expect("records serialise");
+    write_atomic(path, &bytes).map_err(|e| fs_error(path, e))
+}
+
+/// Removes a container's directory: renamed first, so that it disappears at
+/// once and another `rm` racing this one finds nothing.
+fn remove_files(dir: &Path) -> Result<()> {
+    let parent = dir.parent().expect("a container lives in containers/");
+    let name = dir.file_name().expect("a container's directory has a name").to_string_lossy();
+    let doomed = parent.join(format!(".removing-{name}"));
+    fs::rename(dir, &doomed).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::usage(format!("{} is gone", dir.display())),
+        _ => fs_error(dir, e),
+    })?;
+    fs::remove_dir_all(&doomed).map_err(|e| fs_error(&doomed, e))
+}
+
+fn lock_file(path: &Path) -> Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| fs_error(path, e))?;
+    file.lock().map_err(|e| fs_error(path, e))?;
+    Ok(file)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let mut text = String::new();
+    fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::usage(format!("{} is gone", path.display())),
+        _ => fs_error(path, e),
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Internal(anyhow::anyhow!(
+            "{} is damaged: {e}; remove the container with wbox rm -f",
+            path.display()
+        ))
+    })
+}
+
+fn fs_error(path: &Path, e: io::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// 64 hex digits from the kernel's random source, as Docker's ids are.
+fn new_id() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot read /dev/urandom: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_read_back() {
+        for request in [Request::Stop(10), Request::Kill(9)] {
+            assert_eq!(Request::decode(&request.encode()), Some(request));
+        }
+        assert_eq!(Request::decode("halt 3"), None);
+    }
+}

@@ -1,0 +1,199 @@
+//! Running a container's guest, either in a supervisor (the `wbox` binary
+//! re-executed, detached in its own session by `run -d` and `start`), which
+//! writes the guest's output to the log, or in a foreground `run`, where the
+//! output is the terminal's. Both hold the run lock while the guest runs,
+//! answer stop and kill requests, and record how the guest ended.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::logs::Logger;
+use super::{Containers, Request, Status, take_run_lock};
+use crate::image::Image;
+use crate::store::Store;
+use crate::wasm::{self, CompileCache, Outcome, StopHandle};
+use crate::{Error, Result};
+
+/// Where the guest's output goes.
+pub enum Attach {
+    /// To the container's log. This process is the supervisor `start`
+    /// spawned: its stdout is the pipe the starter reads one line from,
+    /// `ok` once the guest runs, or `error CODE MESSAGE`.
+    Log,
+    /// To this process's own stdio: a foreground `run`.
+    Terminal,
+}
+
+/// What the starter reads when the container already runs.
+pub(super) const ALREADY_RUNNING: &str = "already running";
+
+/// Runs the guest of container `id` to its end and records how it ended.
+/// Returns its exit code.
+pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) -> Result<i32> {
+    let containers = Containers::open(root)?;
+    let mut container = containers.lookup(id)?;
+    // The starter's pipe, kept aside before stdout becomes the log's.
+    let mut handshake = match attach {
+        Attach::Log => Some(dup_stdout()?),
+        Attach::Terminal => None,
+    };
+    let say = |handshake: &mut Option<fs::File>, line: &str| {
+        if let Some(mut pipe) = handshake.take() {
+            let _ = writeln!(pipe, "{line}");
+        }
+    };
+    let _run_lock = match take_run_lock(&container.dir)? {
+        Ok(lock) => lock,
+        Err(pid) => {
+            say(&mut handshake, &format!("error 0 {ALREADY_RUNNING}"));
+            return Err(Error::usage(format!(
+                "container {} is already running (pid {pid})",
+                container.config.name
+            )));
+        }
+    };
+    let logger = match attach {
+        Attach::Log => Some(Logger::start(&container.log_path()).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot open the log {}: {e}", container.log_path().display()))
+        })?),
+        Attach::Terminal => None,
+    };
+
+    let (stop, stop_signal) = wasm::stoppable();
+    let prepared = Store::open(root).and_then(|store| {
+        let spec = &container.config.spec;
+        let image = Image::load(&store, &spec.image_id)?;
+        image.prepare_run(&store, cache, &spec.image, &spec.args, spec.grants.clone())
+    });
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            container.update(|state| {
+                state.exit_code = Some(e.exit_code());
+                state.error = Some(e.to_string());
+            })?;
+            say(&mut handshake, &format!("error {} {}", e.exit_code(), e.to_string().replace('\n', " ")));
+            if let Some(logger) = logger {
+                logger.finish();
+            }
+            return Err(e);
+        }
+    };
+    container.update(|state| {
+        state.status = Status::Running;
+        state.pid = Some(std::process::id());
+        state.started_at = Some(Utc::now());
+        state.finished_at = None;
+        state.exit_code = None;
+        state.error = None;
+    })?;
+    answer_signals(&container.dir, stop)?;
+    say(&mut handshake, "ok");
+
+    let outcome =
+        wasm::run_blocking(&prepared.program, &prepared.grants, &container.config.spec.limits, stop_signal);
+    let name = prepared.program.name();
+    let (code, mut error) = match &outcome {
+        Ok(outcome) => {
+            let why = match outcome {
+                Outcome::Exited(_) | Outcome::Signaled(_) => None,
+                Outcome::Trapped(message) => Some(format!("{name} trapped: {message}")),
+                Outcome::TimedOut(after) => {
+                    Some(format!("{name} timed out after {after:?} (--timeout) and was stopped"))
+                }
+            };
+            if let Some(why) = &why {
+                eprintln!("wbox: {why}");
+            }
+            (outcome.exit_code(), why)
+        }
+        Err(e) => (e.exit_code(), Some(e.to_string())),
+    };
+    if let Some(failure) = logger.and_then(Logger::finish) {
+        error = Some(error.map_or(failure.clone(), |e| format!("{e}; {failure}")));
+    }
+    container.update(|state| {
+        state.status = Status::Exited;
+        state.exit_code = Some(code);
+        state.finished_at = Some(Utc::now());
+        state.error = error;
+    })?;
+    if container.config.spec.auto_remove {
+        super::remove_files(&container.dir)?;
+    }
+    outcome.map(|o| o.exit_code())
+}
+
+/// The signals a supervisor answers: SIGUSR1 says a request waits in the
+/// container's `request` file; SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to
+/// the process itself (Ctrl-C on a foreground run, a shutdown) end the guest
+/// with their effect. A handler only writes the signal's number to a pipe;
+/// a thread acts on it, whichever thread the kernel interrupted.
+fn answer_signals(dir: &Path, stop: StopHandle) -> Result<()> {
+    static PIPE: OnceLock<i32> = OnceLock::new();
+    extern "C" fn on_signal(signal: libc::c_int) {
+        if let Some(&fd) = PIPE.get() {
+            let byte = signal as u8;
+            // SAFETY: write(2) is async-signal-safe; the pipe lives as long
+            // as the process.
+            unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+        }
+    }
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(Error::Internal(std::io::Error::last_os_error().into()));
+    }
+    let _ = PIPE.set(fds[1]);
+    // SAFETY: the read end is ours alone.
+    let mut signals = fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+    for signal in [libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: installing a handler that only calls write(2).
+        unsafe { libc::signal(signal, on_signal as *const () as libc::sighandler_t) };
+    }
+    let request_path = dir.join("request");
+    std::thread::spawn(move || {
+        let mut byte = [0u8];
+        while signals.read_exact(&mut byte).is_ok() {
+            let signal = byte[0] as i32;
+            if signal != libc::SIGUSR1 {
+                stop.stop(signal);
+                continue;
+            }
+            let request = fs::read_to_string(&request_path).ok().and_then(|text| Request::decode(&text));
+            match request {
+                Some(Request::Kill(signal)) => stop.stop(signal),
+                Some(Request::Stop(grace)) => {
+                    // A wasm guest cannot be told to finish (WASI has no
+                    // signals): it has the grace period, then is interrupted,
+                    // as Docker kills a process that ignores SIGTERM.
+                    let stop = stop.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(Duration::from_secs(grace));
+                        stop.stop(libc::SIGKILL);
+                    });
+                }
+                None => {
+                    tracing::warn!("a signal came without a readable request in {}", request_path.display())
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+fn dup_stdout() -> Result<fs::File> {
+    // SAFETY: dup(2) of fd 1 gives a new descriptor we own.
+    let fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    if fd < 0 {
+        return Err(Error::Internal(std::io::Error::last_os_error().into()));
+    }
+    // SAFETY: fd is fresh and ours.
+    Ok(fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}

@@ -1,0 +1,284 @@
+//! Containers with a lifecycle: run -d, ps, logs, stop, kill, rm, create and
+//! start, wait, inspect, prune — with real supervisor processes, killed and
+//! raced the way users and machines do it.
+
+mod harness;
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use harness::images::push_image;
+use harness::registry::Registry;
+use harness::{Wbox, code, guest, ok, stderr, stdout};
+
+/// A registry holding the probe guest as an image whose entrypoint it is.
+fn probe_image() -> (Registry, String) {
+    let registry = Registry::start();
+    let probe = format!("/app.wasm={}", guest("probe.wasm"));
+    push_image(&registry, "probe:1", &["--entrypoint", "/app.wasm", "--file", &probe]);
+    let name = format!("{}/probe:1", registry.addr);
+    (registry, name)
+}
+
+fn inspect(wbox: &Wbox, container: &str) -> serde_json::Value {
+    let out = ok(wbox.run(&["inspect", container]));
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()[0].clone()
+}
+
+fn container_dirs(wbox: &Wbox) -> Vec<String> {
+    fs::read_dir(wbox.root.path().join("containers"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with('.'))
+        .collect()
+}
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_detached_container_runs_logs_stops_and_is_removed() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let id = ok(wbox.run(&["run", "-d", "--name", "ticker", &image, "tick", "0"])).trim().to_owned();
+    assert!(id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+
+    let ps = ok(wbox.run(&["ps"]));
+    let line = ps.lines().find(|l| l.contains("ticker")).unwrap_or_else(|| panic!("{ps}"));
+    assert!(
+        line.starts_with(&id[..12]) && line.contains("Up ") && line.contains("\"/app.wasm tick 0\""),
+        "{ps}"
+    );
+
+    // Its output is in the log while it runs, each stream on its own.
+    wait_for("three ticks in the log", || stdout(&wbox.run(&["logs", "ticker"])).contains("tick 3\n"));
+    let logs = wbox.run(&["logs", "--tail", "2", "-t", &id[..6]]);
+    // The last two lines of both streams: a tick and its tock.
+    assert_eq!(stdout(&logs).lines().count() + stderr(&logs).lines().count(), 2, "{logs:?}");
+    assert!(stdout(&logs).lines().all(|l| l.contains("Z tick ")), "{}", stdout(&logs));
+    assert!(stderr(&logs).lines().all(|l| l.contains("Z tock ")), "{}", stderr(&logs));
+    assert_eq!(inspect(&wbox, "ticker")["State"]["Running"], true);
+
+    // It ignores the request (a wasm guest cannot see it), so it is
+    // interrupted after the grace period.
+    let start = Instant::now();
+    assert_eq!(ok(wbox.run(&["stop", "-t", "1", "ticker"])), "ticker\n");
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(ok(wbox.run(&["ps", "-q"])), "");
+    let all = ok(wbox.run(&["ps", "-a"]));
+    assert!(all.contains("Exited (137)"), "{all}");
+    let state = &inspect(&wbox, &id)["State"];
+    assert_eq!((state["Status"].as_str(), state["ExitCode"].as_i64()), (Some("exited"), Some(137)));
+
+    assert_eq!(ok(wbox.run(&["rm", "ticker"])), "ticker\n");
+    assert!(container_dirs(&wbox).is_empty(), "record, log and state are gone");
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+    let out = wbox.run(&["logs", "ticker"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("No such container: ticker"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_killed_supervisor_leaves_a_dead_container_not_a_running_one() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "victim", &image, "sleep", "60"]));
+    let pid = inspect(&wbox, "victim")["State"]["Pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    wait_for("the supervisor to die", || {
+        !std::path::Path::new(&format!("/proc/{pid}/status")).exists()
+            || fs::read_to_string(format!("/proc/{pid}/status")).unwrap().contains("zombie")
+    });
+
+    assert_eq!(ok(wbox.run(&["ps", "-q"])), "", "not running");
+    let all = ok(wbox.run(&["ps", "-a"]));
+    assert!(all.contains("Dead (its supervisor was killed)"), "{all}");
+    let state = &inspect(&wbox, "victim")["State"];
+    assert_eq!(state["Status"], "dead");
+    assert!(state["Error"].as_str().unwrap().contains(&format!("pid {pid}")), "{state}");
+    // It can be started again, and removed.
+    ok(wbox.run(&["start", "victim"]));
+    assert_eq!(inspect(&wbox, "victim")["State"]["Running"], true);
+    ok(wbox.run(&["rm", "-f", "victim"]));
+    assert!(container_dirs(&wbox).is_empty());
+}
+
+#[test]
+fn kill_gives_the_signal_at_once_and_stop_lets_a_guest_finish() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    // A guest that never calls the host is interrupted too.
+    ok(wbox.run(&["run", "-d", "--name", "spinner", &image, "spin"]));
+    ok(wbox.run(&["kill", "-s", "TERM", "spinner"]));
+    assert_eq!(ok(wbox.run(&["wait", "spinner"])), "143\n");
+    ok(wbox.run(&["run", "-d", "--name", "sleeper", &image, "sleep", "60"]));
+    ok(wbox.run(&["kill", "sleeper"]));
+    assert_eq!(inspect(&wbox, "sleeper")["State"]["ExitCode"], 137);
+
+    // Within the grace period the guest ends by itself, with its own code.
+    ok(wbox.run(&["run", "-d", "--name", "short", &image, "tick", "5"]));
+    ok(wbox.run(&["stop", "-t", "5", "short"]));
+    assert_eq!(inspect(&wbox, "short")["State"]["ExitCode"], 0);
+
+    let out = wbox.run(&["kill", "short"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("is not running"), "{}", stderr(&out));
+    let out = wbox.run(&["kill", "-s", "STOP", "short"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("cannot be paused"), "{}", stderr(&out));
+}
+
+#[test]
+fn create_and_start_attached_match_run() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    let run = wbox.run(&["run", "--name", "direct", &image, "tick", "3"]);
+    assert_eq!(code(&run), 0, "{}", stderr(&run));
+    assert_eq!(stdout(&run), "tick 1\ntick 2\ntick 3\n");
+
+    let id = ok(wbox.run(&["create", "--name", "job", &image, "tick", "3"])).trim().to_owned();
+    assert!(ok(wbox.run(&["ps", "-a"])).lines().any(|l| l.starts_with(&id[..12]) && l.contains("Created")));
+    let started = wbox.run(&["start", "-a", "job"]);
+    assert_eq!((code(&started), stdout(&started)), (code(&run), stdout(&run)));
+    assert_eq!(stderr(&started), stderr(&run));
+
+    ok(wbox.run(&["create", "--name", "fails", &image, "exit", "7"]));
+    assert_eq!(code(&wbox.run(&["start", "-a", "fails"])), 7);
+    assert_eq!(code(&wbox.run(&["run", &image, "exit", "7"])), 7);
+    // A second start -a shows only its own run's output.
+    let again = wbox.run(&["start", "-a", "job"]);
+    assert_eq!(stdout(&again), "tick 1\ntick 2\ntick 3\n");
+}
+
+#[test]
+fn names_are_unique_and_ids_resolve_by_prefix() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let id = ok(wbox.run(&["create", "--name", "web", &image])).trim().to_owned();
+    let out = wbox.run(&["create", "--name", "web", &image]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("\"web\" is already in use") && stderr(&out).contains(&id[..12]),
+        "{}",
+        stderr(&out)
+    );
+    let out = wbox.run(&["create", "--name=.bad", &image]);
+    assert!(stderr(&out).contains("invalid container name"), "{}", stderr(&out));
+
+    let made_up = ok(wbox.run(&["create", &image])).trim().to_owned();
+    let name = inspect(&wbox, &made_up)["Name"].as_str().unwrap().to_owned();
+    assert!(name.starts_with('/') && name.contains('_'), "{name}");
+    assert_eq!(inspect(&wbox, &id[..5])["Id"], id.as_str());
+    assert_eq!(ok(wbox.run(&["rm", &id[..5]])), format!("{}\n", &id[..5]));
+}
+
+#[test]
+fn rm_refuses_a_running_container_without_force_and_run_rm_cleans_up() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "busy", &image, "sleep", "60"]));
+    let out = wbox.run(&["rm", "busy"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("is running"), "{}", stderr(&out));
+    assert_eq!(inspect(&wbox, "busy")["State"]["Running"], true, "refused, and untouched");
+    ok(wbox.run(&["rm", "-f", "busy"]));
+
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", &image, "tick", "1"])), "tick 1\n");
+    ok(wbox.run(&["run", "-d", "--rm", "--name", "gone", &image, "tick", "2"]));
+    wait_for("the --rm container to go", || container_dirs(&wbox).is_empty());
+}
+
+#[test]
+fn a_container_that_cannot_start_says_why() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let out = wbox.run(&["run", "-d", "--name", "broken", &image, "--entrypoint-is-not-a-flag-here"]);
+    // The arguments are the guest's: it starts, and fails by itself.
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(ok(wbox.run(&["wait", "broken"])), "2\n");
+
+    // An image whose entrypoint is missing: 127, recorded on the container.
+    let registry = Registry::start();
+    let other = format!("/other.wasm={}", guest("probe.wasm"));
+    push_image(&registry, "nothing:1", &["--entrypoint", "/missing.wasm", "--file", &other]);
+    let nothing = format!("{}/nothing:1", registry.addr);
+    let out = wbox.run(&["run", "-d", "--name", "missing", &nothing]);
+    assert_eq!(code(&out), 127, "{}", stderr(&out));
+    assert!(stderr(&out).contains("missing.wasm"), "{}", stderr(&out));
+    let state = &inspect(&wbox, "missing")["State"];
+    assert_eq!((state["Status"].as_str(), state["ExitCode"].as_i64()), (Some("created"), Some(127)));
+}
+
+#[test]
+fn a_hundred_detached_containers_stop_together_and_prune_away() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    for _ in 0..100 {
+        ok(wbox.run(&["run", "-d", &image, "sleep", "600"]));
+    }
+    let ids = ok(wbox.run(&["ps", "-q"]));
+    let ids: Vec<&str> = ids.lines().collect();
+    assert_eq!(ids.len(), 100);
+    let start = Instant::now();
+    let mut stop = vec!["stop", "-t", "1"];
+    stop.extend(&ids);
+    assert_eq!(ok(wbox.run(&stop)).lines().count(), 100);
+    assert!(start.elapsed() < Duration::from_secs(10), "stopped together: {:?}", start.elapsed());
+    assert_eq!(ok(wbox.run(&["ps", "-q"])), "");
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])).lines().count(), 100);
+
+    let pruned = ok(wbox.run(&["container", "prune", "-f"]));
+    assert_eq!(pruned.lines().count(), 101, "{pruned}");
+    assert!(container_dirs(&wbox).is_empty());
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+}
+
+#[test]
+fn racing_rm_and_stop_on_one_container_never_corrupt_it() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    for round in 0..5 {
+        let name = format!("both{round}");
+        ok(wbox.run(&["run", "-d", "--name", &name, &image, "sleep", "600"]));
+        let rm =
+            wbox.command().args(["rm", "-f", &name]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let stop = wbox
+            .command()
+            .args(["stop", "-t", "0", &name])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for child in [rm, stop] {
+            let out = child.wait_with_output().unwrap();
+            assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+            assert!(code(&out) == 0 || code(&out) == 1, "{}", stderr(&out));
+        }
+    }
+    // Whatever is left reads, and removes.
+    let left = ok(wbox.run(&["ps", "-a", "-q"]));
+    for id in left.lines() {
+        inspect(&wbox, id);
+        ok(wbox.run(&["rm", "-f", id]));
+    }
+    assert!(container_dirs(&wbox).is_empty(), "{:?}", container_dirs(&wbox));
+}
+
+#[test]
+fn images_that_containers_use_are_kept_by_prune() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["create", "--name", "keeper", &image, "tick", "1"]));
+    ok(wbox.run(&["rmi", &image]));
+    ok(wbox.run(&["image", "prune", "-a", "-f"]));
+    let started = wbox.run(&["start", "-a", "keeper"]);
+    assert_eq!(stdout(&started), "tick 1\n", "{}", stderr(&started));
+    ok(wbox.run(&["rm", "keeper"]));
+    ok(wbox.run(&["image", "prune", "-a", "-f"]));
+    let blobs = fs::read_dir(wbox.root.path().join("store/blobs/sha256")).unwrap().count();
+    assert_eq!(blobs, 0, "once the container is gone, so is its image");
+}
