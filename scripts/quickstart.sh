@@ -24,7 +24,7 @@ python3 tests/tools/oci_push.py image "127.0.0.1:$port" hello:1.0 \
 
 set -x
 $wbox pull "127.0.0.1:$port/hello:1.0"
-$wbox run "127.0.0.1:$port/hello:1.0" world
+$wbox run --rm "127.0.0.1:$port/hello:1.0" world
 $wbox run -e GREETING=Hej examples/out/hello.component.wasm world
 mkdir -p target/quickstart && echo "the quick brown fox" > target/quickstart/in.txt
 $wbox run -v ./target/quickstart:/data:ro examples/out/wc.wasm /data/in.txt

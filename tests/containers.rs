@@ -282,3 +282,54 @@ fn images_that_containers_use_are_kept_by_prune() {
     let blobs = fs::read_dir(wbox.root.path().join("store/blobs/sha256")).unwrap().count();
     assert_eq!(blobs, 0, "once the container is gone, so is its image");
 }
+
+#[test]
+fn stdin_and_terminal_are_given_only_when_asked() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    // Without -i the guest's stdin is empty, whatever wbox's is.
+    let out = wbox.run_with_stdin(&["run", "--rm", &image, "cat"], b"typed\n");
+    assert_eq!(stdout(&out), "", "{}", stderr(&out));
+    let out = wbox.run_with_stdin(&["run", "--rm", "-i", &image, "cat"], b"typed\n");
+    assert_eq!(stdout(&out), "typed\n", "{}", stderr(&out));
+
+    // -t: the guest is told its stdio is a terminal, though here it is a pipe.
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", &image, "tty"])), "000\n");
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", "-t", &image, "tty"])), "011\n");
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", "-it", &image, "tty"])), "111\n");
+}
+
+#[test]
+fn ctrl_c_stops_a_foreground_run_the_way_stop_does() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    let child = wbox.command().args(["run", "--name", "fg", &image, "sleep", "60"]).spawn().unwrap();
+    wait_for("the foreground run to be listed", || ok(wbox.run(&["ps"])).contains("fg"));
+    let sigint = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sigint.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    let state = &inspect(&wbox, "fg")["State"];
+    assert_eq!((state["Status"].as_str(), state["ExitCode"].as_i64()), (Some("exited"), Some(130)));
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_reported_and_the_guest_runs_on() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let id = ok(wbox.run(&["create", "--name", "full", &image, "tick", "3"])).trim().to_owned();
+    // Every write to /dev/full fails as on a full disk.
+    let log = wbox.root.path().join("containers").join(&id).join("container.log");
+    fs::remove_file(&log).unwrap();
+    std::os::unix::fs::symlink("/dev/full", &log).unwrap();
+    ok(wbox.run(&["start", "full"]));
+    assert_eq!(ok(wbox.run(&["wait", "full"])), "0\n", "the guest ran to its end");
+    let state = &inspect(&wbox, "full")["State"];
+    let error = state["Error"].as_str().unwrap();
+    assert!(
+        error.contains("log could not be written") && error.contains("No space left on device"),
+        "{error}"
+    );
+}

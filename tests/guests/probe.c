@@ -11,6 +11,7 @@
 //   probe sleep S    sleep S seconds in the host
 //   probe tick N     print "tick I" to stdout and "tock I" to stderr, I from 1
 //                    to N, a tenth of a second apart; N 0 ticks forever
+//   probe tty        print which of stdin, stdout, stderr are terminals: "010"
 //   probe trap       execute `unreachable`
 //   probe exit N     exit with N
 #include <stdio.h>
@@ -88,6 +89,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "tock %ld\n", i);
             usleep(100000);
         }
+        return 0;
+    }
+    if (!strcmp(mode, "tty")) {
+        printf("%d%d%d\n", isatty(0), isatty(1), isatty(2));
         return 0;
     }
     if (!strcmp(mode, "trap")) __builtin_trap();

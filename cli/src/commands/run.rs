@@ -23,7 +23,7 @@ Examples:\n  \
   wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
   wbox run --memory 64m --timeout 5s ./untrusted.wasm\n  \
   wbox run -d --name web localhost:5000/app\n  \
-  wbox run --rm localhost:5000/hello:1.0\n\n\
+  wbox run --rm -it localhost:5000/shell:1.0\n\n\
 Exit status: the program's own; 124 when --timeout ends it, 125 when wbox fails,\n\
 126 when the file is not a runnable program, 127 when it does not exist, 134 on a trap.")]
 pub struct RunArgs {
@@ -61,6 +61,14 @@ pub struct ContainerFlags {
     /// Seconds `wbox stop` gives the program before interrupting it (default 10)
     #[arg(long, value_name = "SECONDS")]
     pub stop_timeout: Option<u64>,
+
+    /// Give the program wbox's stdin (otherwise its stdin is empty)
+    #[arg(short, long)]
+    pub interactive: bool,
+
+    /// Tell the program its stdio is a terminal (otherwise it is told it is not)
+    #[arg(short, long)]
+    pub tty: bool,
 }
 
 /// The grants and limits every command that makes a container shares.
@@ -152,7 +160,10 @@ pub fn create(
     pull: &PullFlags,
     flags: &ContainerFlags,
 ) -> crate::Result<container::Container> {
-    let (grants, limits) = grant_flags.to_grants(Vec::new())?;
+    let (mut grants, limits) = grant_flags.to_grants(Vec::new())?;
+    // Docker's rules for a container's stdio; a FILE run keeps wbox's own.
+    grants.stdin = flags.interactive;
+    grants.tty = Some(flags.tty);
     let store = Store::open(root)?;
     let image = super::image::pull_if_missing(root, &store, reference, pull)?;
     Containers::open(root)?.create(

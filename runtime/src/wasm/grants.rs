@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::{Error, Result};
@@ -18,6 +19,14 @@ pub struct Grants {
     pub args: Vec<String>,
     /// The guest's initial working directory.
     pub workdir: Option<String>,
+    /// Whether the guest reads wbox's stdin (`-i`); otherwise its stdin is
+    /// empty.
+    #[serde(default)]
+    pub stdin: bool,
+    /// What the guest is told of its stdio (`-t`): a terminal or not; by
+    /// default, whether wbox's own stdio are.
+    #[serde(default)]
+    pub tty: Option<bool>,
 }
 
 /// A host directory granted at a guest path (`-v HOST:GUEST[:ro]`).
@@ -203,6 +212,8 @@ impl Grants {
             env: vars,
             args,
             workdir,
+            stdin: true,
+            tty: None,
         };
         grants.check()?;
         Ok(grants)
@@ -246,7 +257,15 @@ impl Grants {
     /// The grants must have passed `check` (`from_flags` does it).
     pub(crate) fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
         let mut builder = WasiCtxBuilder::new();
-        builder.inherit_stdio().args(&self.args);
+        let terminal = |host: bool| self.tty.unwrap_or(host);
+        if self.stdin {
+            let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
+            builder.stdin(Reported { stream: wasmtime_wasi::cli::stdin(), terminal });
+        }
+        let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        builder.stdout(Reported { stream: wasmtime_wasi::cli::stdout(), terminal });
+        builder.stderr(Reported { stream: wasmtime_wasi::cli::stderr(), terminal });
+        builder.args(&self.args);
         for (key, value) in self.effective_env() {
             builder.env(key, value);
         }
@@ -285,6 +304,39 @@ impl Grants {
             .iter()
             .filter_map(|grant| Some((grant, Path::new(guest_path).strip_prefix(&grant.guest).ok()?)))
             .max_by_key(|(grant, _)| grant.guest.len())
+    }
+}
+
+/// One of wbox's stdio streams, with what the guest is told about it being
+/// a terminal (the wasi terminal interfaces, preview 1's fdstat).
+struct Reported<T> {
+    stream: T,
+    terminal: bool,
+}
+
+impl<T> IsTerminal for Reported<T> {
+    fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+}
+
+impl<T: StdinStream> StdinStream for Reported<T> {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
+        self.stream.async_stream()
+    }
+
+    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::InputStream> {
+        self.stream.p2_stream()
+    }
+}
+
+impl<T: StdoutStream> StdoutStream for Reported<T> {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        self.stream.async_stream()
+    }
+
+    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::OutputStream> {
+        self.stream.p2_stream()
     }
 }
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Idle detached wasm containers: for 10, 100 and 500 containers sleeping in
+# the host, what each costs in memory (the supervisors' summed PSS, and the
+# machine's used-memory delta, divided by the count), and how long `wbox run
+# -d` takes to return with the guest running. Prints a table.
+#
+#   bench/containers.sh [COUNTS…]     (default 10 100 500; builds wbox --release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cargo build --quiet --release -p wbox
+examples/build.sh >/dev/null
+wbox=$PWD/target/release/wbox
+counts=${*:-10 100 500}
+
+. scripts/lib.sh
+tmp=$(mktemp -d)
+port=$(free_port)
+export WBOX_ROOT="$tmp/root"
+cleanup() {
+    "$wbox" ps -q | xargs -r "$wbox" rm -f >/dev/null 2>&1 || true
+    kill "$registry_pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+start_registry "$port" "$tmp/registry"
+image="127.0.0.1:$port/probe:bench"
+python3 tests/tools/oci_push.py image "127.0.0.1:$port" probe:bench \
+    --entrypoint /probe.wasm --file "/probe.wasm=examples/out/probe.wasm" >/dev/null
+"$wbox" pull -q "$image" >/dev/null
+"$wbox" run --rm "$image" exit 0   # compiles once into the cache
+
+available_kib() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+
+printf '%-12s %22s %26s %22s\n' containers "PSS per container" "used-memory delta each" "run -d → running"
+for n in $counts; do
+    sync; sleep 1
+    before=$(available_kib)
+    start_ns=$(date +%s%N)
+    for _ in $(seq "$n"); do
+        "$wbox" run -d "$image" sleep 3600 >/dev/null
+    done
+    elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+    sleep 2
+    after=$(available_kib)
+    running=$("$wbox" ps -q | wc -l)
+    [ "$running" -eq "$n" ] || { echo "only $running of $n containers run" >&2; exit 1; }
+    pss_kib=0
+    for state in "$WBOX_ROOT"/containers/*/state.json; do
+        pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"] or "")' "$state")
+        [ -n "$pid" ] && pss_kib=$(( pss_kib + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup") ))
+    done
+    awk -v n="$n" -v pss="$pss_kib" -v delta=$((before - after)) -v ms="$elapsed_ms" \
+        'BEGIN { printf "%-12s %18.2f MiB %22.2f MiB %19.1f ms\n", n, pss / n / 1024, delta / n / 1024, ms / n }'
+    "$wbox" ps -q | xargs "$wbox" stop -t 0 >/dev/null
+    "$wbox" container prune -f >/dev/null
+done
+echo "(target: under 10 MiB per idle wasm container)"
