@@ -211,6 +211,14 @@ fn a_container_that_cannot_start_says_why() {
     assert!(stderr(&out).contains("missing.wasm"), "{}", stderr(&out));
     let state = &inspect(&wbox, "missing")["State"];
     assert_eq!((state["Status"].as_str(), state["ExitCode"].as_i64()), (Some("created"), Some(127)));
+    ok(wbox.run(&["rm", "missing"]));
+    // With --rm, one that cannot start is removed too.
+    assert_eq!(code(&wbox.run(&["run", "--rm", &nothing])), 127);
+    assert!(
+        container_dirs(&wbox)
+            .iter()
+            .all(|id| !inspect(&wbox, id)["Config"]["Image"].as_str().unwrap().contains("nothing"))
+    );
 }
 
 #[test]

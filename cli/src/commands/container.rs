@@ -45,8 +45,10 @@ pub fn create(root: &Path, args: CreateArgs) -> crate::Result<i32> {
 /// Hands a container to a supervisor process and returns once its guest runs.
 pub fn start_in_background(root: &Path, container: &mut Container) -> crate::Result<bool> {
     let exe = std::env::current_exe().map_err(|e| Error::Internal(e.into()))?;
+    let root = std::path::absolute(root).map_err(|e| Error::Internal(e.into()))?;
     let mut supervisor = std::process::Command::new(exe);
-    supervisor.arg("--root").arg(root).args(["supervise", container.id()]);
+    // From "/", so that it keeps no directory of the caller's busy.
+    supervisor.current_dir("/").arg("--root").arg(root).args(["supervise", container.id()]);
     Ok(container.start(supervisor)?)
 }
 

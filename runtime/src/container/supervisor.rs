@@ -82,6 +82,9 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
             if let Some(logger) = logger {
                 logger.finish();
             }
+            if container.config.spec.auto_remove {
+                super::remove_files(&container.dir)?;
+            }
             return Err(e);
         }
     };
