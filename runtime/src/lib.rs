@@ -2,6 +2,7 @@
 //! shim) only parse their input, call into this crate and print the result.
 
 pub mod archive;
+pub mod build;
 pub mod container;
 pub mod error;
 pub mod image;

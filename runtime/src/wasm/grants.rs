@@ -287,11 +287,18 @@ impl Grants {
                         grant.host.display()
                     ))
                 })?;
-                builder
-                    .preopened_dir(held_path(&inside, grant.host.join(rest)), ".", grant.perms())
-                    .map_err(|e| {
-                        Error::usage(format!("working directory {workdir} cannot be opened: {e}"))
-                    })?;
+                let held = held_path(&inside, grant.host.join(rest));
+                let open_error =
+                    |e| Error::usage(format!("working directory {workdir} cannot be opened: {e}"));
+                builder.preopened_dir(&held, ".", grant.perms()).map_err(open_error)?;
+                // wasi-libc strips the leading "/" of both "/" and "." and
+                // lets the later one win a tie, so an absolute path below the
+                // working directory would resolve from "." (/app/x as
+                // /app/app/x). A preopen named after the working directory
+                // is the longer, right match for those.
+                if !rest.as_os_str().is_empty() {
+                    builder.preopened_dir(&held, workdir, grant.perms()).map_err(open_error)?;
+                }
             }
         }
         Ok(builder)

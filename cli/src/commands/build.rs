@@ -1,0 +1,59 @@
+//! `wbox build`: a Dockerfile into an image in the store.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use wbox_runtime::build::{self, BuildOptions};
+use wbox_runtime::reference::ImageRef;
+use wbox_runtime::store::Store;
+use wbox_runtime::wasm::parse_env;
+
+/// Build an image from a Dockerfile
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox build -t localhost:5000/hello:1.0 examples/hello\n  \
+    wbox build -f other/Dockerfile --build-arg VERSION=2 --target app -t app .")]
+pub struct BuildArgs {
+    /// Name the image: [REGISTRY/]NAME[:TAG]
+    #[arg(short, long, value_name = "NAME")]
+    pub tag: String,
+    /// The Dockerfile (default: CONTEXT/Dockerfile)
+    #[arg(short, long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Set a build argument (repeatable)
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Build only up to this stage
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Print only the image's digest
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The build context: the directory COPY reads from
+    pub context: PathBuf,
+}
+
+pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
+    let mut build_args = Vec::new();
+    for spec in &args.build_args {
+        build_args.extend(parse_env(spec)?);
+    }
+    let options = BuildOptions {
+        context: args.context,
+        dockerfile: args.file,
+        tag: ImageRef::parse(&args.tag)?,
+        build_args,
+        target: args.target,
+    };
+    let quiet = args.quiet;
+    let digest = build::build(&Store::open(root)?, &options, &mut |step| {
+        if !quiet {
+            println!("{step}");
+        }
+    })?;
+    if quiet {
+        println!("{digest}");
+    } else {
+        println!("Successfully built {digest}\nSuccessfully tagged {}", options.tag.familiar());
+    }
+    Ok(0)
+}

@@ -1,0 +1,103 @@
+//! Reproducible layers: entries sorted by path, owned by root unless told
+//! otherwise, with one fixed timestamp, gzipped without a name or time in the
+//! header, so that the same files always give the same digest.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::store::{Descriptor, Digest};
+
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    Dir,
+    File(Vec<u8>),
+    Symlink(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub content: Content,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+/// The files of one layer, by path inside the image (no leading `/`).
+#[derive(Default)]
+pub struct Layer {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Layer {
+    pub fn add(&mut self, path: String, entry: Entry) {
+        self.entries.insert(path, entry);
+    }
+
+    pub fn add_if_missing(&mut self, path: String, entry: Entry) {
+        self.entries.entry(path).or_insert(entry);
+    }
+
+    /// Writes the files into a directory, through cap-std: nothing lands
+    /// outside it, whatever symlinks it holds.
+    pub fn write_into(&self, dir: &cap_std::fs::Dir) -> std::io::Result<()> {
+        use cap_std::fs::PermissionsExt;
+        for (path, entry) in &self.entries {
+            match &entry.content {
+                Content::Dir => dir.create_dir_all(path)?,
+                Content::File(bytes) => {
+                    if let Some(parent) =
+                        std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty())
+                    {
+                        dir.create_dir_all(parent)?;
+                    }
+                    dir.write(path, bytes)?;
+                    dir.set_permissions(path, cap_std::fs::Permissions::from_mode(entry.mode))?;
+                }
+                Content::Symlink(target) => {
+                    let _ = dir.remove_file(path);
+                    dir.symlink(target, path)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The gzipped tar, its descriptor, and its diff_id (the digest of the
+    /// uncompressed tar).
+    pub fn finish(self, mtime: u64) -> std::io::Result<(Vec<u8>, Descriptor, Digest)> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, entry) in &self.entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_mtime(mtime);
+            header.set_uid(entry.uid);
+            header.set_gid(entry.gid);
+            header.set_mode(entry.mode);
+            match &entry.content {
+                Content::Dir => {
+                    header.set_entry_type(tar::EntryType::Directory);
+                    header.set_size(0);
+                    tar.append_data(&mut header, format!("{path}/"), std::io::empty())?;
+                }
+                Content::File(bytes) => {
+                    header.set_entry_type(tar::EntryType::Regular);
+                    header.set_size(bytes.len() as u64);
+                    tar.append_data(&mut header, path, bytes.as_slice())?;
+                }
+                Content::Symlink(target) => {
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_size(0);
+                    tar.append_link(&mut header, path, target)?;
+                }
+            }
+        }
+        let tar = tar.into_inner()?;
+        let diff_id = Digest::of(&tar);
+        let mut gzip = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::default());
+        gzip.write_all(&tar)?;
+        let compressed = gzip.finish()?;
+        let descriptor = Descriptor::of(LAYER_MEDIA_TYPE, &compressed);
+        Ok((compressed, descriptor, diff_id))
+    }
+}

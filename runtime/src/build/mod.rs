@@ -1,0 +1,546 @@
+//! `wbox build`: a Dockerfile into a Docker+Wasm image in the store.
+//!
+//! Each stage keeps its files in a directory of its own while the build runs
+//! (what `COPY --from` reads); each COPY/ADD becomes one reproducible layer
+//! (`layer`), and the other instructions change the image's config. Built
+//! so far: wasm stages (`FROM scratch` or a wasm image) with COPY/ADD from
+//! the context or another stage, and every config instruction. RUN is not
+//! built yet and says so.
+
+use std::path::{Component, Path, PathBuf};
+
+use cap_std::fs::Dir;
+use serde_json::{Map, Value, json};
+
+use crate::image::{self, Image, Kind as ImageKind};
+use crate::reference::ImageRef;
+use crate::store::{Descriptor, Digest, Store, media};
+use crate::{Error, Result};
+
+pub mod dockerfile;
+mod layer;
+
+use dockerfile::{Command, Kind};
+use layer::{Content, Entry, Layer};
+
+/// What to build, as the command line says it.
+pub struct BuildOptions {
+    pub context: PathBuf,
+    /// The Dockerfile; `CONTEXT/Dockerfile` by default.
+    pub dockerfile: Option<PathBuf>,
+    pub tag: ImageRef,
+    pub build_args: Vec<(String, String)>,
+    /// The stage to build; the last by default.
+    pub target: Option<String>,
+}
+
+/// A stage being built.
+struct Stage {
+    name: Option<String>,
+    files: tempfile::TempDir,
+    layers: Vec<Descriptor>,
+    diff_ids: Vec<Value>,
+    history: Vec<Value>,
+    config: Map<String, Value>,
+    /// ARG values then ENV, for substitution.
+    vars: Vec<(String, String)>,
+}
+
+/// Builds the image and tags it; `say` is told each step. Returns the
+/// manifest's digest.
+pub fn build(store: &Store, options: &BuildOptions, say: &mut dyn FnMut(&str)) -> Result<Digest> {
+    let dockerfile_path = options.dockerfile.clone().unwrap_or_else(|| options.context.join("Dockerfile"));
+    let text = std::fs::read_to_string(&dockerfile_path)
+        .map_err(|e| Error::usage(format!("cannot read {}: {e}", dockerfile_path.display())))?;
+    let file = dockerfile::parse(&text)?;
+    let context = Dir::open_ambient_dir(&options.context, cap_std::ambient_authority()).map_err(|e| {
+        Error::usage(format!("cannot open the build context {}: {e}", options.context.display()))
+    })?;
+    let last = match &options.target {
+        None => file.stages.len() - 1,
+        Some(target) => file
+            .stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(target.to_ascii_lowercase().as_str()))
+            .ok_or_else(|| Error::usage(format!("--target {target}: no stage is named so")))?,
+    };
+    let mtime = source_date_epoch();
+    let _adding = store.adding()?;
+    let mut built: Vec<Stage> = Vec::new();
+    let steps: usize = file.stages[..=last].iter().map(|s| s.instructions.len() + 1).sum();
+    let mut step = 0;
+    for stage in &file.stages[..=last] {
+        step += 1;
+        let global = |name: &str| {
+            options
+                .build_args
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| file.global_args.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.clone()))
+        };
+        let base = dockerfile::expand(&stage.base, '\\', &global)?;
+        say(&format!(
+            "Step {step}/{steps} : FROM {base}{}",
+            stage.name.as_ref().map(|n| format!(" AS {n}")).unwrap_or_default()
+        ));
+        let at = |line: usize| move |e: Error| Error::usage(format!("Dockerfile line {line}: {e}"));
+        let mut current = start_stage(store, &base, stage.name.clone(), &built).map_err(at(stage.line))?;
+        for instruction in &stage.instructions {
+            step += 1;
+            say(&format!("Step {step}/{steps} : {}", instruction.text));
+            apply(store, &context, &mut current, &built, instruction, options, mtime)
+                .map_err(at(instruction.line))?;
+        }
+        built.push(current);
+    }
+    let stage = built.pop().expect("at least one stage");
+    write_image(store, stage, &options.tag, mtime)
+}
+
+/// A stage's starting point: nothing, or a wasm image's layers, config and files.
+fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage]) -> Result<Stage> {
+    let files = tempfile::tempdir().map_err(|e| Error::Internal(e.into()))?;
+    let mut stage = Stage {
+        name,
+        files,
+        layers: Vec::new(),
+        diff_ids: Vec::new(),
+        history: Vec::new(),
+        config: Map::new(),
+        vars: Vec::new(),
+    };
+    if base == "scratch" {
+        return Ok(stage);
+    }
+    if built.iter().any(|s| s.name.as_deref() == Some(base)) {
+        return Err(Error::usage(format!("FROM {base}: building on an earlier stage is not supported yet")));
+    }
+    let reference = ImageRef::parse(base)?;
+    let image = image::find(store, &reference)?.ok_or_else(|| {
+        Error::usage(format!("FROM {base}: no such image in the store; pull it first (wbox pull {base})"))
+    })?;
+    match image.kind()? {
+        ImageKind::WasmRootfs => {}
+        ImageKind::Native { platform } => {
+            return Err(Error::usage(format!(
+                "FROM {base}: a native {platform} stage needs native containers, which wbox does not have yet"
+            )));
+        }
+        ImageKind::WasmArtifact { .. } => {
+            return Err(Error::usage(format!(
+                "FROM {base}: a wasm artifact has no filesystem to build on; COPY its module instead"
+            )));
+        }
+    }
+    let (rootfs, _hold) = store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
+    copy_tree(&rootfs, stage.files.path())?;
+    stage.layers = image.manifest.layers.clone();
+    stage.diff_ids =
+        image.raw_config.pointer("/rootfs/diff_ids").and_then(Value::as_array).cloned().unwrap_or_default();
+    stage.history = image.raw_config.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
+    stage.config = image.raw_config.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
+    for kv in image.config.config.env.iter().flatten() {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        stage.vars.push((k.to_owned(), v.to_owned()));
+    }
+    Ok(stage)
+}
+
+fn apply(
+    store: &Store,
+    context: &Dir,
+    stage: &mut Stage,
+    built: &[Stage],
+    instruction: &dockerfile::Instruction,
+    options: &BuildOptions,
+    mtime: u64,
+) -> Result<()> {
+    let kind = &instruction.kind;
+    let vars = stage.vars.clone();
+    let lookup = move |name: &str| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let expand = |word: &str| dockerfile::expand(word, '\\', &lookup);
+    let workdir = stage.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("/").to_owned();
+    let mut empty_layer = true;
+    match kind {
+        Kind::Run(_) => {
+            return Err(Error::usage(
+                "RUN is not built yet in wbox build; build the program outside and COPY it in",
+            ));
+        }
+        Kind::Copy { add, from, chown, chmod, checksum, sources, dest } => {
+            if *add && (checksum.is_some() || sources.iter().any(|s| s.contains("://"))) {
+                return Err(Error::usage("ADD of a URL is not built yet; download it and COPY it"));
+            }
+            let archive = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar.bz2"];
+            if *add && sources.iter().any(|s| archive.iter().any(|ext| s.ends_with(ext))) {
+                return Err(Error::usage(
+                    "ADD of a local archive (which Docker unpacks) is not built yet; unpack it and COPY the files",
+                ));
+            }
+            let (uid, gid) = owner(chown.as_deref())?;
+            let mode = chmod.as_deref().map(|m| u32::from_str_radix(m, 8)).transpose().map_err(|_| {
+                Error::usage(format!(
+                    "--chmod={}: give octal permissions, e.g. 755",
+                    chmod.as_deref().unwrap_or("")
+                ))
+            })?;
+            let source_root = match from {
+                None => context.try_clone().map_err(|e| Error::Internal(e.into()))?,
+                Some(name) => {
+                    let other =
+                        built.iter().find(|s| s.name.as_deref() == Some(name.as_str())).ok_or_else(|| {
+                            Error::usage(format!("COPY --from={name}: no earlier stage is named so"))
+                        })?;
+                    Dir::open_ambient_dir(other.files.path(), cap_std::ambient_authority())
+                        .map_err(|e| Error::Internal(e.into()))?
+                }
+            };
+            let dest = expand(dest)?;
+            let dest_path = guest_join(&workdir, &dest);
+            let mut sources_found = Vec::new();
+            for source in sources {
+                let source = expand(source)?;
+                sources_found.extend(matching(&source_root, &source)?);
+            }
+            let into_dir = dest.ends_with('/') || sources_found.len() > 1;
+            let mut layer = Layer::default();
+            for source in &sources_found {
+                let is_dir = source_root.metadata(source).map(|m| m.is_dir()).unwrap_or(false);
+                let target = if is_dir || !into_dir {
+                    dest_path.clone()
+                } else {
+                    format!(
+                        "{}/{}",
+                        dest_path.trim_end_matches('/'),
+                        source.file_name().unwrap_or_default().to_string_lossy()
+                    )
+                };
+                collect(&source_root, source, &target, &mut layer, uid, gid, mode)?;
+            }
+            add_parents(&mut layer, &dest_path);
+            let files = Dir::open_ambient_dir(stage.files.path(), cap_std::ambient_authority())
+                .map_err(|e| Error::Internal(e.into()))?;
+            let (bytes, descriptor, diff_id) = finish(layer, &files, mtime)?;
+            store.put_blob(&descriptor, &bytes)?;
+            stage.layers.push(descriptor);
+            stage.diff_ids.push(json!(diff_id));
+            empty_layer = false;
+        }
+        Kind::Env(pairs) => {
+            for (k, v) in pairs {
+                let v = expand(v)?;
+                set_env(&mut stage.config, k, &v);
+                stage.vars.push((k.clone(), v));
+            }
+        }
+        Kind::Arg(name, default) => {
+            let value = options.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            if let Some(value) = value.or(default.as_ref().map(|d| expand(d)).transpose()?) {
+                stage.vars.push((name.clone(), value));
+            }
+        }
+        Kind::Workdir(dir) => {
+            stage.config.insert("WorkingDir".into(), json!(guest_join(&workdir, &expand(dir)?)));
+        }
+        Kind::Entrypoint(command) => {
+            stage.config.insert("Entrypoint".into(), json!(argv(command, &stage.config)));
+            // Docker: a new ENTRYPOINT resets a CMD from the base image.
+            stage.config.remove("Cmd");
+        }
+        Kind::Cmd(command) => {
+            stage.config.insert("Cmd".into(), json!(argv(command, &stage.config)));
+        }
+        Kind::Label(pairs) => {
+            let labels = stage.config.entry("Labels").or_insert_with(|| json!({}));
+            for (k, v) in pairs {
+                labels[expand(k)?] = json!(expand(v)?);
+            }
+        }
+        Kind::Expose(ports) => {
+            let exposed = stage.config.entry("ExposedPorts").or_insert_with(|| json!({}));
+            for port in ports {
+                let port = expand(port)?;
+                let port = if port.contains('/') { port } else { format!("{port}/tcp") };
+                exposed[port] = json!({});
+            }
+        }
+        Kind::User(user) => {
+            stage.config.insert("User".into(), json!(expand(user)?));
+        }
+        Kind::Volume(paths) => {
+            let volumes = stage.config.entry("Volumes").or_insert_with(|| json!({}));
+            for path in paths {
+                volumes[expand(path)?] = json!({});
+            }
+        }
+        Kind::Shell(shell) => {
+            stage.config.insert("Shell".into(), json!(shell));
+        }
+        Kind::StopSignal(signal) => {
+            stage.config.insert("StopSignal".into(), json!(expand(signal)?));
+        }
+        Kind::Healthcheck(text) => {
+            stage.config.insert("Healthcheck".into(), json!({ "Test": ["CMD-SHELL", text] }));
+        }
+    }
+    stage.history.push(json!({
+        "created": epoch_text(mtime),
+        "created_by": instruction.text,
+        "empty_layer": empty_layer,
+    }));
+    Ok(())
+}
+
+/// The layer's files go into the stage's directory too, through cap-std,
+/// so that a symlink copied earlier cannot send a later file outside it.
+fn finish(layer: Layer, files: &Dir, mtime: u64) -> Result<(Vec<u8>, Descriptor, Digest)> {
+    layer.write_into(files).map_err(|e| Error::usage(format!("cannot place the copied files: {e}")))?;
+    layer.finish(mtime).map_err(|e| Error::Internal(e.into()))
+}
+
+/// Exec form as it is; shell form through the stage's SHELL (`/bin/sh -c`).
+fn argv(command: &Command, config: &Map<String, Value>) -> Vec<String> {
+    match command {
+        Command::Exec(words) => words.clone(),
+        Command::Shell(line) => {
+            let mut shell: Vec<String> = config
+                .get("Shell")
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+            shell.push(line.clone());
+            shell
+        }
+    }
+}
+
+fn set_env(config: &mut Map<String, Value>, key: &str, value: &str) {
+    let env = config.entry("Env").or_insert_with(|| json!([]));
+    let list = env.as_array_mut().expect("Env is a list");
+    let entry = json!(format!("{key}={value}"));
+    match list.iter().position(|e| e.as_str().is_some_and(|e| e.split_once('=').map(|(k, _)| k) == Some(key)))
+    {
+        Some(i) => list[i] = entry,
+        None => list.push(entry),
+    }
+}
+
+/// `--chown=UID[:GID]`, numeric: a wasm image has no /etc/passwd to ask.
+fn owner(chown: Option<&str>) -> Result<(u64, u64)> {
+    let Some(spec) = chown else { return Ok((0, 0)) };
+    let (user, group) = spec.split_once(':').unwrap_or((spec, spec));
+    match (user.parse(), group.parse()) {
+        (Ok(uid), Ok(gid)) => Ok((uid, gid)),
+        _ => Err(Error::usage(format!("--chown={spec}: give numeric ids, e.g. --chown=1000:1000"))),
+    }
+}
+
+/// The paths in `root` a COPY source names: itself, or what its last
+/// component's `*` and `?` match. A source that leaves the root is refused.
+fn matching(root: &Dir, source: &str) -> Result<Vec<PathBuf>> {
+    let path = inside(source).ok_or_else(|| {
+        Error::usage(format!(
+            "COPY source {source} is outside the build context; copy only what is inside it"
+        ))
+    })?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if !name.contains(['*', '?']) {
+        if let Ok(link) = root.read_link_contents(&path) {
+            check_link(&path, &link)?;
+        }
+        root.symlink_metadata(if path.as_os_str().is_empty() { Path::new(".") } else { &path })
+            .map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
+        return Ok(vec![path]);
+    }
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let listing = root
+        .read_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })
+        .map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
+    let mut found: Vec<PathBuf> = listing
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|candidate| glob(&name, candidate))
+        .map(|candidate| parent.join(candidate))
+        .collect();
+    found.sort();
+    if found.is_empty() {
+        return Err(Error::usage(format!("COPY source {source}: no file matches")));
+    }
+    Ok(found)
+}
+
+fn glob(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
+}
+
+/// A path relative to a root, if it stays inside it (`..` resolved
+/// lexically; a leading `/` means the root).
+fn inside(path: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// Adds `source` (a file, a symlink, or a directory's contents) at `target`.
+fn collect(
+    root: &Dir,
+    source: &Path,
+    target: &str,
+    layer: &mut Layer,
+    uid: u64,
+    gid: u64,
+    mode: Option<u32>,
+) -> Result<()> {
+    let shown = || source.display().to_string();
+    let source_or_dot = if source.as_os_str().is_empty() { Path::new(".") } else { source };
+    let meta = root
+        .symlink_metadata(source_or_dot)
+        .map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
+    let target = target.trim_end_matches('/').trim_start_matches('/').to_owned();
+    if meta.is_symlink() {
+        let link = root
+            .read_link_contents(source)
+            .map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
+        check_link(source, &link)?;
+        layer.add(
+            target,
+            Entry { content: Content::Symlink(link.to_string_lossy().into_owned()), mode: 0o777, uid, gid },
+        );
+        return Ok(());
+    }
+    if meta.is_dir() {
+        if !target.is_empty() {
+            layer.add(target.clone(), Entry { content: Content::Dir, mode: mode.unwrap_or(0o755), uid, gid });
+        }
+        let mut children: Vec<_> = root
+            .read_dir(source_or_dot)
+            .map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        children.sort();
+        for child in children {
+            let child_target = if target.is_empty() {
+                child.to_string_lossy().into_owned()
+            } else {
+                format!("{target}/{}", child.to_string_lossy())
+            };
+            collect(root, &source.join(&child), &child_target, layer, uid, gid, mode)?;
+        }
+        return Ok(());
+    }
+    let bytes = root.read(source).map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
+    use cap_std::fs::PermissionsExt;
+    let executable = meta.permissions().mode() & 0o111 != 0;
+    let mode = mode.unwrap_or(if executable { 0o755 } else { 0o644 });
+    layer.add(target, Entry { content: Content::File(bytes), mode, uid, gid });
+    Ok(())
+}
+
+/// A symlink in the context may only point inside it.
+fn check_link(source: &Path, link: &Path) -> Result<()> {
+    let resolved = source.parent().unwrap_or(Path::new("")).join(link);
+    if link.is_absolute() || inside(&resolved.to_string_lossy()).is_none() {
+        return Err(Error::usage(format!(
+            "COPY source {} is a symlink to {}, outside the build context; copy the file itself",
+            source.display(),
+            link.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The directories above a destination, as Docker creates them.
+fn add_parents(layer: &mut Layer, dest: &str) {
+    let mut path = String::new();
+    let parts: Vec<&str> = dest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        path = if path.is_empty() { (*part).to_owned() } else { format!("{path}/{part}") };
+        layer.add_if_missing(path.clone(), Entry { content: Content::Dir, mode: 0o755, uid: 0, gid: 0 });
+    }
+}
+
+/// A guest path from a working directory and a path that may be relative.
+fn guest_join(workdir: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{}/{path}", workdir.trim_end_matches('/'))
+    };
+    let keep_slash = joined.ends_with('/') && joined != "/";
+    let normal = inside(&joined).map(|p| format!("/{}", p.display())).unwrap_or_else(|| "/".into());
+    if keep_slash { format!("{normal}/") } else { normal }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let status = std::process::Command::new("cp")
+        .args(["-a", "--no-preserve=ownership"])
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .map_err(|e| Error::Internal(e.into()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Internal(anyhow::anyhow!("copying the base image's files failed")))
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` if set, else 0: the one timestamp of a build, so that
+/// it gives the same digest every time.
+fn source_date_epoch() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+fn epoch_text(seconds: u64) -> String {
+    chrono::DateTime::from_timestamp(seconds as i64, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn write_image(store: &Store, stage: Stage, tag: &ImageRef, mtime: u64) -> Result<Digest> {
+    let config = json!({
+        "created": epoch_text(mtime),
+        "architecture": "wasm",
+        "os": "wasi",
+        "config": stage.config,
+        "rootfs": { "type": "layers", "diff_ids": stage.diff_ids },
+        "history": stage.history,
+    });
+    let config_bytes = serde_json::to_vec(&config).expect("JSON");
+    let config_descriptor = Descriptor::of("application/vnd.oci.image.config.v1+json", &config_bytes);
+    store.put_blob(&config_descriptor, &config_bytes)?;
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_MANIFEST,
+        "config": config_descriptor,
+        "layers": stage.layers,
+    });
+    let manifest_bytes = serde_json::to_vec(&manifest).expect("JSON");
+    let descriptor = Descriptor::of(media::OCI_MANIFEST, &manifest_bytes);
+    store.put_blob(&descriptor, &manifest_bytes)?;
+    // A check that it reads as wbox's own images do.
+    Image::load(store, &descriptor.digest)?;
+    store.tag(tag, &descriptor)?;
+    Ok(descriptor.digest)
+}

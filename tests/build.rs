@@ -1,0 +1,156 @@
+//! `wbox build` of wasm Dockerfiles: the image it makes runs and inspects as
+//! the Dockerfile says, is the same on every build, reads in skopeo and
+//! containerd, and bad Dockerfiles and contexts are clear errors that make
+//! no image.
+
+mod harness;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use harness::containerd::Containerd;
+use harness::registry::Registry;
+use harness::{Wbox, code, guest, ok, stderr, stdout};
+
+const DOCKERFILE: &str = r#"# syntax=docker/dockerfile:1
+ARG BASE=scratch
+FROM ${BASE}
+LABEL org.opencontainers.image.title="wc" \
+      maintainer.team=tools
+COPY wc.wasm /app/wc.wasm
+COPY static/ /app/static/
+ENV MODE=prod
+WORKDIR /app
+EXPOSE 8080
+ENTRYPOINT ["/app/wc.wasm"]
+CMD ["/app/static/index.html"]
+"#;
+
+/// A build context: the wc guest, a static file, the Dockerfile.
+fn context(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(guest("wc.wasm"), dir.path().join("wc.wasm")).unwrap();
+    fs::create_dir(dir.path().join("static")).unwrap();
+    fs::write(dir.path().join("static/index.html"), "<p>hello static</p>\n").unwrap();
+    fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    dir
+}
+
+fn build(wbox: &Wbox, tag: &str, context: &Path) -> std::process::Output {
+    wbox.run(&["build", "-q", "-t", tag, context.to_str().unwrap()])
+}
+
+#[test]
+fn a_wasm_dockerfile_builds_an_image_that_runs_as_written() {
+    let wbox = Wbox::new();
+    let ctx = context(DOCKERFILE);
+    let out = wbox.run(&["build", "-t", "local/wc:1", ctx.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Step 2/9 : LABEL") && stdout(&out).contains("Successfully tagged local/wc:1")
+    );
+
+    // ENTRYPOINT + CMD: wc counts the static file.
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", "local/wc:1"])), "1 2 20 /app/static/index.html\n");
+    // The image's files are read-only to the guest.
+    let out = wbox.run(&["run", "--rm", "local/wc:1", "/app/static/index.html", "/app/static/out.txt"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+
+    let inspected: serde_json::Value =
+        serde_json::from_str(&ok(wbox.run(&["inspect", "local/wc:1"]))).unwrap();
+    let config = &inspected[0]["Config"];
+    assert_eq!(config["Labels"]["org.opencontainers.image.title"], "wc");
+    assert_eq!(config["Labels"]["maintainer.team"], "tools");
+    assert_eq!(config["Env"], serde_json::json!(["MODE=prod"]));
+    assert_eq!(config["WorkingDir"], "/app");
+    assert!(config["ExposedPorts"]["8080/tcp"].is_object(), "{config}");
+    assert_eq!(
+        (inspected[0]["Os"].as_str(), inspected[0]["Architecture"].as_str()),
+        (Some("wasi"), Some("wasm"))
+    );
+    let history = ok(wbox.run(&["history", "local/wc:1"]));
+    assert!(history.contains("COPY wc.wasm /app/wc.wasm"), "{history}");
+}
+
+#[test]
+fn the_same_context_gives_the_same_digest_and_a_change_only_later_layers() {
+    let wbox = Wbox::new();
+    let ctx = context(DOCKERFILE);
+    let first = ok(build(&wbox, "local/wc:1", ctx.path()));
+    let other = Wbox::new();
+    assert_eq!(ok(build(&other, "local/wc:2", ctx.path())), first, "another store, the same digest");
+    assert!(first.starts_with("sha256:"), "{first}");
+
+    fs::write(ctx.path().join("static/index.html"), "<p>changed</p>\n").unwrap();
+    let changed = ok(build(&wbox, "local/wc:3", ctx.path()));
+    assert_ne!(changed, first);
+    let layers = |tag: &str| {
+        let inspected: serde_json::Value = serde_json::from_str(&ok(wbox.run(&["inspect", tag]))).unwrap();
+        inspected[0]["RootFS"]["Layers"].as_array().unwrap().clone()
+    };
+    let (before, after) = (layers("local/wc:1"), layers("local/wc:3"));
+    assert_eq!(before[0], after[0], "the module's layer is the same");
+    assert_ne!(before[1], after[1], "the static files' layer changed");
+}
+
+#[test]
+fn stages_copy_from_each_other() {
+    let wbox = Wbox::new();
+    let ctx = context(
+        "FROM scratch AS tools\nCOPY wc.wasm /build/out/wc.wasm\n\
+         FROM scratch\nCOPY --from=tools /build/out/*.wasm /bin/\nCOPY static/index.html /data/\n\
+         ENTRYPOINT [\"/bin/wc.wasm\", \"/data/index.html\"]\n",
+    );
+    ok(build(&wbox, "local/staged:1", ctx.path()));
+    assert_eq!(stdout(&wbox.run(&["run", "--rm", "local/staged:1"])), "1 2 20 /data/index.html\n");
+}
+
+#[test]
+fn bad_dockerfiles_and_contexts_are_errors_that_make_no_image() {
+    let wbox = Wbox::new();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret.txt"), "secret").unwrap();
+    for (dockerfile, wanted) in [
+        ("FROM scratch\nFETCH http://x /y\n", "line 2: unknown instruction FETCH"),
+        (
+            "FROM scratch\nCOPY ../secret.txt /s\n",
+            "line 2: COPY source ../secret.txt is outside the build context",
+        ),
+        ("FROM scratch\nCOPY link /s\n", "line 2: COPY source link is a symlink"),
+        ("FROM scratch\nCOPY --from=nowhere /x /y\n", "line 2: COPY --from=nowhere: no earlier stage"),
+        ("FROM scratch\nCOPY missing.txt /x\n", "line 2: COPY source missing.txt"),
+        ("FROM scratch\nCOPY wc.wasm /\nRUN [\"/wc.wasm\"]\n", "line 3: RUN is not built yet"),
+        ("FROM scratch\nRUN <<EOF\necho\nEOF\n", "line 2: heredocs"),
+    ] {
+        let ctx = context(dockerfile);
+        std::os::unix::fs::symlink(outside.path().join("secret.txt"), ctx.path().join("link")).unwrap();
+        let out = build(&wbox, "local/bad:1", ctx.path());
+        assert_eq!(code(&out), 1, "{dockerfile}");
+        assert!(stderr(&out).contains(wanted), "{dockerfile}: {}", stderr(&out));
+        assert_eq!(ok(wbox.run(&["images", "-q"])), "", "{dockerfile}: no image");
+    }
+}
+
+#[test]
+fn a_built_image_pushed_reads_in_skopeo_and_containerd() {
+    let registry = Registry::start();
+    let wbox = Wbox::new();
+    let ctx = context(DOCKERFILE);
+    let name = format!("{}/built/wc:1", registry.addr);
+    let digest = ok(build(&wbox, &name, ctx.path())).trim().to_owned();
+    ok(wbox.run(&["push", &name]));
+
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", &format!("docker://{name}")])
+        .output()
+        .unwrap();
+    let inspected: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((inspected["Os"].as_str(), inspected["Architecture"].as_str()), (Some("wasi"), Some("wasm")));
+    assert_eq!(inspected["Digest"], digest.as_str());
+
+    let containerd = Containerd::start();
+    let out = containerd.ctr(&["images", "pull", "--plain-http", "--platform", "wasi/wasm", &name]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&containerd.ctr(&["images", "ls"])).contains(&digest));
+}
