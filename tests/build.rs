@@ -120,7 +120,19 @@ fn bad_dockerfiles_and_contexts_are_errors_that_make_no_image() {
         ("FROM scratch\nCOPY link /s\n", "line 2: COPY source link is a symlink"),
         ("FROM scratch\nCOPY --from=nowhere /x /y\n", "line 2: COPY --from=nowhere: no earlier stage"),
         ("FROM scratch\nCOPY missing.txt /x\n", "line 2: COPY source missing.txt"),
-        ("FROM scratch\nCOPY wc.wasm /\nRUN [\"/wc.wasm\"]\n", "line 3: RUN is not built yet"),
+        (
+            "FROM scratch\nCOPY wc.wasm /\nRUN echo hi\n",
+            "line 3: RUN /bin/sh: no wasm program is at that path",
+        ),
+        // The program runs in the stage's files only: the host's and the context's are not there.
+        (
+            "FROM scratch\nCOPY wc.wasm /\nRUN [\"/wc.wasm\", \"/etc/passwd\"]\n",
+            "line 3: RUN /wc.wasm /etc/passwd failed with exit code 1",
+        ),
+        (
+            "FROM scratch\nCOPY wc.wasm /\nRUN [\"/wc.wasm\", \"../../Dockerfile\"]\n",
+            "failed with exit code 1",
+        ),
         ("FROM scratch\nRUN <<EOF\necho\nEOF\n", "line 2: heredocs"),
     ] {
         let ctx = context(dockerfile);
@@ -153,4 +165,24 @@ fn a_built_image_pushed_reads_in_skopeo_and_containerd() {
     let out = containerd.ctr(&["images", "pull", "--plain-http", "--platform", "wasi/wasm", &name]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&containerd.ctr(&["images", "ls"])).contains(&digest));
+}
+
+#[test]
+fn a_wasm_run_step_writes_into_the_image() {
+    let wbox = Wbox::new();
+    // wc writes only into a directory that exists: the image gets one first.
+    let ctx = context(
+        "FROM scratch\nCOPY wc.wasm /app/wc.wasm\nCOPY static/ /app/static/\nCOPY static/out /app/out\nWORKDIR /app\n\
+         RUN [\"/app/wc.wasm\", \"static/index.html\", \"/app/out/count.txt\"]\n\
+         ENTRYPOINT [\"/app/wc.wasm\"]\n",
+    );
+    fs::create_dir(ctx.path().join("static/out")).unwrap();
+    let out = wbox.run(&["build", "-t", "local/counted:1", ctx.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    // The file the step wrote is in the image.
+    let counted = wbox.run(&["run", "--rm", "local/counted:1", "/app/out/count.txt"]);
+    assert_eq!(stdout(&counted), "1 4 25 /app/out/count.txt\n", "{}", stderr(&counted));
+    assert!(ok(wbox.run(&["history", "--no-trunc", "local/counted:1"])).contains("RUN [\"/app/wc.wasm\""));
+    // It wrote nothing into the context.
+    assert!(!ctx.path().join("static/out/count.txt").exists());
 }

@@ -45,7 +45,8 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         target: args.target,
     };
     let quiet = args.quiet;
-    let digest = build::build(&Store::open(root)?, &options, &mut |step| {
+    let cache = super::run::compile_cache(root);
+    let digest = build::build(&Store::open(root)?, &cache, &options, &mut |step| {
         if !quiet {
             println!("{step}");
         }

@@ -4,8 +4,8 @@
 //! (what `COPY --from` reads); each COPY/ADD becomes one reproducible layer
 //! (`layer`), and the other instructions change the image's config. Built
 //! so far: wasm stages (`FROM scratch` or a wasm image) with COPY/ADD from
-//! the context or another stage, and every config instruction. RUN is not
-//! built yet and says so.
+//! the context or another stage, RUN of a wasm program from the stage's
+//! files (`run_step`), and every config instruction.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -15,10 +15,12 @@ use serde_json::{Map, Value, json};
 use crate::image::{self, Image, Kind as ImageKind};
 use crate::reference::ImageRef;
 use crate::store::{Descriptor, Digest, Store, media};
+use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
 pub mod dockerfile;
 mod layer;
+mod run_step;
 
 use dockerfile::{Command, Kind};
 use layer::{Content, Entry, Layer};
@@ -48,7 +50,12 @@ struct Stage {
 
 /// Builds the image and tags it; `say` is told each step. Returns the
 /// manifest's digest.
-pub fn build(store: &Store, options: &BuildOptions, say: &mut dyn FnMut(&str)) -> Result<Digest> {
+pub fn build(
+    store: &Store,
+    cache: &CompileCache,
+    options: &BuildOptions,
+    say: &mut dyn FnMut(&str),
+) -> Result<Digest> {
     let dockerfile_path = options.dockerfile.clone().unwrap_or_else(|| options.context.join("Dockerfile"));
     let text = std::fs::read_to_string(&dockerfile_path)
         .map_err(|e| Error::usage(format!("cannot read {}: {e}", dockerfile_path.display())))?;
@@ -90,7 +97,7 @@ pub fn build(store: &Store, options: &BuildOptions, say: &mut dyn FnMut(&str)) -
         for instruction in &stage.instructions {
             step += 1;
             say(&format!("Step {step}/{steps} : {}", instruction.text));
-            apply(store, &context, &mut current, &built, instruction, options, mtime)
+            apply(store, cache, &context, &mut current, &built, instruction, options, mtime)
                 .map_err(at(instruction.line))?;
         }
         built.push(current);
@@ -148,8 +155,10 @@ fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage])
     Ok(stage)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn apply(
     store: &Store,
+    cache: &CompileCache,
     context: &Dir,
     stage: &mut Stage,
     built: &[Stage],
@@ -164,10 +173,21 @@ fn apply(
     let workdir = stage.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("/").to_owned();
     let mut empty_layer = true;
     match kind {
-        Kind::Run(_) => {
-            return Err(Error::usage(
-                "RUN is not built yet in wbox build; build the program outside and COPY it in",
-            ));
+        Kind::Run(command) => {
+            let mut env: Vec<(String, String)> = stage.vars.clone();
+            // The image's ENV wins over build arguments of the same name.
+            for kv in stage.config.get("Env").and_then(Value::as_array).into_iter().flatten() {
+                let kv = kv.as_str().unwrap_or_default();
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                env.push((k.to_owned(), v.to_owned()));
+            }
+            let layer =
+                run_step::run(stage.files.path(), argv(command, &stage.config), env, &workdir, cache)?;
+            let (bytes, descriptor, diff_id) = layer.finish(mtime).map_err(|e| Error::Internal(e.into()))?;
+            store.put_blob(&descriptor, &bytes)?;
+            stage.layers.push(descriptor);
+            stage.diff_ids.push(json!(diff_id));
+            empty_layer = false;
         }
         Kind::Copy { add, from, chown, chmod, checksum, sources, dest } => {
             if *add && (checksum.is_some() || sources.iter().any(|s| s.contains("://"))) {
