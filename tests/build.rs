@@ -37,6 +37,11 @@ fn context(dockerfile: &str) -> tempfile::TempDir {
     dir
 }
 
+fn inspect_id(wbox: &Wbox, tag: &str) -> String {
+    let inspected: serde_json::Value = serde_json::from_str(&ok(wbox.run(&["inspect", tag]))).unwrap();
+    inspected[0]["Id"].as_str().unwrap().to_owned()
+}
+
 fn build(wbox: &Wbox, tag: &str, context: &Path) -> std::process::Output {
     wbox.run(&["build", "-q", "-t", tag, context.to_str().unwrap()])
 }
@@ -78,11 +83,24 @@ fn the_same_context_gives_the_same_digest_and_a_change_only_later_layers() {
     let wbox = Wbox::new();
     let ctx = context(DOCKERFILE);
     let first = ok(build(&wbox, "local/wc:1", ctx.path()));
+    assert!(!first.contains("CACHED"));
     let other = Wbox::new();
     assert_eq!(ok(build(&other, "local/wc:2", ctx.path())), first, "another store, the same digest");
     assert!(first.starts_with("sha256:"), "{first}");
 
+    // Built again: every layer comes from the cache.
+    let again = ok(wbox.run(&["build", "-t", "local/wc:1", ctx.path().to_str().unwrap()]));
+    assert_eq!(again.matches(" ---> CACHED").count(), 2, "{again}");
+    let uncached = ok(wbox.run(&["build", "--no-cache", "-t", "local/wc:1", ctx.path().to_str().unwrap()]));
+    assert!(!uncached.contains("CACHED") && uncached.contains(first.trim()), "{uncached}");
+
     fs::write(ctx.path().join("static/index.html"), "<p>changed</p>\n").unwrap();
+    let steps = ok(wbox.run(&["build", "-t", "local/wc:3", ctx.path().to_str().unwrap()]));
+    let cached_after = |step: &str| {
+        let rest = &steps[steps.find(step).unwrap()..];
+        rest.lines().nth(1).is_some_and(|next| next.contains("CACHED"))
+    };
+    assert!(cached_after("COPY wc.wasm") && !cached_after("COPY static/"), "{steps}");
     let changed = ok(build(&wbox, "local/wc:3", ctx.path()));
     assert_ne!(changed, first);
     let layers = |tag: &str| {
@@ -183,6 +201,11 @@ fn a_wasm_run_step_writes_into_the_image() {
     let counted = wbox.run(&["run", "--rm", "local/counted:1", "/app/out/count.txt"]);
     assert_eq!(stdout(&counted), "1 4 25 /app/out/count.txt\n", "{}", stderr(&counted));
     assert!(ok(wbox.run(&["history", "--no-trunc", "local/counted:1"])).contains("RUN [\"/app/wc.wasm\""));
+    // Built again, the step is not run again: its layer comes from the cache.
+    let again = ok(wbox.run(&["build", "-t", "local/counted:2", ctx.path().to_str().unwrap()]));
+    assert_eq!(again.matches(" ---> CACHED").count(), 4, "{again}");
+    let ids = |tag: &str| inspect_id(&wbox, tag);
+    assert_eq!(ids("local/counted:1"), ids("local/counted:2"));
     // It wrote nothing into the context.
     assert!(!ctx.path().join("static/out/count.txt").exists());
 }

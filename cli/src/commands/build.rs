@@ -28,6 +28,9 @@ pub struct BuildArgs {
     /// Print only the image's digest
     #[arg(short, long)]
     pub quiet: bool,
+    /// Build every step again instead of reusing cached layers
+    #[arg(long)]
+    pub no_cache: bool,
     /// The build context: the directory COPY reads from
     pub context: PathBuf,
 }
@@ -43,10 +46,11 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         tag: ImageRef::parse(&args.tag)?,
         build_args,
         target: args.target,
+        no_cache: args.no_cache,
     };
     let quiet = args.quiet;
     let cache = super::run::compile_cache(root);
-    let digest = build::build(&Store::open(root)?, &cache, &options, &mut |step| {
+    let digest = build::build(root, &Store::open(root)?, &cache, &options, &mut |step| {
         if !quiet {
             println!("{step}");
         }

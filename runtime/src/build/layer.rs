@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::store::{Descriptor, Digest};
+use crate::store::Descriptor;
 
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
@@ -64,9 +64,8 @@ impl Layer {
         Ok(())
     }
 
-    /// The gzipped tar, its descriptor, and its diff_id (the digest of the
-    /// uncompressed tar).
-    pub fn finish(self, mtime: u64) -> std::io::Result<(Vec<u8>, Descriptor, Digest)> {
+    /// The layer's tar: its digest is the layer's diff_id.
+    pub fn tar(&self, mtime: u64) -> std::io::Result<Vec<u8>> {
         let mut tar = tar::Builder::new(Vec::new());
         for (path, entry) in &self.entries {
             let mut header = tar::Header::new_gnu();
@@ -92,12 +91,16 @@ impl Layer {
                 }
             }
         }
-        let tar = tar.into_inner()?;
-        let diff_id = Digest::of(&tar);
-        let mut gzip = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::default());
-        gzip.write_all(&tar)?;
-        let compressed = gzip.finish()?;
-        let descriptor = Descriptor::of(LAYER_MEDIA_TYPE, &compressed);
-        Ok((compressed, descriptor, diff_id))
+        tar.into_inner()
     }
+}
+
+/// A layer's tar gzipped (without a name or time in the header), and its
+/// descriptor.
+pub fn compress(tar: &[u8]) -> std::io::Result<(Vec<u8>, Descriptor)> {
+    let mut gzip = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::default());
+    gzip.write_all(tar)?;
+    let compressed = gzip.finish()?;
+    let descriptor = Descriptor::of(LAYER_MEDIA_TYPE, &compressed);
+    Ok((compressed, descriptor))
 }

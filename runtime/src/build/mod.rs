@@ -18,10 +18,12 @@ use crate::store::{Descriptor, Digest, Store, media};
 use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
+mod cache;
 pub mod dockerfile;
 mod layer;
 mod run_step;
 
+use cache::LayerCache;
 use dockerfile::{Command, Kind};
 use layer::{Content, Entry, Layer};
 
@@ -34,6 +36,8 @@ pub struct BuildOptions {
     pub build_args: Vec<(String, String)>,
     /// The stage to build; the last by default.
     pub target: Option<String>,
+    /// Build every step again, ignoring the layer cache.
+    pub no_cache: bool,
 }
 
 /// A stage being built.
@@ -46,11 +50,14 @@ struct Stage {
     config: Map<String, Value>,
     /// ARG values then ENV, for substitution.
     vars: Vec<(String, String)>,
+    /// The layer cache's key of the last step.
+    chain: String,
 }
 
 /// Builds the image and tags it; `say` is told each step. Returns the
 /// manifest's digest.
 pub fn build(
+    root: &Path,
     store: &Store,
     cache: &CompileCache,
     options: &BuildOptions,
@@ -71,7 +78,14 @@ pub fn build(
             .position(|s| s.name.as_deref() == Some(target.to_ascii_lowercase().as_str()))
             .ok_or_else(|| Error::usage(format!("--target {target}: no stage is named so")))?,
     };
-    let mtime = source_date_epoch();
+    let builder = Builder {
+        store,
+        compile_cache: cache,
+        layers: LayerCache::new(root, !options.no_cache),
+        context,
+        options,
+        mtime: source_date_epoch(),
+    };
     let _adding = store.adding()?;
     let mut built: Vec<Stage> = Vec::new();
     let steps: usize = file.stages[..=last].iter().map(|s| s.instructions.len() + 1).sum();
@@ -97,13 +111,14 @@ pub fn build(
         for instruction in &stage.instructions {
             step += 1;
             say(&format!("Step {step}/{steps} : {}", instruction.text));
-            apply(store, cache, &context, &mut current, &built, instruction, options, mtime)
-                .map_err(at(instruction.line))?;
+            if apply(&builder, &mut current, &built, instruction).map_err(at(instruction.line))? {
+                say(" ---> CACHED");
+            }
         }
         built.push(current);
     }
     let stage = built.pop().expect("at least one stage");
-    write_image(store, stage, &options.tag, mtime)
+    write_image(store, stage, &options.tag, builder.mtime)
 }
 
 /// A stage's starting point: nothing, or a wasm image's layers, config and files.
@@ -117,6 +132,7 @@ fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage])
         history: Vec::new(),
         config: Map::new(),
         vars: Vec::new(),
+        chain: LayerCache::key(&[base]),
     };
     if base == "scratch" {
         return Ok(stage);
@@ -141,6 +157,7 @@ fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage])
             )));
         }
     }
+    stage.chain = LayerCache::key(&[image.manifest_digest.as_str()]);
     let (rootfs, _hold) = store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
     copy_tree(&rootfs, stage.files.path())?;
     stage.layers = image.manifest.layers.clone();
@@ -155,23 +172,36 @@ fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage])
     Ok(stage)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every step of one build shares.
+struct Builder<'a> {
+    store: &'a Store,
+    compile_cache: &'a CompileCache,
+    layers: LayerCache,
+    context: Dir,
+    options: &'a BuildOptions,
+    mtime: u64,
+}
+
+/// Applies one instruction to a stage. True when its layer came from the
+/// cache.
 fn apply(
-    store: &Store,
-    cache: &CompileCache,
-    context: &Dir,
+    b: &Builder,
     stage: &mut Stage,
     built: &[Stage],
     instruction: &dockerfile::Instruction,
-    options: &BuildOptions,
-    mtime: u64,
-) -> Result<()> {
+) -> Result<bool> {
+    let (store, options, mtime) = (b.store, b.options, b.mtime);
     let kind = &instruction.kind;
     let vars = stage.vars.clone();
     let lookup = move |name: &str| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let expand = |word: &str| dockerfile::expand(word, '\\', &lookup);
     let workdir = stage.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("/").to_owned();
+    // The step's key: the steps before it, itself, and the variables it sees.
+    let vars_text = serde_json::to_string(&stage.vars).expect("JSON");
+    let key = LayerCache::key(&[&stage.chain, &instruction.text, &vars_text]);
+    stage.chain = key.clone();
     let mut empty_layer = true;
+    let mut cached = false;
     match kind {
         Kind::Run(command) => {
             let mut env: Vec<(String, String)> = stage.vars.clone();
@@ -181,10 +211,20 @@ fn apply(
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
                 env.push((k.to_owned(), v.to_owned()));
             }
-            let layer =
-                run_step::run(stage.files.path(), argv(command, &stage.config), env, &workdir, cache)?;
-            let (bytes, descriptor, diff_id) = layer.finish(mtime).map_err(|e| Error::Internal(e.into()))?;
-            store.put_blob(&descriptor, &bytes)?;
+            let (descriptor, diff_id) = match b.layers.get(store, &key) {
+                Some((descriptor, diff_id)) => {
+                    store.unpack_into(std::slice::from_ref(&descriptor), stage.files.path())?;
+                    cached = true;
+                    (descriptor, diff_id)
+                }
+                None => {
+                    let argv = argv(command, &stage.config);
+                    let layer = run_step::run(stage.files.path(), argv, env, &workdir, b.compile_cache)?;
+                    let (descriptor, diff_id) = store_layer(store, &layer, mtime)?;
+                    b.layers.put(&key, &descriptor, &diff_id);
+                    (descriptor, diff_id)
+                }
+            };
             stage.layers.push(descriptor);
             stage.diff_ids.push(json!(diff_id));
             empty_layer = false;
@@ -207,7 +247,7 @@ fn apply(
                 ))
             })?;
             let source_root = match from {
-                None => context.try_clone().map_err(|e| Error::Internal(e.into()))?,
+                None => b.context.try_clone().map_err(|e| Error::Internal(e.into()))?,
                 Some(name) => {
                     let other =
                         built.iter().find(|s| s.name.as_deref() == Some(name.as_str())).ok_or_else(|| {
@@ -242,8 +282,26 @@ fn apply(
             add_parents(&mut layer, &dest_path);
             let files = Dir::open_ambient_dir(stage.files.path(), cap_std::ambient_authority())
                 .map_err(|e| Error::Internal(e.into()))?;
-            let (bytes, descriptor, diff_id) = finish(layer, &files, mtime)?;
-            store.put_blob(&descriptor, &bytes)?;
+            layer
+                .write_into(&files)
+                .map_err(|e| Error::usage(format!("cannot place the copied files: {e}")))?;
+            // The same files copied after the same steps: the same layer.
+            let tar = layer.tar(mtime).map_err(|e| Error::Internal(e.into()))?;
+            let diff_id = Digest::of(&tar);
+            let key = LayerCache::key(&[&key, diff_id.as_str()]);
+            stage.chain = key.clone();
+            let descriptor = match b.layers.get(store, &key) {
+                Some((descriptor, _)) => {
+                    cached = true;
+                    descriptor
+                }
+                None => {
+                    let (bytes, descriptor) = layer::compress(&tar).map_err(|e| Error::Internal(e.into()))?;
+                    store.put_blob(&descriptor, &bytes)?;
+                    b.layers.put(&key, &descriptor, &diff_id);
+                    descriptor
+                }
+            };
             stage.layers.push(descriptor);
             stage.diff_ids.push(json!(diff_id));
             empty_layer = false;
@@ -310,14 +368,15 @@ fn apply(
         "created_by": instruction.text,
         "empty_layer": empty_layer,
     }));
-    Ok(())
+    Ok(cached)
 }
 
-/// The layer's files go into the stage's directory too, through cap-std,
-/// so that a symlink copied earlier cannot send a later file outside it.
-fn finish(layer: Layer, files: &Dir, mtime: u64) -> Result<(Vec<u8>, Descriptor, Digest)> {
-    layer.write_into(files).map_err(|e| Error::usage(format!("cannot place the copied files: {e}")))?;
-    layer.finish(mtime).map_err(|e| Error::Internal(e.into()))
+/// Writes a layer's blob into the store.
+fn store_layer(store: &Store, layer: &Layer, mtime: u64) -> Result<(Descriptor, Digest)> {
+    let tar = layer.tar(mtime).map_err(|e| Error::Internal(e.into()))?;
+    let (bytes, descriptor) = layer::compress(&tar).map_err(|e| Error::Internal(e.into()))?;
+    store.put_blob(&descriptor, &bytes)?;
+    Ok((descriptor, Digest::of(&tar)))
 }
 
 /// Exec form as it is; shell form through the stage's SHELL (`/bin/sh -c`).

@@ -271,6 +271,12 @@ impl Store {
         Ok((self.unpack(manifest_digest, layers)?, lock))
     }
 
+    /// Unpacks layers of the store onto a directory, safely, as `unpack`
+    /// does for an image's rootfs.
+    pub(crate) fn unpack_into(&self, layers: &[Descriptor], dest: &Path) -> Result<()> {
+        unpack::unpack_layers(self, layers, dest)
+    }
+
     /// Where an image's layers are (or will be) unpacked.
     pub fn rootfs_path(&self, manifest: &Digest) -> PathBuf {
         self.rootfs.join(manifest.hex())
