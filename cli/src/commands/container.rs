@@ -74,7 +74,7 @@ pub fn start(root: &Path, args: StartArgs) -> crate::Result<i32> {
         // What earlier runs wrote is not this run's output.
         reader.read_new().map_err(internal)?;
         start_in_background(root, &mut container)?;
-        follow(&mut container, &mut reader, |entry| print_entry(entry, false))?;
+        container.follow_log(&mut reader, |entry| print_entry(entry, false))?;
         return Ok(container.state.exit_code.unwrap_or(0));
     }
     each(&args.containers, |name| {
@@ -197,28 +197,9 @@ pub fn logs(root: &Path, args: LogsArgs) -> crate::Result<i32> {
         print_entry(entry, args.timestamps);
     }
     if args.follow {
-        follow(&mut container, &mut reader, |entry| print_entry(entry, args.timestamps))?;
+        container.follow_log(&mut reader, |entry| print_entry(entry, args.timestamps))?;
     }
     Ok(0)
-}
-
-/// Prints what the log gains until the container no longer runs.
-fn follow(
-    container: &mut Container,
-    reader: &mut logs::Reader,
-    mut each: impl FnMut(&logs::Entry),
-) -> crate::Result<()> {
-    loop {
-        let running = container.runner_pid().is_some();
-        for entry in reader.read_new().map_err(internal)? {
-            each(&entry);
-        }
-        if !running {
-            container.reload()?;
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn print_entry(entry: &logs::Entry, timestamps: bool) {
@@ -280,7 +261,7 @@ pub struct KillArgs {
 }
 
 pub fn kill(root: &Path, args: KillArgs) -> crate::Result<i32> {
-    let signal = parse_signal(&args.signal)?;
+    let signal = container::parse_signal(&args.signal)?;
     let containers = Containers::open(root)?;
     each(&args.containers, |name| {
         let mut container = containers.lookup(name)?;
@@ -295,38 +276,6 @@ pub fn kill(root: &Path, args: KillArgs) -> crate::Result<i32> {
         println!("{name}");
         Ok(())
     })
-}
-
-/// The signal to deliver, or None for one whose default effect is nothing.
-fn parse_signal(text: &str) -> crate::Result<Option<i32>> {
-    let name = text.trim_start_matches("SIG").to_ascii_uppercase();
-    let number = match name.as_str() {
-        "HUP" => 1,
-        "INT" => 2,
-        "QUIT" => 3,
-        "ABRT" => 6,
-        "KILL" => 9,
-        "USR1" => 10,
-        "USR2" => 12,
-        "PIPE" => 13,
-        "ALRM" => 14,
-        "TERM" => 15,
-        "CHLD" | "CONT" | "URG" | "WINCH" => return Ok(None),
-        "STOP" | "TSTP" | "TTIN" | "TTOU" => {
-            return Err(Error::usage(format!(
-                "SIG{name} would pause the container; wasm containers cannot be paused"
-            )));
-        }
-        _ => match text.parse::<i32>() {
-            Ok(n @ 1..=64) => n,
-            _ => {
-                return Err(Error::usage(format!(
-                    "invalid signal {text}: give a name (KILL, TERM) or a number"
-                )));
-            }
-        },
-    };
-    Ok(Some(number))
 }
 
 /// Stop, then start, containers

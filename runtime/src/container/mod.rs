@@ -127,6 +127,39 @@ impl Request {
     }
 }
 
+/// The signal to deliver, or None for one whose default effect is nothing.
+pub fn parse_signal(text: &str) -> Result<Option<i32>> {
+    let upper = text.to_ascii_uppercase();
+    let name = upper.trim_start_matches("SIG");
+    let number = match name {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ABRT" => 6,
+        "KILL" => 9,
+        "USR1" => 10,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        "CHLD" | "CONT" | "URG" | "WINCH" => return Ok(None),
+        "STOP" | "TSTP" | "TTIN" | "TTOU" => {
+            return Err(Error::usage(format!(
+                "SIG{name} would pause the container; wasm containers cannot be paused"
+            )));
+        }
+        _ => match text.parse::<i32>() {
+            Ok(n @ 1..=64) => n,
+            _ => {
+                return Err(Error::usage(format!(
+                    "invalid signal {text}: give a name (KILL, TERM) or a number"
+                )));
+            }
+        },
+    };
+    Ok(Some(number))
+}
+
 /// All containers of one root.
 pub struct Containers {
     dir: PathBuf,
@@ -329,6 +362,25 @@ impl Container {
                 self.config.name,
                 self.state.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
             ))),
+        }
+    }
+
+    /// Hands `each` what the log gains until the container no longer runs;
+    /// then the state says how it ended.
+    pub fn follow_log(
+        &mut self,
+        reader: &mut logs::Reader,
+        mut each: impl FnMut(&logs::Entry),
+    ) -> Result<()> {
+        loop {
+            let running = self.runner_pid().is_some();
+            for entry in reader.read_new().map_err(|e| Error::Internal(e.into()))? {
+                each(&entry);
+            }
+            if !running {
+                return self.reload();
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -569,5 +621,17 @@ mod tests {
             assert_eq!(Request::decode(&request.encode()), Some(request));
         }
         assert_eq!(Request::decode("halt 3"), None);
+    }
+
+    #[test]
+    fn signals_by_name_or_number() {
+        for (text, number) in
+            [("KILL", Some(9)), ("sigterm", Some(15)), ("SIGINT", Some(2)), ("15", Some(15)), ("WINCH", None)]
+        {
+            assert_eq!(parse_signal(text).unwrap(), number, "{text}");
+        }
+        for bad in ["STOP", "bogus", "0", "65"] {
+            assert!(parse_signal(bad).is_err(), "{bad}");
+        }
     }
 }
