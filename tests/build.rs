@@ -209,3 +209,30 @@ fn a_wasm_run_step_writes_into_the_image() {
     // It wrote nothing into the context.
     assert!(!ctx.path().join("static/out/count.txt").exists());
 }
+
+#[test]
+fn file_build_args_and_target_choose_what_is_built() {
+    let wbox = Wbox::new();
+    let ctx = context("FROM scratch\n");
+    fs::write(
+        ctx.path().join("Other.dockerfile"),
+        "ARG WHERE=/app\nFROM scratch AS first\nARG WHERE=/app\nCOPY wc.wasm ${WHERE}/wc.wasm\n\
+         ENTRYPOINT [\"/tools/wc.wasm\", \"/tools/wc.wasm\"]\n\
+         FROM scratch AS second\nCOPY static/index.html /index.html\n",
+    )
+    .unwrap();
+    let dockerfile = ctx.path().join("Other.dockerfile");
+    let args = ["build", "-q", "-f", dockerfile.to_str().unwrap(), "--build-arg", "WHERE=/tools"];
+    let out = wbox.run(
+        &[&args[..], &["--target", "first", "-t", "local/first:1", ctx.path().to_str().unwrap()]].concat(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // wc counts its own bytes: it is at the path the build argument gave.
+    let size = fs::metadata(guest("wc.wasm")).unwrap().len();
+    let counted = stdout(&wbox.run(&["run", "--rm", "local/first:1"]));
+    assert!(counted.ends_with(&format!(" {size} /tools/wc.wasm\n")), "{counted}");
+    let out = wbox.run(
+        &[&args[..], &["--target", "nothing", "-t", "local/x:1", ctx.path().to_str().unwrap()]].concat(),
+    );
+    assert!(code(&out) == 1 && stderr(&out).contains("--target nothing: no stage"), "{}", stderr(&out));
+}

@@ -341,3 +341,36 @@ fn a_log_that_cannot_be_written_is_reported_and_the_guest_runs_on() {
         "{error}"
     );
 }
+
+#[test]
+fn logs_follow_restart_json_and_stop_timeout() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    // -f prints the lines as they come and ends when the container does.
+    ok(wbox.run(&["run", "-d", "--name", "counter", &image, "tick", "5"]));
+    let followed = wbox.run(&["logs", "-f", "counter"]);
+    assert_eq!(stdout(&followed), "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n", "{}", stderr(&followed));
+
+    // --stop-timeout is the container's own grace period; -t overrides it.
+    ok(wbox.run(&["run", "-d", "--name", "quick", "--stop-timeout", "0", &image, "sleep", "60"]));
+    let start = Instant::now();
+    ok(wbox.run(&["stop", "quick"]));
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    assert_eq!(inspect(&wbox, "quick")["Config"]["StopTimeout"], 0);
+
+    // restart: stopped, then running again, with a new start time.
+    let started = inspect(&wbox, "quick")["State"]["StartedAt"].clone();
+    assert_eq!(ok(wbox.run(&["restart", "quick"])), "quick\n");
+    let state = inspect(&wbox, "quick")["State"].clone();
+    assert_eq!(state["Running"], true);
+    assert_ne!(state["StartedAt"], started);
+
+    let listed = ok(wbox.run(&["ps", "--format", "json"]));
+    let rows: Vec<serde_json::Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert_eq!((rows[0]["Names"].as_str(), rows[0]["State"].as_str()), (Some("quick"), Some("running")));
+    assert!(rows[0]["Status"].as_str().unwrap().starts_with("Up "), "{listed}");
+    let full = ok(wbox.run(&["ps", "-q", "--no-trunc"]));
+    assert_eq!(full.trim(), inspect(&wbox, "quick")["Id"].as_str().unwrap());
+}

@@ -55,6 +55,7 @@ fn a_docker_wasm_image_made_by_umoci_pulls_and_runs_with_its_rootfs_read_only() 
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains(&format!("Digest: {pushed}")), "{}", stdout(&out));
     assert!(stdout(&out).ends_with(&format!("{name}\n")));
+    assert_eq!(ok(wbox.run(&["pull", "-q", &name])), format!("{name}\n"), "-q prints only the name");
 
     // The entrypoint reads a file of the image; the image is read-only.
     let out = wbox.run(&["run", &name, "/data/in.txt"]);
