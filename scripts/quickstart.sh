@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets wbox up from a fresh Debian machine, starts a local registry with the
-# example image in it, then pulls that image and runs it.
+# Sets wbox up from a fresh Debian machine, starts a local registry, builds
+# the example image and pushes it there, then pulls that image and runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,13 +18,15 @@ port=${WBOX_QUICKSTART_PORT:-5000}
 trap 'kill $registry_pid 2>/dev/null; rm -rf "$work"' EXIT
 start_registry "$port" "$work"
 
-# Until `wbox build` exists, the tests' plain HTTP client makes and pushes the image.
-python3 tests/tools/oci_push.py image "127.0.0.1:$port" hello:1.0 \
-    --entrypoint /hello.wasm --env GREETING=Hello --file "/hello.wasm=examples/out/hello.wasm" >/dev/null
-
+image="127.0.0.1:$port/hello:1.0"
 set -x
-$wbox pull "127.0.0.1:$port/hello:1.0"
-$wbox run --rm "127.0.0.1:$port/hello:1.0" world
+# Build the example's image, ship it to the registry, drop the local copy,
+# then pull it back and run it.
+$wbox build -t "$image" -f examples/hello/Dockerfile examples/out
+$wbox push "$image"
+$wbox rmi "$image"
+$wbox pull "$image"
+$wbox run --rm "$image" world
 $wbox run -e GREETING=Hej examples/out/hello.component.wasm world
 mkdir -p target/quickstart && echo "the quick brown fox" > target/quickstart/in.txt
 $wbox run -v ./target/quickstart:/data:ro examples/out/wc.wasm /data/in.txt

@@ -183,6 +183,16 @@ fn a_built_image_pushed_reads_in_skopeo_and_containerd() {
     let out = containerd.ctr(&["images", "pull", "--plain-http", "--platform", "wasi/wasm", &name]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&containerd.ctr(&["images", "ls"])).contains(&digest));
+
+    // Another machine builds on it: the base image is pulled, as Docker does.
+    let elsewhere = Wbox::new();
+    let ctx = context(&format!(
+        "FROM {name}\nCOPY Dockerfile /app/static/Dockerfile\nCMD [\"/app/static/Dockerfile\"]\n"
+    ));
+    ok(build(&elsewhere, "local/derived:1", ctx.path()));
+    let out = elsewhere.run(&["run", "--rm", "local/derived:1"]);
+    assert!(stdout(&out).ends_with(" /app/static/Dockerfile\n"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 0);
 }
 
 #[test]

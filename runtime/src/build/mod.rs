@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::image::{self, Image, Kind as ImageKind};
 use crate::reference::ImageRef;
+use crate::registry;
 use crate::store::{Descriptor, Digest, Store, media};
 use crate::wasm::CompileCache;
 use crate::{Error, Result};
@@ -107,7 +108,8 @@ pub fn build(
             stage.name.as_ref().map(|n| format!(" AS {n}")).unwrap_or_default()
         ));
         let at = |line: usize| move |e: Error| Error::usage(format!("Dockerfile line {line}: {e}"));
-        let mut current = start_stage(store, &base, stage.name.clone(), &built).map_err(at(stage.line))?;
+        let mut current =
+            start_stage(root, store, &base, stage.name.clone(), &built).map_err(at(stage.line))?;
         for instruction in &stage.instructions {
             step += 1;
             say(&format!("Step {step}/{steps} : {}", instruction.text));
@@ -122,7 +124,13 @@ pub fn build(
 }
 
 /// A stage's starting point: nothing, or a wasm image's layers, config and files.
-fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage]) -> Result<Stage> {
+fn start_stage(
+    root: &Path,
+    store: &Store,
+    base: &str,
+    name: Option<String>,
+    built: &[Stage],
+) -> Result<Stage> {
     let files = tempfile::tempdir().map_err(|e| Error::Internal(e.into()))?;
     let mut stage = Stage {
         name,
@@ -141,9 +149,17 @@ fn start_stage(store: &Store, base: &str, name: Option<String>, built: &[Stage])
         return Err(Error::usage(format!("FROM {base}: building on an earlier stage is not supported yet")));
     }
     let reference = ImageRef::parse(base)?;
-    let image = image::find(store, &reference)?.ok_or_else(|| {
-        Error::usage(format!("FROM {base}: no such image in the store; pull it first (wbox pull {base})"))
-    })?;
+    // As Docker does, a base image not in the store is pulled.
+    let image = match image::find(store, &reference)? {
+        Some(image) => image,
+        None => registry::block_on(registry::pull(
+            root,
+            store,
+            &reference,
+            &registry::PullOptions::default(),
+            &registry::Silent,
+        ))?,
+    };
     match image.kind()? {
         ImageKind::WasmRootfs => {}
         ImageKind::Native { platform } => {
