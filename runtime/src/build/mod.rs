@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::image::{self, Image, Kind as ImageKind};
 use crate::reference::ImageRef;
 use crate::registry;
-use crate::store::{Descriptor, Digest, Store, media};
+use crate::store::{Descriptor, Digest, Store, climbs_out, media};
 use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
@@ -554,8 +554,8 @@ fn collect(
 
 /// A symlink in the context may only point inside it.
 fn check_link(source: &Path, link: &Path) -> Result<()> {
-    let resolved = source.parent().unwrap_or(Path::new("")).join(link);
-    if link.is_absolute() || inside(&resolved.to_string_lossy()).is_none() {
+    let dir = source.parent().unwrap_or(Path::new(""));
+    if link.is_absolute() || climbs_out(dir, &link.to_string_lossy()) {
         return Err(Error::usage(format!(
             "COPY source {} is a symlink to {}, outside the build context; copy the file itself",
             source.display(),

@@ -165,8 +165,8 @@ fn inside(name: &str) -> Result<Option<PathBuf>> {
 }
 
 /// Whether a symlink in `dir` with this relative target resolves above the
-/// rootfs.
-fn climbs_out(dir: &Path, target: &str) -> bool {
+/// root it lives in (a rootfs, a build context).
+pub(crate) fn climbs_out(dir: &Path, target: &str) -> bool {
     let mut depth = dir.components().count();
     for part in Path::new(target).components() {
         match part {
