@@ -197,7 +197,14 @@ impl Image {
         args: &[String],
         user: Grants,
     ) -> Result<Prepared> {
-        let mut grants = Grants { env: self.env(), stdin: user.stdin, tty: user.tty, ..Grants::default() };
+        let mut grants = Grants {
+            env: self.env(),
+            stdin: user.stdin,
+            tty: user.tty,
+            network: user.network,
+            ports: user.ports,
+            ..Grants::default()
+        };
         grants.env.extend(user.env);
         grants.workdir =
             user.workdir.or_else(|| self.config.config.working_dir.clone().filter(|w| !w.is_empty()));

@@ -9,7 +9,7 @@ use wbox_runtime::container::{self, Containers};
 use wbox_runtime::image::RunTarget;
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
-use wbox_runtime::wasm::{self, CompileCache, Grants, Limits, Program};
+use wbox_runtime::wasm::{self, CompileCache, Grants, Limits, Network, Program, PublishedPort};
 
 use super::image::PullFlags;
 
@@ -90,6 +90,18 @@ pub struct GrantFlags {
     #[arg(short = 'w', long, value_name = "DIR")]
     pub workdir: Option<String>,
 
+    /// Publish a container port on the host: [IP:]HOST_PORT:CONTAINER_PORT[/udp] (repeatable)
+    #[arg(short = 'p', long = "publish", value_name = "[IP:]HOST:CONTAINER")]
+    pub publish: Vec<String>,
+
+    /// The network the program may reach: none (the default) or host (everything)
+    #[arg(long, value_name = "none|host")]
+    pub network: Option<String>,
+
+    /// Let the program reach this destination only: HOST[:PORT] or ADDR/CIDR[:PORT] (repeatable)
+    #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
+    pub allow_net: Vec<String>,
+
     /// Cap on the program's memory (all linear memories and tables): e.g. 64m, 1g
     #[arg(short = 'm', long, value_name = "SIZE")]
     pub memory: Option<String>,
@@ -101,8 +113,10 @@ pub struct GrantFlags {
 
 impl GrantFlags {
     pub fn to_grants(&self, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
-        let grants =
+        let mut grants =
             Grants::from_flags(&self.volumes, &self.env_files, &self.env, self.workdir.as_deref(), argv)?;
+        grants.network = Network::from_flags(self.network.as_deref(), &self.allow_net)?;
+        grants.ports = self.publish.iter().map(|p| PublishedPort::parse(p)).collect::<Result<_, _>>()?;
         let limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;
         Ok((grants, limits))
     }

@@ -47,6 +47,8 @@ pub fn run(
         workdir: Some(workdir.to_owned()),
         stdin: false,
         tty: Some(false),
+        // A build's RUN has no network (`wbox build --network` is not built yet).
+        ..Grants::default()
     };
     grants.check()?;
     let before = snapshot(files);

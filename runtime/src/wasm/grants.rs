@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
+use super::network::{self, Network, PublishedPort};
 use crate::{Error, Result};
 
 /// Everything a guest is given besides its limits.
@@ -27,6 +28,12 @@ pub struct Grants {
     /// default, whether wbox's own stdio are.
     #[serde(default)]
     pub tty: Option<bool>,
+    /// What the guest may reach over the network.
+    #[serde(default)]
+    pub network: Network,
+    /// Ports published on the host (`-p`).
+    #[serde(default)]
+    pub ports: Vec<PublishedPort>,
 }
 
 /// A host directory granted at a guest path (`-v HOST:GUEST[:ro]`).
@@ -213,7 +220,7 @@ impl Grants {
             args,
             workdir,
             stdin: true,
-            tty: None,
+            ..Grants::default()
         };
         grants.check()?;
         Ok(grants)
@@ -253,10 +260,19 @@ impl Grants {
     }
 
     /// A WASI context builder holding exactly these grants (and the
-    /// caller's stdio), and nothing else: no network, no other files.
-    /// The grants must have passed `check` (`from_flags` does it).
+    /// caller's stdio), and nothing else. The grants must have passed
+    /// `check` (`from_flags` does it), and their network be `resolved`.
     pub(crate) fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
         let mut builder = WasiCtxBuilder::new();
+        if self.network != Network::None || !self.ports.is_empty() {
+            let (network, ports) = (self.network.clone(), self.ports.clone());
+            builder.socket_addr_check(move |address, usage| {
+                let allowed = network::check(&network, &ports, address, usage);
+                Box::pin(async move { allowed })
+            });
+            builder.allow_tcp(true).allow_udp(true);
+            builder.allow_ip_name_lookup(self.network.allows_lookup());
+        }
         let terminal = |host: bool| self.tty.unwrap_or(host);
         if self.stdin {
             let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));

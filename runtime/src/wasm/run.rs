@@ -73,6 +73,7 @@ impl StopHandle {
 /// Runs a program to its end with exactly these grants and limits, or until
 /// `stop` fires. The guest's stdio is the caller's.
 pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: StopSignal) -> Result<Outcome> {
+    let grants = Grants { network: grants.network.resolved()?, ..grants.clone() };
     let mut builder = grants.wasi_builder()?;
     let run = async {
         match &program.compiled {

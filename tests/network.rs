@@ -1,0 +1,119 @@
+//! Network grants: a guest reaches only what `--allow-net` or `--network
+//! host` grants, looks names up only with a network, and binds only
+//! published ports. Each grant is tried from both sides of its boundary.
+
+mod harness;
+
+use std::net::TcpListener;
+
+use harness::{Wbox, code, guest, stderr, stdout};
+
+/// A listener on a free loopback port; connects to it succeed without an
+/// accept (the kernel's backlog takes them).
+fn listener() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    (listener, port)
+}
+
+fn probe(wbox: &Wbox, flags: &[&str], probe_args: &[&str]) -> (i32, String) {
+    let netprobe = guest("netprobe.component.wasm");
+    let mut args = vec!["run"];
+    args.extend(flags);
+    args.push(&netprobe);
+    args.extend(probe_args);
+    let out = wbox.run(&args);
+    (code(&out), stdout(&out) + &stderr(&out))
+}
+
+#[test]
+fn allow_net_reaches_only_the_granted_destination() {
+    let wbox = Wbox::new();
+    let (_a, port_a) = listener();
+    let (_b, port_b) = listener();
+    let connect = |flags: &[&str], port: &str| probe(&wbox, flags, &["connect", "127.0.0.1", port]);
+
+    let grant_a = format!("127.0.0.1:{port_a}");
+    assert_eq!(
+        connect(&["--allow-net", &grant_a], &port_a),
+        (0, format!("connect 127.0.0.1:{port_a}: connected\n"))
+    );
+    let (status, output) = connect(&["--allow-net", &grant_a], &port_b);
+    assert_eq!(
+        (status, output.as_str()),
+        (1, format!("connect 127.0.0.1:{port_b}: failed (access-denied)\n").as_str())
+    );
+
+    // No grant: not even a socket.
+    for port in [&port_a, &port_b] {
+        assert_eq!(connect(&[], port), (1, "tcp socket: denied (access-denied)\n".into()));
+        assert_eq!(connect(&["--network", "none"], port), (1, "tcp socket: denied (access-denied)\n".into()));
+    }
+    // A range, and the host's whole network.
+    assert_eq!(connect(&["--allow-net", "127.0.0.0/8"], &port_b).0, 0);
+    assert_eq!(connect(&["--network", "host"], &port_b).0, 0);
+    // A range that does not hold the address.
+    assert_eq!(
+        connect(&["--allow-net", "10.0.0.0/8"], &port_a).1,
+        format!("connect 127.0.0.1:{port_a}: failed (access-denied)\n")
+    );
+}
+
+#[test]
+fn name_lookups_need_a_network() {
+    let wbox = Wbox::new();
+    let (_a, port) = listener();
+    let denied = "resolve localhost: denied (permanent-resolver-failure)\n";
+    assert_eq!(probe(&wbox, &[], &["resolve", "localhost"]), (1, denied.into()));
+    // Publishing a port grants binding it, not lookups.
+    assert_eq!(probe(&wbox, &["-p", "18080:18080"], &["resolve", "localhost"]), (1, denied.into()));
+
+    // A name in the allow-list is resolved at start; the guest reaches its
+    // addresses at the granted port only.
+    let grant = format!("localhost:{port}");
+    assert_eq!(
+        probe(&wbox, &["--allow-net", &grant], &["resolve", "localhost"]),
+        (0, "resolve localhost: ALLOWED\n".into())
+    );
+    assert_eq!(probe(&wbox, &["--allow-net", &grant], &["connect", "127.0.0.1", &port]).0, 0);
+    let (other, other_port) = listener();
+    assert_eq!(
+        probe(&wbox, &["--allow-net", &grant], &["connect", "127.0.0.1", &other_port]).1,
+        format!("connect 127.0.0.1:{other_port}: failed (access-denied)\n")
+    );
+    drop(other);
+}
+
+#[test]
+fn binding_needs_a_published_port() {
+    let wbox = Wbox::new();
+    // A free port, released for the guest to bind.
+    let (free, port) = listener();
+    drop(free);
+    let publish = format!("{port}:{port}");
+    assert_eq!(probe(&wbox, &["-p", &publish], &["bind", &port]), (0, format!("bind {port}: bound\n")));
+    let (status, output) = probe(&wbox, &["-p", &publish, "--allow-net", "127.0.0.1"], &["bind", "1"]);
+    assert_eq!((status, output), (1, "bind 1: denied (access-denied)\n".into()));
+    // Egress alone grants no listening port.
+    assert_eq!(
+        probe(&wbox, &["--allow-net", "127.0.0.1"], &["bind", &port]).1,
+        format!("bind {port}: denied (access-denied)\n")
+    );
+}
+
+#[test]
+fn bad_network_flags_are_refused_before_the_guest_runs() {
+    let wbox = Wbox::new();
+    for (flags, expected) in [
+        (&["--network", "bridge"][..], "unknown network 'bridge'"),
+        (&["--allow-net", "10.0.0.0/40"], "invalid --allow-net '10.0.0.0/40'"),
+        (&["--allow-net", "1.2.3.4", "--network", "host"], "cannot be combined"),
+        (&["-p", "80:http"], "invalid -p '80:http'"),
+        (&["--allow-net", "no-such-host.invalid"], "cannot resolve"),
+    ] {
+        let (status, output) = probe(&wbox, flags, &["connect", "127.0.0.1", "1"]);
+        assert_eq!(status, 125, "{flags:?}: {output}");
+        assert!(output.contains(expected), "{flags:?}: {output}");
+        assert!(!output.contains("connect 127.0.0.1"), "{flags:?}: the guest must not run: {output}");
+    }
+}
