@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 examples/build.sh
+examples/build-python.sh
 cargo test --workspace "$@"

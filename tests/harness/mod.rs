@@ -22,6 +22,19 @@ impl Wbox {
         Wbox { root: tempfile::tempdir().expect("temporary root") }
     }
 
+    /// A wbox whose compile cache is shared by every test that asks for
+    /// it, so that a large guest (an 18 MB Python component) compiles once
+    /// per build of the tests, not once per test. Entries are keyed by the
+    /// module's digest and written atomically, so sharing is safe.
+    pub fn with_shared_compile_cache() -> Self {
+        let wbox = Wbox::new();
+        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-cache");
+        std::fs::create_dir_all(&shared).unwrap();
+        std::fs::create_dir_all(wbox.root.path().join("cache")).unwrap();
+        std::os::unix::fs::symlink(&shared, wbox.root.path().join("cache/compiled")).unwrap();
+        wbox
+    }
+
     /// A `wbox` command with this root and nothing of the test's own
     /// environment that could change what wbox prints.
     pub fn command(&self) -> Command {

@@ -123,7 +123,7 @@ pub fn ps(root: &Path, args: PsArgs) -> crate::Result<i32> {
                 if args.no_trunc { command } else { truncate(&command, 20) },
                 output::since(c.config.created),
                 status(c),
-                String::new(),
+                c.published_ports().iter().map(|p| p.display()).collect::<Vec<_>>().join(", "),
                 c.config.name.clone(),
             ]
         })

@@ -198,6 +198,10 @@ pub struct PushArgs {
     #[command(flatten)]
     pub flags: RegistryFlags,
 
+    /// Show no progress, only the pushed digest at the end
+    #[arg(short, long)]
+    pub quiet: bool,
+
     /// The image, as tagged in the store: [REGISTRY/]NAME[:TAG]
     pub image: String,
 }
@@ -205,9 +209,12 @@ pub struct PushArgs {
 pub fn push(root: &Path, args: PushArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
     let store = Store::open(root)?;
-    let progress = PullProgress::for_push();
-    let pushed =
-        registry::block_on(registry::push(root, &store, &reference, &args.flags.options(), &progress))?;
+    let options = args.flags.options();
+    let pushed = if args.quiet {
+        registry::block_on(registry::push(root, &store, &reference, &options, &registry::Silent))?
+    } else {
+        registry::block_on(registry::push(root, &store, &reference, &options, &PullProgress::for_push()))?
+    };
     println!("{}: digest: {} size: {}", reference.tag().unwrap_or("latest"), pushed.digest, pushed.size);
     Ok(0)
 }

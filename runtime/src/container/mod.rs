@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Digest, write_atomic};
-use crate::wasm::{Grants, Limits};
+use crate::wasm::{Grants, Limits, Network, PublishedPort};
 use crate::{Error, Result};
 
 pub mod logs;
@@ -97,6 +97,9 @@ pub struct State {
     pub exit_code: Option<i32>,
     /// Why it could not start, why it ended, or what went wrong on the way.
     pub error: Option<String>,
+    /// The ports published while it runs, with the host ports chosen.
+    #[serde(default)]
+    pub ports: Vec<PublishedPort>,
 }
 
 /// A stop or kill asked of a running container.
@@ -462,6 +465,11 @@ impl Container {
     }
 
     /// `docker inspect`'s view of the container.
+    /// The ports it is reachable on: while it runs, those it published.
+    pub fn published_ports(&self) -> &[PublishedPort] {
+        if self.state.status == Status::Running { &self.state.ports } else { &[] }
+    }
+
     pub fn inspect(&self) -> serde_json::Value {
         let (c, spec) = (&self.config, &self.config.spec);
         let s = &self.state;
@@ -503,7 +511,22 @@ impl Container {
             "Name": format!("/{}", c.name),
             "LogPath": self.log_path(),
             "Mounts": mounts,
+            "NetworkSettings": {
+                "Ports": port_map(self.published_ports(), |p| serde_json::json!([{
+                    "HostIp": p.host_ip.map_or("0.0.0.0".to_owned(), |ip| ip.to_string()),
+                    "HostPort": p.host_port.to_string(),
+                }])),
+            },
             "HostConfig": {
+                "PortBindings": port_map(&spec.grants.ports, |p| serde_json::json!([{
+                    "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                    "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() },
+                }])),
+                "NetworkMode": match &spec.grants.network {
+                    Network::None => "none",
+                    Network::Host => "host",
+                    Network::Allow(_) => "allow-list",
+                },
                 "Binds": spec.grants.dirs.iter().map(|d| format!("{}:{}{}", d.host.display(), d.guest, if d.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
                 "Memory": spec.limits.memory.unwrap_or(0),
                 "AutoRemove": spec.auto_remove,
@@ -518,6 +541,14 @@ impl Container {
             },
         })
     }
+}
+
+/// Docker's map of ports: `{"80/tcp": VALUE}`.
+fn port_map(
+    ports: &[PublishedPort],
+    value: impl Fn(&PublishedPort) -> serde_json::Value,
+) -> serde_json::Value {
+    ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol()), value(p))).collect()
 }
 
 /// The one byte range every run lock covers: the whole file.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::logs::Logger;
-use super::{Containers, Request, Status, take_run_lock};
+use super::{Container, Containers, Request, Status, take_run_lock};
 use crate::image::Image;
 use crate::store::Store;
 use crate::wasm::{self, CompileCache, Outcome, StopHandle};
@@ -73,20 +73,12 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
     });
     let prepared = match prepared {
         Ok(prepared) => prepared,
-        Err(e) => {
-            container.update(|state| {
-                state.exit_code = Some(e.exit_code());
-                state.error = Some(e.to_string());
-            })?;
-            say(&mut handshake, &format!("error {} {}", e.exit_code(), e.to_string().replace('\n', " ")));
-            if let Some(logger) = logger {
-                logger.finish();
-            }
-            if container.config.spec.auto_remove {
-                super::remove_files(&container.dir)?;
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
+    };
+    let limits = container.config.spec.limits.clone();
+    let ready = match wasm::ready(&prepared.program, &prepared.grants, &limits) {
+        Ok(ready) => ready,
+        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
     };
     container.update(|state| {
         state.status = Status::Running;
@@ -95,12 +87,12 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         state.finished_at = None;
         state.exit_code = None;
         state.error = None;
+        state.ports = ready.published().to_vec();
     })?;
     answer_signals(&container.dir, stop)?;
     say(&mut handshake, "ok");
 
-    let outcome =
-        wasm::run_blocking(&prepared.program, &prepared.grants, &container.config.spec.limits, stop_signal);
+    let outcome = ready.run_blocking(stop_signal);
     let name = prepared.program.name();
     let (code, mut error) = match &outcome {
         Ok(outcome) => {
@@ -131,6 +123,28 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         super::remove_files(&container.dir)?;
     }
     outcome.map(|o| o.exit_code())
+}
+
+/// Records why the guest could not start and tells the starter.
+fn not_started(
+    e: Error,
+    container: &mut Container,
+    handshake: &mut Option<fs::File>,
+    logger: Option<Logger>,
+) -> Error {
+    let recorded = container.update(|state| {
+        state.exit_code = Some(e.exit_code());
+        state.error = Some(e.to_string());
+    });
+    if let Some(mut pipe) = handshake.take() {
+        let _ = writeln!(pipe, "error {} {}", e.exit_code(), e.to_string().replace('\n', " "));
+    }
+    if let Some(logger) = logger {
+        logger.finish();
+    }
+    let removed =
+        if container.config.spec.auto_remove { super::remove_files(&container.dir) } else { Ok(()) };
+    recorded.and(removed).err().unwrap_or(e)
 }
 
 /// The signals a supervisor answers: SIGUSR1 says a request waits in the
@@ -173,9 +187,11 @@ fn answer_signals(dir: &Path, stop: StopHandle) -> Result<()> {
             match request {
                 Some(Request::Kill(signal)) => stop.stop(signal),
                 Some(Request::Stop(grace)) => {
-                    // A wasm guest cannot be told to finish (WASI has no
-                    // signals): it has the grace period, then is interrupted,
-                    // as Docker kills a process that ignores SIGTERM.
+                    // A service drains; a command cannot be told to finish
+                    // (WASI has no signals). Either has the grace period,
+                    // then is interrupted, as Docker kills a process that
+                    // ignores SIGTERM.
+                    stop.drain();
                     let stop = stop.clone();
                     std::thread::spawn(move || {
                         std::thread::sleep(Duration::from_secs(grace));

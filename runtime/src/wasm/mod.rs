@@ -8,10 +8,11 @@ mod limits;
 mod network;
 mod program;
 mod run;
+mod serve;
 
 pub use cache::{CompileCache, CompileProgress};
 pub use grants::{DirGrant, Grants, parse_env, read_env_file};
 pub use limits::Limits;
 pub use network::{Destination, Network, PublishedPort, Target};
 pub use program::{Program, ProgramKind};
-pub use run::{Outcome, StopHandle, StopSignal, run, run_blocking, stoppable};
+pub use run::{Outcome, Ready, StopHandle, StopSignal, ready, run, run_blocking, stoppable};

@@ -83,6 +83,12 @@ impl Program {
         }
     }
 
+    /// Whether it is a `wasi:http/proxy` component, which wbox serves on its
+    /// published ports rather than runs once.
+    pub fn is_http_service(&self) -> bool {
+        matches!(&self.compiled, Compiled::Component(c) if super::serve::is_http_service(c))
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

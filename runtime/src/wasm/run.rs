@@ -1,10 +1,11 @@
 //! Running a program: a store with the grants and limits, instantiate, call
 //! the command's entry point, and tell how it ended.
 
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, UpdateDeadline};
@@ -15,7 +16,9 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 use super::engine::{engine, start_epoch_ticker};
 use super::grants::Grants;
 use super::limits::{Limits, MemoryCap};
+use super::network::PublishedPort;
 use super::program::{Compiled, Program};
+use super::serve::serve;
 use crate::{Error, Result};
 
 /// How a guest ended.
@@ -48,32 +51,171 @@ impl Outcome {
 /// is interrupted at its next epoch tick, or at once if it waits in a host
 /// call.
 #[derive(Clone)]
-pub struct StopHandle(Arc<Mutex<Option<oneshot::Sender<i32>>>>);
+pub struct StopHandle {
+    stop: Arc<Mutex<Option<oneshot::Sender<i32>>>>,
+    drain: Arc<Notify>,
+}
 
 /// What `run` waits on besides the guest: a `StopHandle` firing.
-pub struct StopSignal(oneshot::Receiver<i32>);
+pub struct StopSignal {
+    pub(crate) stop: oneshot::Receiver<i32>,
+    pub(crate) drain: Arc<Notify>,
+}
 
 /// A handle to stop a run, and the signal to give `run`.
 pub fn stoppable() -> (StopHandle, StopSignal) {
     let (sender, receiver) = oneshot::channel();
-    (StopHandle(Arc::new(Mutex::new(Some(sender)))), StopSignal(receiver))
+    let drain = Arc::new(Notify::new());
+    (
+        StopHandle { stop: Arc::new(Mutex::new(Some(sender))), drain: drain.clone() },
+        StopSignal { stop: receiver, drain },
+    )
 }
 
 impl StopHandle {
+    /// Asks the guest to finish what it is doing and end: a service stops
+    /// taking requests and ends when those in flight are answered. A
+    /// command cannot be told (WASI has no signals) and runs on.
+    pub fn drain(&self) {
+        self.drain.notify_one();
+    }
+
     pub fn stop(&self, signal: i32) {
         // A guest spinning in wasm code only yields to the executor, which
         // then sees the stop, once the epoch moves.
         start_epoch_ticker();
-        if let Some(sender) = self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(sender) = self.stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = sender.send(signal);
         }
+    }
+}
+
+/// A program with its grants, ready to run: the names in its network grant
+/// resolved and, for an HTTP service, its published ports bound, so that a
+/// bad name or a port in use is an error before anything starts.
+pub struct Ready<'a> {
+    program: &'a Program,
+    grants: Grants,
+    limits: &'a Limits,
+    listeners: Vec<TcpListener>,
+}
+
+/// Prepares `program` to run with exactly these grants and limits.
+pub fn ready<'a>(program: &'a Program, grants: &Grants, limits: &'a Limits) -> Result<Ready<'a>> {
+    let mut grants = Grants { network: grants.network.resolved()?, ..grants.clone() };
+    let mut listeners = Vec::new();
+    if program.is_http_service() {
+        for port in &mut grants.ports {
+            if port.udp {
+                return Err(Error::usage(format!(
+                    "{} is an HTTP service, which answers on TCP only: publish a TCP port, e.g. -p 8080:80",
+                    program.name
+                )));
+            }
+            let listener = TcpListener::bind(port.host_address()).map_err(|e| port_error(port, e))?;
+            port.host_port = listener.local_addr().map_err(|e| Error::Internal(e.into()))?.port();
+            listeners.push(listener);
+        }
+        if grants.ports.is_empty() {
+            eprintln!(
+                "wbox: {} is an HTTP service, but no port is published: nothing can reach it; publish one, e.g. -p 8080:80",
+                program.name
+            );
+        }
+    } else {
+        // A guest that listens binds the port itself, on the host: the same
+        // number on both sides, and free now.
+        for port in &mut grants.ports {
+            if port.host_port == 0 {
+                port.host_port = port.container_port;
+            }
+            if port.host_port != port.container_port {
+                return Err(Error::usage(format!(
+                    "-p {}:{}: a guest that listens itself is reachable on its own port only (mapping it to \
+                     another host port is not built yet); publish it as -p {}:{}",
+                    port.host_port, port.container_port, port.container_port, port.container_port
+                )));
+            }
+            let free = if port.udp {
+                std::net::UdpSocket::bind(port.host_address()).map(drop)
+            } else {
+                TcpListener::bind(port.host_address()).map(drop)
+            };
+            free.map_err(|e| port_error(port, e))?;
+        }
+    }
+    Ok(Ready { program, grants, limits, listeners })
+}
+
+fn port_error(port: &PublishedPort, e: std::io::Error) -> Error {
+    let address = port.host_address();
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => Error::usage(format!(
+            "host port {address} is already in use: stop what holds it, or publish another, e.g. -p {}:{}",
+            port.host_port.wrapping_add(1).max(1024),
+            port.container_port
+        )),
+        _ => Error::usage(format!("cannot listen on {address} for -p: {e}")),
+    }
+}
+
+impl Ready<'_> {
+    /// The published ports, with the host ports chosen for those given as 0.
+    pub fn published(&self) -> &[PublishedPort] {
+        &self.grants.ports
+    }
+
+    /// Runs the program to its end, or until `stop` fires; a service until
+    /// it is stopped. The guest's stdio is the caller's.
+    pub async fn run(self, stop: StopSignal) -> Result<Outcome> {
+        match &self.program.compiled {
+            Compiled::Component(component) if self.program.is_http_service() => {
+                serve(&self.program.name, component, self.grants, self.limits.clone(), self.listeners, stop)
+                    .await
+            }
+            _ => run_command(self.program, &self.grants, self.limits, stop).await,
+        }
+    }
+
+    /// `run` for callers that are not async: on a runtime of its own, which
+    /// is shut down without waiting for host calls a deadline left blocked
+    /// (a read of a pipe that never ends), so that wbox exits when the guest
+    /// does. A service's runtime has a thread per core.
+    pub fn run_blocking(self, stop: StopSignal) -> Result<Outcome> {
+        let runtime = if self.program.is_http_service() {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        } else {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()
+        }
+        .map_err(|e| Error::Internal(e.into()))?;
+        let outcome = runtime.block_on(self.run(stop));
+        runtime.shutdown_background();
+        outcome
     }
 }
 
 /// Runs a program to its end with exactly these grants and limits, or until
 /// `stop` fires. The guest's stdio is the caller's.
 pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: StopSignal) -> Result<Outcome> {
-    let grants = Grants { network: grants.network.resolved()?, ..grants.clone() };
+    ready(program, grants, limits)?.run(stop).await
+}
+
+/// `run` for callers that are not async.
+pub fn run_blocking(
+    program: &Program,
+    grants: &Grants,
+    limits: &Limits,
+    stop: StopSignal,
+) -> Result<Outcome> {
+    ready(program, grants, limits)?.run_blocking(stop)
+}
+
+async fn run_command(
+    program: &Program,
+    grants: &Grants,
+    limits: &Limits,
+    stop: StopSignal,
+) -> Result<Outcome> {
     let mut builder = grants.wasi_builder()?;
     let run = async {
         match &program.compiled {
@@ -93,7 +235,7 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: Stop
                         program.name
                     ))
                 })?;
-                Ok(outcome(start.call_async(&mut store, ()).await))
+                Ok(Outcome::from_result(start.call_async(&mut store, ()).await))
             }
             Compiled::Component(component) => {
                 let state = P2State {
@@ -112,7 +254,7 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: Stop
                     Ok(Ok(())) => Outcome::Exited(0),
                     // WASI 0.2's exit carries only success or failure.
                     Ok(Err(())) => Outcome::Exited(1),
-                    Err(e) => outcome(Err(e)),
+                    Err(e) => Outcome::from_result(Err(e)),
                 })
             }
         }
@@ -132,7 +274,7 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: Stop
         }
     };
     let stopped = async {
-        match stop.0.await {
+        match stop.stop.await {
             Ok(signal) => signal,
             // Nobody can stop this run any more.
             Err(_) => std::future::pending().await,
@@ -146,25 +288,7 @@ pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: Stop
     }
 }
 
-/// `run` for callers that are not async: on a runtime of its own, which is
-/// shut down without waiting for host calls a deadline left blocked (a read
-/// of a pipe that never ends), so that wbox exits when the guest does.
-pub fn run_blocking(
-    program: &Program,
-    grants: &Grants,
-    limits: &Limits,
-    stop: StopSignal,
-) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(e.into()))?;
-    let outcome = runtime.block_on(run(program, grants, limits, stop));
-    runtime.shutdown_background();
-    outcome
-}
-
-fn new_store<T: Send + 'static>(state: T, cap: fn(&mut T) -> &mut MemoryCap) -> Store<T> {
+pub(crate) fn new_store<T: Send + 'static>(state: T, cap: fn(&mut T) -> &mut MemoryCap) -> Store<T> {
     let mut store = Store::new(engine(), state);
     store.limiter(move |s| cap(s) as &mut dyn wasmtime::ResourceLimiter);
     // The epoch only advances while some deadline is armed; then the guest
@@ -175,13 +299,15 @@ fn new_store<T: Send + 'static>(state: T, cap: fn(&mut T) -> &mut MemoryCap) -> 
     store
 }
 
-fn outcome(result: wasmtime::Result<()>) -> Outcome {
-    match result {
-        Ok(()) => Outcome::Exited(0),
-        Err(e) => match e.downcast_ref::<I32Exit>() {
-            Some(exit) => Outcome::Exited(exit.0),
-            None => Outcome::Trapped(trap_message(&e)),
-        },
+impl Outcome {
+    pub(crate) fn from_result(result: wasmtime::Result<()>) -> Outcome {
+        match result {
+            Ok(()) => Outcome::Exited(0),
+            Err(e) => match e.downcast_ref::<I32Exit>() {
+                Some(exit) => Outcome::Exited(exit.0),
+                None => Outcome::Trapped(trap_message(&e)),
+            },
+        }
     }
 }
 
@@ -200,7 +326,7 @@ fn trap_message(e: &wasmtime::Error) -> String {
 /// import we do not grant, a memory larger than the cap allows).
 fn started_and_ended(name: &str, e: wasmtime::Error) -> Result<Outcome> {
     if e.is::<I32Exit>() || e.is::<wasmtime::Trap>() {
-        Ok(outcome(Err(e)))
+        Ok(Outcome::from_result(Err(e)))
     } else {
         Err(Error::NotRunnable(format!("cannot start {name}: {e:#}")))
     }

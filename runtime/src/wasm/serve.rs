@@ -1,0 +1,298 @@
+//! Serving a `wasi:http/proxy` component on its published ports: every
+//! request gets a fresh instance of the pre-linked component, with the
+//! container's grants, its memory cap and its deadline. A request whose
+//! guest traps or overruns gets a 500; the service and the other requests go
+//! on. A stop drains: no new connections, in-flight requests finish.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::oneshot;
+use wasmtime::Store;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use super::engine::{engine, start_epoch_ticker};
+use super::grants::Grants;
+use super::limits::{Limits, MemoryCap};
+use super::network::Network;
+use super::run::{Outcome, StopSignal, new_store};
+use crate::{Error, Result};
+
+/// Whether a component is an HTTP service: it exports wasi:http's
+/// incoming handler (the `wasi:http/proxy` world).
+pub(crate) fn is_http_service(component: &Component) -> bool {
+    component
+        .component_type()
+        .exports(engine())
+        .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"))
+}
+
+struct Service {
+    pre: ProxyPre<RequestState>,
+    grants: Grants,
+    limits: Limits,
+}
+
+/// Serves `component` on `listeners` until `stop` fires: at once for a
+/// kill, after the requests in flight for a drain.
+pub(crate) async fn serve(
+    name: &str,
+    component: &Component,
+    grants: Grants,
+    limits: Limits,
+    listeners: Vec<TcpListener>,
+    stop: StopSignal,
+) -> Result<Outcome> {
+    let mut linker = Linker::new(engine());
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
+    let pre = linker
+        .instantiate_pre(component)
+        .and_then(ProxyPre::new)
+        .map_err(|e| Error::NotRunnable(format!("cannot start {name}: {e:#}")))?;
+    if limits.timeout.is_some() {
+        start_epoch_ticker();
+    }
+    let service = Arc::new(Service { pre, grants, limits });
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
+    let mut accepting = tokio::task::JoinSet::new();
+    for listener in listeners {
+        listener.set_nonblocking(true).map_err(|e| Error::Internal(e.into()))?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| Error::Internal(e.into()))?;
+        accepting.spawn(accept(listener, service.clone(), graceful.clone(), drain_rx.clone()));
+    }
+    let StopSignal { stop, drain } = stop;
+    let stopped = async {
+        match stop.await {
+            Ok(signal) => signal,
+            // Nobody can stop this service any more.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopped);
+    tokio::select! {
+        signal = &mut stopped => return Ok(Outcome::Signaled(signal)),
+        () = drain.notified() => {}
+    }
+    // No new connections; idle keep-alive connections close, busy ones
+    // after their response.
+    let _ = drain_tx.send(true);
+    while accepting.join_next().await.is_some() {}
+    let graceful = Arc::into_inner(graceful).expect("every acceptor has ended");
+    tokio::select! {
+        () = graceful.shutdown() => Ok(Outcome::Exited(0)),
+        signal = stopped => Ok(Outcome::Signaled(signal)),
+    }
+}
+
+async fn accept(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+    graceful: Arc<GracefulShutdown>,
+    mut drain: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors, a connection reset before accept:
+                    // the next one may work.
+                    tracing::warn!("accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            // The only change is to draining.
+            _ = drain.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        let connection = http1::Builder::new().keep_alive(true).serve_connection(
+            TokioIo::new(stream),
+            service_fn(move |request| {
+                let service = service.clone();
+                async move { Ok::<_, std::convert::Infallible>(service.handle(request).await) }
+            }),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection: {e}");
+            }
+        });
+    }
+}
+
+impl Service {
+    async fn handle(&self, request: hyper::Request<Incoming>) -> hyper::Response<HyperOutgoingBody> {
+        let what = format!("{} {}", request.method(), request.uri());
+        match self.call_guest(request).await {
+            Ok(response) => response,
+            Err(why) => {
+                eprintln!("wbox: {what}: {why}");
+                failure(why)
+            }
+        }
+    }
+
+    /// The guest's response, or why there is none.
+    async fn call_guest(
+        &self,
+        request: hyper::Request<Incoming>,
+    ) -> std::result::Result<hyper::Response<HyperOutgoingBody>, String> {
+        let mut builder = self.grants.wasi_builder().map_err(|e| e.to_string())?;
+        let state = RequestState {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            cap: MemoryCap::new(self.limits.memory),
+            hooks: Outbound { network: self.grants.network.clone() },
+        };
+        let mut store = new_store(state, |s| &mut s.cap);
+        let (sender, receiver) = oneshot::channel();
+        let setup = |store: &mut Store<RequestState>| -> wasmtime::Result<_> {
+            let mut http = store.data_mut().http();
+            let request = http.new_incoming_request(Scheme::Http, request)?;
+            let out = http.new_response_outparam(sender)?;
+            Ok((request, out))
+        };
+        let (request, out) = setup(&mut store).map_err(|e| format!("cannot pass the request: {e:#}"))?;
+        let pre = self.pre.clone();
+        let deadline = self.limits.timeout;
+        // The guest runs on as a task of its own: it may stream the body
+        // after it has given the response. The deadline bounds all of it.
+        let guest = tokio::spawn(async move {
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await
+            };
+            match deadline {
+                Some(after) => tokio::time::timeout(after, run)
+                    .await
+                    .unwrap_or_else(|_| Err(wasmtime::format_err!("timed out after {after:?} (--timeout)"))),
+                None => run.await,
+            }
+        });
+        match receiver.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(format!("the guest answered with an error: {code:?}")),
+            Err(_) => Err(match guest.await {
+                Ok(Ok(())) => "the guest returned without a response".to_string(),
+                Ok(Err(e)) => match Outcome::from_result(Err(e)) {
+                    Outcome::Trapped(message) => format!("the guest trapped: {message}"),
+                    other => format!("the guest ended: {other:?}"),
+                },
+                Err(e) => format!("the guest's task failed: {e}"),
+            }),
+        }
+    }
+}
+
+/// The 500 a client gets when the guest gives no response.
+fn failure(why: String) -> hyper::Response<HyperOutgoingBody> {
+    let first_line = why.lines().next().unwrap_or_default().to_owned();
+    let body = Full::new(Bytes::from(format!("500 Internal Server Error: {first_line}\n")))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, "text/plain".parse().expect("a valid header"));
+    response
+}
+
+fn internal(e: wasmtime::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("{e:#}"))
+}
+
+struct RequestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    cap: MemoryCap,
+    hooks: Outbound,
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Outgoing HTTP requests go only where the network grant reaches.
+struct Outbound {
+    network: Network,
+}
+
+impl WasiHttpHooks for Outbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        _response_done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+                )>,
+            > + Send,
+    > {
+        let network = self.network.clone();
+        Box::new(async move {
+            let uri = request.uri();
+            let host =
+                uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+            let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+            if !granted(&network, &host, port).await {
+                tracing::debug!(
+                    "network: denied an HTTP request to {host}:{port} (not granted; see --allow-net)"
+                );
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            ))
+        })
+    }
+}
+
+/// Whether the grant reaches `host:port`: by name, or every address the
+/// name has now.
+async fn granted(network: &Network, host: &str, port: u16) -> bool {
+    if *network == Network::None {
+        return false;
+    }
+    if network.names(host, port) {
+        return true;
+    }
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(addresses) => {
+            let addresses: Vec<_> = addresses.collect();
+            !addresses.is_empty() && addresses.into_iter().all(|a| network.reaches(a))
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,194 @@
+//! HTTP services: a `wasi:http/proxy` component (a Python app built with
+//! componentize-py) served on published ports from an image pulled from a
+//! real registry; a request that traps, overruns `--timeout` or outgrows
+//! `--memory` gets a 500 and the service goes on; a stop drains it.
+
+mod harness;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use harness::registry::Registry;
+use harness::{Wbox, code, guest, ok, stderr, stdout};
+
+/// `GET path` over a connection of its own (HTTP/1.0, so the body ends with
+/// the connection): the status and the body.
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut stream =
+        TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect to {port}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost:{port}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no head in {response:?}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{head}"));
+    (status, body.to_owned())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn examples() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"))
+}
+
+/// Builds the hello-http example image as its README says.
+fn build_hello_http(wbox: &Wbox, tag: &str) {
+    let dockerfile = examples().join("hello-http/Dockerfile");
+    let context = examples().join("out");
+    ok(wbox.run(&["build", "-q", "-t", tag, "-f", dockerfile.to_str().unwrap(), context.to_str().unwrap()]));
+}
+
+fn inspect(wbox: &Wbox, name: &str) -> serde_json::Value {
+    let out: serde_json::Value = serde_json::from_str(&ok(wbox.run(&["inspect", name]))).unwrap();
+    out[0].clone()
+}
+
+#[test]
+fn a_python_component_image_is_served_on_its_published_ports() {
+    let registry = Registry::start();
+    let wbox = Wbox::with_shared_compile_cache();
+    let image = format!("{}/hello-http:1.0", registry.addr);
+    build_hello_http(&wbox, &image);
+    ok(wbox.run(&["push", "-q", &image]));
+    ok(wbox.run(&["rmi", &image]));
+
+    // Two copies of the same container port on two host ports.
+    let (port_a, port_b) = (free_port(), free_port());
+    let publish_a = format!("{port_a}:80");
+    let publish_b = format!("127.0.0.1:{port_b}:80");
+    ok(wbox.run(&["run", "-d", "--name", "web-a", "-p", &publish_a, &image]));
+    ok(wbox.run(&["run", "-d", "--name", "web-b", "-p", &publish_b, "-e", "GREETING=Hi", &image]));
+    assert_eq!(get(port_a, "/"), (200, "Hello from wbox!\n".into()));
+    assert_eq!(get(port_b, "/"), (200, "Hi from wbox!\n".into()));
+    assert_eq!(get(port_a, "/env?name=GREETING"), (200, "Hello\n".into()));
+    assert_eq!(get(port_a, "/nothing-here").0, 404);
+
+    // ps and inspect show the ports as Docker does.
+    let ps = ok(wbox.run(&["ps"]));
+    assert!(ps.contains(&format!("0.0.0.0:{port_a}->80/tcp")), "{ps}");
+    assert!(ps.contains(&format!("127.0.0.1:{port_b}->80/tcp")), "{ps}");
+    let b = inspect(&wbox, "web-b");
+    assert_eq!(b["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"], port_b.to_string());
+    assert_eq!(b["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"], "127.0.0.1");
+
+    // A stop drains each service: it ends by itself, well within the
+    // grace period, and its port closes.
+    let started = Instant::now();
+    ok(wbox.run(&["stop", "-t", "20", "web-a", "web-b"]));
+    assert!(started.elapsed() < Duration::from_secs(10), "stop took {:?}", started.elapsed());
+    for (name, port) in [("web-a", port_a), ("web-b", port_b)] {
+        let state = &inspect(&wbox, name)["State"];
+        assert_eq!(
+            (state["Status"].as_str(), state["ExitCode"].as_i64()),
+            (Some("exited"), Some(0)),
+            "{name}"
+        );
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "{name}'s port is still open");
+    }
+    assert!(!ok(wbox.run(&["ps", "-a"])).contains("->80/tcp"), "a stopped container shows no ports");
+}
+
+#[test]
+fn a_host_port_in_use_is_an_error_before_the_guest_starts() {
+    let wbox = Wbox::with_shared_compile_cache();
+    build_hello_http(&wbox, "hello-http");
+    let taken = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = wbox.run(&["run", "-d", "--name", "clash", "-p", &format!("{port}:80"), "hello-http"]);
+    assert_eq!(code(&out), 125, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("host port 0.0.0.0:{port} is already in use")),
+        "{}",
+        stderr(&out)
+    );
+    let state = &inspect(&wbox, "clash")["State"];
+    assert_eq!(state["Status"], "created");
+    assert!(state["Error"].as_str().unwrap().contains("already in use"));
+}
+
+#[test]
+fn a_failing_request_gets_a_500_and_the_service_goes_on() {
+    let wbox = Wbox::with_shared_compile_cache();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("httpfaults.wasm"), context.path().join("httpfaults.wasm")).unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY httpfaults.wasm /faults.wasm\nENTRYPOINT [\"/faults.wasm\"]\n",
+    )
+    .unwrap();
+    ok(wbox.run(&["build", "-q", "-t", "faults", context.path().to_str().unwrap()]));
+    let port = free_port();
+    let publish = format!("{port}:8080");
+    ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "faults",
+        "-p",
+        &publish,
+        "--timeout",
+        "2s",
+        "--memory",
+        "256m",
+        "faults",
+    ]));
+
+    assert_eq!(get(port, "/"), (200, "ok\n".into()));
+    assert_eq!(get(port, "/crash").0, 500);
+    // A request that spins is interrupted at the deadline; the others are
+    // answered meanwhile.
+    let spinning = std::thread::spawn(move || {
+        let started = Instant::now();
+        (get(port, "/spin").0, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get(port, "/"), (200, "ok\n".into()));
+    let (status, took) = spinning.join().unwrap();
+    assert_eq!(status, 500);
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(10), "{took:?}");
+    // Past the memory cap: that request fails, the next one has a fresh
+    // instance.
+    assert_eq!(get(port, "/alloc?mb=512").0, 500);
+    assert_eq!(get(port, "/alloc?mb=8"), (200, "allocated 8\n".into()));
+
+    let logs = stderr(&wbox.run(&["logs", "faults"])) + &stdout(&wbox.run(&["logs", "faults"]));
+    assert!(logs.contains("GET /crash: the guest trapped"), "{logs}");
+    assert!(logs.contains("GET /spin: the guest trapped") || logs.contains("timed out"), "{logs}");
+    assert_eq!(inspect(&wbox, "faults")["State"]["Status"], "running");
+}
+
+/// VmRSS of a process, in KiB.
+fn rss_kib(pid: i64) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_thousand_requests_from_fifty_clients_are_all_answered_in_bounded_memory() {
+    let wbox = Wbox::with_shared_compile_cache();
+    build_hello_http(&wbox, "hello-http");
+    let port = free_port();
+    ok(wbox.run(&["run", "-d", "--name", "load", "-p", &format!("{port}:80"), "hello-http"]));
+    let pid = inspect(&wbox, "load")["State"]["Pid"].as_i64().unwrap();
+    let hammer = |clients: usize, each: usize| {
+        let threads: Vec<_> = (0..clients)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    (0..each).filter(|_| get(port, "/") == (200, "Hello from wbox!\n".into())).count()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).sum::<usize>()
+    };
+    assert_eq!(hammer(50, 2), 100, "warm-up");
+    let before = rss_kib(pid);
+    assert_eq!(hammer(50, 20), 1000, "every request answered with the greeting");
+    let after = rss_kib(pid);
+    eprintln!("supervisor RSS: {before} KiB after warm-up, {after} KiB after 1,000 more requests");
+    assert!(after < before + 64 * 1024, "RSS grew from {before} KiB to {after} KiB");
+}
