@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Python guests into wasi:http/proxy components with componentize-py:
 #   examples/hello-http/app.py   -> examples/out/hello-http/app.wasm
+#   examples/fetch-http/app.py   -> examples/out/fetch-http/app.wasm
 #   tests/guests/httpfaults.py   -> examples/out/httpfaults.wasm
 # componentize-py comes from PyPI into a venv at target/python-venv (kept
 # between runs). It ships no WASI WIT files, so the wasi 0.2.0 packages are
@@ -102,5 +103,6 @@ build() {
 }
 
 build examples/hello-http/app.py "$out/hello-http/app.wasm"
+build examples/fetch-http/app.py "$out/fetch-http/app.wasm"
 build tests/guests/httpfaults.py "$out/httpfaults.wasm"
-ls -l "$out/hello-http/app.wasm" "$out/httpfaults.wasm"
+ls -l "$out/hello-http/app.wasm" "$out/fetch-http/app.wasm" "$out/httpfaults.wasm"

@@ -192,3 +192,68 @@ fn a_thousand_requests_from_fifty_clients_are_all_answered_in_bounded_memory() {
     eprintln!("supervisor RSS: {before} KiB after warm-up, {after} KiB after 1,000 more requests");
     assert!(after < before + 64 * 1024, "RSS grew from {before} KiB to {after} KiB");
 }
+
+/// A server on a free loopback port that answers every request with `body`.
+fn text_server(body: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = Vec::new();
+            let mut byte = [0u8];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn outgoing_requests_reach_only_granted_destinations() {
+    let wbox = Wbox::with_shared_compile_cache();
+    let dockerfile = examples().join("fetch-http/Dockerfile");
+    let context = examples().join("out");
+    ok(wbox.run(&[
+        "build",
+        "-q",
+        "-t",
+        "fetch",
+        "-f",
+        dockerfile.to_str().unwrap(),
+        context.to_str().unwrap(),
+    ]));
+    let granted = text_server("hello from the file server\n");
+    let other = text_server("not for the guest\n");
+    let fetch =
+        |port: u16, target: u16, host: &str| get(port, &format!("/?url=http://{host}:{target}/hello.txt"));
+    let denied = |target: u16, host: &str| {
+        (502, format!("refused http://{host}:{target}/hello.txt: HTTP-request-denied\n"))
+    };
+
+    let port = free_port();
+    let grant = format!("127.0.0.1:{granted}");
+    ok(wbox.run(&["run", "-d", "-p", &format!("{port}:80"), "--allow-net", &grant, "fetch"]));
+    assert_eq!(
+        fetch(port, granted, "127.0.0.1"),
+        (200, format!("fetched http://127.0.0.1:{granted}/hello.txt: 200\nhello from the file server\n"))
+    );
+    assert_eq!(fetch(port, other, "127.0.0.1"), denied(other, "127.0.0.1"));
+
+    // By name: the name's addresses, at the granted port.
+    let port = free_port();
+    let grant = format!("localhost:{granted}");
+    ok(wbox.run(&["run", "-d", "-p", &format!("{port}:80"), "--allow-net", &grant, "fetch"]));
+    assert_eq!(fetch(port, granted, "localhost").0, 200);
+    assert_eq!(fetch(port, other, "localhost"), denied(other, "localhost"));
+
+    // No grant: nothing.
+    let port = free_port();
+    ok(wbox.run(&["run", "-d", "-p", &format!("{port}:80"), "fetch"]));
+    assert_eq!(fetch(port, granted, "127.0.0.1"), denied(granted, "127.0.0.1"));
+}

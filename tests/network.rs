@@ -117,3 +117,61 @@ fn bad_network_flags_are_refused_before_the_guest_runs() {
         assert!(!output.contains("connect 127.0.0.1"), "{flags:?}: the guest must not run: {output}");
     }
 }
+
+/// A guest listening on container port 80 in a foreground `wbox run`,
+/// killed when dropped.
+struct Listening(std::process::Child);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The line a connection to `port` reads, once something answers there.
+fn line_from(port: u16) -> String {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(mut stream) => {
+                let mut line = String::new();
+                stream.read_to_string(&mut line).unwrap();
+                return line;
+            }
+            Err(e) if std::time::Instant::now() > deadline => panic!("nothing listens on {port}: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+#[test]
+fn guests_listening_on_the_same_container_port_are_reached_on_their_host_ports() {
+    let wbox = Wbox::new();
+    let ports: Vec<u16> = (0..2).map(|_| listener().0.local_addr().unwrap().port()).collect();
+    let _guests: Vec<Listening> = ports
+        .iter()
+        .map(|port| {
+            let child = wbox
+                .command()
+                .args([
+                    "run",
+                    "-p",
+                    &format!("127.0.0.1:{port}:80"),
+                    &guest("netprobe.component.wasm"),
+                    "serve",
+                    "80",
+                ])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            Listening(child)
+        })
+        .collect();
+    for port in &ports {
+        assert_eq!(line_from(*port), "hello from netprobe on port 80\n", "host port {port}");
+        // It goes on answering.
+        assert_eq!(line_from(*port), "hello from netprobe on port 80\n", "host port {port}");
+    }
+}

@@ -70,11 +70,16 @@ enum Command {
     Supervise(commands::container::SuperviseArgs),
 }
 
+/// `--log-level`, for the supervisors this process starts: what they log
+/// goes to the container's log.
+pub static LOG_LEVEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    let _ = LOG_LEVEL.set(cli.log_level.clone());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(format!("wbox={0},wbox_runtime={0}", cli.log_level))

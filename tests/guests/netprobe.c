@@ -1,6 +1,8 @@
 // netprobe: tries the network through WASI 0.2 sockets and prints what each
 // attempt got. With no arguments it tries sockets and lookups; with
-// `connect ADDR PORT`, `bind PORT` or `resolve NAME`, just that. Built as a component (examples/build.sh); the imports below
+// `connect ADDR PORT`, `bind PORT` or `resolve NAME`, just that; with
+// `serve PORT`, it listens on 0.0.0.0:PORT and answers every connection with
+// a line. Built as a component (examples/build.sh); the imports below
 // are the canonical ABI of the interfaces in netprobe.wit.
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +36,20 @@ extern void start_bind(int32_t socket, int32_t network, int32_t family, int32_t 
                        int32_t a8, int32_t a9, int32_t a10, void *ret);
 IMPORT("wasi:sockets/tcp", "[method]tcp-socket.finish-bind")
 extern void finish_bind(int32_t socket, void *ret);
+IMPORT("wasi:sockets/tcp", "[method]tcp-socket.start-listen")
+extern void start_listen(int32_t socket, void *ret);
+IMPORT("wasi:sockets/tcp", "[method]tcp-socket.finish-listen")
+extern void finish_listen(int32_t socket, void *ret);
+IMPORT("wasi:sockets/tcp", "[method]tcp-socket.accept")
+extern void tcp_accept(int32_t socket, void *ret);
+IMPORT("wasi:sockets/tcp", "[resource-drop]tcp-socket")
+extern void drop_tcp_socket(int32_t socket);
+IMPORT("wasi:io/streams", "[method]output-stream.blocking-write-and-flush")
+extern void blocking_write_and_flush(int32_t stream, const void *data, size_t len, void *ret);
+IMPORT("wasi:io/streams", "[resource-drop]output-stream")
+extern void drop_output_stream(int32_t stream);
+IMPORT("wasi:io/streams", "[resource-drop]input-stream")
+extern void drop_input_stream(int32_t stream);
 IMPORT("wasi:sockets/tcp", "[method]tcp-socket.subscribe")
 extern int32_t tcp_subscribe(int32_t socket);
 IMPORT("wasi:io/poll", "[method]pollable.block")
@@ -137,10 +153,47 @@ static int bind_to(int32_t network, int32_t port) {
     return printf("bind %d: bound\n", port), 0;
 }
 
+static int serve(int32_t network, int32_t port) {
+    _Alignas(8) uint8_t ret[16];
+    int32_t socket = new_tcp_socket();
+    if (socket < 0) return 1;
+    start_bind(socket, network, IPV4, port, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ret);
+    if (ret[0] != 0) return printf("bind %d: denied (%s)\n", port, error_names[ret[1]]), 1;
+    finish_bind(socket, ret);
+    start_listen(socket, ret);
+    if (ret[0] != 0) return printf("listen %d: failed (%s)\n", port, error_names[ret[1]]), 1;
+    for (;;) {
+        finish_listen(socket, ret);
+        if (ret[0] == 0) break;
+        if (ret[1] != ERROR_WOULD_BLOCK) return printf("listen %d: failed (%s)\n", port, error_names[ret[1]]), 1;
+        pollable_block(tcp_subscribe(socket));
+    }
+    printf("listening on %d\n", port);
+    fflush(stdout);
+    char line[64];
+    int length = snprintf(line, sizeof line, "hello from netprobe on port %d\n", port);
+    for (;;) {
+        // result<tuple<tcp-socket, input-stream, output-stream>, error-code>
+        _Alignas(8) uint8_t accepted[16];
+        tcp_accept(socket, accepted);
+        if (accepted[0] != 0) {
+            if (accepted[4] != ERROR_WOULD_BLOCK) return printf("accept: failed (%s)\n", error_names[accepted[4]]), 1;
+            pollable_block(tcp_subscribe(socket));
+            continue;
+        }
+        int32_t *handles = (int32_t *)(accepted + 4);
+        blocking_write_and_flush(handles[2], line, length, ret);
+        drop_input_stream(handles[1]);
+        drop_output_stream(handles[2]);
+        drop_tcp_socket(handles[0]);
+    }
+}
+
 int main(int argc, char **argv) {
     int32_t network = instance_network();
     if (argc == 4 && strcmp(argv[1], "connect") == 0) return connect_to(network, argv[2], atoi(argv[3]));
     if (argc == 3 && strcmp(argv[1], "bind") == 0) return bind_to(network, atoi(argv[2]));
+    if (argc == 3 && strcmp(argv[1], "serve") == 0) return serve(network, atoi(argv[2]));
     if (argc == 3 && strcmp(argv[1], "resolve") == 0) return lookup(network, argv[2]), allowed ? 0 : 1;
     _Alignas(8) uint8_t ret[16];
     create_tcp_socket(IPV4, ret);

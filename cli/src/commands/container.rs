@@ -49,6 +49,9 @@ pub fn start_in_background(root: &Path, container: &mut Container) -> crate::Res
     let mut supervisor = std::process::Command::new(exe);
     // From "/", so that it keeps no directory of the caller's busy.
     supervisor.current_dir("/").arg("--root").arg(root).args(["supervise", container.id()]);
+    if let Some(level) = crate::LOG_LEVEL.get() {
+        supervisor.args(["--log-level", level]);
+    }
     Ok(container.start(supervisor)?)
 }
 

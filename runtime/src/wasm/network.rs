@@ -6,7 +6,12 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use serde::{Deserialize, Serialize};
-use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::WasiView;
+use wasmtime_wasi::p2::bindings::sockets::network::{Host as NetworkHost, IpSocketAddress};
+use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
+use wasmtime_wasi::p2::{self, TcpSocket};
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsView};
 
 use crate::{Error, Result};
 
@@ -268,7 +273,8 @@ impl PublishedPort {
 
 /// The check wasmtime-wasi runs before a guest's socket use: egress to
 /// granted destinations; binding a port only when it is published (or with
-/// the host's network), an ephemeral port whenever egress is granted.
+/// the host's network), an ephemeral port whenever egress is granted. A TCP
+/// bind arrives here already mapped to the host port (`map_published_ports`).
 pub(crate) fn check(
     network: &Network,
     ports: &[PublishedPort],
@@ -277,7 +283,9 @@ pub(crate) fn check(
 ) -> bool {
     let published = |udp: bool| {
         matches!(network, Network::Host)
-            || ports.iter().any(|p| p.udp == udp && p.container_port == address.port())
+            || ports
+                .iter()
+                .any(|p| p.udp == udp && address.port() == if udp { p.container_port } else { p.host_port })
     };
     let allowed = match usage {
         SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend => network.reaches(address),
@@ -292,6 +300,40 @@ pub(crate) fn check(
         tracing::debug!("network: denied {usage:?} {address} (not granted; see --allow-net, -p)");
     }
     allowed
+}
+
+/// Makes a component's TCP bind of a published container port bind the host
+/// port instead (and the host address, when `-p` names one), so that two
+/// guests listening on the same container port are reached on their own host
+/// ports. wasmtime-wasi's own `start-bind` does the rest, its address check
+/// included.
+pub(crate) fn map_published_ports<T: WasiView + 'static>(
+    linker: &mut Linker<T>,
+    ports: &[PublishedPort],
+) -> wasmtime::Result<()> {
+    let ports: Vec<PublishedPort> = ports.iter().filter(|p| !p.udp).cloned().collect();
+    if ports.is_empty() {
+        return Ok(());
+    }
+    linker.allow_shadowing(true);
+    // The version wasmtime-wasi links; a guest's 0.2.x import resolves to it.
+    let mut tcp = linker.instance("wasi:sockets/tcp@0.2.12")?;
+    tcp.func_wrap_async(
+        "[method]tcp-socket.start-bind",
+        move |mut store, (socket, network, address): (Resource<TcpSocket>, Resource<p2::Network>, IpSocketAddress)| {
+            let mut address = SocketAddr::from(address);
+            if let Some(port) = ports.iter().find(|p| p.container_port == address.port()) {
+                address = SocketAddr::new(port.host_ip.unwrap_or(address.ip()), port.host_port);
+            }
+            Box::new(async move {
+                let mut view = store.data_mut().sockets();
+                Ok((match HostTcpSocket::start_bind(&mut view, socket, network, address.into()).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(NetworkHost::convert_error_code(&mut view, e)?),
+                },))
+            })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -356,12 +398,15 @@ mod tests {
 
     #[test]
     fn binding_needs_a_published_port() {
-        let ports = [PublishedPort::parse("8080:80").unwrap()];
+        let ports =
+            [PublishedPort::parse("8080:80").unwrap(), PublishedPort::parse("5353:5353/udp").unwrap()];
         let at = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
-        assert!(check(&Network::None, &ports, at(80), SocketAddrUse::TcpBind));
+        // A TCP bind of port 80 arrives mapped to 8080.
+        assert!(check(&Network::None, &ports, at(8080), SocketAddrUse::TcpBind));
         assert!(!check(&Network::None, &ports, at(81), SocketAddrUse::TcpBind));
         assert!(!check(&Network::None, &ports, at(0), SocketAddrUse::TcpBind));
-        assert!(!check(&Network::None, &ports, at(80), SocketAddrUse::UdpBind));
+        assert!(!check(&Network::None, &ports, at(8080), SocketAddrUse::UdpBind));
+        assert!(check(&Network::None, &ports, at(5353), SocketAddrUse::UdpBind));
         assert!(check(&allow(&["1.2.3.4"]), &[], at(0), SocketAddrUse::TcpBind));
         assert!(check(&Network::Host, &[], at(81), SocketAddrUse::TcpBind));
     }

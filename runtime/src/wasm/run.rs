@@ -16,7 +16,7 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 use super::engine::{engine, start_epoch_ticker};
 use super::grants::Grants;
 use super::limits::{Limits, MemoryCap};
-use super::network::PublishedPort;
+use super::network::{PublishedPort, map_published_ports};
 use super::program::{Compiled, Program};
 use super::serve::serve;
 use crate::{Error, Result};
@@ -123,16 +123,18 @@ pub fn ready<'a>(program: &'a Program, grants: &Grants, limits: &'a Limits) -> R
             );
         }
     } else {
-        // A guest that listens binds the port itself, on the host: the same
-        // number on both sides, and free now.
+        // A guest that listens binds the port itself, on the host: a TCP
+        // bind of the container port is mapped to the host port (a free one
+        // when none was given), a UDP bind is not (the same number on both
+        // sides). Either must be free now.
         for port in &mut grants.ports {
             if port.host_port == 0 {
-                port.host_port = port.container_port;
+                port.host_port = if port.udp { port.container_port } else { free_tcp_port(port)? };
             }
-            if port.host_port != port.container_port {
+            if port.udp && port.host_port != port.container_port {
                 return Err(Error::usage(format!(
-                    "-p {}:{}: a guest that listens itself is reachable on its own port only (mapping it to \
-                     another host port is not built yet); publish it as -p {}:{}",
+                    "-p {}:{}/udp: a guest's UDP port is reachable on its own number only (mapping it to \
+                     another host port is not built yet); publish it as -p {}:{}/udp",
                     port.host_port, port.container_port, port.container_port, port.container_port
                 )));
             }
@@ -145,6 +147,12 @@ pub fn ready<'a>(program: &'a Program, grants: &Grants, limits: &'a Limits) -> R
         }
     }
     Ok(Ready { program, grants, limits, listeners })
+}
+
+/// A host port the system has free now, for `-p CONTAINER_PORT`.
+fn free_tcp_port(port: &PublishedPort) -> Result<u16> {
+    let listener = TcpListener::bind(port.host_address()).map_err(|e| port_error(port, e))?;
+    Ok(listener.local_addr().map_err(|e| Error::Internal(e.into()))?.port())
 }
 
 fn port_error(port: &PublishedPort, e: std::io::Error) -> Error {
@@ -246,6 +254,7 @@ async fn run_command(
                 let mut store = new_store(state, |s| &mut s.cap);
                 let mut linker = wasmtime::component::Linker::new(engine());
                 wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+                map_published_ports(&mut linker, &grants.ports).map_err(internal)?;
                 let command = match Command::instantiate_async(&mut store, component, &linker).await {
                     Ok(command) => command,
                     Err(e) => return started_and_ended(&program.name, e),
