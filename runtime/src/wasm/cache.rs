@@ -30,7 +30,8 @@ const MAGIC: &[u8; 16] = b"wbox-cwasm-v1\0\0\0";
 const HEADER_LEN: usize = 16 + 16 + 32;
 
 pub struct CompileCache {
-    /// `None` when the cache is off: everything is compiled in memory.
+    /// `ROOT/cache/compiled`, or `None` when the cache is off: everything is
+    /// compiled in memory.
     dir: Option<PathBuf>,
     progress: Option<Box<dyn CompileProgress>>,
 }
@@ -45,10 +46,7 @@ pub trait CompileProgress {
 impl CompileCache {
     /// The cache under a wbox root directory.
     pub fn in_root(root: &Path) -> Self {
-        CompileCache {
-            dir: Some(Self::base(root).join(engine_dir_name(super::engine::engine()))),
-            progress: None,
-        }
+        CompileCache { dir: Some(Self::base(root)), progress: None }
     }
 
     /// No cache: compile every time, write nothing.
@@ -83,9 +81,10 @@ impl CompileCache {
         kind: ProgramKind,
         wasm: &[u8],
     ) -> Result<Compiled> {
-        let Some(dir) = &self.dir else {
+        let Some(base) = &self.dir else {
             return self.compile(engine, name, kind, wasm);
         };
+        let dir = &base.join(engine_dir_name(engine));
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let entry = dir.join(format!("{}.cwasm", hex::encode(digest)));
         match read_trusted(&entry) {

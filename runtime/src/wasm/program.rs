@@ -6,7 +6,7 @@ use wasmtime::Module;
 use wasmtime::component::Component;
 
 use super::cache::CompileCache;
-use super::engine::engine;
+use super::engine::{engine, service_engine};
 use crate::{Error, Result};
 
 /// Which WASI a program speaks, told from its bytes.
@@ -72,7 +72,12 @@ impl Program {
 
     pub fn load_bytes(name: String, bytes: &[u8], cache: &CompileCache) -> Result<Program> {
         let kind = ProgramKind::detect(&name, bytes)?;
-        let compiled = cache.load_or_compile(engine(), &name, kind, bytes)?;
+        let engine = if kind == ProgramKind::Component && exports_http_handler(bytes) {
+            service_engine()
+        } else {
+            engine()
+        };
+        let compiled = cache.load_or_compile(engine, &name, kind, bytes)?;
         Ok(Program { name, compiled })
     }
 
@@ -89,7 +94,39 @@ impl Program {
         matches!(&self.compiled, Compiled::Component(c) if super::serve::is_http_service(c))
     }
 
+    pub(crate) fn engine(&self) -> &wasmtime::Engine {
+        match &self.compiled {
+            Compiled::Module(module) => module.engine(),
+            Compiled::Component(component) => component.engine(),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
 }
+
+/// Whether a component exports wasi:http's incoming handler, told from its
+/// bytes before it is compiled (to compile it for the service engine). Only
+/// the outer component's exports count, not those of components nested in it.
+fn exports_http_handler(bytes: &[u8]) -> bool {
+    use wasmparser::{Parser, Payload};
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => depth += 1,
+            Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Payload::ComponentExportSection(exports)) if depth == 0 => {
+                if exports.into_iter().flatten().any(|e| e.name.name.starts_with(HTTP_HANDLER)) {
+                    return true;
+                }
+            }
+            Ok(_) => {}
+            // Compiling it will say what is wrong.
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+pub(crate) const HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2";

@@ -8,12 +8,12 @@ use std::time::Duration;
 use tokio::sync::{Notify, oneshot};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
-use super::engine::{engine, start_epoch_ticker};
+use super::engine::start_epoch_ticker;
 use super::grants::Grants;
 use super::limits::{Limits, MemoryCap};
 use super::network::{PublishedPort, map_published_ports};
@@ -229,8 +229,8 @@ async fn run_command(
         match &program.compiled {
             Compiled::Module(module) => {
                 let state = P1State { wasi: builder.build_p1(), cap: MemoryCap::new(limits.memory) };
-                let mut store = new_store(state, |s| &mut s.cap);
-                let mut linker = wasmtime::Linker::new(engine());
+                let mut store = new_store(program.engine(), state, |s| &mut s.cap);
+                let mut linker = wasmtime::Linker::new(program.engine());
                 wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)
                     .map_err(internal)?;
                 let instance = match linker.instantiate_async(&mut store, module).await {
@@ -251,8 +251,8 @@ async fn run_command(
                     table: ResourceTable::new(),
                     cap: MemoryCap::new(limits.memory),
                 };
-                let mut store = new_store(state, |s| &mut s.cap);
-                let mut linker = wasmtime::component::Linker::new(engine());
+                let mut store = new_store(program.engine(), state, |s| &mut s.cap);
+                let mut linker = wasmtime::component::Linker::new(program.engine());
                 wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
                 map_published_ports(&mut linker, &grants.ports).map_err(internal)?;
                 let command = match Command::instantiate_async(&mut store, component, &linker).await {
@@ -297,8 +297,12 @@ async fn run_command(
     }
 }
 
-pub(crate) fn new_store<T: Send + 'static>(state: T, cap: fn(&mut T) -> &mut MemoryCap) -> Store<T> {
-    let mut store = Store::new(engine(), state);
+pub(crate) fn new_store<T: Send + 'static>(
+    engine: &Engine,
+    state: T,
+    cap: fn(&mut T) -> &mut MemoryCap,
+) -> Store<T> {
+    let mut store = Store::new(engine, state);
     store.limiter(move |s| cap(s) as &mut dyn wasmtime::ResourceLimiter);
     // The epoch only advances while some deadline is armed; then the guest
     // yields at every tick, so the deadline's timer fires even while the

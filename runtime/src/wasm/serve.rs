@@ -24,26 +24,27 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use super::engine::{engine, start_epoch_ticker};
+use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
 use super::grants::Grants;
 use super::limits::{Limits, MemoryCap};
 use super::network::Network;
+use super::program::HTTP_HANDLER;
 use super::run::{Outcome, StopSignal, new_store};
 use crate::{Error, Result};
 
 /// Whether a component is an HTTP service: it exports wasi:http's
 /// incoming handler (the `wasi:http/proxy` world).
 pub(crate) fn is_http_service(component: &Component) -> bool {
-    component
-        .component_type()
-        .exports(engine())
-        .any(|(name, _)| name.starts_with("wasi:http/incoming-handler@0.2"))
+    component.component_type().exports(component.engine()).any(|(name, _)| name.starts_with(HTTP_HANDLER))
 }
 
 struct Service {
     pre: ProxyPre<RequestState>,
     grants: Grants,
     limits: Limits,
+    /// One permit per instance the engine's pool holds: a request beyond
+    /// them waits for one to end rather than fail.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Serves `component` on `listeners` until `stop` fires: at once for a
@@ -56,7 +57,7 @@ pub(crate) async fn serve(
     listeners: Vec<TcpListener>,
     stop: StopSignal,
 ) -> Result<Outcome> {
-    let mut linker = Linker::new(engine());
+    let mut linker = Linker::new(component.engine());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
     let pre = linker
@@ -66,7 +67,8 @@ pub(crate) async fn serve(
     if limits.timeout.is_some() {
         start_epoch_ticker();
     }
-    let service = Arc::new(Service { pre, grants, limits });
+    let slots = Arc::new(tokio::sync::Semaphore::new(SERVICE_INSTANCES as usize));
+    let service = Arc::new(Service { pre, grants, limits, slots });
     let graceful = Arc::new(GracefulShutdown::new());
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
     let mut accepting = tokio::task::JoinSet::new();
@@ -163,7 +165,8 @@ impl Service {
             cap: MemoryCap::new(self.limits.memory),
             hooks: Outbound { network: self.grants.network.clone() },
         };
-        let mut store = new_store(state, |s| &mut s.cap);
+        let slot = self.slots.clone().acquire_owned().await.map_err(|e| e.to_string())?;
+        let mut store = new_store(self.pre.engine(), state, |s| &mut s.cap);
         let (sender, receiver) = oneshot::channel();
         let setup = |store: &mut Store<RequestState>| -> wasmtime::Result<_> {
             let mut http = store.data_mut().http();
@@ -177,6 +180,7 @@ impl Service {
         // The guest runs on as a task of its own: it may stream the body
         // after it has given the response. The deadline bounds all of it.
         let guest = tokio::spawn(async move {
+            let _slot = slot;
             let run = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
                 proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await
