@@ -11,7 +11,7 @@ use std::process::Command;
 
 use harness::containerd::Containerd;
 use harness::registry::Registry;
-use harness::{Wbox, code, guest, ok, stderr, stdout};
+use harness::{Wbox, code, guest, ok, stderr, stdout, text_server};
 
 const DOCKERFILE: &str = r#"# syntax=docker/dockerfile:1
 ARG BASE=scratch
@@ -245,4 +245,93 @@ fn file_build_args_and_target_choose_what_is_built() {
         &[&args[..], &["--target", "nothing", "-t", "local/x:1", ctx.path().to_str().unwrap()]].concat(),
     );
     assert!(code(&out) == 1 && stderr(&out).contains("--target nothing: no stage"), "{}", stderr(&out));
+}
+
+/// A context with the probe guest, which shows files.
+fn probe_context(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(guest("probe.wasm"), dir.path().join("probe.wasm")).unwrap();
+    fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    dir
+}
+
+fn cat(wbox: &Wbox, image: &str, path: &str) -> (i32, String) {
+    let out = wbox.run(&["run", "--rm", image, path]);
+    (code(&out), stdout(&out))
+}
+
+#[test]
+fn dockerignore_keeps_files_out_of_the_image() {
+    let wbox = Wbox::new();
+    let ctx = probe_context("FROM scratch\nCOPY . /app/\nENTRYPOINT [\"/app/probe.wasm\", \"show\"]\n");
+    let dir = ctx.path();
+    fs::write(
+        dir.join(".dockerignore"),
+        "# not for the image\n*.log\nsecrets\n!secrets/public.txt\n**/*.tmp\n",
+    )
+    .unwrap();
+    fs::write(dir.join("keep.txt"), "kept\n").unwrap();
+    fs::write(dir.join("build.log"), "noise\n").unwrap();
+    fs::create_dir_all(dir.join("secrets")).unwrap();
+    fs::write(dir.join("secrets/key"), "hunter2\n").unwrap();
+    fs::create_dir_all(dir.join("src/deep")).unwrap();
+    fs::write(dir.join("src/deep/x.tmp"), "scratch\n").unwrap();
+    fs::write(dir.join("src/deep/main.c"), "int main;\n").unwrap();
+    ok(build(&wbox, "local/ignored", dir));
+    assert_eq!(cat(&wbox, "local/ignored", "/app/keep.txt"), (0, "kept\n".into()));
+    assert_eq!(cat(&wbox, "local/ignored", "/app/src/deep/main.c"), (0, "int main;\n".into()));
+    for excluded in ["/app/build.log", "/app/secrets/key", "/app/src/deep/x.tmp"] {
+        assert_ne!(cat(&wbox, "local/ignored", excluded).0, 0, "{excluded} is in the image");
+    }
+    // Naming an excluded file is an error, as in Docker.
+    let ctx2 = probe_context("FROM scratch\nCOPY build.log /app/\n");
+    fs::write(ctx2.path().join(".dockerignore"), "*.log\n").unwrap();
+    fs::write(ctx2.path().join("build.log"), "noise\n").unwrap();
+    let out = build(&wbox, "local/named", ctx2.path());
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("excluded by .dockerignore"), "{}", stderr(&out));
+}
+
+#[test]
+fn add_unpacks_a_local_archive_and_fetches_a_checked_url() {
+    let wbox = Wbox::new();
+    let body = "fetched over http\n";
+    let port = text_server(body);
+    let sha = {
+        let out = Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        out.stdin.as_ref().unwrap().write_all(body.as_bytes()).unwrap();
+        String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()[..64].to_owned()
+    };
+    let dockerfile = format!(
+        "FROM scratch\nCOPY probe.wasm /app/probe.wasm\nADD files.tar.gz /data/\n\
+         ADD --checksum=sha256:{sha} http://127.0.0.1:{port}/notes.txt /data/\n\
+         ENTRYPOINT [\"/app/probe.wasm\", \"show\"]\n"
+    );
+    let ctx = probe_context(&dockerfile);
+    fs::create_dir_all(ctx.path().join("src/inner")).unwrap();
+    fs::write(ctx.path().join("src/inner/x.txt"), "from the archive\n").unwrap();
+    let tar = Command::new("tar")
+        .args(["czf", "files.tar.gz", "-C", "src", "inner"])
+        .current_dir(ctx.path())
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    ok(build(&wbox, "local/added", ctx.path()));
+    assert_eq!(cat(&wbox, "local/added", "/data/inner/x.txt"), (0, "from the archive\n".into()));
+    assert_eq!(cat(&wbox, "local/added", "/data/notes.txt"), (0, body.into()));
+    assert_ne!(cat(&wbox, "local/added", "/data/files.tar.gz").0, 0, "the archive itself is not copied");
+
+    // A download that is not what --checksum says makes no image.
+    let wrong = dockerfile.replace(&sha, &"0".repeat(64));
+    let ctx2 = probe_context(&wrong);
+    fs::copy(ctx.path().join("files.tar.gz"), ctx2.path().join("files.tar.gz")).unwrap();
+    let out = build(&wbox, "local/wrong", ctx2.path());
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));
+    assert_ne!(code(&wbox.run(&["inspect", "local/wrong"])), 0);
 }

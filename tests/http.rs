@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::registry::Registry;
-use harness::{Wbox, code, guest, ok, stderr, stdout};
+use harness::{Wbox, code, guest, ok, stderr, stdout, text_server};
 
 /// `GET path` over a connection of its own (HTTP/1.0, so the body ends with
 /// the connection): the status and the body.
@@ -191,27 +191,6 @@ fn a_thousand_requests_from_fifty_clients_are_all_answered_in_bounded_memory() {
     let after = rss_kib(pid);
     eprintln!("supervisor RSS: {before} KiB after warm-up, {after} KiB after 1,000 more requests");
     assert!(after < before + 64 * 1024, "RSS grew from {before} KiB to {after} KiB");
-}
-
-/// A server on a free loopback port that answers every request with `body`.
-fn text_server(body: &'static str) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut request = Vec::new();
-            let mut byte = [0u8];
-            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                request.push(byte[0]);
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
 }
 
 #[test]

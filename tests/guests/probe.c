@@ -2,6 +2,7 @@
 //   probe out N      write N bytes of every byte value 0..255 to stdout
 //   probe err N      the same to stderr
 //   probe cat        copy stdin to stdout
+//   probe show FILE  copy FILE to stdout
 //   probe args       print each argument, bracketed, one a line
 //   probe env        print the environment, one a line
 //   probe cwd        print the working directory
@@ -44,6 +45,14 @@ int main(int argc, char **argv) {
         char buf[65536];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
+        return 0;
+    }
+    if (!strcmp(mode, "show")) {
+        FILE *f = fopen(arg, "rb");
+        if (!f) return perror(arg), 1;
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
         return 0;
     }
     if (!strcmp(mode, "args")) {

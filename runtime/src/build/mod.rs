@@ -19,13 +19,16 @@ use crate::store::{Descriptor, Digest, Store, climbs_out, media};
 use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
+mod add;
 mod cache;
 pub mod dockerfile;
+mod ignore;
 mod layer;
 mod run_step;
 
 use cache::LayerCache;
 use dockerfile::{Command, Kind};
+use ignore::Ignore;
 use layer::{Content, Entry, Layer};
 
 /// What to build, as the command line says it.
@@ -79,11 +82,16 @@ pub fn build(
             .position(|s| s.name.as_deref() == Some(target.to_ascii_lowercase().as_str()))
             .ok_or_else(|| Error::usage(format!("--target {target}: no stage is named so")))?,
     };
+    // Docker reads DOCKERFILE.dockerignore beside the Dockerfile first.
+    let ignore_text = std::fs::read_to_string(format!("{}.dockerignore", dockerfile_path.display()))
+        .or_else(|_| context.read_to_string(".dockerignore"))
+        .unwrap_or_default();
     let builder = Builder {
         store,
         compile_cache: cache,
         layers: LayerCache::new(root, !options.no_cache),
         context,
+        ignore: Ignore::parse(&ignore_text),
         options,
         mtime: source_date_epoch(),
     };
@@ -194,6 +202,8 @@ struct Builder<'a> {
     compile_cache: &'a CompileCache,
     layers: LayerCache,
     context: Dir,
+    /// The context's `.dockerignore`.
+    ignore: Ignore,
     options: &'a BuildOptions,
     mtime: u64,
 }
@@ -246,14 +256,11 @@ fn apply(
             empty_layer = false;
         }
         Kind::Copy { add, from, chown, chmod, checksum, sources, dest } => {
-            if *add && (checksum.is_some() || sources.iter().any(|s| s.contains("://"))) {
-                return Err(Error::usage("ADD of a URL is not built yet; download it and COPY it"));
+            if checksum.is_some() && !(*add && sources.iter().all(|s| add::is_url(s))) {
+                return Err(Error::usage("--checksum is for ADD of a URL only"));
             }
-            let archive = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar.bz2"];
-            if *add && sources.iter().any(|s| archive.iter().any(|ext| s.ends_with(ext))) {
-                return Err(Error::usage(
-                    "ADD of a local archive (which Docker unpacks) is not built yet; unpack it and COPY the files",
-                ));
+            if !*add && sources.iter().any(|s| add::is_url(s)) {
+                return Err(Error::usage("COPY cannot fetch a URL; use ADD URL DEST"));
             }
             let (uid, gid) = owner(chown.as_deref())?;
             let mode = chmod.as_deref().map(|m| u32::from_str_radix(m, 8)).transpose().map_err(|_| {
@@ -275,14 +282,38 @@ fn apply(
             };
             let dest = expand(dest)?;
             let dest_path = guest_join(&workdir, &dest);
+            let ignored = |path: &Path| from.is_none() && b.ignore.excludes(path);
+            let mut layer = Layer::default();
             let mut sources_found = Vec::new();
+            let mut urls = Vec::new();
             for source in sources {
                 let source = expand(source)?;
-                sources_found.extend(matching(&source_root, &source)?);
+                if add::is_url(&source) {
+                    urls.push(source);
+                } else {
+                    sources_found.extend(matching(&source_root, &source, &ignored)?);
+                }
             }
-            let into_dir = dest.ends_with('/') || sources_found.len() > 1;
-            let mut layer = Layer::default();
+            let into_dir = dest.ends_with('/') || sources_found.len() + urls.len() > 1;
+            for url in &urls {
+                let bytes = add::download(url, checksum.as_deref())?;
+                let target =
+                    if into_dir { guest_join(&dest_path, &add::file_name(url)?) } else { dest_path.clone() };
+                // Docker gives a download 0600 unless told otherwise.
+                let entry = Entry { content: Content::File(bytes), mode: mode.unwrap_or(0o600), uid, gid };
+                layer.add(target.trim_start_matches('/').to_owned(), entry);
+            }
             for source in &sources_found {
+                if *add && source_root.metadata(source).is_ok_and(|m| m.is_file()) {
+                    let bytes = source_root
+                        .read(source)
+                        .map_err(|e| Error::usage(format!("ADD source {}: {e}", source.display())))?;
+                    if add::is_archive(&bytes) {
+                        let owner = chown.as_ref().map(|_| (uid, gid));
+                        add::unpack(&source.display().to_string(), &bytes, &dest_path, &mut layer, owner)?;
+                        continue;
+                    }
+                }
                 let is_dir = source_root.metadata(source).map(|m| m.is_dir()).unwrap_or(false);
                 let target = if is_dir || !into_dir {
                     dest_path.clone()
@@ -293,7 +324,7 @@ fn apply(
                         source.file_name().unwrap_or_default().to_string_lossy()
                     )
                 };
-                collect(&source_root, source, &target, &mut layer, uid, gid, mode)?;
+                collect(&source_root, source, &target, &mut layer, (uid, gid), mode, &ignored)?;
             }
             add_parents(&mut layer, &dest_path);
             let files = Dir::open_ambient_dir(stage.files.path(), cap_std::ambient_authority())
@@ -432,8 +463,9 @@ fn owner(chown: Option<&str>) -> Result<(u64, u64)> {
 }
 
 /// The paths in `root` a COPY source names: itself, or what its last
-/// component's `*` and `?` match. A source that leaves the root is refused.
-fn matching(root: &Dir, source: &str) -> Result<Vec<PathBuf>> {
+/// component's `*` and `?` match, leaving out what `.dockerignore` excludes.
+/// A source that leaves the root is refused.
+fn matching(root: &Dir, source: &str, ignored: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let path = inside(source).ok_or_else(|| {
         Error::usage(format!(
             "COPY source {source} is outside the build context; copy only what is inside it"
@@ -441,6 +473,9 @@ fn matching(root: &Dir, source: &str) -> Result<Vec<PathBuf>> {
     })?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if !name.contains(['*', '?']) {
+        if ignored(&path) {
+            return Err(Error::usage(format!("COPY source {source} is excluded by .dockerignore")));
+        }
         if let Ok(link) = root.read_link_contents(&path) {
             check_link(&path, &link)?;
         }
@@ -457,6 +492,7 @@ fn matching(root: &Dir, source: &str) -> Result<Vec<PathBuf>> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|candidate| glob(&name, candidate))
         .map(|candidate| parent.join(candidate))
+        .filter(|path| !ignored(path))
         .collect();
     found.sort();
     if found.is_empty() {
@@ -502,9 +538,9 @@ fn collect(
     source: &Path,
     target: &str,
     layer: &mut Layer,
-    uid: u64,
-    gid: u64,
+    (uid, gid): (u64, u64),
     mode: Option<u32>,
+    ignored: &dyn Fn(&Path) -> bool,
 ) -> Result<()> {
     let shown = || source.display().to_string();
     let source_or_dot = if source.as_os_str().is_empty() { Path::new(".") } else { source };
@@ -534,13 +570,13 @@ fn collect(
             .map(|e| e.file_name())
             .collect();
         children.sort();
-        for child in children {
+        for child in children.into_iter().filter(|child| !ignored(&source.join(child))) {
             let child_target = if target.is_empty() {
                 child.to_string_lossy().into_owned()
             } else {
                 format!("{target}/{}", child.to_string_lossy())
             };
-            collect(root, &source.join(&child), &child_target, layer, uid, gid, mode)?;
+            collect(root, &source.join(&child), &child_target, layer, (uid, gid), mode, ignored)?;
         }
         return Ok(());
     }

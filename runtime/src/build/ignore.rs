@@ -1,0 +1,104 @@
+//! `.dockerignore`: which files of the context a build may not see. Docker's
+//! rules: one pattern a line, `#` comments, paths relative to the context
+//! (a leading `/` or `./` changes nothing), `*` and `?` within a path
+//! component, `**` across any number of them, `!` makes an exception, and
+//! the last pattern that matches a path decides. A pattern that matches a
+//! directory matches everything in it.
+
+use std::path::{Component, Path};
+
+#[derive(Debug, Default)]
+pub struct Ignore {
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug)]
+struct Rule {
+    exception: bool,
+    parts: Vec<String>,
+}
+
+impl Ignore {
+    pub fn parse(text: &str) -> Ignore {
+        let rules = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .filter_map(|line| {
+                let (exception, pattern) = match line.strip_prefix('!') {
+                    Some(rest) => (true, rest.trim()),
+                    None => (false, line),
+                };
+                let parts: Vec<String> = Path::new(pattern)
+                    .components()
+                    .filter_map(|c| match c {
+                        Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                        Component::ParentDir => Some("..".into()),
+                        _ => None,
+                    })
+                    .collect();
+                (!parts.is_empty()).then_some(Rule { exception, parts })
+            })
+            .collect();
+        Ignore { rules }
+    }
+
+    /// Whether `path` (relative to the context) is left out of the build.
+    pub fn excludes(&self, path: &Path) -> bool {
+        let parts: Vec<String> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        if parts.is_empty() {
+            return false;
+        }
+        let mut excluded = false;
+        for rule in &self.rules {
+            // The path itself or a directory it lies in.
+            if (1..=parts.len()).any(|n| matches(&rule.parts, &parts[..n])) {
+                excluded = !rule.exception;
+            }
+        }
+        excluded
+    }
+}
+
+fn matches(pattern: &[String], path: &[String]) -> bool {
+    match (pattern.first(), path.first()) {
+        (None, None) => true,
+        (Some(p), _) if p == "**" => {
+            matches(&pattern[1..], path) || (!path.is_empty() && matches(pattern, &path[1..]))
+        }
+        (Some(p), Some(name)) => super::glob(p, name) && matches(&pattern[1..], &path[1..]),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn excludes(rules: &str, path: &str) -> bool {
+        Ignore::parse(rules).excludes(Path::new(path))
+    }
+
+    #[test]
+    fn dockers_rules() {
+        let rules = "# build output\n/target\n*.log\n**/secret*\n!keep.log\ndocs/*.md\n!docs/README.md\n";
+        assert!(excludes(rules, "target"));
+        assert!(excludes(rules, "target/debug/x"), "everything in an excluded directory");
+        assert!(excludes(rules, "build.log"));
+        assert!(!excludes(rules, "logs/build.log"), "* stays within one component");
+        assert!(!excludes(rules, "keep.log"), "an exception after the rule wins");
+        assert!(excludes(rules, "a/b/secret.txt"));
+        assert!(excludes(rules, "secret.key"));
+        assert!(excludes(rules, "docs/guide.md"));
+        assert!(!excludes(rules, "docs/README.md"));
+        assert!(!excludes(rules, "src/main.rs"));
+        assert!(!excludes("", "anything"));
+        assert!(excludes("./dist/\n", "dist/app.wasm"));
+    }
+}
