@@ -218,6 +218,11 @@ fn a_wasm_run_step_writes_into_the_image() {
     assert_eq!(ids("local/counted:1"), ids("local/counted:2"));
     // It wrote nothing into the context.
     assert!(!ctx.path().join("static/out/count.txt").exists());
+    // Without the build cache every step runs again, to the same image.
+    assert!(ok(wbox.run(&["builder", "prune", "-f"])).starts_with("Total reclaimed space: "));
+    let fresh = ok(wbox.run(&["build", "-t", "local/counted:3", ctx.path().to_str().unwrap()]));
+    assert_eq!(fresh.matches(" ---> CACHED").count(), 0, "{fresh}");
+    assert_eq!(ids("local/counted:1"), ids("local/counted:3"));
 }
 
 #[test]
@@ -334,4 +339,51 @@ fn add_unpacks_a_local_archive_and_fetches_a_checked_url() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));
     assert_ne!(code(&wbox.run(&["inspect", "local/wrong"])), 0);
+}
+
+#[test]
+fn every_example_has_a_dockerfile_that_builds_an_image_that_runs() {
+    let wbox = Wbox::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let context = examples.join("out");
+    let build_example = |name: &str| {
+        let dockerfile = examples.join(name).join("Dockerfile");
+        let tag = format!("local/{name}");
+        ok(wbox.run(&[
+            "build",
+            "-q",
+            "-t",
+            &tag,
+            "-f",
+            dockerfile.to_str().unwrap(),
+            context.to_str().unwrap(),
+        ]));
+        tag
+    };
+    let hello = build_example("hello");
+    assert_eq!(ok(wbox.run(&["run", "--rm", "-e", "GREETING=Hi", &hello, "x"])), "Hi from wbox!\narg 1: x\n");
+
+    let data = tempfile::tempdir().unwrap();
+    fs::create_dir_all(data.path().join("rw")).unwrap();
+    fs::create_dir_all(data.path().join("ro")).unwrap();
+    fs::write(data.path().join("rw/f.txt"), "hello world\n").unwrap();
+    let grant =
+        |dir: &str, guest: &str, mode: &str| format!("{}:{guest}{mode}", data.path().join(dir).display());
+    let wc = build_example("wc");
+    let out = ok(wbox.run(&["run", "--rm", "-v", &grant("rw", "/data", ":ro"), &wc, "f.txt"]));
+    assert_eq!(out, "1 2 12 f.txt\n");
+
+    let escape = build_example("escape");
+    let (rw, ro) = (grant("rw", "/rw", ""), grant("ro", "/ro", ":ro"));
+    let out = wbox.run(&["run", "--rm", "-v", &rw, "-v", &ro, &escape]);
+    // Everything is denied but listing "/", which in an image is the
+    // image's own files, granted read-only.
+    let lines = stdout(&out);
+    assert!(lines.contains("read /etc/passwd: denied"), "{lines}");
+    let allowed: Vec<&str> = lines.lines().filter(|l| !l.contains(": denied (")).collect();
+    assert_eq!(allowed, ["list /: ALLOWED"], "{lines}");
+    // The Python components' Dockerfiles build and are served in tests/http.rs.
+    for name in ["hello-http", "fetch-http"] {
+        assert!(examples.join(name).join("Dockerfile").exists(), "{name}");
+    }
 }

@@ -108,6 +108,15 @@ fn a_host_port_in_use_is_an_error_before_the_guest_starts() {
     let state = &inspect(&wbox, "clash")["State"];
     assert_eq!(state["Status"], "created");
     assert!(state["Error"].as_str().unwrap().contains("already in use"));
+
+    // EXPOSE 80 in the image publishes nothing, as in Docker: the service
+    // runs, unreachable, and says so.
+    ok(wbox.run(&["run", "-d", "--name", "unpublished", "hello-http"]));
+    let logs = stderr(&wbox.run(&["logs", "unpublished"]));
+    assert!(logs.contains("no port is published"), "{logs}");
+    let inspected = inspect(&wbox, "unpublished");
+    assert_eq!(inspected["NetworkSettings"]["Ports"], serde_json::json!({}));
+    assert_eq!(inspected["State"]["Running"], true);
 }
 
 #[test]

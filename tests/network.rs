@@ -52,6 +52,23 @@ fn allow_net_reaches_only_the_granted_destination() {
     // A range, and the host's whole network.
     assert_eq!(connect(&["--allow-net", "127.0.0.0/8"], &port_b).0, 0);
     assert_eq!(connect(&["--network", "host"], &port_b).0, 0);
+    // What was refused is in wbox's log at debug level.
+    let out = wbox.run(&[
+        "--log-level",
+        "debug",
+        "run",
+        "--allow-net",
+        &grant_a,
+        &guest("netprobe.component.wasm"),
+        "connect",
+        "127.0.0.1",
+        &port_b,
+    ]);
+    assert!(
+        stderr(&out).contains(&format!("network: denied TcpConnect 127.0.0.1:{port_b}")),
+        "{}",
+        stderr(&out)
+    );
     // A range that does not hold the address.
     assert_eq!(
         connect(&["--allow-net", "10.0.0.0/8"], &port_a).1,

@@ -63,6 +63,9 @@ enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
+    /// Manage the build cache
+    #[command(subcommand)]
+    Builder(commands::system::BuilderCommand),
     /// Manage wbox's own state
     #[command(subcommand)]
     System(commands::system::SystemCommand),
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Save(args) => commands::image::save(&root, args),
         Command::Load(args) => commands::image::load(&root, args),
         Command::Image(command) => commands::image::image_command(&root, command),
+        Command::Builder(command) => commands::system::builder(&root, command),
         Command::System(command) => commands::system::run(&root, command),
     };
     match result {

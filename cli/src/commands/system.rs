@@ -3,13 +3,15 @@
 use std::path::Path;
 
 use clap::Subcommand;
+use wbox_runtime::build;
+use wbox_runtime::store::Store;
 use wbox_runtime::wasm::CompileCache;
 
 use crate::output::{confirm, human_size};
 
 #[derive(Subcommand)]
 pub enum SystemCommand {
-    /// Remove what wbox can rebuild: today, the compile cache
+    /// Remove what wbox can rebuild: the compile cache and the build cache
     #[command(after_help = "Examples:\n  wbox system prune -f")]
     Prune {
         /// Do not ask for confirmation
@@ -18,14 +20,44 @@ pub enum SystemCommand {
     },
 }
 
-pub fn run(root: &Path, command: SystemCommand) -> crate::Result<i32> {
+/// `wbox builder`
+#[derive(Subcommand)]
+pub enum BuilderCommand {
+    /// Remove the build cache: cached steps, and layers no image uses
+    #[command(after_help = "Examples:\n  wbox builder prune -f")]
+    Prune {
+        /// Do not ask for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+pub fn builder(root: &Path, command: BuilderCommand) -> crate::Result<i32> {
     match command {
-        SystemCommand::Prune { force } => {
-            if !force && !confirm("WARNING! This will remove all compiled code in the compile cache.")? {
+        BuilderCommand::Prune { force } => {
+            if !force && !confirm("WARNING! This will remove all the build cache.")? {
                 eprintln!("Nothing removed.");
                 return Ok(1);
             }
-            let freed = CompileCache::clear(root)?;
+            let freed = build::prune_cache(root, &Store::open(root)?)?;
+            println!("Total reclaimed space: {}", human_size(freed));
+            Ok(0)
+        }
+    }
+}
+
+pub fn run(root: &Path, command: SystemCommand) -> crate::Result<i32> {
+    match command {
+        SystemCommand::Prune { force } => {
+            if !force
+                && !confirm(
+                    "WARNING! This will remove all compiled code in the compile cache and the build cache.",
+                )?
+            {
+                eprintln!("Nothing removed.");
+                return Ok(1);
+            }
+            let freed = CompileCache::clear(root)? + build::prune_cache(root, &Store::open(root)?)?;
             println!("Total reclaimed space: {}", human_size(freed));
             Ok(0)
         }

@@ -23,7 +23,7 @@ struct Cached {
 
 impl LayerCache {
     pub fn new(root: &Path, enabled: bool) -> LayerCache {
-        LayerCache { dir: enabled.then(|| root.join("build-cache")) }
+        LayerCache { dir: enabled.then(|| dir(root)) }
     }
 
     /// A key for a step: what came before it and what it is.
@@ -54,4 +54,21 @@ impl LayerCache {
             tracing::warn!("the build cache in {} cannot be written: {e}", dir.display());
         }
     }
+}
+
+fn dir(root: &Path) -> PathBuf {
+    root.join("build-cache")
+}
+
+/// Forgets every cached step, then removes the layers only the cache kept
+/// (those of no image). Returns the bytes freed.
+pub fn prune(root: &Path, store: &Store) -> crate::Result<u64> {
+    let dir = dir(root);
+    let entries = crate::root::disk_usage(&dir);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(anyhow::anyhow!("removing {}: {e}", dir.display()).into()),
+    }
+    Ok(entries + store.collect_garbage()?)
 }

@@ -27,6 +27,7 @@ mod layer;
 mod run_step;
 
 use cache::LayerCache;
+pub use cache::prune as prune_cache;
 use dockerfile::{Command, Kind};
 use ignore::Ignore;
 use layer::{Content, Entry, Layer};
