@@ -387,3 +387,41 @@ fn every_example_has_a_dockerfile_that_builds_an_image_that_runs() {
         assert!(examples.join(name).join("Dockerfile").exists(), "{name}");
     }
 }
+
+#[test]
+fn output_format_artifact_writes_the_program_as_a_wasm_artifact() {
+    let wbox = Wbox::new();
+    let ctx = tempfile::tempdir().unwrap();
+    fs::copy(guest("hello.component.wasm"), ctx.path().join("hello.wasm")).unwrap();
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch\nLABEL org.opencontainers.image.source=\"examples/hello\"\nCOPY hello.wasm /bin/hello.wasm\n\
+         ENTRYPOINT [\"/bin/hello.wasm\"]\n",
+    )
+    .unwrap();
+    let build = |tag: &str| {
+        ok(wbox.run(&["build", "-q", "--output-format", "artifact", "-t", tag, ctx.path().to_str().unwrap()]))
+    };
+    let digest = build("local/hello:art");
+    assert_eq!(build("local/hello:again"), digest, "the same program gives the same artifact");
+    let inspected: serde_json::Value =
+        serde_json::from_str(&ok(wbox.run(&["inspect", "local/hello:art"]))).unwrap();
+    assert_eq!(
+        (inspected[0]["Os"].as_str(), inspected[0]["Architecture"].as_str()),
+        (Some("wasip2"), Some("wasm"))
+    );
+    assert_eq!(ok(wbox.run(&["run", "--rm", "local/hello:art", "x"])), "Hello from wbox!\narg 1: x\n");
+
+    // With no ENTRYPOINT or CMD there is no program to make an artifact of.
+    fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY hello.wasm /bin/hello.wasm\n").unwrap();
+    let out = wbox.run(&[
+        "build",
+        "--output-format",
+        "artifact",
+        "-t",
+        "local/none:art",
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("no ENTRYPOINT or CMD"), "{}", stderr(&out));
+}

@@ -11,7 +11,8 @@ use wbox_runtime::wasm::parse_env;
 /// Build an image from a Dockerfile
 #[derive(Args)]
 #[command(after_help = "Examples:\n  wbox build -t localhost:5000/hello:1.0 examples/hello\n  \
-    wbox build -f other/Dockerfile --build-arg VERSION=2 --target app -t app .")]
+    wbox build -f other/Dockerfile --build-arg VERSION=2 --target app -t app .\n  \
+    wbox build --output-format artifact -t localhost:5000/hello:art -f examples/hello/Dockerfile examples/out")]
 pub struct BuildArgs {
     /// Name the image: [REGISTRY/]NAME[:TAG]
     #[arg(short, long, value_name = "NAME")]
@@ -31,6 +32,12 @@ pub struct BuildArgs {
     /// Build every step again instead of reusing cached layers
     #[arg(long)]
     pub no_cache: bool,
+    /// image: a Docker+Wasm image; artifact: a wasm OCI artifact of the final stage's program alone
+    #[arg(long, value_name = "FORMAT", default_value = "image", value_parser = ["image", "artifact"])]
+    pub output_format: String,
+    /// The image's platform; wasi/wasm is the only one (native stages are not built yet)
+    #[arg(long, value_name = "OS/ARCH", default_value = "wasi/wasm", value_parser = ["wasi/wasm"])]
+    pub platform: String,
     /// The build context: the directory COPY reads from
     pub context: PathBuf,
 }
@@ -47,6 +54,7 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         build_args,
         target: args.target,
         no_cache: args.no_cache,
+        artifact: args.output_format == "artifact",
     };
     let quiet = args.quiet;
     let cache = super::run::compile_cache(root);

@@ -20,6 +20,7 @@ use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
 mod add;
+mod artifact;
 mod cache;
 pub mod dockerfile;
 mod ignore;
@@ -43,6 +44,9 @@ pub struct BuildOptions {
     pub target: Option<String>,
     /// Build every step again, ignoring the layer cache.
     pub no_cache: bool,
+    /// Write a wasm OCI artifact of the final stage's program instead of an
+    /// image (`--output-format artifact`).
+    pub artifact: bool,
 }
 
 /// A stage being built.
@@ -129,7 +133,11 @@ pub fn build(
         built.push(current);
     }
     let stage = built.pop().expect("at least one stage");
-    write_image(store, stage, &options.tag, builder.mtime)
+    if options.artifact {
+        write_artifact(store, stage, &options.tag, builder.mtime)
+    } else {
+        write_image(store, stage, &options.tag, builder.mtime)
+    }
 }
 
 /// A stage's starting point: nothing, or a wasm image's layers, config and files.
@@ -648,6 +656,31 @@ fn epoch_text(seconds: u64) -> String {
     chrono::DateTime::from_timestamp(seconds as i64, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn write_artifact(store: &Store, stage: Stage, tag: &ImageRef, mtime: u64) -> Result<Digest> {
+    let entry = artifact::entry(&stage.config)?;
+    let files = Dir::open_ambient_dir(stage.files.path(), cap_std::ambient_authority())
+        .map_err(|e| Error::Internal(e.into()))?;
+    let program = files.read(entry.trim_start_matches('/')).map_err(|e| {
+        Error::usage(format!(
+            "--output-format artifact: the entrypoint {entry} is not a file of the final stage: {e}"
+        ))
+    })?;
+    let title =
+        Path::new(&entry).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(entry.clone());
+    let labels = stage
+        .config
+        .get("Labels")
+        .and_then(Value::as_object)
+        .map(|labels| {
+            labels.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+        })
+        .unwrap_or_default();
+    let descriptor = artifact::write(store, &title, &program, labels, &epoch_text(mtime))?;
+    Image::load(store, &descriptor.digest)?;
+    store.tag(tag, &descriptor)?;
+    Ok(descriptor.digest)
 }
 
 fn write_image(store: &Store, stage: Stage, tag: &ImageRef, mtime: u64) -> Result<Digest> {
