@@ -425,3 +425,33 @@ fn output_format_artifact_writes_the_program_as_a_wasm_artifact() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("no ENTRYPOINT or CMD"), "{}", stderr(&out));
 }
+
+#[test]
+fn progress_is_live_on_a_terminal_and_plain_lines_elsewhere() {
+    let wbox = Wbox::new();
+    let ctx = context(DOCKERFILE);
+    let dir = ctx.path().to_str().unwrap();
+    let plain = ok(wbox.run(&["build", "--progress", "plain", "-t", "local/p:1", dir]));
+    assert!(plain.contains("Step 3/9 : COPY wc.wasm /app/wc.wasm\n"), "{plain}");
+    let out = wbox.run(&["build", "--progress", "tty", "-t", "local/p:2", dir]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("--progress tty needs a terminal"), "{}", stderr(&out));
+
+    // On a terminal (script(1) gives one), each step is shown done, with its
+    // time or as cached; a second build is all cached.
+    let on_terminal = |tag: &str| {
+        let command = format!("{} build -t {tag} {dir}", env!("CARGO_BIN_EXE_wbox"));
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("WBOX_ROOT", wbox.root.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stdout(&out));
+        stdout(&out)
+    };
+    let first = on_terminal("local/p:3");
+    assert!(first.contains("=> CACHED Step 3/9 : COPY wc.wasm /app/wc.wasm"), "{first}");
+    assert!(first.contains("=> Step 2/9 : LABEL"), "{first}");
+    assert!(first.contains("Successfully tagged local/p:3"), "{first}");
+    assert!(!first.contains("\nStep "), "no plain lines on a terminal: {first}");
+}

@@ -141,3 +141,49 @@ impl wbox_runtime::registry::PullProgress for PullProgress {
         }
     }
 }
+
+/// A build's steps on a terminal, as BuildKit shows them: the running step
+/// on a live line with the time so far, each finished one printed above it
+/// with how long it took, or that it was cached.
+pub struct BuildSteps {
+    bar: ProgressBar,
+    current: Option<(String, std::time::Instant, bool)>,
+}
+
+impl BuildSteps {
+    pub fn on_stdout() -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"));
+        BuildSteps { bar, current: None }
+    }
+
+    /// What the build says: a new step, or that the current one was cached.
+    pub fn say(&mut self, line: &str) {
+        if line.trim() == "---> CACHED" {
+            if let Some(current) = &mut self.current {
+                current.2 = true;
+            }
+            return;
+        }
+        self.finish_step();
+        self.bar.set_message(line.to_owned());
+        self.bar.reset_elapsed();
+        self.bar.enable_steady_tick(Duration::from_millis(100));
+        self.current = Some((line.to_owned(), std::time::Instant::now(), false));
+    }
+
+    fn finish_step(&mut self) {
+        if let Some((step, started, cached)) = self.current.take() {
+            if cached {
+                self.bar.println(format!("=> CACHED {step}"));
+            } else {
+                self.bar.println(format!("=> {step} {:.1}s", started.elapsed().as_secs_f64()));
+            }
+        }
+    }
+
+    pub fn finish(mut self) {
+        self.finish_step();
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,12 +1,16 @@
 //! `wbox build`: a Dockerfile into an image in the store.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use wbox_runtime::Error;
 use wbox_runtime::build::{self, BuildOptions};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::wasm::parse_env;
+
+use crate::progress::BuildSteps;
 
 /// Build an image from a Dockerfile
 #[derive(Args)]
@@ -29,6 +33,9 @@ pub struct BuildArgs {
     /// Print only the image's digest
     #[arg(short, long)]
     pub quiet: bool,
+    /// auto: a live display on a terminal, plain lines otherwise; plain; tty
+    #[arg(long, value_name = "TYPE", default_value = "auto", value_parser = ["auto", "plain", "tty"])]
+    pub progress: String,
     /// Build every step again instead of reusing cached layers
     #[arg(long)]
     pub no_cache: bool,
@@ -57,12 +64,21 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         artifact: args.output_format == "artifact",
     };
     let quiet = args.quiet;
+    let terminal = std::io::stdout().is_terminal();
+    if args.progress == "tty" && !terminal {
+        return Err(Error::usage("--progress tty needs a terminal on stdout; use --progress plain").into());
+    }
+    let mut live = (!quiet && terminal && args.progress != "plain").then(BuildSteps::on_stdout);
     let cache = super::run::compile_cache(root);
-    let digest = build::build(root, &Store::open(root)?, &cache, &options, &mut |step| {
-        if !quiet {
-            println!("{step}");
-        }
-    })?;
+    let built = build::build(root, &Store::open(root)?, &cache, &options, &mut |step| match &mut live {
+        Some(live) => live.say(step),
+        None if !quiet => println!("{step}"),
+        None => {}
+    });
+    if let Some(live) = live {
+        live.finish();
+    }
+    let digest = built?;
     if quiet {
         println!("{digest}");
     } else {

@@ -3,7 +3,7 @@
 //! default; wasmtime-wasi asks `Network::allows` before every bind, connect
 //! and send, and wbox asks it before every outgoing HTTP request.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, ToSocketAddrs};
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{Linker, Resource};
@@ -300,6 +300,67 @@ pub(crate) fn check(
         tracing::debug!("network: denied {usage:?} {address} (not granted; see --allow-net, -p)");
     }
     allowed
+}
+
+/// Binds every published port of an HTTP service, which wbox serves; a
+/// port given as 0 gets the one the system chose.
+pub(crate) fn listen_for_service(name: &str, ports: &mut [PublishedPort]) -> Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    for port in ports {
+        if port.udp {
+            return Err(Error::usage(format!(
+                "{name} is an HTTP service, which answers on TCP only: publish a TCP port, e.g. -p 8080:80"
+            )));
+        }
+        let listener = TcpListener::bind(port.host_address()).map_err(|e| port_error(port, e))?;
+        port.host_port = listener.local_addr().map_err(|e| Error::Internal(e.into()))?.port();
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// Checks that the ports a guest that listens itself will bind are free
+/// now: a TCP bind of the container port is mapped to the host port (a free
+/// one when none was given, see `map_published_ports`), a UDP bind is not
+/// (the same number on both sides).
+pub(crate) fn reserve_for_guest(ports: &mut [PublishedPort]) -> Result<()> {
+    for port in ports {
+        if port.host_port == 0 {
+            port.host_port = if port.udp { port.container_port } else { free_tcp_port(port)? };
+        }
+        if port.udp && port.host_port != port.container_port {
+            return Err(Error::usage(format!(
+                "-p {}:{}/udp: a guest's UDP port is reachable on its own number only (mapping it to \
+                 another host port is not built yet); publish it as -p {}:{}/udp",
+                port.host_port, port.container_port, port.container_port, port.container_port
+            )));
+        }
+        let free = if port.udp {
+            std::net::UdpSocket::bind(port.host_address()).map(drop)
+        } else {
+            TcpListener::bind(port.host_address()).map(drop)
+        };
+        free.map_err(|e| port_error(port, e))?;
+    }
+    Ok(())
+}
+
+/// A host port the system has free now, for `-p CONTAINER_PORT`.
+fn free_tcp_port(port: &PublishedPort) -> Result<u16> {
+    let listener = TcpListener::bind(port.host_address()).map_err(|e| port_error(port, e))?;
+    Ok(listener.local_addr().map_err(|e| Error::Internal(e.into()))?.port())
+}
+
+fn port_error(port: &PublishedPort, e: std::io::Error) -> Error {
+    let address = port.host_address();
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => Error::usage(format!(
+            "host port {address} is already in use: stop what holds it, or publish another, e.g. -p {}:{}",
+            port.host_port.wrapping_add(1).max(1024),
+            port.container_port
+        )),
+        _ => Error::usage(format!("cannot listen on {address} for -p: {e}")),
+    }
 }
 
 /// Makes a component's TCP bind of a published container port bind the host

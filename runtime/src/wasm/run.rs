@@ -16,7 +16,7 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 use super::engine::start_epoch_ticker;
 use super::grants::Grants;
 use super::limits::{Limits, MemoryCap};
-use super::network::{PublishedPort, map_published_ports};
+use super::network::{PublishedPort, listen_for_service, map_published_ports, reserve_for_guest};
 use super::program::{Compiled, Program};
 use super::serve::serve;
 use crate::{Error, Result};
@@ -103,68 +103,19 @@ pub struct Ready<'a> {
 /// Prepares `program` to run with exactly these grants and limits.
 pub fn ready<'a>(program: &'a Program, grants: &Grants, limits: &'a Limits) -> Result<Ready<'a>> {
     let mut grants = Grants { network: grants.network.resolved()?, ..grants.clone() };
-    let mut listeners = Vec::new();
-    if program.is_http_service() {
-        for port in &mut grants.ports {
-            if port.udp {
-                return Err(Error::usage(format!(
-                    "{} is an HTTP service, which answers on TCP only: publish a TCP port, e.g. -p 8080:80",
-                    program.name
-                )));
-            }
-            let listener = TcpListener::bind(port.host_address()).map_err(|e| port_error(port, e))?;
-            port.host_port = listener.local_addr().map_err(|e| Error::Internal(e.into()))?.port();
-            listeners.push(listener);
-        }
+    let listeners = if program.is_http_service() {
         if grants.ports.is_empty() {
             eprintln!(
                 "wbox: {} is an HTTP service, but no port is published: nothing can reach it; publish one, e.g. -p 8080:80",
                 program.name
             );
         }
+        listen_for_service(&program.name, &mut grants.ports)?
     } else {
-        // A guest that listens binds the port itself, on the host: a TCP
-        // bind of the container port is mapped to the host port (a free one
-        // when none was given), a UDP bind is not (the same number on both
-        // sides). Either must be free now.
-        for port in &mut grants.ports {
-            if port.host_port == 0 {
-                port.host_port = if port.udp { port.container_port } else { free_tcp_port(port)? };
-            }
-            if port.udp && port.host_port != port.container_port {
-                return Err(Error::usage(format!(
-                    "-p {}:{}/udp: a guest's UDP port is reachable on its own number only (mapping it to \
-                     another host port is not built yet); publish it as -p {}:{}/udp",
-                    port.host_port, port.container_port, port.container_port, port.container_port
-                )));
-            }
-            let free = if port.udp {
-                std::net::UdpSocket::bind(port.host_address()).map(drop)
-            } else {
-                TcpListener::bind(port.host_address()).map(drop)
-            };
-            free.map_err(|e| port_error(port, e))?;
-        }
-    }
+        reserve_for_guest(&mut grants.ports)?;
+        Vec::new()
+    };
     Ok(Ready { program, grants, limits, listeners })
-}
-
-/// A host port the system has free now, for `-p CONTAINER_PORT`.
-fn free_tcp_port(port: &PublishedPort) -> Result<u16> {
-    let listener = TcpListener::bind(port.host_address()).map_err(|e| port_error(port, e))?;
-    Ok(listener.local_addr().map_err(|e| Error::Internal(e.into()))?.port())
-}
-
-fn port_error(port: &PublishedPort, e: std::io::Error) -> Error {
-    let address = port.host_address();
-    match e.kind() {
-        std::io::ErrorKind::AddrInUse => Error::usage(format!(
-            "host port {address} is already in use: stop what holds it, or publish another, e.g. -p {}:{}",
-            port.host_port.wrapping_add(1).max(1024),
-            port.container_port
-        )),
-        _ => Error::usage(format!("cannot listen on {address} for -p: {e}")),
-    }
 }
 
 impl Ready<'_> {
