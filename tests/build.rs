@@ -455,3 +455,24 @@ fn progress_is_live_on_a_terminal_and_plain_lines_elsewhere() {
     assert!(first.contains("Successfully tagged local/p:3"), "{first}");
     assert!(!first.contains("\nStep "), "no plain lines on a terminal: {first}");
 }
+
+#[test]
+fn a_run_step_has_no_network_unless_the_build_is_given_one() {
+    let wbox = Wbox::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ctx = tempfile::tempdir().unwrap();
+    fs::copy(guest("netprobe.component.wasm"), ctx.path().join("netprobe.wasm")).unwrap();
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM scratch\nCOPY netprobe.wasm /netprobe.wasm\nRUN [\"/netprobe.wasm\", \"connect\", \"127.0.0.1\", \"{port}\"]\n"),
+    )
+    .unwrap();
+    let dir = ctx.path().to_str().unwrap();
+    let out = wbox.run(&["build", "-t", "local/offline", dir]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("tcp socket: denied (access-denied)"), "{}", stdout(&out));
+    let out = wbox.run(&["build", "--network", "host", "-t", "local/online", dir]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(&format!("connect 127.0.0.1:{port}: connected")), "{}", stdout(&out));
+}

@@ -8,7 +8,7 @@ use wbox_runtime::Error;
 use wbox_runtime::build::{self, BuildOptions};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
-use wbox_runtime::wasm::parse_env;
+use wbox_runtime::wasm::{Network, parse_env};
 
 use crate::progress::BuildSteps;
 
@@ -42,6 +42,9 @@ pub struct BuildArgs {
     /// image: a Docker+Wasm image; artifact: a wasm OCI artifact of the final stage's program alone
     #[arg(long, value_name = "FORMAT", default_value = "image", value_parser = ["image", "artifact"])]
     pub output_format: String,
+    /// The network RUN steps may reach: none (the default for wasm stages) or host
+    #[arg(long, value_name = "none|host")]
+    pub network: Option<String>,
     /// The image's platform; wasi/wasm is the only one (native stages are not built yet)
     #[arg(long, value_name = "OS/ARCH", default_value = "wasi/wasm", value_parser = ["wasi/wasm"])]
     pub platform: String,
@@ -62,6 +65,7 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         target: args.target,
         no_cache: args.no_cache,
         artifact: args.output_format == "artifact",
+        network: Network::from_flags(args.network.as_deref(), &[])?,
     };
     let quiet = args.quiet;
     let terminal = std::io::stdout().is_terminal();

@@ -16,7 +16,7 @@ use crate::image::{self, Image, Kind as ImageKind};
 use crate::reference::ImageRef;
 use crate::registry;
 use crate::store::{Descriptor, Digest, Store, climbs_out, media};
-use crate::wasm::CompileCache;
+use crate::wasm::{CompileCache, Network};
 use crate::{Error, Result};
 
 mod add;
@@ -47,6 +47,8 @@ pub struct BuildOptions {
     /// Write a wasm OCI artifact of the final stage's program instead of an
     /// image (`--output-format artifact`).
     pub artifact: bool,
+    /// What RUN steps may reach; nothing by default.
+    pub network: Network,
 }
 
 /// A stage being built.
@@ -254,7 +256,14 @@ fn apply(
                 }
                 None => {
                     let argv = argv(command, &stage.config);
-                    let layer = run_step::run(stage.files.path(), argv, env, &workdir, b.compile_cache)?;
+                    let layer = run_step::run(
+                        stage.files.path(),
+                        argv,
+                        env,
+                        &workdir,
+                        &options.network,
+                        b.compile_cache,
+                    )?;
                     let (descriptor, diff_id) = store_layer(store, &layer, mtime)?;
                     b.layers.put(&key, &descriptor, &diff_id);
                     (descriptor, diff_id)

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::layer::{Content, Entry, Layer};
-use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Outcome, Program};
+use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Network, Outcome, Program};
 use crate::{Error, Result};
 
 /// What is known of a file to tell whether a step changed it.
@@ -26,6 +26,7 @@ pub fn run(
     argv: Vec<String>,
     env: Vec<(String, String)>,
     workdir: &str,
+    network: &Network,
     cache: &CompileCache,
 ) -> Result<Layer> {
     let program_path = super::inside(&argv[0]).map(|p| files.join(p));
@@ -47,7 +48,8 @@ pub fn run(
         workdir: Some(workdir.to_owned()),
         stdin: false,
         tty: Some(false),
-        // A build's RUN has no network (`wbox build --network` is not built yet).
+        // None unless the build is given one (`wbox build --network host`).
+        network: network.clone(),
         ..Grants::default()
     };
     grants.check()?;
