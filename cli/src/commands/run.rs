@@ -23,6 +23,8 @@ Examples:\n  \
   wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
   wbox run --memory 64m --timeout 5s ./untrusted.wasm\n  \
   wbox run -d --name web localhost:5000/app\n  \
+  wbox run -d -p 8080:80 localhost:5000/hello-http\n  \
+  wbox run --allow-net api.internal:443 --allow-net 10.0.0.0/8 localhost:5000/app\n  \
   wbox run --rm -it localhost:5000/shell:1.0\n\n\
 Exit status: the program's own; 124 when --timeout ends it, 125 when wbox fails,\n\
 126 when the file is not a runnable program, 127 when it does not exist, 134 on a trap.")]
