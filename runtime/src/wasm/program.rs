@@ -108,25 +108,51 @@ impl Program {
 
 /// Whether a component exports wasi:http's incoming handler, told from its
 /// bytes before it is compiled (to compile it for the service engine). Only
-/// the outer component's exports count, not those of components nested in it.
-fn exports_http_handler(bytes: &[u8]) -> bool {
-    use wasmparser::{Parser, Payload};
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
+/// the outer component's sections are read; nested modules and components,
+/// nearly all of the bytes, are skipped, which keeps this off the start-up
+/// path's profile.
+fn exports_http_handler(mut bytes: &[u8]) -> bool {
+    use wasmparser::{Chunk, Parser, Payload};
+    let mut parser = Parser::new(0);
+    loop {
+        let payload = match parser.parse(bytes, true) {
+            Ok(Chunk::Parsed { consumed, payload }) => {
+                bytes = &bytes[consumed..];
+                payload
+            }
+            // Compiling it will say what is wrong.
+            Ok(Chunk::NeedMoreData(_)) | Err(_) => return false,
+        };
         match payload {
-            Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => depth += 1,
-            Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Payload::ComponentExportSection(exports)) if depth == 0 => {
+            Payload::ModuleSection { unchecked_range: nested, .. }
+            | Payload::ComponentSection { unchecked_range: nested, .. } => {
+                let Some(rest) = bytes.get(nested.len()..) else { return false };
+                bytes = rest;
+            }
+            Payload::ComponentExportSection(exports) => {
                 if exports.into_iter().flatten().any(|e| e.name.name.starts_with(HTTP_HANDLER)) {
                     return true;
                 }
             }
-            Ok(_) => {}
-            // Compiling it will say what is wrong.
-            Err(_) => return false,
+            Payload::End(_) => return false,
+            _ => {}
         }
     }
-    false
 }
 
 pub(crate) const HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2";
+
+#[cfg(test)]
+mod tests {
+    /// On the components examples/build.sh and build-python.sh build.
+    #[test]
+    fn tells_an_http_service_by_its_exports() {
+        let read = |name: &str| {
+            let path = format!("{}/../examples/out/{name}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; build the examples first"))
+        };
+        assert!(super::exports_http_handler(&read("hello-http/app.wasm")));
+        assert!(!super::exports_http_handler(&read("hello.component.wasm")));
+        assert!(!super::exports_http_handler(b"\0asm not really"));
+    }
+}
