@@ -60,6 +60,10 @@ port=$(free_port)
 "$wbox" run -d --name bench-http -p "127.0.0.1:$port:80" hello-http >/dev/null
 load "wbox run -p (fresh instance per request)" "$port"
 "$wbox" rm -f bench-http >/dev/null
+port=$(free_port)
+"$wbox" run -d --name bench-http --instance-reuse 1000 -p "127.0.0.1:$port:80" hello-http >/dev/null
+load "wbox run -p --instance-reuse 1000" "$port"
+"$wbox" rm -f bench-http >/dev/null
 
 port=$(free_port)
 "$wasmtime" serve -S cli=y --addr "127.0.0.1:$port" "$component" 2>/dev/null &

@@ -164,6 +164,10 @@ fn a_failing_request_gets_a_500_and_the_service_goes_on() {
     assert_eq!(get(port, "/alloc?mb=512").0, 500);
     assert_eq!(get(port, "/alloc?mb=8"), (200, "allocated 8\n".into()));
 
+    // A fresh instance per request: no request sees an earlier one.
+    assert_eq!(get(port, "/count"), (200, "1\n".into()));
+    assert_eq!(get(port, "/count"), (200, "1\n".into()));
+
     let logs = stderr(&wbox.run(&["logs", "faults"])) + &stdout(&wbox.run(&["logs", "faults"]));
     assert!(logs.contains("GET /crash: the guest trapped"), "{logs}");
     assert!(logs.contains("GET /spin: the guest trapped") || logs.contains("timed out"), "{logs}");
@@ -244,4 +248,29 @@ fn outgoing_requests_reach_only_granted_destinations() {
     let port = free_port();
     ok(wbox.run(&["run", "-d", "-p", &format!("{port}:80"), "fetch"]));
     assert_eq!(fetch(port, granted, "127.0.0.1"), denied(granted, "127.0.0.1"));
+}
+
+#[test]
+fn instance_reuse_lets_one_instance_answer_several_requests_in_turn() {
+    let wbox = Wbox::with_shared_compile_cache();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("httpfaults.wasm"), context.path().join("httpfaults.wasm")).unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY httpfaults.wasm /faults.wasm\nENTRYPOINT [\"/faults.wasm\"]\n",
+    )
+    .unwrap();
+    ok(wbox.run(&["build", "-q", "-t", "faults", context.path().to_str().unwrap()]));
+    let port = free_port();
+    ok(wbox.run(&["run", "-d", "-p", &format!("{port}:80"), "--instance-reuse", "3", "faults"]));
+    // Requests one after another share an instance for three requests, then
+    // get a fresh one.
+    let counts: Vec<String> = (0..4).map(|_| get(port, "/count").1).collect();
+    assert_eq!(counts, ["1\n", "2\n", "3\n", "1\n"]);
+    // An instance that trapped is never used again.
+    assert_eq!(get(port, "/count").1, "2\n");
+    assert_eq!(get(port, "/crash").0, 500);
+    assert_eq!(get(port, "/count").1, "1\n");
+    let out = wbox.run(&["run", "--instance-reuse", "0", "faults"]);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
 }

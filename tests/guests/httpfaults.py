@@ -5,6 +5,7 @@ GET /crash       the handler raises, so the component traps
 GET /spin        loops forever
 GET /alloc?mb=N  allocates N MiB, then 200 "allocated N"
 GET /env?name=V  the value of the environment variable V, 404 if unset
+GET /count       how many requests this instance has answered, this one included
 """
 
 import os
@@ -21,7 +22,12 @@ from wit_world.imports.types import (
 )
 
 
+answered = 0
+
+
 def route(path_with_query):
+    global answered
+    answered += 1
     url = urlsplit(path_with_query)
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     if url.path == "/":
@@ -38,6 +44,8 @@ def route(path_with_query):
         for i in range(0, len(block), 4096):
             block[i] = 1
         return 200, f"allocated {mb}\n"
+    if url.path == "/count":
+        return 200, f"{answered}\n"
     if url.path == "/env":
         value = os.environ.get(query.get("name", ""))
         if value is not None:

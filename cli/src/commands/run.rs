@@ -108,6 +108,12 @@ pub struct GrantFlags {
     #[arg(short = 'm', long, value_name = "SIZE")]
     pub memory: Option<String>,
 
+    /// For an HTTP service: let one instance answer up to N requests in turn
+    /// (default 1, a fresh instance per request); faster, but a request can
+    /// see what earlier ones left in the instance's memory
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub instance_reuse: Option<u32>,
+
     /// Interrupt the program after this long (exit 124): e.g. 500ms, 30s, 1m30s
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
@@ -119,7 +125,8 @@ impl GrantFlags {
             Grants::from_flags(&self.volumes, &self.env_files, &self.env, self.workdir.as_deref(), argv)?;
         grants.network = Network::from_flags(self.network.as_deref(), &self.allow_net)?;
         grants.ports = self.publish.iter().map(|p| PublishedPort::parse(p)).collect::<Result<_, _>>()?;
-        let limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;
+        let mut limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;
+        limits.instance_reuse = self.instance_reuse;
         Ok((grants, limits))
     }
 }

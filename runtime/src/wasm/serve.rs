@@ -1,11 +1,12 @@
 //! Serving a `wasi:http/proxy` component on its published ports: every
-//! request gets a fresh instance of the pre-linked component, with the
-//! container's grants, its memory cap and its deadline. A request whose
+//! request gets a fresh instance of the pre-linked component (or, with
+//! `--instance-reuse`, one that answered fewer requests than allowed), with
+//! the container's grants, its memory cap and its deadline. A request whose
 //! guest traps or overruns gets a 500; the service and the other requests go
 //! on. A stop drains: no new connections, in-flight requests finish.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,8 +20,8 @@ use tokio::sync::oneshot;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -42,10 +43,25 @@ struct Service {
     pre: ProxyPre<RequestState>,
     grants: Grants,
     limits: Limits,
-    /// One permit per instance the engine's pool holds: a request beyond
-    /// them waits for one to end rather than fail.
+    /// A permit per instance a request may use from the engine's pool (the
+    /// rest is kept for idle instances): a request beyond them waits for
+    /// one to end rather than fail.
     slots: Arc<tokio::sync::Semaphore>,
+    /// Instances that answered fewer requests than `--instance-reuse`
+    /// allows, ready for the next.
+    idle: Arc<Mutex<Vec<Warm>>>,
 }
+
+/// An instance kept between requests, and how many it has answered.
+struct Warm {
+    store: Store<RequestState>,
+    proxy: Proxy,
+    served: u32,
+}
+
+/// At most this many instances wait between requests (each holds its
+/// memory).
+const MAX_IDLE: usize = 32;
 
 /// Serves `component` on `listeners` until `stop` fires: at once for a
 /// kill, after the requests in flight for a drain.
@@ -67,8 +83,9 @@ pub(crate) async fn serve(
     if limits.timeout.is_some() {
         start_epoch_ticker();
     }
-    let slots = Arc::new(tokio::sync::Semaphore::new(SERVICE_INSTANCES as usize));
-    let service = Arc::new(Service { pre, grants, limits, slots });
+    let slots = Arc::new(tokio::sync::Semaphore::new(SERVICE_INSTANCES as usize - MAX_IDLE));
+    let idle = Arc::new(Mutex::new(Vec::new()));
+    let service = Arc::new(Service { pre, grants, limits, slots, idle });
     let graceful = Arc::new(GracefulShutdown::new());
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
     let mut accepting = tokio::task::JoinSet::new();
@@ -157,16 +174,13 @@ impl Service {
         &self,
         request: hyper::Request<Incoming>,
     ) -> std::result::Result<hyper::Response<HyperOutgoingBody>, String> {
-        let mut builder = self.grants.wasi_builder().map_err(|e| e.to_string())?;
-        let state = RequestState {
-            wasi: builder.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            cap: MemoryCap::new(self.limits.memory),
-            hooks: Outbound { network: self.grants.network.clone() },
-        };
         let slot = self.slots.clone().acquire_owned().await.map_err(|e| e.to_string())?;
-        let mut store = new_store(self.pre.engine(), state, |s| &mut s.cap);
+        let reuse = self.limits.instance_reuse.unwrap_or(1);
+        let warm = if reuse > 1 { self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() } else { None };
+        let (mut store, proxy, served) = match warm {
+            Some(warm) => (warm.store, Some(warm.proxy), warm.served),
+            None => (self.new_store()?, None, 0),
+        };
         let (sender, receiver) = oneshot::channel();
         let setup = |store: &mut Store<RequestState>| -> wasmtime::Result<_> {
             let mut http = store.data_mut().http();
@@ -175,22 +189,33 @@ impl Service {
             Ok((request, out))
         };
         let (request, out) = setup(&mut store).map_err(|e| format!("cannot pass the request: {e:#}"))?;
-        let pre = self.pre.clone();
+        let (pre, idle) = (self.pre.clone(), self.idle.clone());
         let deadline = self.limits.timeout;
         // The guest runs on as a task of its own: it may stream the body
         // after it has given the response. The deadline bounds all of it.
         let guest = tokio::spawn(async move {
             let _slot = slot;
             let run = async {
-                let proxy = pre.instantiate_async(&mut store).await?;
-                proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await
+                let proxy = match proxy {
+                    Some(proxy) => proxy,
+                    None => pre.instantiate_async(&mut store).await?,
+                };
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await?;
+                Ok(proxy)
             };
-            match deadline {
+            let result = match deadline {
                 Some(after) => tokio::time::timeout(after, run)
                     .await
                     .unwrap_or_else(|_| Err(wasmtime::format_err!("timed out after {after:?} (--timeout)"))),
                 None => run.await,
-            }
+            };
+            // An instance that trapped or overran is dropped, never reused.
+            result.map(|proxy| {
+                let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
+                if served + 1 < reuse && idle.len() < MAX_IDLE {
+                    idle.push(Warm { store, proxy, served: served + 1 });
+                }
+            })
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -204,6 +229,20 @@ impl Service {
                 Err(e) => format!("the guest's task failed: {e}"),
             }),
         }
+    }
+}
+
+impl Service {
+    fn new_store(&self) -> std::result::Result<Store<RequestState>, String> {
+        let mut builder = self.grants.wasi_builder().map_err(|e| e.to_string())?;
+        let state = RequestState {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            cap: MemoryCap::new(self.limits.memory),
+            hooks: Outbound { network: self.grants.network.clone() },
+        };
+        Ok(new_store(self.pre.engine(), state, |s| &mut s.cap))
     }
 }
 
