@@ -42,6 +42,18 @@ fn build_hello_http(wbox: &Wbox, tag: &str) {
     ok(wbox.run(&["build", "-q", "-t", tag, "-f", dockerfile.to_str().unwrap(), context.to_str().unwrap()]));
 }
 
+/// An image `faults` of the test component that misbehaves on request.
+fn build_faults_image(wbox: &Wbox) {
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("httpfaults.wasm"), context.path().join("httpfaults.wasm")).unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY httpfaults.wasm /faults.wasm\nENTRYPOINT [\"/faults.wasm\"]\n",
+    )
+    .unwrap();
+    ok(wbox.run(&["build", "-q", "-t", "faults", context.path().to_str().unwrap()]));
+}
+
 fn inspect(wbox: &Wbox, name: &str) -> serde_json::Value {
     let out: serde_json::Value = serde_json::from_str(&ok(wbox.run(&["inspect", name]))).unwrap();
     out[0].clone()
@@ -122,14 +134,7 @@ fn a_host_port_in_use_is_an_error_before_the_guest_starts() {
 #[test]
 fn a_failing_request_gets_a_500_and_the_service_goes_on() {
     let wbox = Wbox::with_shared_compile_cache();
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(guest("httpfaults.wasm"), context.path().join("httpfaults.wasm")).unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY httpfaults.wasm /faults.wasm\nENTRYPOINT [\"/faults.wasm\"]\n",
-    )
-    .unwrap();
-    ok(wbox.run(&["build", "-q", "-t", "faults", context.path().to_str().unwrap()]));
+    build_faults_image(&wbox);
     let port = free_port();
     let publish = format!("{port}:8080");
     ok(wbox.run(&[
@@ -253,14 +258,7 @@ fn outgoing_requests_reach_only_granted_destinations() {
 #[test]
 fn instance_reuse_lets_one_instance_answer_several_requests_in_turn() {
     let wbox = Wbox::with_shared_compile_cache();
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(guest("httpfaults.wasm"), context.path().join("httpfaults.wasm")).unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY httpfaults.wasm /faults.wasm\nENTRYPOINT [\"/faults.wasm\"]\n",
-    )
-    .unwrap();
-    ok(wbox.run(&["build", "-q", "-t", "faults", context.path().to_str().unwrap()]));
+    build_faults_image(&wbox);
     let port = free_port();
     ok(wbox.run(&["run", "-d", "-p", &format!("{port}:80"), "--instance-reuse", "3", "faults"]));
     // Requests one after another share an instance for three requests, then
