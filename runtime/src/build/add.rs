@@ -3,7 +3,7 @@
 //! the destination, as Docker does.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
@@ -64,24 +64,30 @@ pub fn file_name(url: &str) -> Result<String> {
         })
 }
 
-/// Whether `bytes` are a tar archive ADD unpacks: plain, gzip or zstd.
-pub fn is_archive(bytes: &[u8]) -> bool {
-    let tar = |b: &[u8]| b.len() > 262 && &b[257..262] == b"ustar";
-    if bytes.starts_with(&[0x1f, 0x8b]) || bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        // Compressed: an archive if what it holds is a tar.
-        let mut head = vec![0u8; 512];
-        let mut reader = decompressed(bytes);
-        let n = reader.read(&mut head).unwrap_or(0);
-        let mut filled = n;
-        while filled < 512 {
-            match reader.read(&mut head[filled..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => filled += n,
-            }
-        }
-        return tar(&head[..filled]);
+/// The bytes of `source` in the context when it is a tar archive ADD
+/// unpacks (plain, gzip or zstd, told by its first bytes), else `None`: a
+/// plain file is then copied as COPY does, and only its head was read.
+pub fn archive_in(root: &cap_std::fs::Dir, source: &Path) -> Result<Option<Vec<u8>>> {
+    let failed = |e: std::io::Error| Error::usage(format!("ADD source {}: {e}", source.display()));
+    let mut file = root.open(source).map_err(failed)?;
+    let mut head = Vec::new();
+    (&mut file).take(HEAD).read_to_end(&mut head).map_err(failed)?;
+    if !is_archive(&head) {
+        return Ok(None);
     }
-    tar(bytes)
+    file.read_to_end(&mut head).map_err(failed)?;
+    Ok(Some(head))
+}
+
+/// Enough of a compressed file to decompress its first tar header from.
+const HEAD: u64 = 64 << 10;
+
+/// Whether `bytes` (or their beginning) are a tar archive: plain, gzip or
+/// zstd.
+fn is_archive(bytes: &[u8]) -> bool {
+    let mut head = Vec::new();
+    let _ = decompressed(bytes).take(512).read_to_end(&mut head);
+    head.len() > 262 && &head[257..262] == b"ustar"
 }
 
 fn decompressed(bytes: &[u8]) -> Box<dyn Read + '_> {

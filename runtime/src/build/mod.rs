@@ -323,10 +323,7 @@ fn apply(
             }
             for source in &sources_found {
                 if *add && source_root.metadata(source).is_ok_and(|m| m.is_file()) {
-                    let bytes = source_root
-                        .read(source)
-                        .map_err(|e| Error::usage(format!("ADD source {}: {e}", source.display())))?;
-                    if add::is_archive(&bytes) {
+                    if let Some(bytes) = add::archive_in(&source_root, source)? {
                         let owner = chown.as_ref().map(|_| (uid, gid));
                         add::unpack(&source.display().to_string(), &bytes, &dest_path, &mut layer, owner)?;
                         continue;

@@ -106,6 +106,24 @@ impl Network {
         }
     }
 
+    /// Whether the guest may reach `host:port` when it names the host (an
+    /// outgoing HTTP request): by name, or at every address the name has now.
+    pub async fn reaches_host(&self, host: &str, port: u16) -> bool {
+        if *self == Network::None {
+            return false;
+        }
+        if self.names(host, port) {
+            return true;
+        }
+        match tokio::net::lookup_host((host, port)).await {
+            Ok(addresses) => {
+                let addresses: Vec<_> = addresses.collect();
+                !addresses.is_empty() && addresses.into_iter().all(|a| self.reaches(a))
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Whether a host name is on the allow-list by name (for outgoing HTTP,
     /// where the guest gives a name).
     pub fn names(&self, host: &str, port: u16) -> bool {

@@ -50,6 +50,8 @@ pub(crate) enum Compiled {
 pub struct Program {
     pub(crate) name: String,
     pub(crate) compiled: Compiled,
+    /// A `wasi:http/proxy` component, served rather than run once.
+    http_service: bool,
 }
 
 impl Program {
@@ -72,13 +74,10 @@ impl Program {
 
     pub fn load_bytes(name: String, bytes: &[u8], cache: &CompileCache) -> Result<Program> {
         let kind = ProgramKind::detect(&name, bytes)?;
-        let engine = if kind == ProgramKind::Component && exports_http_handler(bytes) {
-            service_engine()
-        } else {
-            engine()
-        };
+        let http_service = kind == ProgramKind::Component && exports_http_handler(bytes);
+        let engine = if http_service { service_engine() } else { engine() };
         let compiled = cache.load_or_compile(engine, &name, kind, bytes)?;
-        Ok(Program { name, compiled })
+        Ok(Program { name, compiled, http_service })
     }
 
     pub fn kind(&self) -> ProgramKind {
@@ -91,7 +90,7 @@ impl Program {
     /// Whether it is a `wasi:http/proxy` component, which wbox serves on its
     /// published ports rather than runs once.
     pub fn is_http_service(&self) -> bool {
-        matches!(&self.compiled, Compiled::Component(c) if super::serve::is_http_service(c))
+        self.http_service
     }
 
     pub(crate) fn engine(&self) -> &wasmtime::Engine {
@@ -140,7 +139,7 @@ fn exports_http_handler(mut bytes: &[u8]) -> bool {
     }
 }
 
-pub(crate) const HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2";
+const HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2";
 
 #[cfg(test)]
 mod tests {

@@ -29,15 +29,8 @@ use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
 use super::grants::Grants;
 use super::limits::{Limits, MemoryCap};
 use super::network::Network;
-use super::program::HTTP_HANDLER;
 use super::run::{Outcome, StopSignal, new_store};
 use crate::{Error, Result};
-
-/// Whether a component is an HTTP service: it exports wasi:http's
-/// incoming handler (the `wasi:http/proxy` world).
-pub(crate) fn is_http_service(component: &Component) -> bool {
-    component.component_type().exports(component.engine()).any(|(name, _)| name.starts_with(HTTP_HANDLER))
-}
 
 struct Service {
     pre: ProxyPre<RequestState>,
@@ -307,7 +300,7 @@ impl WasiHttpHooks for Outbound {
             let host =
                 uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
             let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
-            if !granted(&network, &host, port).await {
+            if !network.reaches_host(&host, port).await {
                 tracing::debug!(
                     "network: denied an HTTP request to {host}:{port} (not granted; see --allow-net)"
                 );
@@ -319,23 +312,5 @@ impl WasiHttpHooks for Outbound {
                 Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
             ))
         })
-    }
-}
-
-/// Whether the grant reaches `host:port`: by name, or every address the
-/// name has now.
-async fn granted(network: &Network, host: &str, port: u16) -> bool {
-    if *network == Network::None {
-        return false;
-    }
-    if network.names(host, port) {
-        return true;
-    }
-    match tokio::net::lookup_host((host, port)).await {
-        Ok(addresses) => {
-            let addresses: Vec<_> = addresses.collect();
-            !addresses.is_empty() && addresses.into_iter().all(|a| network.reaches(a))
-        }
-        Err(_) => false,
     }
 }
