@@ -10,6 +10,10 @@ pub enum Error {
     #[error("{}: no such file; check the path", path.display())]
     NotFound { path: PathBuf },
 
+    /// A native container's command is not in its filesystem (exit 127).
+    #[error("{0}")]
+    CommandNotFound(String),
+
     /// The program exists but cannot be invoked: not wasm, malformed, or
     /// asking for imports wbox does not provide (exit 126).
     #[error("{0}")]
@@ -39,7 +43,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::NotFound { .. } => 127,
+            Error::NotFound { .. } | Error::CommandNotFound(_) => 127,
             Error::NotRunnable(_) => 126,
             Error::Relayed { code, .. } => *code,
             Error::Usage(_) | Error::Image(_) | Error::Internal(_) => 125,

@@ -61,6 +61,10 @@ pub struct RunConfig {
     pub env: Option<Vec<String>>,
     #[serde(default)]
     pub working_dir: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub stop_signal: Option<String>,
 }
 
 /// What kind of workload an image holds.
@@ -142,35 +146,39 @@ impl Image {
 
     /// The guest's arguments, `argv[0]` first, for a run given `args` after
     /// the image's name: for an artifact its module's title (else `name`),
-    /// for an image with a rootfs its command (`command`).
-    pub fn argv(&self, name: &str, args: &[String]) -> Result<Vec<String>> {
+    /// for an image with a rootfs its command (`command`). `entrypoint`
+    /// replaces the image's (`--entrypoint`).
+    pub fn argv(&self, name: &str, args: &[String], entrypoint: Option<&[String]>) -> Result<Vec<String>> {
         match self.kind()? {
-            Kind::Native { platform } => Err(Error::NotRunnable(format!(
-                "{name} is a native {platform} image; wbox runs wasm images (wasi/wasm) today, and native \
-                 containers are not built yet"
+            Kind::Native { platform } if !cfg!(target_os = "linux") => Err(Error::NotRunnable(format!(
+                "{name} is a native {platform} image, which runs only on Linux; on this host wbox runs \
+                 wasm images (wasi/wasm): pull one with --platform wasi/wasm if the image offers it"
             ))),
             Kind::WasmArtifact { layer } => {
                 let title = layer.annotation("org.opencontainers.image.title").unwrap_or(name);
                 Ok(std::iter::once(title.to_owned()).chain(args.iter().cloned()).collect())
             }
-            Kind::WasmRootfs => self.command(args),
+            Kind::Native { .. } | Kind::WasmRootfs => self.command(args, entrypoint),
         }
     }
 
     /// The program's path in the rootfs and its default arguments after it:
-    /// Docker's rule, ENTRYPOINT then CMD, where given arguments replace CMD.
-    pub fn command(&self, args: &[String]) -> Result<Vec<String>> {
+    /// Docker's rule, ENTRYPOINT then CMD, where given arguments replace CMD
+    /// and a given entrypoint replaces both.
+    pub fn command(&self, args: &[String], entrypoint: Option<&[String]>) -> Result<Vec<String>> {
         let run = &self.config.config;
-        let mut command = run.entrypoint.clone().unwrap_or_default();
-        if args.is_empty() {
-            command.extend(run.cmd.clone().unwrap_or_default());
-        } else {
+        let mut command = match entrypoint {
+            Some(entrypoint) => entrypoint.to_vec(),
+            None => run.entrypoint.clone().unwrap_or_default(),
+        };
+        if !args.is_empty() {
             command.extend(args.iter().cloned());
+        } else if entrypoint.is_none() {
+            command.extend(run.cmd.clone().unwrap_or_default());
         }
         if command.is_empty() {
             return Err(Error::NotRunnable(
-                "the image has no ENTRYPOINT or CMD: give the .wasm program to run after the image name"
-                    .into(),
+                "the image has no ENTRYPOINT or CMD: give the program to run after the image name".into(),
             ));
         }
         Ok(command)
@@ -193,8 +201,7 @@ impl Image {
         &self,
         store: &Store,
         cache: &CompileCache,
-        name: &str,
-        args: &[String],
+        argv: &[String],
         user: Grants,
     ) -> Result<Prepared> {
         let mut grants = Grants {
@@ -208,10 +215,12 @@ impl Image {
         grants.env.extend(user.env);
         grants.workdir =
             user.workdir.or_else(|| self.config.config.working_dir.clone().filter(|w| !w.is_empty()));
-        grants.args = self.argv(name, args)?;
+        grants.args = argv.to_vec();
         let mut hold = None;
         let program = match self.kind()? {
-            Kind::Native { .. } => unreachable!("argv refuses native images"),
+            Kind::Native { platform } => {
+                return Err(Error::NotRunnable(format!("a native {platform} image has no wasm program")));
+            }
             Kind::WasmArtifact { layer } => {
                 let bytes = store.read_blob(&layer.digest)?;
                 Program::load_bytes(grants.args[0].clone(), &bytes, cache)?

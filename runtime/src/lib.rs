@@ -6,6 +6,7 @@ pub mod build;
 pub mod container;
 pub mod error;
 pub mod image;
+pub mod native;
 pub mod reference;
 pub mod registry;
 pub mod root;

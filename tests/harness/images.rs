@@ -13,34 +13,65 @@ use super::registry::Registry;
 /// the entrypoint, and each (guest path, content) of `extra` as a file in the
 /// rootfs. Returns the manifest's digest in the registry.
 pub fn push_docker_wasm_image(reg: &Registry, name_tag: &str, wasm: &Path, extra: &[(&str, &str)]) -> String {
+    let fill = |rootfs: &Path| {
+        fs::copy(wasm, rootfs.join("app.wasm")).expect("copying the wasm into the rootfs");
+        for (guest_path, content) in extra {
+            let path = rootfs.join(guest_path.trim_start_matches('/'));
+            fs::create_dir_all(path.parent().unwrap()).expect("creating a directory in the rootfs");
+            fs::write(&path, content).expect("writing a file into the rootfs");
+        }
+    };
+    let config = ["--os", "wasi", "--architecture", "wasm", "--config.entrypoint", "/app.wasm"];
+    push_umoci_image(reg, name_tag, fill, &config)
+}
+
+/// Pushes a native linux/amd64 image holding Debian's busybox-static as
+/// /bin/busybox with a link for every applet, a minimal /etc/passwd and
+/// /etc/group, and `sh` as its command. Returns the manifest's digest.
+pub fn push_busybox_image(reg: &Registry, name_tag: &str) -> String {
+    let fill = |rootfs: &Path| {
+        let bin = rootfs.join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        fs::copy("/bin/busybox", bin.join("busybox")).expect("Debian's busybox-static at /bin/busybox");
+        let list = run(Command::new("/bin/busybox").arg("--list"));
+        for applet in list.lines() {
+            let link = bin.join(applet);
+            // `busybox --list` names busybox itself.
+            if !link.exists() {
+                std::os::unix::fs::symlink("busybox", link).unwrap();
+            }
+        }
+        fs::create_dir_all(rootfs.join("etc")).unwrap();
+        fs::write(
+            rootfs.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+        )
+        .unwrap();
+        fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
+        for dir in ["root", "tmp", "var/www"] {
+            fs::create_dir_all(rootfs.join(dir)).unwrap();
+        }
+        fs::write(rootfs.join("var/www/index.html"), "hello from busybox httpd\n").unwrap();
+    };
+    push_umoci_image(reg, name_tag, fill, &["--os", "linux", "--architecture", "amd64", "--config.cmd", "sh"])
+}
+
+/// Makes an image with umoci (OCI media types): `fill` writes its rootfs,
+/// `config` are `umoci config` flags; pushes it with skopeo and returns the
+/// manifest's digest in the registry.
+fn push_umoci_image(reg: &Registry, name_tag: &str, fill: impl FnOnce(&Path), config: &[&str]) -> String {
     let work = tempfile::tempdir().expect("temporary directory");
     let layout = work.path().join("layout");
     let bundle = work.path().join("bundle");
     let image = format!("{}:t", layout.display());
     run(Command::new("umoci").args(["init", "--layout"]).arg(&layout));
     run(Command::new("umoci").args(["new", "--image", &image]));
-    // Unpack before `umoci config` makes the os wasi: umoci cannot unpack an
-    // image for an os whose runtime config it does not know.
+    // Unpack before `umoci config` sets the os: umoci cannot unpack an image
+    // for an os whose runtime config it does not know (wasi).
     run(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
-    let rootfs = bundle.join("rootfs");
-    fs::copy(wasm, rootfs.join("app.wasm")).expect("copying the wasm into the rootfs");
-    for (guest_path, content) in extra {
-        let path = rootfs.join(guest_path.trim_start_matches('/'));
-        fs::create_dir_all(path.parent().unwrap()).expect("creating a directory in the rootfs");
-        fs::write(&path, content).expect("writing a file into the rootfs");
-    }
+    fill(&bundle.join("rootfs"));
     run(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
-    run(Command::new("umoci").args([
-        "config",
-        "--image",
-        &image,
-        "--os",
-        "wasi",
-        "--architecture",
-        "wasm",
-        "--config.entrypoint",
-        "/app.wasm",
-    ]));
+    run(Command::new("umoci").args(["config", "--image", &image]).args(config));
 
     let destination = format!("docker://{}/{name_tag}", reg.addr);
     // --insecure-policy: no need for the host's /etc/containers/policy.json.

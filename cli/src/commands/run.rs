@@ -26,6 +26,10 @@ Examples:\n  \
   wbox run -d -p 8080:80 localhost:5000/hello-http\n  \
   wbox run --allow-net api.internal:443 --allow-net 10.0.0.0/8 localhost:5000/app\n  \
   wbox run --rm -it localhost:5000/shell:1.0\n\n\
+Native images (Linux binaries) run as namespace containers, with Docker's defaults:\n  \
+  wbox run --rm localhost:5000/busybox echo native\n  \
+  wbox run -d -p 8080:80 localhost:5000/busybox httpd -f -p 80\n  \
+  wbox run --rm --memory 32m --pids-limit 20 --cpus 0.5 localhost:5000/busybox sh -c '...'\n\n\
 Exit status: the program's own; 124 when --timeout ends it, 125 when wbox fails,\n\
 126 when the file is not a runnable program, 127 when it does not exist, 134 on a trap.")]
 pub struct RunArgs {
@@ -71,6 +75,54 @@ pub struct ContainerFlags {
     /// Tell the program its stdio is a terminal (otherwise it is told it is not)
     #[arg(short, long)]
     pub tty: bool,
+
+    /// Run this program instead of the image's ENTRYPOINT (and its CMD)
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+
+    /// Native containers: the hostname (default: the container's short id)
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+
+    /// Native containers: run as USER[:GROUP], names or numbers (default: the image's USER)
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
+    /// Native containers: mount the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Native containers: mount a tmpfs at PATH, e.g. /tmp or /run:size=64m (repeatable)
+    #[arg(long, value_name = "PATH[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
+
+    /// Native containers: at most N processes (cgroup pids limit)
+    #[arg(long, value_name = "N")]
+    pub pids_limit: Option<i64>,
+
+    /// Native containers: at most this many CPUs' time, e.g. 0.5
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+
+    /// Native containers: every capability, no syscall filter, /sys and devices writable.
+    /// Never implied; give it only to a container you trust with the host
+    #[arg(long)]
+    pub privileged: bool,
+}
+
+impl ContainerFlags {
+    fn native(&self, grants: &GrantFlags) -> wbox_runtime::native::Options {
+        wbox_runtime::native::Options {
+            hostname: self.hostname.clone(),
+            user: self.user.clone(),
+            read_only: self.read_only,
+            tmpfs: self.tmpfs.clone(),
+            pids_limit: self.pids_limit,
+            cpus: self.cpus,
+            privileged: self.privileged,
+            network_given: grants.network.is_some() || !grants.allow_net.is_empty(),
+        }
+    }
 }
 
 /// The grants and limits every command that makes a container shares.
@@ -187,6 +239,15 @@ pub fn create(
     // Docker's rules for a container's stdio; a FILE run keeps wbox's own.
     grants.stdin = flags.interactive;
     grants.tty = Some(flags.tty);
+    if flags.cpus.is_some_and(|cpus| !(cpus > 0.0 && cpus.is_finite())) {
+        return Err(Error::usage("--cpus takes a positive number, e.g. 0.5 or 2"));
+    }
+    if flags.pids_limit.is_some_and(|n| n < 1) {
+        return Err(Error::usage("--pids-limit takes a positive number of processes"));
+    }
+    // Docker's --entrypoint is one program; "" clears the image's.
+    let entrypoint: Option<Vec<String>> =
+        flags.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
     let store = Store::open(root)?;
     let image = super::image::pull_if_missing(root, &store, reference, pull)?;
     Containers::open(root)?.create(
@@ -194,12 +255,13 @@ pub fn create(
         container::Spec {
             image: reference.familiar(),
             image_id: image.manifest_digest.clone(),
-            argv: image.argv(&reference.to_string(), &args)?,
+            argv: image.argv(&reference.to_string(), &args, entrypoint.as_deref())?,
             args,
             grants,
             limits,
             auto_remove: flags.rm,
             stop_timeout: flags.stop_timeout.unwrap_or(container::DEFAULT_STOP_TIMEOUT),
+            native: flags.native(grant_flags),
         },
     )
 }

@@ -63,6 +63,9 @@ pub struct Spec {
     pub auto_remove: bool,
     /// Seconds `stop` waits by default.
     pub stop_timeout: u64,
+    /// What only a native container uses.
+    #[serde(default)]
+    pub native: crate::native::Options,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -100,6 +103,9 @@ pub struct State {
     /// The ports published while it runs, with the host ports chosen.
     #[serde(default)]
     pub ports: Vec<PublishedPort>,
+    /// A native container the kernel killed for going past `--memory`.
+    #[serde(default)]
+    pub oom_killed: bool,
 }
 
 /// A stop or kill asked of a running container.
@@ -458,6 +464,10 @@ impl Container {
             self.end_within(Duration::ZERO)?;
         }
         let _lock = lock_file(&self.dir.join("lock"))?;
+        // A native container whose supervisor was killed left its processes,
+        // cgroup and mounts.
+        #[cfg(target_os = "linux")]
+        crate::native::clean_up(&self.dir, &self.config.id);
         remove_files(&self.dir).map_err(|e| match e {
             Error::Usage(_) => Error::usage(format!("No such container: {}", self.config.name)),
             e => e,
@@ -499,7 +509,7 @@ impl Container {
                 "Running": s.status == Status::Running,
                 "Paused": false,
                 "Restarting": false,
-                "OOMKilled": false,
+                "OOMKilled": s.oom_killed,
                 "Dead": s.status == Status::Dead,
                 "Pid": s.pid.filter(|_| s.status == Status::Running).unwrap_or(0),
                 "ExitCode": s.exit_code.unwrap_or(0),

@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -65,12 +65,24 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         Attach::Terminal => None,
     };
 
-    let (stop, stop_signal) = wasm::stoppable();
-    let prepared = Store::open(root).and_then(|store| {
-        let spec = &container.config.spec;
-        let image = Image::load(&store, &spec.image_id)?;
-        image.prepare_run(&store, cache, &spec.image, &spec.args, spec.grants.clone())
+    let image = Store::open(root).and_then(|store| {
+        let image = Image::load(&store, &container.config.spec.image_id)?;
+        Ok((store, image))
     });
+    let (store, image) = match image {
+        Ok(found) => found,
+        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
+    };
+    #[cfg(target_os = "linux")]
+    if matches!(image.kind(), Ok(crate::image::Kind::Native { .. })) {
+        return supervise_native(&store, &image, container, &attach, handshake, logger);
+    }
+
+    let (stop, stop_signal) = wasm::stoppable();
+    let prepared = {
+        let spec = &container.config.spec;
+        image.prepare_run(&store, cache, &spec.argv, spec.grants.clone())
+    };
     let prepared = match prepared {
         Ok(prepared) => prepared,
         Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
@@ -80,21 +92,13 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         Ok(ready) => ready,
         Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
     };
-    container.update(|state| {
-        state.status = Status::Running;
-        state.pid = Some(std::process::id());
-        state.started_at = Some(Utc::now());
-        state.finished_at = None;
-        state.exit_code = None;
-        state.error = None;
-        state.ports = ready.published().to_vec();
-    })?;
-    answer_signals(&container.dir, stop)?;
+    mark_running(&mut container, std::process::id(), ready.published())?;
+    answer_signals(&container.dir, Arc::new(stop))?;
     say(&mut handshake, "ok");
 
     let outcome = ready.run_blocking(stop_signal);
     let name = prepared.program.name();
-    let (code, mut error) = match &outcome {
+    let (code, error) = match &outcome {
         Ok(outcome) => {
             let why = match outcome {
                 Outcome::Exited(_) | Outcome::Signaled(_) => None,
@@ -110,6 +114,76 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         }
         Err(e) => (e.exit_code(), Some(e.to_string())),
     };
+    mark_ended(container, code, error, false, logger)?;
+    outcome.map(|o| o.exit_code())
+}
+
+/// Runs a native container's process to its end.
+#[cfg(target_os = "linux")]
+fn supervise_native(
+    store: &Store,
+    image: &Image,
+    mut container: Container,
+    attach: &Attach,
+    mut handshake: Option<fs::File>,
+    logger: Option<Logger>,
+) -> Result<i32> {
+    use crate::native;
+    let spec = container.config.spec.clone();
+    let stdin = match attach {
+        Attach::Terminal if spec.grants.stdin => dup_fd(0).map(Some),
+        _ => Ok(None),
+    };
+    let started = stdin.and_then(|stdin| {
+        native::start(native::Start {
+            id: &container.config.id,
+            dir: &container.dir,
+            store,
+            image,
+            argv: &spec.argv,
+            grants: &spec.grants,
+            limits: &spec.limits,
+            options: &spec.native,
+            stdin,
+        })
+    });
+    let running = match started {
+        Ok(running) => running,
+        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
+    };
+    mark_running(&mut container, running.pid() as u32, running.published())?;
+    answer_signals(&container.dir, Arc::new(running.signaller()))?;
+    if let Some(mut pipe) = handshake.take() {
+        let _ = writeln!(pipe, "ok");
+    }
+    let ended = running.wait();
+    let error =
+        ended.oom_killed.then(|| "killed by the kernel for going past --memory (OOMKilled)".to_owned());
+    mark_ended(container, ended.exit_code, error, ended.oom_killed, logger)?;
+    Ok(ended.exit_code)
+}
+
+fn mark_running(container: &mut Container, pid: u32, ports: &[crate::wasm::PublishedPort]) -> Result<()> {
+    container.update(|state| {
+        state.status = Status::Running;
+        state.pid = Some(pid);
+        state.started_at = Some(Utc::now());
+        state.finished_at = None;
+        state.exit_code = None;
+        state.error = None;
+        state.oom_killed = false;
+        state.ports = ports.to_vec();
+    })
+}
+
+/// Records how the guest ended, once its output is all in the log.
+fn mark_ended(
+    mut container: Container,
+    code: i32,
+    mut error: Option<String>,
+    oom_killed: bool,
+    logger: Option<Logger>,
+) -> Result<()> {
     if let Some(failure) = logger.and_then(Logger::finish) {
         error = Some(error.map_or(failure.clone(), |e| format!("{e}; {failure}")));
     }
@@ -118,11 +192,43 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         state.exit_code = Some(code);
         state.finished_at = Some(Utc::now());
         state.error = error;
+        state.oom_killed = oom_killed;
     })?;
     if container.config.spec.auto_remove {
         super::remove_files(&container.dir)?;
     }
-    outcome.map(|o| o.exit_code())
+    Ok(())
+}
+
+/// What a supervisor does to its guest when asked to stop or kill it.
+trait Guest: Send + Sync + 'static {
+    /// Asks it to end by itself: a wasm service drains, a native process
+    /// gets its STOPSIGNAL. (A wasm command cannot be asked: WASI has no
+    /// signals.)
+    fn ask_to_end(&self);
+    /// The effect of this signal, now.
+    fn signal(&self, signal: i32);
+}
+
+impl Guest for StopHandle {
+    fn ask_to_end(&self) {
+        self.drain();
+    }
+
+    fn signal(&self, signal: i32) {
+        self.stop(signal);
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Guest for crate::native::Signaller {
+    fn ask_to_end(&self) {
+        self.send(self.stop_signal);
+    }
+
+    fn signal(&self, signal: i32) {
+        self.send(signal);
+    }
 }
 
 /// Records why the guest could not start and tells the starter.
@@ -152,7 +258,7 @@ fn not_started(
 /// the process itself (Ctrl-C on a foreground run, a shutdown) end the guest
 /// with their effect. A handler only writes the signal's number to a pipe;
 /// a thread acts on it, whichever thread the kernel interrupted.
-fn answer_signals(dir: &Path, stop: StopHandle) -> Result<()> {
+fn answer_signals(dir: &Path, guest: Arc<dyn Guest>) -> Result<()> {
     static PIPE: OnceLock<i32> = OnceLock::new();
     extern "C" fn on_signal(signal: libc::c_int) {
         if let Some(&fd) = PIPE.get() {
@@ -180,22 +286,21 @@ fn answer_signals(dir: &Path, stop: StopHandle) -> Result<()> {
         while signals.read_exact(&mut byte).is_ok() {
             let signal = byte[0] as i32;
             if signal != libc::SIGUSR1 {
-                stop.stop(signal);
+                guest.signal(signal);
                 continue;
             }
             let request = fs::read_to_string(&request_path).ok().and_then(|text| Request::decode(&text));
             match request {
-                Some(Request::Kill(signal)) => stop.stop(signal),
+                Some(Request::Kill(signal)) => guest.signal(signal),
                 Some(Request::Stop(grace)) => {
-                    // A service drains; a command cannot be told to finish
-                    // (WASI has no signals). Either has the grace period,
-                    // then is interrupted, as Docker kills a process that
-                    // ignores SIGTERM.
-                    stop.drain();
-                    let stop = stop.clone();
+                    // The guest has the grace period to end, then is
+                    // killed, as Docker kills a process that ignores
+                    // SIGTERM.
+                    guest.ask_to_end();
+                    let guest = Arc::clone(&guest);
                     std::thread::spawn(move || {
                         std::thread::sleep(Duration::from_secs(grace));
-                        stop.stop(libc::SIGKILL);
+                        guest.signal(libc::SIGKILL);
                     });
                 }
                 None => {
@@ -208,11 +313,15 @@ fn answer_signals(dir: &Path, stop: StopHandle) -> Result<()> {
 }
 
 fn dup_stdout() -> Result<fs::File> {
-    // SAFETY: dup(2) of fd 1 gives a new descriptor we own.
-    let fd = unsafe { libc::fcntl(1, libc::F_DUPFD_CLOEXEC, 3) };
+    dup_fd(1).map(fs::File::from)
+}
+
+fn dup_fd(fd: i32) -> Result<OwnedFd> {
+    // SAFETY: dup(2) of an open descriptor gives a new one we own.
+    let fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
     if fd < 0 {
         return Err(Error::Internal(std::io::Error::last_os_error().into()));
     }
     // SAFETY: fd is fresh and ours.
-    Ok(fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -1,0 +1,341 @@
+//! Starting, waiting for and cleaning up after a native container, with
+//! youki's `libcontainer`: create (namespaces, cgroups, mounts; the process
+//! waits), set its network up, then start it.
+
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cap_std::fs::Dir;
+use libcontainer::container::Container as Runtime;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+use libcontainer::workload::default::DefaultExecutor;
+
+use super::network::{self, Mode, Slirp};
+use super::rootfs::{self, Rootfs, fs_error};
+use super::terminal::{ConsoleSocket, Terminal};
+use super::{Options, command, spec};
+use crate::image::Image;
+use crate::store::Store;
+use crate::wasm::{Grants, Limits, Network, PublishedPort};
+use crate::{Error, Result};
+
+/// What a native container is started from.
+pub struct Start<'a> {
+    /// The container's id (also libcontainer's and its cgroup's name).
+    pub id: &'a str,
+    /// The container's directory: its native files go in `native/`.
+    pub dir: &'a Path,
+    pub store: &'a Store,
+    pub image: &'a Image,
+    pub argv: &'a [String],
+    pub grants: &'a Grants,
+    pub limits: &'a Limits,
+    pub options: &'a Options,
+    /// The user's stdin (`-i`), else the process's stdin is empty; its
+    /// stdout and stderr are this process's.
+    pub stdin: Option<OwnedFd>,
+}
+
+/// A native container whose process runs.
+pub struct Running {
+    runtime: Runtime,
+    pid: i32,
+    pidfd: Arc<OwnedFd>,
+    rootfs: Rootfs,
+    slirp: Option<Slirp>,
+    terminal: Option<Terminal>,
+    cgroup: String,
+    published: Vec<PublishedPort>,
+    stop_signal: i32,
+    /// Keeps the image's unpacked layers from garbage collection.
+    _image: fs::File,
+}
+
+/// How a native container ended.
+pub struct Ended {
+    pub exit_code: i32,
+    /// The kernel killed it for going past `--memory`.
+    pub oom_killed: bool,
+}
+
+/// Sends signals to a running container's process, safely after it ended
+/// (a pidfd never names another process).
+#[derive(Clone)]
+pub struct Signaller {
+    pidfd: Arc<OwnedFd>,
+    pub stop_signal: i32,
+}
+
+impl Signaller {
+    pub fn send(&self, signal: i32) {
+        // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                signal,
+                std::ptr::null::<u8>(),
+                0,
+            )
+        };
+    }
+}
+
+pub fn start(s: Start) -> Result<Running> {
+    let dir = s.dir.join("native");
+    fs::create_dir_all(&dir).map_err(|e| fs_error(&dir, e))?;
+    clean_up(s.dir, s.id);
+    let mode = match (&s.grants.network, s.options.network_given) {
+        (Network::Host, _) => Mode::Host,
+        (Network::None, true) => Mode::None,
+        (Network::None, false) => Mode::Private,
+        (Network::Allow(_), _) => {
+            return Err(Error::usage(
+                "--allow-net is a grant for wasm guests; a native container takes --network none, \
+                 --network host, or (by default) a private network with outbound access",
+            ));
+        }
+    };
+    if mode != Mode::Private && !s.grants.ports.is_empty() {
+        return Err(Error::usage(format!(
+            "-p needs the container's own network; with --network {} nothing can be published",
+            if mode == Mode::Host { "host the container already uses the host's ports" } else { "none" }
+        )));
+    }
+    let published = network::claim_ports(&s.grants.ports)?;
+
+    let (image_root, image_lock) = s.store.use_rootfs(&s.image.manifest_digest, &s.image.manifest.layers)?;
+    let rootfs = Rootfs::mount(&dir, &image_root)?;
+    let prepared = prepare(&s, &dir, &rootfs, mode);
+    let (bundle, cgroup) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            rootfs.unmount();
+            return Err(e);
+        }
+    };
+
+    let tty = s.grants.tty == Some(true);
+    let input = s.stdin.is_some();
+    let stdin = match s.stdin {
+        Some(stdin) => stdin,
+        None => fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?.into(),
+    };
+    let console = if tty { Some(ConsoleSocket::listen(&dir)?) } else { None };
+    let runtime_root = dir.join("runtime");
+    let created = ContainerBuilder::new(s.id.to_owned(), SyscallType::default())
+        .with_root_path(&runtime_root)
+        .map(|builder| {
+            let builder = builder.with_executor(DefaultExecutor {});
+            match &console {
+                Some(console) => builder.with_console_socket(Some(&console.path)),
+                None => builder.with_stdin(stdin),
+            }
+        })
+        .and_then(|builder| builder.as_init(&bundle).with_systemd(false).with_detach(true).build());
+    let runtime = match created {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            rootfs.unmount();
+            clean_up(s.dir, s.id);
+            return Err(Error::Internal(anyhow::anyhow!("cannot create the container: {e}")));
+        }
+    };
+    let pid = runtime.pid().map_or(0, |p| p.as_raw());
+    let mut running = Running {
+        pidfd: Arc::new(pidfd(pid)?),
+        runtime,
+        pid,
+        rootfs,
+        slirp: None,
+        terminal: None,
+        cgroup,
+        published,
+        stop_signal: stop_signal(s.image),
+        _image: image_lock,
+    };
+    let networked = (|| -> Result<()> {
+        if let Some(console) = console {
+            running.terminal = Some(Terminal::attach(console.master()?, input));
+        }
+        if mode == Mode::None || mode == Mode::Private {
+            network::loopback_up(pid)?;
+        }
+        if mode == Mode::Private {
+            let slirp = running.slirp.insert(Slirp::start(pid, &dir)?);
+            for port in &running.published {
+                slirp.publish(port)?;
+            }
+        }
+        Ok(())
+    })();
+    let started = networked.and_then(|()| {
+        running
+            .runtime
+            .start()
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start the container: {e}")))
+    });
+    if let Err(e) = started {
+        running.signaller().send(libc::SIGKILL);
+        running.wait();
+        return Err(e);
+    }
+    Ok(running)
+}
+
+/// Everything before libcontainer: the command checked, the container's
+/// `/etc` files and its runtime spec written. Returns the bundle and the
+/// cgroup.
+fn prepare(s: &Start, dir: &Path, rootfs: &Rootfs, mode: Mode) -> Result<(PathBuf, String)> {
+    let root = Dir::open_ambient_dir(&rootfs.path, cap_std::ambient_authority())
+        .map_err(|e| fs_error(&rootfs.path, e))?;
+    let run = &s.image.config.config;
+    let user = command::user(&root, s.options.user.as_deref().or(run.user.as_deref()))?;
+    let hostname = s.options.hostname.clone().unwrap_or_else(|| s.id[..12].to_owned());
+    let mut pairs = s.image.env();
+    pairs.extend(s.grants.env.iter().cloned());
+    let env = command::environment(&pairs, &hostname, &user);
+    let cwd = s
+        .grants
+        .workdir
+        .clone()
+        .or_else(|| run.working_dir.clone())
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".to_owned());
+    command::check_program(&root, &s.argv[0], &env, &cwd)?;
+
+    let resolv = match mode {
+        Mode::Private => format!("nameserver {}\n", network::DNS_ADDRESS),
+        Mode::Host | Mode::None => fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    };
+    let address = (mode == Mode::Private).then_some(network::CONTAINER_ADDRESS);
+    let etc = rootfs::write_etc(dir, &hostname, address, &resolv)?;
+    let cgroup = format!("/wbox/{}", s.id);
+    let spec = spec::generate(&spec::Plan {
+        args: s.argv,
+        env: &env,
+        cwd: &cwd,
+        user,
+        hostname: &hostname,
+        rootfs: &rootfs.path,
+        etc: &etc,
+        dirs: &s.grants.dirs,
+        options: s.options,
+        memory: s.limits.memory,
+        host_network: mode == Mode::Host,
+        terminal: s.grants.tty == Some(true),
+        cgroup: cgroup.clone(),
+    })?;
+    let bundle = dir.join("bundle");
+    fs::create_dir_all(&bundle).map_err(|e| fs_error(&bundle, e))?;
+    spec.save(bundle.join("config.json"))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write the runtime spec: {e}")))?;
+    Ok((bundle, cgroup))
+}
+
+impl Running {
+    /// The ports published, with the host ports chosen.
+    pub fn published(&self) -> &[PublishedPort] {
+        &self.published
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn signaller(&self) -> Signaller {
+        Signaller { pidfd: Arc::clone(&self.pidfd), stop_signal: self.stop_signal }
+    }
+
+    /// Waits for the container's process to end (the kernel then ends every
+    /// other process of its pid namespace) and removes what it ran in: its
+    /// cgroup, network, mounts and libcontainer's state.
+    pub fn wait(mut self) -> Ended {
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid on our own child.
+            let done = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if done >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+        let exit_code =
+            if libc::WIFSIGNALED(status) { 128 + libc::WTERMSIG(status) } else { libc::WEXITSTATUS(status) };
+        let oom_killed = exit_code == 128 + libc::SIGKILL && oom_kills(&self.cgroup) > 0;
+        if let Some(terminal) = self.terminal.take() {
+            terminal.detach();
+        }
+        if let Some(slirp) = self.slirp.take() {
+            slirp.stop();
+        }
+        if let Err(e) = self.runtime.delete(true) {
+            tracing::warn!("cleaning up the container's runtime state: {e}");
+        }
+        self.rootfs.unmount();
+        Ended { exit_code, oom_killed }
+    }
+}
+
+/// How many times the kernel's OOM killer struck in a cgroup (v1 or v2).
+fn oom_kills(cgroup: &str) -> u64 {
+    let relative = cgroup.trim_start_matches('/');
+    let files = [
+        (format!("/sys/fs/cgroup/memory/{relative}/memory.oom_control"), "oom_kill "),
+        (format!("/sys/fs/cgroup/{relative}/memory.events"), "oom_kill "),
+    ];
+    files
+        .iter()
+        .filter_map(|(path, key)| {
+            let text = fs::read_to_string(path).ok()?;
+            text.lines().find_map(|l| l.strip_prefix(key)).and_then(|n| n.trim().parse().ok())
+        })
+        .next()
+        .unwrap_or(0)
+}
+
+/// Removes what a native container left when its supervisor was killed:
+/// its processes and cgroup (through libcontainer's state) and its
+/// rootfs mount. Nothing to do for one that ended normally.
+pub fn clean_up(container_dir: &Path, id: &str) {
+    let dir = container_dir.join("native");
+    let state = dir.join("runtime").join(id);
+    if state.exists() {
+        match Runtime::load(state.clone()) {
+            Ok(mut runtime) => {
+                if let Err(e) = runtime.delete(true) {
+                    tracing::warn!("cleaning up container {id}: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("cleaning up container {id}: {e}"),
+        }
+        let _ = fs::remove_dir_all(&state);
+    }
+    rootfs::unmount(&dir.join("rootfs"));
+}
+
+fn pidfd(pid: i32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open returns a new descriptor we own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
+    if fd < 0 {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "cannot hold the container's process: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: fd is fresh and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The image's STOPSIGNAL, SIGTERM by default.
+fn stop_signal(image: &Image) -> i32 {
+    image
+        .config
+        .config
+        .stop_signal
+        .as_deref()
+        .and_then(|s| crate::container::parse_signal(s).ok().flatten())
+        .unwrap_or(libc::SIGTERM)
+}

@@ -1,0 +1,457 @@
+//! Native containers (Linux): a busybox image built from Debian's
+//! busybox-static with umoci, pushed to a real registry, run by youki's
+//! libcontainer through the same verbs as wasm guests. The tests run as root,
+//! as CI does; they check isolation, limits, grants, the network and that
+//! nothing is left behind.
+#![cfg(target_os = "linux")]
+
+mod harness;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use harness::images::push_busybox_image;
+use harness::registry::Registry;
+use harness::{Wbox, code, ok, stderr, stdout, text_server};
+
+/// One registry with the busybox image for every test of this file. The
+/// tests take turns (`one_at_a_time`), so that one's leak check does not
+/// see another's containers.
+fn busybox() -> &'static str {
+    static IMAGE: OnceLock<(Registry, String)> = OnceLock::new();
+    let (_, name) = IMAGE.get_or_init(|| {
+        let registry = Registry::start();
+        push_busybox_image(&registry, "busybox:latest");
+        let name = format!("{}/busybox:latest", registry.addr);
+        (registry, name)
+    });
+    name
+}
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn inspect(wbox: &Wbox, container: &str) -> serde_json::Value {
+    let out = ok(wbox.run(&["inspect", container]));
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()[0].clone()
+}
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < Duration::from_secs(15), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// GET / on a host port, the body or the error.
+fn http_get(port: u16) -> Result<String, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(stream, "GET / HTTP/1.0\r\nHost: x\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+    answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).ok_or(answer)
+}
+
+/// What a native container could leave on the host: mounts, cgroups and
+/// processes of wbox's containers, network helpers.
+fn host_traces() -> BTreeSet<String> {
+    let mut traces = BTreeSet::new();
+    for line in fs::read_to_string("/proc/self/mountinfo").unwrap().lines() {
+        traces.insert(format!("mount {}", line.split(' ').nth(4).unwrap()));
+    }
+    for controller in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let wbox = controller.path().join("wbox");
+        for cgroup in fs::read_dir(&wbox).into_iter().flatten().flatten() {
+            if cgroup.path().is_dir() {
+                traces.insert(format!("cgroup {}", cgroup.path().display()));
+            }
+        }
+    }
+    for process in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = process.file_name().into_string().unwrap().parse::<u32>() else { continue };
+        let cgroups = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let command = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if cgroups.contains("/wbox/") || command.starts_with("slirp4netns") {
+            traces.insert(format!("process {pid} {}", command.replace('\0', " ")));
+        }
+    }
+    traces
+}
+
+#[test]
+fn a_native_command_runs_isolated() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    assert_eq!(ok(wbox.run(&["run", "--rm", image, "echo", "native"])), "native\n");
+    assert_eq!(ok(wbox.run(&["run", "--rm", "--hostname", "box", image, "hostname"])), "box\n");
+
+    // Its own pid namespace: the command is PID 1 and sees no host process.
+    let ps = ok(wbox.run(&["run", "--rm", image, "ps", "-o", "pid,comm"]));
+    let processes: Vec<&str> = ps.lines().skip(1).map(str::trim).collect();
+    assert_eq!(processes, ["1 ps"], "{ps}");
+
+    // The image's CMD (sh) with -i reads stdin.
+    let out = wbox.run_with_stdin(&["run", "--rm", "-i", image], b"echo from stdin; exit 3\n");
+    assert_eq!((code(&out), stdout(&out).as_str()), (3, "from stdin\n"), "{}", stderr(&out));
+
+    // Environment and working directory, the image's and the user's.
+    let env = ok(wbox.run(&[
+        "run",
+        "--rm",
+        "-e",
+        "GREETING=hi",
+        "-w",
+        "/tmp",
+        image,
+        "sh",
+        "-c",
+        "echo $GREETING $PWD $PATH",
+    ]));
+    assert_eq!(env, "hi /tmp /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    let id = ok(wbox.run(&["run", "--rm", "-u", "nobody", image, "id"]));
+    assert!(id.starts_with("uid=65534(nobody) gid=65534(nogroup)"), "{id}");
+    let entry = ok(wbox.run(&["run", "--rm", "--entrypoint", "/bin/echo", image, "via", "entrypoint"]));
+    assert_eq!(entry, "via entrypoint\n");
+
+    // Docker's capability set: no CAP_SYS_ADMIN (bit 21), so no mounts.
+    let status = ok(wbox.run(&["run", "--rm", image, "grep", "CapEff", "/proc/self/status"]));
+    let caps = u64::from_str_radix(status.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(caps & (1 << 21), 0, "{status}");
+    let mount = wbox.run(&["run", "--rm", image, "mount", "-t", "tmpfs", "none", "/mnt"]);
+    assert_ne!(code(&mount), 0);
+}
+
+#[test]
+fn grants_are_the_only_host_files_it_sees() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    let data = tempfile::tempdir().unwrap();
+    fs::write(data.path().join("in.txt"), "host data\n").unwrap();
+    let rw = format!("{}:/data", data.path().display());
+    let ro = format!("{}:/data:ro", data.path().display());
+
+    assert_eq!(ok(wbox.run(&["run", "--rm", "-v", &rw, image, "cat", "/data/in.txt"])), "host data\n");
+    ok(wbox.run(&["run", "--rm", "-v", &rw, image, "sh", "-c", "echo new > /data/out.txt"]));
+    assert_eq!(fs::read_to_string(data.path().join("out.txt")).unwrap(), "new\n");
+
+    // Read-only is the kernel's: the write fails and the host file is unchanged.
+    let write = wbox.run(&["run", "--rm", "-v", &ro, image, "sh", "-c", "echo changed > /data/in.txt"]);
+    assert_ne!(code(&write), 0);
+    assert!(stderr(&write).contains("Read-only file system"), "{}", stderr(&write));
+    assert_eq!(fs::read_to_string(data.path().join("in.txt")).unwrap(), "host data\n");
+
+    // Besides the grant and the container's own /etc files, every mount
+    // is the container's own (its root, proc, dev, sys, masked paths).
+    let mountinfo = ok(wbox.run(&["run", "--rm", "-v", &ro, image, "cat", "/proc/self/mountinfo"]));
+    let host_root = wbox.root.path().display().to_string();
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let (source_root, target) = (fields[3], fields[4]);
+        let allowed = ["/data", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+        if source_root != "/" && !target.starts_with("/proc/") && !target.starts_with("/sys/") {
+            assert!(allowed.contains(&target), "a host mount leaked in: {line}");
+        }
+        assert!(!line.contains("/work/") || target == "/data", "{line}");
+        let _ = &host_root;
+    }
+    // Nothing of the host's root is there: / is the image's.
+    let root = ok(wbox.run(&["run", "--rm", image, "ls", "/"]));
+    assert!(!root.contains("usr\n") && root.contains("bin\n"), "{root}");
+
+    // --read-only: the root cannot be written, a --tmpfs can.
+    let ro_root = wbox.run(&["run", "--rm", "--read-only", image, "touch", "/file"]);
+    assert_ne!(code(&ro_root), 0);
+    ok(wbox.run(&["run", "--rm", "--read-only", "--tmpfs", "/scratch", image, "touch", "/scratch/file"]));
+}
+
+#[test]
+fn a_changed_file_stays_in_the_container_not_the_image() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "--name", "writer", image, "sh", "-c", "echo mine > /etc/motd"]));
+    // A fresh container of the same image does not see it…
+    let other = wbox.run(&["run", "--rm", image, "cat", "/etc/motd"]);
+    assert_ne!(code(&other), 0);
+    // …while the container keeps it across a restart, as in Docker.
+    ok(wbox.run(&["start", "-a", "writer"]));
+    let log = ok(wbox.run(&["logs", "writer"]));
+    assert_eq!(log, "");
+    ok(wbox.run(&["rm", "writer"]));
+}
+
+#[test]
+fn limits_hold_memory_and_processes() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    // dd asks for a 64 MiB buffer under a 32 MiB limit.
+    let hog = wbox.run(&[
+        "run",
+        "--name",
+        "hog",
+        "--memory",
+        "32m",
+        image,
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=64M",
+        "count=1",
+    ]);
+    assert_eq!(code(&hog), 137, "{}", stderr(&hog));
+    let state = &inspect(&wbox, "hog")["State"];
+    assert_eq!(state["OOMKilled"], true, "{state}");
+    assert_eq!(state["ExitCode"], 137);
+
+    // A fork bomb under --pids-limit stays in its 20 processes; the host
+    // goes on, and the container is killed and removed.
+    let before = host_traces();
+    ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "bomb",
+        "--pids-limit",
+        "20",
+        image,
+        "sh",
+        "-c",
+        "f() { f | f & }; f; sleep 60",
+    ]));
+    std::thread::sleep(Duration::from_secs(2));
+    let start = Instant::now();
+    assert!(std::process::Command::new("true").status().unwrap().success());
+    assert!(start.elapsed() < Duration::from_secs(2));
+    let cgroup =
+        format!("/sys/fs/cgroup/pids/wbox/{}/pids.current", inspect(&wbox, "bomb")["Id"].as_str().unwrap());
+    if let Ok(current) = fs::read_to_string(&cgroup) {
+        assert!(current.trim().parse::<u32>().unwrap() <= 20, "{current}");
+    }
+    ok(wbox.run(&["rm", "-f", "bomb"]));
+    wait_for("the bomb's processes to end", || host_traces() == before);
+
+    // --cpus is the cgroup's quota.
+    let quota =
+        wbox.run(&["run", "--rm", "--cpus", "0.5", image, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"]);
+    if code(&quota) == 0 {
+        assert_eq!(stdout(&quota), "50000\n");
+    }
+}
+
+#[test]
+fn published_ports_answer_and_networks_are_kept_apart() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    for (name, port) in [("web1", 18181u16), ("web2", 18182)] {
+        let publish = format!("{port}:80");
+        ok(wbox.run(&[
+            "run", "-d", "--name", name, "-p", &publish, image, "httpd", "-f", "-p", "80", "-h", "/var/www",
+        ]));
+    }
+    for port in [18181, 18182] {
+        wait_for("httpd to answer", || http_get(port).is_ok());
+        assert_eq!(http_get(port).unwrap(), "hello from busybox httpd\n");
+    }
+    let ps = ok(wbox.run(&["ps"]));
+    assert!(ps.contains("0.0.0.0:18181->80/tcp"), "{ps}");
+
+    // A port in use: a clear error before anything runs.
+    let taken = wbox.run(&["run", "--rm", "-p", "18181:80", image, "true"]);
+    assert_eq!(code(&taken), 125);
+    assert!(stderr(&taken).contains("18181"), "{}", stderr(&taken));
+
+    // Stopped, its port is closed.
+    ok(wbox.run(&["stop", "-t", "1", "web1", "web2"]));
+    assert!(http_get(18181).is_err());
+
+    // Outbound: the default network reaches the host (slirp4netns' 10.0.2.2
+    // is the host's loopback); --network none reaches nothing; host is the
+    // host's own.
+    let port = text_server("from the host");
+    let url = format!("http://10.0.2.2:{port}/");
+    assert_eq!(ok(wbox.run(&["run", "--rm", image, "wget", "-qO-", &url])), "from the host");
+    let none = wbox.run(&["run", "--rm", "--network", "none", image, "wget", "-T", "2", "-qO-", &url]);
+    assert_ne!(code(&none), 0);
+    let local = format!("http://127.0.0.1:{port}/");
+    let none_local =
+        wbox.run(&["run", "--rm", "--network", "none", image, "wget", "-T", "2", "-qO-", &local]);
+    assert_ne!(code(&none_local), 0);
+    assert_eq!(
+        ok(wbox.run(&["run", "--rm", "--network", "host", image, "wget", "-qO-", &local])),
+        "from the host"
+    );
+    // Loopback is up inside a private namespace.
+    let lo =
+        ok(wbox.run(&["run", "--rm", "--network", "none", image, "ping", "-c", "1", "-W", "2", "127.0.0.1"]));
+    assert!(lo.contains("1 packets received"), "{lo}");
+}
+
+#[test]
+fn lifecycle_verbs_work_on_native_containers() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "talker", image, "sh", "-c", "echo one; sleep 0.5; echo two >&2"]));
+    let logs = wbox.command().args(["logs", "-f", "talker"]).output().unwrap();
+    assert_eq!((stdout(&logs).as_str(), stderr(&logs).as_str()), ("one\n", "two\n"));
+
+    // A process that ignores SIGTERM (sleep as PID 1) is killed after the grace.
+    ok(wbox.run(&["run", "-d", "--name", "sleeper", image, "sleep", "60"]));
+    let pid = inspect(&wbox, "sleeper")["State"]["Pid"].as_u64().unwrap();
+    assert!(pid > 0 && fs::metadata(format!("/proc/{pid}")).is_ok());
+    let start = Instant::now();
+    ok(wbox.run(&["stop", "-t", "1", "sleeper"]));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+    assert_eq!(inspect(&wbox, "sleeper")["State"]["ExitCode"], 137);
+
+    // A handler runs: stop ends it with its own code.
+    ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "polite",
+        image,
+        "sh",
+        "-c",
+        "trap 'exit 3' TERM; while true; do sleep 0.1; done",
+    ]));
+    ok(wbox.run(&["stop", "polite"]));
+    assert_eq!(inspect(&wbox, "polite")["State"]["ExitCode"], 3);
+
+    // kill -s
+    ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "target",
+        image,
+        "sh",
+        "-c",
+        "trap 'exit 4' USR1; while true; do sleep 0.1; done",
+    ]));
+    ok(wbox.run(&["kill", "-s", "USR1", "target"]));
+    wait_for("the target to end", || inspect(&wbox, "target")["State"]["Status"] == "exited");
+    assert_eq!(inspect(&wbox, "target")["State"]["ExitCode"], 4);
+
+    // A missing command is 127, a file that is not executable 126: clear
+    // errors, and nothing runs.
+    let missing = wbox.run(&["run", "--rm", image, "nosuchcommand"]);
+    assert_eq!(code(&missing), 127);
+    assert!(
+        stderr(&missing).contains("nosuchcommand: executable file not found in $PATH"),
+        "{}",
+        stderr(&missing)
+    );
+    let not_exec = wbox.run(&["run", "--rm", image, "/etc/passwd"]);
+    assert_eq!(code(&not_exec), 126);
+    assert!(stderr(&not_exec).contains("/etc/passwd: permission denied"), "{}", stderr(&not_exec));
+
+    for name in ["talker", "sleeper", "polite", "target"] {
+        ok(wbox.run(&["rm", name]));
+    }
+}
+
+#[test]
+fn fifty_containers_leave_nothing_behind() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", image]));
+    ok(wbox.run(&["run", "--rm", image, "true"]));
+    let before = host_traces();
+    for i in 0..50 {
+        let network = if i % 2 == 0 { "none" } else { "bridge" };
+        let mut args = vec!["run", "--rm"];
+        if network == "none" {
+            args.extend(["--network", "none"]);
+        }
+        args.extend([image, "echo", "hi"]);
+        assert_eq!(ok(wbox.run(&args)), "hi\n");
+    }
+    // Detached, killed and removed by force.
+    for _ in 0..5 {
+        let id = ok(wbox.run(&["run", "-d", image, "sleep", "60"]));
+        ok(wbox.run(&["rm", "-f", id.trim()]));
+    }
+    // A supervisor killed outright: `rm -f` still cleans up after it.
+    let id = ok(wbox.run(&["run", "-d", image, "sleep", "60"])).trim().to_owned();
+    let supervisor = fs::read_dir("/proc").unwrap().flatten().find_map(|p| {
+        let command = fs::read_to_string(p.path().join("cmdline")).unwrap_or_default();
+        (command.contains("supervise") && command.contains(&id)).then(|| p.file_name().into_string().unwrap())
+    });
+    if let Some(pid) = supervisor {
+        std::process::Command::new("kill").args(["-9", &pid]).status().unwrap();
+        wait_for("the container to be seen dead", || inspect(&wbox, &id)["State"]["Status"] == "dead");
+    }
+    ok(wbox.run(&["rm", "-f", &id]));
+    wait_for("nothing left behind", || host_traces() == before);
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+}
+
+#[test]
+fn a_corrupt_layer_is_a_clear_error_and_leaves_nothing() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", image]));
+    let blobs = wbox.root.path().join("store/blobs/sha256");
+    // Corrupt every blob bigger than a config: the layers.
+    for blob in fs::read_dir(&blobs).unwrap().flatten() {
+        if blob.metadata().unwrap().len() > 100_000 {
+            let mut bytes = fs::read(blob.path()).unwrap();
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0xff;
+            fs::write(blob.path(), bytes).unwrap();
+        }
+    }
+    let before = host_traces();
+    let run = wbox.run(&["run", "--rm", image, "echo", "hi"]);
+    assert_eq!(code(&run), 125, "{}", stderr(&run));
+    assert!(stderr(&run).contains("layer"), "{}", stderr(&run));
+    assert_eq!(host_traces(), before);
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+}
+
+#[test]
+fn a_terminal_is_a_real_one() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    // script(1) gives wbox a terminal; the shell in the container gets its
+    // own pseudo-terminal as its controlling terminal, and reads what is
+    // typed at it.
+    let command = format!("{} run --rm -it {image} sh", env!("CARGO_BIN_EXE_wbox"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("WBOX_ROOT", wbox.root.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(b"tty; [ -t 0 ] && echo stdin-is-a-terminal; exit 7\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(input);
+    let text = stdout(&out);
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("stdin-is-a-terminal"), "{text}");
+    assert_eq!(out.status.code(), Some(7), "{text}");
+
+    // Detached with -t: the terminal's output is the log.
+    ok(wbox.run(&["run", "-d", "-t", "--name", "teller", image, "sh", "-c", "tty"]));
+    wait_for("the container to end", || inspect(&wbox, "teller")["State"]["Status"] == "exited");
+    assert!(ok(wbox.run(&["logs", "teller"])).contains("/dev/pts/0"));
+}
