@@ -455,3 +455,65 @@ fn a_terminal_is_a_real_one() {
     wait_for("the container to end", || inspect(&wbox, "teller")["State"]["Status"] == "exited");
     assert!(ok(wbox.run(&["logs", "teller"])).contains("/dev/pts/0"));
 }
+
+#[test]
+fn exec_runs_a_command_in_a_running_container() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "-e",
+        "FROM_RUN=1",
+        "--hostname",
+        "inside",
+        image,
+        "sleep",
+        "60",
+    ]));
+    // In its pid and uts namespaces: it sees the container's PID 1.
+    let ps = ok(wbox.run(&["exec", "box", "ps", "-o", "pid,comm"]));
+    assert!(ps.contains("    1 sleep"), "{ps}");
+    assert_eq!(ps.lines().count(), 3, "{ps}");
+    assert_eq!(ok(wbox.run(&["exec", "box", "hostname"])), "inside\n");
+    // The container's environment, plus -e; -u; -w; -i.
+    let env = ok(wbox.run(&["exec", "-e", "X=2", "-w", "/tmp", "box", "sh", "-c", "echo $FROM_RUN $X $PWD"]));
+    assert_eq!(env, "1 2 /tmp\n");
+    assert!(ok(wbox.run(&["exec", "-u", "nobody", "box", "id"])).starts_with("uid=65534(nobody)"));
+    let echoed = wbox.run_with_stdin(&["exec", "-i", "box", "cat"], b"typed\n");
+    assert_eq!(stdout(&echoed), "typed\n");
+    let missing = wbox.run(&["exec", "box", "nosuch"]);
+    assert_eq!(code(&missing), 127, "{}", stderr(&missing));
+    assert_eq!(code(&wbox.run(&["exec", "box", "sh", "-c", "exit 5"])), 5);
+
+    ok(wbox.run(&["rm", "-f", "box"]));
+    ok(wbox.run(&["create", "--name", "idle", image, "true"]));
+    let stopped = wbox.run(&["exec", "idle", "true"]);
+    assert!(stderr(&stopped).contains("not running"), "{}", stderr(&stopped));
+}
+
+#[test]
+fn an_index_runs_wasm_by_default_and_native_when_asked() {
+    let _turn = one_at_a_time();
+    let registry = Registry::start();
+    let native = push_busybox_image(&registry, "multi:native");
+    let wasm = harness::images::push_docker_wasm_image(
+        &registry,
+        "multi:wasm",
+        harness::guest("hello.wasm").as_ref(),
+        &[],
+    );
+    harness::images::push_index(&registry, "multi:latest", &[(&wasm, "wasi/wasm"), (&native, "linux/amd64")]);
+    let image = format!("{}/multi:latest", registry.addr);
+    let wbox = Wbox::new();
+    let wasm_run = ok(wbox.run(&["run", "--rm", &image, "x"]));
+    assert!(wasm_run.contains("Hello from wbox!"), "{wasm_run}");
+    let out = wbox.run(&["run", "--rm", "--platform", "linux/amd64", &image, "echo", "native"]);
+    assert_eq!(stdout(&out), "native\n", "{}", stderr(&out));
+    // Now the native one is stored; asking for wasm pulls it back.
+    let back = ok(wbox.run(&["run", "--rm", "--platform", "wasi/wasm", &image, "x"]));
+    assert!(back.contains("Hello from wbox!"), "{back}");
+}

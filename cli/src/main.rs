@@ -45,6 +45,7 @@ enum Command {
     Kill(commands::container::KillArgs),
     Restart(commands::container::RestartArgs),
     Wait(commands::container::WaitArgs),
+    Exec(commands::container::ExecArgs),
     Rm(commands::container::RmArgs),
     Build(commands::build::BuildArgs),
     Pull(commands::image::PullArgs),
@@ -92,7 +93,7 @@ fn main() -> ExitCode {
         .init();
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
     // Docker's codes 125/126/127 belong to `run`; other commands fail with 1.
-    let runs_a_program = matches!(cli.command, Command::Run(_));
+    let runs_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&root, args),
         Command::Create(args) => commands::container::create(&root, args),
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
         Command::Kill(args) => commands::container::kill(&root, args),
         Command::Restart(args) => commands::container::restart(&root, args),
         Command::Wait(args) => commands::container::wait(&root, args),
+        Command::Exec(args) => commands::container::exec(&root, args),
         Command::Rm(args) => commands::container::rm(&root, args),
         Command::Container(command) => commands::container::container_command(&root, command),
         Command::Supervise(args) => commands::container::supervise(&root, args),

@@ -321,6 +321,50 @@ pub fn wait(root: &Path, args: WaitArgs) -> crate::Result<i32> {
     })
 }
 
+/// Run a command in a running native container
+#[derive(Args)]
+#[command(after_help = "Native (Linux) containers only: a wasm container is one program.\n\n\
+Examples:\n  wbox exec web ps\n  wbox exec -i -e DEBUG=1 -w /tmp -u nobody web sh\n\n\
+Exit status: the command's own; 126 when it cannot be run, 127 when it does not exist.")]
+pub struct ExecArgs {
+    /// Give the command wbox's stdin
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Set an environment variable: KEY=VALUE (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// The command's working directory (default: the container's)
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Run as USER[:GROUP], names or numbers (default: the container's user)
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// The command and its arguments
+    #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+pub fn exec(root: &Path, args: ExecArgs) -> crate::Result<i32> {
+    let container = Containers::open(root)?.lookup(&args.container)?;
+    let env: Vec<(String, String)> = args
+        .env
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (kv.clone(), std::env::var(kv).unwrap_or_default()),
+        })
+        .collect();
+    Ok(container.exec(
+        &args.command,
+        &env,
+        args.workdir.as_deref(),
+        args.user.as_deref(),
+        args.interactive,
+    )?)
+}
+
 /// Remove containers
 #[derive(Args)]
 #[command(after_help = "Examples:\n  wbox rm job\n  wbox rm -f web\n  wbox rm $(wbox ps -a -q)")]

@@ -102,9 +102,18 @@ pub fn pull_if_missing(
     flags: &PullFlags,
 ) -> crate::Result<image::Image> {
     if let Some(found) = image::find(store, reference)? {
-        return Ok(found);
+        // As Docker: an image stored for another platform than the one
+        // asked for is pulled again for it.
+        let stored = format!("{}/{}", found.config.os, found.config.architecture);
+        match &flags.platform {
+            Some(wanted) if !wanted.starts_with(&stored) => {
+                eprintln!("The stored '{}' is {stored}; pulling {wanted}", reference.familiar());
+            }
+            _ => return Ok(found),
+        }
+    } else {
+        eprintln!("Unable to find image '{}' locally", reference.familiar());
     }
-    eprintln!("Unable to find image '{}' locally", reference.familiar());
     pull_showing_progress(root, store, reference, flags, true)
 }
 

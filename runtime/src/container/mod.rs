@@ -474,6 +474,41 @@ impl Container {
         })
     }
 
+    /// `exec`: runs another process in this running container and waits
+    /// for it; returns its exit code. Native containers only: a wasm
+    /// container is one program.
+    pub fn exec(
+        &self,
+        args: &[String],
+        env: &[(String, String)],
+        workdir: Option<&str>,
+        user: Option<&str>,
+        stdin: bool,
+    ) -> Result<i32> {
+        let name = &self.config.name;
+        if self.runner_pid().is_none() {
+            return Err(Error::usage(format!(
+                "container {name} is not running: start it first (wbox start {name})"
+            )));
+        }
+        #[cfg(target_os = "linux")]
+        if crate::native::is_native(&self.dir, &self.config.id) {
+            use std::os::fd::AsFd;
+            let stdin = if stdin {
+                Some(io::stdin().as_fd().try_clone_to_owned().map_err(|e| Error::Internal(e.into()))?)
+            } else {
+                None
+            };
+            let exec = crate::native::Exec { args, env, workdir, user, stdin };
+            return crate::native::exec(&self.dir, &self.config.id, exec);
+        }
+        let _ = (args, env, workdir, user, stdin);
+        Err(Error::usage(format!(
+            "container {name} runs a wasm program, which is one process: exec runs commands in native \
+             (Linux) containers only"
+        )))
+    }
+
     /// `docker inspect`'s view of the container.
     /// The ports it is reachable on: while it runs, those it published.
     pub fn published_ports(&self) -> &[PublishedPort] {

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(target_os = "linux")]
 mod command;
 #[cfg(target_os = "linux")]
+mod exec;
+#[cfg(target_os = "linux")]
 mod network;
 #[cfg(target_os = "linux")]
 mod rootfs;
@@ -25,6 +27,8 @@ mod spec;
 #[cfg(target_os = "linux")]
 mod terminal;
 
+#[cfg(target_os = "linux")]
+pub use exec::{Exec, exec, is_native};
 #[cfg(target_os = "linux")]
 pub use run::{Ended, Running, Signaller, Start, clean_up, start};
 

@@ -254,16 +254,7 @@ impl Running {
     /// other process of its pid namespace) and removes what it ran in: its
     /// cgroup, network, mounts and libcontainer's state.
     pub fn wait(mut self) -> Ended {
-        let mut status = 0;
-        loop {
-            // SAFETY: waitpid on our own child.
-            let done = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-            if done >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                break;
-            }
-        }
-        let exit_code =
-            if libc::WIFSIGNALED(status) { 128 + libc::WTERMSIG(status) } else { libc::WEXITSTATUS(status) };
+        let exit_code = wait_for(self.pid);
         let oom_killed = exit_code == 128 + libc::SIGKILL && oom_kills(&self.cgroup) > 0;
         if let Some(terminal) = self.terminal.take() {
             terminal.detach();
@@ -277,6 +268,20 @@ impl Running {
         self.rootfs.unmount();
         Ended { exit_code, oom_killed }
     }
+}
+
+/// Waits for a child process to end; its exit code, or 128 + the signal
+/// that ended it.
+pub(super) fn wait_for(pid: i32) -> i32 {
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid on our own child.
+        let done = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if done >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break;
+        }
+    }
+    if libc::WIFSIGNALED(status) { 128 + libc::WTERMSIG(status) } else { libc::WEXITSTATUS(status) }
 }
 
 /// How many times the kernel's OOM killer struck in a cgroup (v1 or v2).
