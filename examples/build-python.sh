@@ -46,23 +46,8 @@ if [ ! -d "$wit" ]; then
     rm -rf "$wit.tmp" "$venv/wheels"
     "${pip[@]}" download --no-deps --only-binary=:all: "spin-sdk==$spin_sdk_version" -d "$venv/wheels" ||
         die "could not download spin-sdk==$spin_sdk_version from PyPI"
-    "$venv/bin/python" - "$venv"/wheels/spin_sdk-*.whl "$wit.tmp" <<'EOF' || die "spin-sdk's wheel lacks the wasi 0.2.0 WIT files"
-import os, sys, zipfile
-
-wheel, dest = sys.argv[1:]
-packages = ["http", "cli", "clocks", "filesystem", "io", "random", "sockets"]
-with zipfile.ZipFile(wheel) as z:
-    for package in packages:
-        prefix = f"spin_sdk/wit/deps/{package}@0.2.0/"
-        names = [n for n in z.namelist() if n.startswith(prefix) and n.endswith(".wit")]
-        if not names:
-            sys.exit(f"{prefix} is missing from {wheel}")
-        target = dest if package == "http" else os.path.join(dest, "deps", f"{package}@0.2.0")
-        os.makedirs(target, exist_ok=True)
-        for name in names:
-            with open(os.path.join(target, name[len(prefix):]), "wb") as f:
-                f.write(z.read(name))
-EOF
+    "$venv/bin/python" examples/hello-http/wit_from_spin_sdk.py "$venv"/wheels/spin_sdk-*.whl "$wit.tmp" ||
+        die "spin-sdk's wheel lacks the wasi 0.2.0 WIT files"
     mv "$wit.tmp" "$wit"
 fi
 

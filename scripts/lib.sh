@@ -37,3 +37,45 @@ fetch_wasmtime() {
     fi
     echo "$wasmtime"
 }
+
+containerd_pid=""
+
+# Starts Debian's containerd with its root, state and socket under $1 (the
+# socket is $1/containerd.sock) and waits until it answers. Sets
+# $containerd_pid; the caller stops it.
+start_containerd() {
+    local dir=$1
+    mkdir -p "$dir"
+    printf "version = 2\nroot = '%s'\nstate = '%s'\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = '%s'\n" \
+        "$dir/root" "$dir/state" "$dir/containerd.sock" > "$dir/config.toml"
+    containerd --config "$dir/config.toml" > "$dir/containerd.log" 2>&1 &
+    containerd_pid=$!
+    for _ in $(seq 100); do
+        ctr --address "$dir/containerd.sock" version >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "containerd did not start:" >&2
+    cat "$dir/containerd.log" >&2
+    return 1
+}
+
+# Pushes a native linux/amd64 image of Debian's busybox-static (one binary,
+# a link per applet) to the registry reference $1, made with umoci.
+push_busybox() {
+    local reference=$1 work
+    work=$(mktemp -d)
+    umoci init --layout "$work/layout"
+    umoci new --image "$work/layout:t"
+    umoci unpack --rootless --image "$work/layout:t" "$work/bundle" >/dev/null
+    mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/etc" "$work/bundle/rootfs/tmp"
+    cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
+    for applet in $(/bin/busybox --list); do
+        [ -e "$work/bundle/rootfs/bin/$applet" ] || ln -s busybox "$work/bundle/rootfs/bin/$applet"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' > "$work/bundle/rootfs/etc/passwd"
+    echo 'root:x:0:' > "$work/bundle/rootfs/etc/group"
+    umoci repack --image "$work/layout:t" "$work/bundle"
+    umoci config --image "$work/layout:t" --os linux --architecture amd64 --config.cmd sh
+    skopeo --insecure-policy copy --quiet --dest-tls-verify=false "oci:$work/layout:t" "docker://$reference"
+    rm -rf "$work"
+}

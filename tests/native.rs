@@ -14,7 +14,7 @@ use std::net::TcpStream;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use harness::images::push_busybox_image;
+use harness::images::{push_busybox_image, push_debian_python_image};
 use harness::registry::Registry;
 use harness::{Wbox, code, ok, stderr, stdout, text_server};
 
@@ -516,4 +516,108 @@ fn an_index_runs_wasm_by_default_and_native_when_asked() {
     // Now the native one is stored; asking for wasm pulls it back.
     let back = ok(wbox.run(&["run", "--rm", "--platform", "wasi/wasm", &image, "x"]));
     assert!(back.contains("Hello from wbox!"), "{back}");
+}
+
+#[test]
+fn a_multi_stage_build_runs_native_steps_and_ships_wasm() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let wbox = Wbox::new();
+    let ctx = tempfile::tempdir().unwrap();
+    fs::copy(harness::guest("hello.wasm"), ctx.path().join("hello.wasm")).unwrap();
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        format!(
+            "FROM {image} AS build\n\
+             WORKDIR /src\n\
+             COPY hello.wasm ./\n\
+             RUN mkdir -p /out && cp hello.wasm /out/app.wasm && echo \"built by $(uname -s)\" > /out/note.txt\n\
+             RUN rm hello.wasm\n\
+             \n\
+             FROM scratch\n\
+             COPY --from=build /out/app.wasm /app.wasm\n\
+             COPY --from=build /out/note.txt /note.txt\n\
+             ENTRYPOINT [\"/app.wasm\"]\n"
+        ),
+    )
+    .unwrap();
+    let dir = ctx.path().to_str().unwrap();
+    let out = wbox.run(&["build", "--progress", "plain", "-t", "local/multi:1", dir]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let run = ok(wbox.run(&["run", "--rm", "local/multi:1", "x"]));
+    assert!(run.contains("Hello from wbox!"), "{run}");
+    let inspect = ok(wbox.run(&["inspect", "local/multi:1"]));
+    assert!(inspect.contains("\"Os\": \"wasi\""), "{inspect}");
+
+    // The native stage alone is a linux image whose layers hold what RUN did.
+    ok(wbox.run(&["build", "--target", "build", "-t", "local/multi:build", dir]));
+    let note = ok(wbox.run(&["run", "--rm", "local/multi:build", "cat", "/out/note.txt"]));
+    assert_eq!(note, "built by Linux\n");
+    let gone = wbox.run(&["run", "--rm", "local/multi:build", "ls", "/src"]);
+    assert_eq!(stdout(&gone), "", "the second RUN's whiteout hides the file");
+    // No /etc file of the step's container leaked into a layer: the
+    // unpacked images hold only the image's own.
+    for rootfs in fs::read_dir(wbox.root.path().join("rootfs")).unwrap().flatten() {
+        if let Ok(etc) = fs::read_dir(rootfs.path().join("etc")) {
+            let mut names: Vec<String> =
+                etc.flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+            names.sort();
+            assert_eq!(names, ["group", "passwd"]);
+        }
+    }
+    // Built again: every step cached; a failing RUN stops the build with its code.
+    let again = ok(wbox.run(&["build", "--progress", "plain", "-t", "local/multi:2", dir]));
+    assert_eq!(again.matches("CACHED").count(), 5, "{again}");
+    fs::write(ctx.path().join("Dockerfile"), format!("FROM {image}\nRUN echo failing; exit 3\n")).unwrap();
+    let failed = wbox.run(&["build", "-t", "local/fails", dir]);
+    assert_ne!(code(&failed), 0);
+    assert!(stderr(&failed).contains("failed with exit code 3"), "{}", stderr(&failed));
+    assert!(stdout(&failed).contains("failing"), "{}", stdout(&failed));
+}
+
+/// Whether Debian's mirror and PyPI answer: the Python example's build
+/// stage needs both (a build reaches them with the host's network).
+fn package_registries_reachable() -> bool {
+    use std::net::ToSocketAddrs;
+    ["deb.debian.org:80", "pypi.org:443", "files.pythonhosted.org:443"].iter().all(|host| {
+        host.to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
+    })
+}
+
+#[test]
+fn the_python_example_builds_from_source_in_a_debian_stage() {
+    let _turn = one_at_a_time();
+    if !package_registries_reachable() {
+        eprintln!("SKIPPED: deb.debian.org or pypi.org cannot be reached from this machine");
+        return;
+    }
+    let registry = Registry::start();
+    push_debian_python_image(&registry, "debian-python:bookworm");
+    let wbox = Wbox::new();
+    let base = format!("BASE={}/debian-python:bookworm", registry.addr);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/hello-http");
+    let dockerfile = format!("{example}/Dockerfile.multistage");
+    let out = wbox.run(&[
+        "build",
+        "--progress",
+        "plain",
+        "-f",
+        &dockerfile,
+        "--build-arg",
+        &base,
+        "-t",
+        "local/hello-src:1",
+        example,
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let inspect = ok(wbox.run(&["inspect", "local/hello-src:1"]));
+    assert!(inspect.contains("\"Os\": \"wasi\""), "{inspect}");
+
+    ok(wbox.run(&["run", "-d", "--name", "hello-src", "-p", "18190:80", "local/hello-src:1"]));
+    wait_for("the component to answer", || http_get(18190).is_ok());
+    assert_eq!(http_get(18190).unwrap(), "Hello from wbox!\n");
+    ok(wbox.run(&["rm", "-f", "hello-src"]));
 }

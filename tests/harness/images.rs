@@ -56,6 +56,43 @@ pub fn push_busybox_image(reg: &Registry, name_tag: &str) -> String {
     push_umoci_image(reg, name_tag, fill, &["--os", "linux", "--architecture", "amd64", "--config.cmd", "sh"])
 }
 
+/// Pushes a native Debian bookworm image with python3 and python3-venv,
+/// made with debootstrap (minbase) from Debian's mirror. The rootfs is kept
+/// in the target directory, so a second run of the tests skips debootstrap.
+/// Returns the manifest's digest.
+pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
+    let cached = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-python-rootfs");
+    if !cached.join("usr/bin/python3").exists() {
+        let staging = cached.with_extension("tmp");
+        let _ = fs::remove_dir_all(&staging);
+        run(Command::new("debootstrap")
+            .args(["--variant=minbase", "--include=python3,python3-venv", "bookworm"])
+            .arg(&staging)
+            .arg("http://deb.debian.org/debian"));
+        // What an image does not need: downloaded packages, docs, locales.
+        for dir in [
+            "var/cache/apt/archives",
+            "var/lib/apt/lists",
+            "usr/share/doc",
+            "usr/share/locale",
+            "usr/share/man",
+        ] {
+            let _ = fs::remove_dir_all(staging.join(dir));
+        }
+        let _ = fs::remove_dir_all(&cached);
+        fs::rename(&staging, &cached).unwrap();
+    }
+    let fill = |rootfs: &Path| {
+        run(Command::new("cp").arg("-a").arg(cached.join(".")).arg(rootfs));
+    };
+    push_umoci_image(
+        reg,
+        name_tag,
+        fill,
+        &["--os", "linux", "--architecture", "amd64", "--config.cmd", "bash"],
+    )
+}
+
 /// Makes an image with umoci (OCI media types): `fill` writes its rootfs,
 /// `config` are `umoci config` flags; pushes it with skopeo and returns the
 /// manifest's digest in the registry.

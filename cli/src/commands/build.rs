@@ -42,12 +42,13 @@ pub struct BuildArgs {
     /// image: a Docker+Wasm image; artifact: a wasm OCI artifact of the final stage's program alone
     #[arg(long, value_name = "FORMAT", default_value = "image", value_parser = ["image", "artifact"])]
     pub output_format: String,
-    /// The network RUN steps may reach: none (the default for wasm stages) or host
+    /// The network RUN steps may reach: none (the default for wasm stages) or host (the default for native stages)
     #[arg(long, value_name = "none|host")]
     pub network: Option<String>,
-    /// The image's platform; wasi/wasm is the only one (native stages are not built yet)
-    #[arg(long, value_name = "OS/ARCH", default_value = "wasi/wasm", value_parser = ["wasi/wasm"])]
-    pub platform: String,
+    /// The image's platform: wasi/wasm when the final stage is scratch or a wasm image
+    /// (the default), the base image's (e.g. linux/amd64) when it is native
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
     /// The build context: the directory COPY reads from
     pub context: PathBuf,
 }
@@ -65,7 +66,8 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         target: args.target,
         no_cache: args.no_cache,
         artifact: args.output_format == "artifact",
-        network: Network::from_flags(args.network.as_deref(), &[])?,
+        network: args.network.as_deref().map(|n| Network::from_flags(Some(n), &[])).transpose()?,
+        platform: args.platform,
     };
     let quiet = args.quiet;
     let terminal = std::io::stdout().is_terminal();

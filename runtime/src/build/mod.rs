@@ -47,8 +47,12 @@ pub struct BuildOptions {
     /// Write a wasm OCI artifact of the final stage's program instead of an
     /// image (`--output-format artifact`).
     pub artifact: bool,
-    /// What RUN steps may reach; nothing by default.
-    pub network: Network,
+    /// What RUN steps may reach (`--network`); by default nothing in a
+    /// wasm stage, the host's network in a native one (as Docker's build).
+    pub network: Option<Network>,
+    /// The platform the image must be (`--platform`): what the final stage
+    /// makes by default.
+    pub platform: Option<String>,
 }
 
 /// A stage being built.
@@ -63,6 +67,9 @@ struct Stage {
     vars: Vec<(String, String)>,
     /// The layer cache's key of the last step.
     chain: String,
+    /// A native stage's platform (`linux/amd64`), from its base image;
+    /// none for a wasm stage.
+    platform: Option<(String, String)>,
 }
 
 /// Builds the image and tags it; `say` is told each step. Returns the
@@ -135,6 +142,19 @@ pub fn build(
         built.push(current);
     }
     let stage = built.pop().expect("at least one stage");
+    let (os, architecture) = stage.platform.clone().unwrap_or(("wasi".into(), "wasm".into()));
+    let made = format!("{os}/{architecture}");
+    if let Some(wanted) = options.platform.as_deref().filter(|w| *w != made) {
+        return Err(Error::usage(format!(
+            "--platform {wanted}: the final stage makes a {made} image (its base decides: scratch or a wasm \
+             image makes wasi/wasm, a native image its own platform)"
+        )));
+    }
+    if options.artifact && stage.platform.is_some() {
+        return Err(Error::usage(format!(
+            "--output-format artifact needs a wasm final stage; this one is {made}"
+        )));
+    }
     if options.artifact {
         write_artifact(store, stage, &options.tag, builder.mtime)
     } else {
@@ -160,6 +180,7 @@ fn start_stage(
         config: Map::new(),
         vars: Vec::new(),
         chain: LayerCache::key(&[base]),
+        platform: None,
     };
     if base == "scratch" {
         return Ok(stage);
@@ -181,9 +202,13 @@ fn start_stage(
     };
     match image.kind()? {
         ImageKind::WasmRootfs => {}
+        ImageKind::Native { .. } if cfg!(target_os = "linux") => {
+            stage.platform = Some((image.config.os.clone(), image.config.architecture.clone()));
+        }
         ImageKind::Native { platform } => {
             return Err(Error::usage(format!(
-                "FROM {base}: a native {platform} stage needs native containers, which wbox does not have yet"
+                "FROM {base}: a native {platform} stage runs its RUN steps in Linux containers, which this \
+                 host cannot run; build on Linux, or build this stage's output elsewhere and COPY it in"
             )));
         }
         ImageKind::WasmArtifact { .. } => {
@@ -256,14 +281,27 @@ fn apply(
                 }
                 None => {
                     let argv = argv(command, &stage.config);
-                    let layer = run_step::run(
-                        stage.files.path(),
-                        argv,
-                        env,
-                        &workdir,
-                        &options.network,
-                        b.compile_cache,
-                    )?;
+                    let layer = match &stage.platform {
+                        None => run_step::run(
+                            stage.files.path(),
+                            argv,
+                            env,
+                            &workdir,
+                            options.network.as_ref().unwrap_or(&Network::None),
+                            b.compile_cache,
+                        )?,
+                        #[cfg(target_os = "linux")]
+                        Some(_) => run_step::run_native(
+                            stage.files.path(),
+                            argv,
+                            env,
+                            &workdir,
+                            stage.config.get("User").and_then(Value::as_str).filter(|u| !u.is_empty()),
+                            !matches!(options.network, Some(Network::None)),
+                        )?,
+                        #[cfg(not(target_os = "linux"))]
+                        Some(_) => unreachable!("native stages are refused off Linux"),
+                    };
                     let (descriptor, diff_id) = store_layer(store, &layer, mtime)?;
                     b.layers.put(&key, &descriptor, &diff_id);
                     (descriptor, diff_id)
@@ -690,10 +728,11 @@ fn write_artifact(store: &Store, stage: Stage, tag: &ImageRef, mtime: u64) -> Re
 }
 
 fn write_image(store: &Store, stage: Stage, tag: &ImageRef, mtime: u64) -> Result<Digest> {
+    let (os, architecture) = stage.platform.clone().unwrap_or(("wasi".into(), "wasm".into()));
     let config = json!({
         "created": epoch_text(mtime),
-        "architecture": "wasm",
-        "os": "wasi",
+        "architecture": architecture,
+        "os": os,
         "config": stage.config,
         "rootfs": { "type": "layers", "diff_ids": stage.diff_ids },
         "history": stage.history,

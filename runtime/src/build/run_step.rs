@@ -1,6 +1,8 @@
-//! RUN in a wasm stage: the named wasm program from the stage's files runs in
-//! the same sandbox as `wbox run`, with those files granted read-write at `/`
-//! and nothing else; what it changed becomes the step's layer.
+//! RUN: in a wasm stage, the named wasm program from the stage's files runs
+//! in the same sandbox as `wbox run`, with those files granted read-write at
+//! `/` and nothing else; in a native stage (Linux), the command runs in a
+//! namespace container on those files. What it changed becomes the step's
+//! layer.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -69,6 +71,37 @@ pub fn run(
             )));
         }
     }
+    changes(files, &before)
+}
+
+/// Runs `argv` in a native container on `files` and returns the layer of
+/// what it changed.
+#[cfg(target_os = "linux")]
+pub fn run_native(
+    files: &Path,
+    argv: Vec<String>,
+    env: Vec<(String, String)>,
+    workdir: &str,
+    user: Option<&str>,
+    host_network: bool,
+) -> Result<Layer> {
+    let before = snapshot(files);
+    let step = crate::native::BuildStep { files, argv: &argv, env: &env, workdir, user, host_network };
+    match crate::native::run_build_step(step)? {
+        0 => {}
+        code => return Err(Error::usage(format!("RUN {} failed with exit code {code}", argv.join(" ")))),
+    }
+    // The mount points of the container's own /etc files are not the step's.
+    for file in ["etc/hostname", "etc/hosts", "etc/resolv.conf"] {
+        if !before.contains_key(file) {
+            let _ = std::fs::remove_file(files.join(file));
+        }
+    }
+    changes(files, &before)
+}
+
+/// The layer of what changed in `files` since `before`.
+fn changes(files: &Path, before: &BTreeMap<String, Seen>) -> Result<Layer> {
     let after = snapshot(files);
     let mut layer = Layer::default();
     for (path, seen) in &after {

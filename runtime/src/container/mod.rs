@@ -679,7 +679,7 @@ fn fs_error(path: &Path, e: io::Error) -> Error {
 }
 
 /// 64 hex digits from the kernel's random source, as Docker's ids are.
-fn new_id() -> Result<String> {
+pub(crate) fn new_id() -> Result<String> {
     let mut bytes = [0u8; 32];
     fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))

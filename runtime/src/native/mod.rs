@@ -11,6 +11,8 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(target_os = "linux")]
+mod build_step;
+#[cfg(target_os = "linux")]
 mod command;
 #[cfg(target_os = "linux")]
 mod exec;
@@ -27,6 +29,8 @@ mod spec;
 #[cfg(target_os = "linux")]
 mod terminal;
 
+#[cfg(target_os = "linux")]
+pub use build_step::{BuildStep, run_build_step};
 #[cfg(target_os = "linux")]
 pub use exec::{Exec, exec, is_native};
 #[cfg(target_os = "linux")]

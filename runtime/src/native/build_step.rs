@@ -1,0 +1,94 @@
+//! RUN in a native stage of `wbox build`: the command runs in a namespace
+//! container whose root is the stage's own files (read-write, so that its
+//! changes are the step's layer), with the build's network, and its output
+//! is the build's.
+
+use std::fs;
+use std::path::Path;
+
+use cap_std::fs::Dir;
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::syscall::syscall::SyscallType;
+use libcontainer::workload::default::DefaultExecutor;
+
+use super::rootfs::{self, fs_error};
+use super::{Options, command, network, spec};
+use crate::{Error, Result};
+
+/// One RUN step.
+pub struct BuildStep<'a> {
+    /// The stage's files: the container's root.
+    pub files: &'a Path,
+    pub argv: &'a [String],
+    pub env: &'a [(String, String)],
+    pub workdir: &'a str,
+    /// The stage's USER, if any.
+    pub user: Option<&'a str>,
+    /// The host's network (Docker's default for a build), else loopback only.
+    pub host_network: bool,
+}
+
+/// Runs the step to its end; returns its exit code.
+pub fn run_build_step(step: BuildStep) -> Result<i32> {
+    let work = tempfile::Builder::new()
+        .prefix("wbox-run-")
+        .tempdir()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot make a directory for the step: {e}")))?;
+    let id = format!("wbox-build-{}", &crate::container::new_id()?[..16]);
+    let root = Dir::open_ambient_dir(step.files, cap_std::ambient_authority())
+        .map_err(|e| fs_error(step.files, e))?;
+    let user = command::user(&root, step.user)?;
+    let env = command::environment(step.env, &id, &user);
+    fs::create_dir_all(step.files.join(step.workdir.trim_start_matches('/')))
+        .map_err(|e| Error::usage(format!("cannot make the working directory {}: {e}", step.workdir)))?;
+    command::check_program(&root, &step.argv[0], &env, step.workdir)?;
+    let resolv = if step.host_network {
+        fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let etc = rootfs::write_etc(work.path(), &id, None, &resolv)?;
+    let options = Options::default();
+    let spec = spec::generate(&spec::Plan {
+        args: step.argv,
+        env: &env,
+        cwd: step.workdir,
+        user,
+        hostname: &id,
+        rootfs: step.files,
+        etc: &etc,
+        dirs: &[],
+        options: &options,
+        memory: None,
+        host_network: step.host_network,
+        terminal: false,
+        cgroup: format!("/wbox/{id}"),
+    })?;
+    let bundle = work.path().join("bundle");
+    fs::create_dir_all(&bundle).map_err(|e| fs_error(&bundle, e))?;
+    spec.save(bundle.join("config.json"))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write the runtime spec: {e}")))?;
+    let stdin: std::os::fd::OwnedFd =
+        fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?.into();
+    let mut container = ContainerBuilder::new(id, SyscallType::default())
+        .with_root_path(work.path().join("runtime"))
+        .map(|builder| builder.with_executor(DefaultExecutor {}).with_stdin(stdin))
+        .and_then(|builder| builder.as_init(&bundle).with_systemd(false).with_detach(true).build())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot create the step's container: {e}")))?;
+    let pid = container.pid().map_or(0, |p| p.as_raw());
+    let started = if step.host_network { Ok(()) } else { network::loopback_up(pid) };
+    let started = started.and_then(|()| {
+        container
+            .start()
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start the step's container: {e}")))
+    });
+    if started.is_err() {
+        // SAFETY: kill(2) on our own child, still waiting to start.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let code = super::run::wait_for(pid);
+    if let Err(e) = container.delete(true) {
+        tracing::warn!("cleaning up the step's container: {e}");
+    }
+    started.map(|()| code)
+}
