@@ -84,6 +84,15 @@ pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
     }
     let fill = |rootfs: &Path| {
         run(Command::new("cp").arg("-a").arg(cached.join(".")).arg(rootfs));
+        // The host's trusted certificates, as a site's base image carries
+        // its own CA: where HTTPS goes through an intercepting proxy, pip in
+        // the image trusts what the host trusts.
+        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if bundle.exists() {
+            fs::create_dir_all(rootfs.join("etc/ssl/certs")).unwrap();
+            fs::copy(bundle, rootfs.join("etc/ssl/certs/ca-certificates.crt")).unwrap();
+            fs::write(rootfs.join("etc/pip.conf"), "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n").unwrap();
+        }
     };
     push_umoci_image(
         reg,

@@ -574,6 +574,14 @@ impl Container {
                 },
                 "Binds": spec.grants.dirs.iter().map(|d| format!("{}:{}{}", d.host.display(), d.guest, if d.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
                 "Memory": spec.limits.memory.unwrap_or(0),
+                "NanoCpus": spec.native.cpus.map_or(0, |c| (c * 1e9) as i64),
+                "PidsLimit": spec.native.pids_limit,
+                "Privileged": spec.native.privileged,
+                "ReadonlyRootfs": spec.native.read_only,
+                "Tmpfs": spec.native.tmpfs.iter().map(|t| {
+                    let (path, options) = t.split_once(':').unwrap_or((t, ""));
+                    (path.to_owned(), serde_json::json!(options))
+                }).collect::<serde_json::Map<_, _>>(),
                 "AutoRemove": spec.auto_remove,
                 "Timeout": spec.limits.timeout.map(|t| t.as_secs_f64()),
             },
@@ -582,6 +590,8 @@ impl Container {
                 "Cmd": spec.args,
                 "Env": spec.grants.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
                 "WorkingDir": spec.grants.workdir.clone().unwrap_or_default(),
+                "Hostname": spec.native.hostname.clone().unwrap_or_else(|| c.id[..12].to_owned()),
+                "User": spec.native.user.clone().unwrap_or_default(),
                 "StopTimeout": spec.stop_timeout,
             },
         })
