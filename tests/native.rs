@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -620,4 +621,86 @@ fn the_python_example_builds_from_source_in_a_debian_stage() {
     wait_for("the component to answer", || http_get(18190).is_ok());
     assert_eq!(http_get(18190).unwrap(), "Hello from wbox!\n");
     ok(wbox.run(&["rm", "-f", "hello-src"]));
+}
+
+/// wbox run as user 65534 (nobody) through setpriv, with a root it owns.
+struct Unprivileged {
+    root: tempfile::TempDir,
+    binary: std::path::PathBuf,
+}
+
+impl Unprivileged {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(root.path(), Some(65534), Some(65534)).unwrap();
+        // A copy of wbox that this user may execute wherever the tests live.
+        let binary = root.path().join("wbox-bin");
+        fs::copy(env!("CARGO_BIN_EXE_wbox"), &binary).unwrap();
+        Unprivileged { root, binary }
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(&self.binary)
+            .args(args)
+            .env("WBOX_ROOT", self.root.path().join("wbox"))
+            .env("HOME", self.root.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn an_unprivileged_user_runs_rootless_containers() {
+    let _turn = one_at_a_time();
+    let image = busybox();
+    let user = Unprivileged::new();
+    let before = host_traces();
+    if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        // cgroup v1 (this CI machine): libcontainer cannot make a container
+        // without root there, and wbox says so before anything runs.
+        let out = user.run(&["run", "--rm", image, "echo", "rootless"]);
+        assert_eq!(code(&out), 125);
+        assert!(stderr(&out).contains("native containers need root on this host"), "{}", stderr(&out));
+        // Wasm images need no privileges.
+        let wasm = user.run(&["run", "--rm", &harness::guest("hello.wasm"), "x"]);
+        assert!(stdout(&wasm).contains("Hello from wbox!"), "{}", stderr(&wasm));
+        assert_eq!(host_traces(), before);
+        return;
+    }
+    let out = user.run(&["run", "--rm", image, "echo", "rootless"]);
+    assert_eq!((code(&out), stdout(&out).as_str()), (0, "rootless\n"), "{}", stderr(&out));
+    // Root inside its own user namespace is this user outside.
+    let map = user.run(&["run", "--rm", image, "cat", "/proc/self/uid_map"]);
+    let map: Vec<String> = stdout(&map).split_whitespace().map(str::to_owned).collect();
+    assert_eq!(map, ["0", "65534", "1"]);
+    assert!(stdout(&user.run(&["run", "--rm", image, "id", "-u"])).starts_with('0'));
+
+    // Networks: loopback is up with none; the default reaches the host.
+    let lo =
+        user.run(&["run", "--rm", "--network", "none", image, "ping", "-c", "1", "-W", "2", "127.0.0.1"]);
+    assert!(stdout(&lo).contains("1 packets received"), "{}{}", stdout(&lo), stderr(&lo));
+    let port = text_server("from the host");
+    let url = format!("http://10.0.2.2:{port}/");
+    let fetched = user.run(&["run", "--rm", image, "wget", "-qO-", &url]);
+    assert_eq!(stdout(&fetched), "from the host", "{}", stderr(&fetched));
+
+    // A grant, read-only: the kernel refuses the write.
+    let data = tempfile::tempdir().unwrap();
+    fs::write(data.path().join("in.txt"), "host data\n").unwrap();
+    std::os::unix::fs::chown(data.path(), Some(65534), Some(65534)).unwrap();
+    let ro = format!("{}:/data:ro", data.path().display());
+    assert_eq!(stdout(&user.run(&["run", "--rm", "-v", &ro, image, "cat", "/data/in.txt"])), "host data\n");
+    assert_ne!(code(&user.run(&["run", "--rm", "-v", &ro, image, "touch", "/data/x"])), 0);
+
+    // What needs root says so, and nothing runs.
+    let limited = user.run(&["run", "--rm", "--memory", "32m", image, "true"]);
+    assert_eq!(code(&limited), 125);
+    assert!(stderr(&limited).contains("need cgroups"), "{}", stderr(&limited));
+    let other = user.run(&["run", "--rm", "-u", "nobody", image, "true"]);
+    assert_eq!(code(&other), 125);
+    assert!(stderr(&other).contains("needs wbox to run as root"), "{}", stderr(&other));
+    wait_for("nothing left behind", || host_traces() == before);
 }

@@ -91,7 +91,8 @@ pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
         if bundle.exists() {
             fs::create_dir_all(rootfs.join("etc/ssl/certs")).unwrap();
             fs::copy(bundle, rootfs.join("etc/ssl/certs/ca-certificates.crt")).unwrap();
-            fs::write(rootfs.join("etc/pip.conf"), "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n").unwrap();
+            fs::write(rootfs.join("etc/pip.conf"), "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
+                .unwrap();
         }
     };
     push_umoci_image(

@@ -37,6 +37,9 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
     let id = format!("wbox-build-{}", &crate::container::new_id()?[..16]);
     let root = Dir::open_ambient_dir(step.files, cap_std::ambient_authority())
         .map_err(|e| fs_error(step.files, e))?;
+    if super::run::rootless().is_some() {
+        super::run::check_rootless_possible()?;
+    }
     let user = command::user(&root, step.user)?;
     let env = command::environment(step.env, &id, &user);
     fs::create_dir_all(step.files.join(step.workdir.trim_start_matches('/')))
@@ -63,6 +66,7 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
         host_network: step.host_network,
         terminal: false,
         cgroup: format!("/wbox/{id}"),
+        rootless: super::run::rootless(),
     })?;
     let bundle = work.path().join("bundle");
     fs::create_dir_all(&bundle).map_err(|e| fs_error(&bundle, e))?;
@@ -72,11 +76,12 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
         fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?.into();
     let mut container = ContainerBuilder::new(id, SyscallType::default())
         .with_root_path(work.path().join("runtime"))
-        .map(|builder| builder.with_executor(DefaultExecutor {}).with_stdin(stdin))
+        .map(|builder| super::run::with_output(builder.with_executor(DefaultExecutor {}).with_stdin(stdin)))
         .and_then(|builder| builder.as_init(&bundle).with_systemd(false).with_detach(true).build())
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot create the step's container: {e}")))?;
     let pid = container.pid().map_or(0, |p| p.as_raw());
-    let started = if step.host_network { Ok(()) } else { network::loopback_up(pid) };
+    let started =
+        if step.host_network { Ok(()) } else { network::loopback_up(pid, super::run::rootless().is_some()) };
     let started = started.and_then(|()| {
         container
             .start()

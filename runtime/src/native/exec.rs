@@ -60,7 +60,7 @@ pub fn exec(container_dir: &Path, id: &str, e: Exec) -> Result<i32> {
     let extra: HashMap<String, String> = e.env.iter().cloned().collect();
     let pid = ContainerBuilder::new(id.to_owned(), SyscallType::default())
         .with_root_path(dir.join("runtime"))
-        .map(|builder| builder.with_executor(DefaultExecutor {}).with_stdin(stdin))
+        .map(|builder| super::run::with_output(builder.with_executor(DefaultExecutor {}).with_stdin(stdin)))
         .and_then(|builder| {
             builder
                 .as_tenant()

@@ -6,7 +6,7 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -31,45 +31,62 @@ pub(super) enum Mode {
 }
 
 /// Sets the loopback interface of `pid`'s network namespace up, as Docker
-/// does for every container: a new namespace has it down.
-pub(super) fn loopback_up(pid: i32) -> Result<()> {
-    let netns = fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| {
-        Error::Internal(anyhow::anyhow!("cannot open the container's network namespace: {e}"))
-    })?;
-    // setns(2) moves only the calling thread: do it in a thread of its own.
-    std::thread::spawn(move || -> std::io::Result<()> {
-        // SAFETY: setns on a namespace file we hold open; this thread ends
-        // right after.
-        if unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a plain datagram socket, owned at once.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: fd is fresh and ours.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: ifreq is plain data; the name fits.
-        let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-        for (i, byte) in b"lo".iter().enumerate() {
-            request.ifr_name[i] = *byte as libc::c_char;
-        }
-        // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
+/// does for every container: a new namespace has it down. A child process
+/// does it: setns(2) into a user namespace (a rootless container's, whose
+/// root owns the network) is refused to a process with threads.
+pub(super) fn loopback_up(pid: i32, rootless: bool) -> Result<()> {
+    let open = |kind: &str| {
+        fs::File::open(format!("/proc/{pid}/ns/{kind}")).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot open the container's {kind} namespace: {e}"))
+        })
+    };
+    let netns = open("net")?;
+    let userns = if rootless { Some(open("user")?) } else { None };
+    // SAFETY: the child only makes system calls (no allocation, no locks)
+    // and leaves with _exit.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: as above; every pointer is to this frame's own data.
         unsafe {
-            if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) != 0 {
-                return Err(std::io::Error::last_os_error());
+            let fail = |step: i32| libc::_exit(step);
+            if let Some(userns) = &userns {
+                if libc::setns(userns.as_raw_fd(), libc::CLONE_NEWUSER) != 0 {
+                    fail(1);
+                }
+            }
+            if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                fail(2);
+            }
+            let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+            if socket < 0 {
+                fail(3);
+            }
+            let mut request: libc::ifreq = std::mem::zeroed();
+            request.ifr_name[0] = b'l' as libc::c_char;
+            request.ifr_name[1] = b'o' as libc::c_char;
+            if libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request) != 0 {
+                fail(4);
             }
             request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) != 0 {
-                return Err(std::io::Error::last_os_error());
+            if libc::ioctl(socket, libc::SIOCSIFFLAGS, &request) != 0 {
+                fail(5);
             }
+            libc::_exit(0);
         }
-        Ok(())
-    })
-    .join()
-    .expect("the loopback thread does not panic")
-    .map_err(|e| Error::Internal(anyhow::anyhow!("cannot set the container's loopback up: {e}")))
+    }
+    if child < 0 {
+        return Err(Error::Internal(anyhow::anyhow!("cannot fork: {}", std::io::Error::last_os_error())));
+    }
+    let code = super::run::wait_for(child);
+    if code != 0 {
+        let step =
+            ["", "join its user namespace", "join its network namespace", "make a socket", "read", "set"];
+        return Err(Error::Internal(anyhow::anyhow!(
+            "cannot set the container's loopback up: could not {}",
+            step.get(code as usize).unwrap_or(&"do it")
+        )));
+    }
+    Ok(())
 }
 
 /// Host ports the container will publish, checked free before it starts (a
@@ -107,7 +124,7 @@ pub(super) struct Slirp {
 impl Slirp {
     /// Gives `pid`'s namespace a `tap0` interface with outbound access and
     /// DNS; returns once it is configured.
-    pub fn start(pid: i32, dir: &Path) -> Result<Slirp> {
+    pub fn start(pid: i32, dir: &Path, rootless: bool) -> Result<Slirp> {
         let _ = fs::remove_file(dir.join("slirp.sock"));
         let log = fs::File::create(dir.join("slirp.log")).map_err(|e| rootfs_error(dir, e))?;
         let held = fs::File::open(dir).map_err(|e| rootfs_error(dir, e))?;
@@ -117,6 +134,7 @@ impl Slirp {
         let mut command = Command::new("slirp4netns");
         command
             .args(["--configure", "--mtu=65520", "--ready-fd=3", "--api-socket", "slirp.sock"])
+            .args(rootless.then(|| format!("--userns-path=/proc/{pid}/ns/user")))
             .arg(pid.to_string())
             .arg("tap0")
             .current_dir(dir)

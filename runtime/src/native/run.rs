@@ -105,6 +105,20 @@ pub fn start(s: Start) -> Result<Running> {
             if mode == Mode::Host { "host the container already uses the host's ports" } else { "none" }
         )));
     }
+    let rootless = rootless();
+    if rootless.is_some() {
+        check_rootless_possible()?;
+        let limited = s.limits.memory.is_some() || s.options.cpus.is_some() || s.options.pids_limit.is_some();
+        if limited {
+            return Err(Error::usage(
+                "--memory, --cpus and --pids-limit need cgroups, which are root's on this host: run wbox \
+                 as root for limits, or run without them",
+            ));
+        }
+        if s.options.privileged {
+            return Err(Error::usage("--privileged needs wbox to run as root"));
+        }
+    }
     let published = network::claim_ports(&s.grants.ports)?;
 
     let (image_root, image_lock) = s.store.use_rootfs(&s.image.manifest_digest, &s.image.manifest.layers)?;
@@ -132,7 +146,7 @@ pub fn start(s: Start) -> Result<Running> {
             let builder = builder.with_executor(DefaultExecutor {});
             match &console {
                 Some(console) => builder.with_console_socket(Some(&console.path)),
-                None => builder.with_stdin(stdin),
+                None => with_output(builder.with_stdin(stdin)),
             }
         })
         .and_then(|builder| builder.as_init(&bundle).with_systemd(false).with_detach(true).build());
@@ -162,10 +176,10 @@ pub fn start(s: Start) -> Result<Running> {
             running.terminal = Some(Terminal::attach(console.master()?, input));
         }
         if mode == Mode::None || mode == Mode::Private {
-            network::loopback_up(pid)?;
+            network::loopback_up(pid, rootless.is_some())?;
         }
         if mode == Mode::Private {
-            let slirp = running.slirp.insert(Slirp::start(pid, &dir)?);
+            let slirp = running.slirp.insert(Slirp::start(pid, &dir, rootless.is_some())?);
             for port in &running.published {
                 slirp.publish(port)?;
             }
@@ -194,6 +208,15 @@ fn prepare(s: &Start, dir: &Path, rootfs: &Rootfs, mode: Mode) -> Result<(PathBu
         .map_err(|e| fs_error(&rootfs.path, e))?;
     let run = &s.image.config.config;
     let user = command::user(&root, s.options.user.as_deref().or(run.user.as_deref()))?;
+    let rootless = rootless();
+    if rootless.is_some() && user.uid != 0 {
+        return Err(Error::usage(format!(
+            "user {} (uid {}) needs wbox to run as root: without root a container has one user, root \
+             inside, mapped to you; run with -u 0",
+            s.options.user.as_deref().or(run.user.as_deref()).unwrap_or_default(),
+            user.uid
+        )));
+    }
     let hostname = s.options.hostname.clone().unwrap_or_else(|| s.id[..12].to_owned());
     let mut pairs = s.image.env();
     pairs.extend(s.grants.env.iter().cloned());
@@ -227,6 +250,7 @@ fn prepare(s: &Start, dir: &Path, rootfs: &Rootfs, mode: Mode) -> Result<(PathBu
         memory: s.limits.memory,
         host_network: mode == Mode::Host,
         terminal: s.grants.tty == Some(true),
+        rootless,
         cgroup: cgroup.clone(),
     })?;
     let bundle = dir.join("bundle");
@@ -268,6 +292,51 @@ impl Running {
         self.rootfs.unmount();
         Ended { exit_code, oom_killed }
     }
+}
+
+/// Gives the container this process's stdout and stderr, except where one
+/// is /dev/null: libcontainer 0.7 reopens such a descriptor inside the
+/// container read-only, so writes to it fail (EBADF). Output meant for
+/// /dev/null goes to a pipe that is drained instead.
+pub(super) fn with_output(builder: ContainerBuilder) -> ContainerBuilder {
+    let (mut builder, null) = (builder, fs::metadata("/dev/null").ok());
+    for fd in [1, 2] {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let target = fs::metadata(format!("/proc/self/fd/{fd}")).ok();
+        let is_null = match (&target, &null) {
+            (Some(t), Some(n)) => t.file_type().is_char_device() && t.rdev() == n.rdev(),
+            _ => false,
+        };
+        if !is_null {
+            continue;
+        }
+        let Ok((mut reader, writer)) = std::io::pipe() else { continue };
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        builder = if fd == 1 { builder.with_stdout(writer) } else { builder.with_stderr(writer) };
+    }
+    builder
+}
+
+/// libcontainer runs a container without root only where cgroups are v2
+/// (the unified hierarchy): on a v1 host it must make cgroups, which are
+/// root's.
+pub(super) fn check_rootless_possible() -> Result<()> {
+    if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return Ok(());
+    }
+    Err(Error::usage(
+        "native containers need root on this host: its cgroups are v1, where a container cannot be made \
+         without root (rootless containers need cgroup v2); run wbox as root, or run wasm images, which \
+         need no privileges",
+    ))
+}
+
+/// When wbox runs unprivileged, its user and group: a container then gets
+/// a user namespace where root is this user.
+pub(super) fn rootless() -> Option<(u32, u32)> {
+    // SAFETY: geteuid and getegid only read the process's credentials.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    (uid != 0).then_some((uid, gid))
 }
 
 /// Waits for a child process to end; its exit code, or 128 + the signal

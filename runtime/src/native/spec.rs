@@ -108,10 +108,14 @@ pub(super) struct Plan<'a> {
     /// `-t`: the process gets a pseudo-terminal.
     pub terminal: bool,
     pub cgroup: String,
+    /// When wbox runs unprivileged: the user and group it runs as, mapped
+    /// to root in the container's own user namespace.
+    pub rootless: Option<(u32, u32)>,
 }
 
 pub(super) fn generate(plan: &Plan) -> Result<oci_spec::runtime::Spec> {
     let privileged = plan.options.privileged;
+    let rootless = plan.rootless.is_some();
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
         mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
@@ -119,13 +123,37 @@ pub(super) fn generate(plan: &Plan) -> Result<oci_spec::runtime::Spec> {
             "/dev/pts",
             "devpts",
             "devpts",
-            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            // Group 5 (tty) is not mapped in a rootless container.
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                if rootless { "" } else { "gid=5" },
+            ]
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .collect::<Vec<_>>(),
         ),
         mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
         mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
-        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", if privileged { "rw" } else { "ro" }]),
-        mount("/sys/fs/cgroup", "cgroup", "cgroup", &["nosuid", "noexec", "nodev", "relatime", "ro"]),
     ];
+    if rootless {
+        // Without root, sysfs cannot be mounted anew, nor the cgroup
+        // hierarchy: the host's /sys is bound, read-only.
+        mounts.push(json!({"destination": "/sys", "type": "none", "source": "/sys",
+            "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}));
+    } else {
+        let mode = if privileged { "rw" } else { "ro" };
+        mounts.push(mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", mode]));
+        mounts.push(mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+        ));
+    }
     for file in ["hostname", "hosts", "resolv.conf"] {
         mounts.push(bind(&plan.etc.join(file), &format!("/etc/{file}"), false));
     }
@@ -149,6 +177,9 @@ pub(super) fn generate(plan: &Plan) -> Result<oci_spec::runtime::Spec> {
         namespaces.push(json!({"type": "network"}));
     }
     namespaces.push(json!({"type": "cgroup"}));
+    if rootless {
+        namespaces.push(json!({"type": "user"}));
+    }
 
     let mut resources = json!({
         "devices": [{"allow": privileged, "access": "rwm"}],
@@ -167,11 +198,19 @@ pub(super) fn generate(plan: &Plan) -> Result<oci_spec::runtime::Spec> {
     }
 
     let capabilities = if privileged { ALL_CAPABILITIES } else { CAPABILITIES };
-    let mut linux = json!({
-        "namespaces": namespaces,
-        "resources": resources,
-        "cgroupsPath": plan.cgroup,
-    });
+    let mut linux = json!({"namespaces": namespaces});
+    match plan.rootless {
+        // Cgroups are root's: a rootless container has no limits (the
+        // caller refuses limit flags) and stays in wbox's own cgroup.
+        Some((uid, gid)) => {
+            linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+            linux["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+        }
+        None => {
+            linux["resources"] = resources;
+            linux["cgroupsPath"] = json!(plan.cgroup);
+        }
+    }
     if !privileged {
         linux["maskedPaths"] = json!(MASKED);
         linux["readonlyPaths"] = json!(READ_ONLY);
