@@ -314,27 +314,34 @@ fn add_unpacks_a_local_archive_and_fetches_a_checked_url() {
     };
     let dockerfile = format!(
         "FROM scratch\nCOPY probe.wasm /app/probe.wasm\nADD files.tar.gz /data/\n\
+         ADD files.tar.bz2 /bz/\nADD files.tar.xz /xz/\n\
          ADD --checksum=sha256:{sha} http://127.0.0.1:{port}/notes.txt /data/\n\
          ENTRYPOINT [\"/app/probe.wasm\", \"show\"]\n"
     );
     let ctx = probe_context(&dockerfile);
     fs::create_dir_all(ctx.path().join("src/inner")).unwrap();
     fs::write(ctx.path().join("src/inner/x.txt"), "from the archive\n").unwrap();
-    let tar = Command::new("tar")
-        .args(["czf", "files.tar.gz", "-C", "src", "inner"])
-        .current_dir(ctx.path())
-        .status()
-        .unwrap();
-    assert!(tar.success());
+    for (flag, name) in [("czf", "files.tar.gz"), ("cjf", "files.tar.bz2"), ("cJf", "files.tar.xz")] {
+        let tar = Command::new("tar")
+            .args([flag, name, "-C", "src", "inner"])
+            .current_dir(ctx.path())
+            .status()
+            .unwrap();
+        assert!(tar.success());
+    }
     ok(build(&wbox, "local/added", ctx.path()));
     assert_eq!(cat(&wbox, "local/added", "/data/inner/x.txt"), (0, "from the archive\n".into()));
+    assert_eq!(cat(&wbox, "local/added", "/bz/inner/x.txt"), (0, "from the archive\n".into()));
+    assert_eq!(cat(&wbox, "local/added", "/xz/inner/x.txt"), (0, "from the archive\n".into()));
     assert_eq!(cat(&wbox, "local/added", "/data/notes.txt"), (0, body.into()));
     assert_ne!(cat(&wbox, "local/added", "/data/files.tar.gz").0, 0, "the archive itself is not copied");
 
     // A download that is not what --checksum says makes no image.
     let wrong = dockerfile.replace(&sha, &"0".repeat(64));
     let ctx2 = probe_context(&wrong);
-    fs::copy(ctx.path().join("files.tar.gz"), ctx2.path().join("files.tar.gz")).unwrap();
+    for name in ["files.tar.gz", "files.tar.bz2", "files.tar.xz"] {
+        fs::copy(ctx.path().join(name), ctx2.path().join(name)).unwrap();
+    }
     let out = build(&wbox, "local/wrong", ctx2.path());
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("checksum mismatch"), "{}", stderr(&out));

@@ -78,19 +78,27 @@ enum Command {
 /// goes to the container's log.
 pub static LOG_LEVEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
     let _ = LOG_LEVEL.set(cli.log_level.clone());
-    tracing_subscriber::fmt()
+    // Targets, not EnvFilter: EnvFilter compiles regexes at every start,
+    // some 50 ms, more than a wasm guest takes to run.
+    let level: tracing::Level = cli.log_level.parse().unwrap_or(tracing::Level::WARN);
+    let targets = tracing_subscriber::filter::Targets::new()
+        .with_target("wbox", level)
+        .with_target("wbox_runtime", level);
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_env_filter(format!("wbox={0},wbox_runtime={0}", cli.log_level))
         .without_time()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    tracing_subscriber::registry().with(output).with(targets).init();
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
     // Docker's codes 125/126/127 belong to `run`; other commands fail with 1.
     let runs_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));

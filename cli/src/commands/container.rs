@@ -356,13 +356,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> crate::Result<i32> {
             None => (kv.clone(), std::env::var(kv).unwrap_or_default()),
         })
         .collect();
-    Ok(container.exec(
-        &args.command,
-        &env,
-        args.workdir.as_deref(),
-        args.user.as_deref(),
-        args.interactive,
-    )?)
+    container.exec(&args.command, &env, args.workdir.as_deref(), args.user.as_deref(), args.interactive)
 }
 
 /// Remove containers

@@ -65,7 +65,7 @@ pub fn file_name(url: &str) -> Result<String> {
 }
 
 /// The bytes of `source` in the context when it is a tar archive ADD
-/// unpacks (plain, gzip or zstd, told by its first bytes), else `None`: a
+/// unpacks (plain, gzip, bzip2, xz or zstd, told by its first bytes), else `None`: a
 /// plain file is then copied as COPY does, and only its head was read.
 pub fn archive_in(root: &cap_std::fs::Dir, source: &Path) -> Result<Option<Vec<u8>>> {
     let failed = |e: std::io::Error| Error::usage(format!("ADD source {}: {e}", source.display()));
@@ -82,8 +82,8 @@ pub fn archive_in(root: &cap_std::fs::Dir, source: &Path) -> Result<Option<Vec<u
 /// Enough of a compressed file to decompress its first tar header from.
 const HEAD: u64 = 64 << 10;
 
-/// Whether `bytes` (or their beginning) are a tar archive: plain, gzip or
-/// zstd.
+/// Whether `bytes` (or their beginning) are a tar archive: plain or
+/// compressed.
 fn is_archive(bytes: &[u8]) -> bool {
     let mut head = Vec::new();
     let _ = decompressed(bytes).take(512).read_to_end(&mut head);
@@ -98,6 +98,10 @@ fn decompressed(bytes: &[u8]) -> Box<dyn Read + '_> {
             Ok(decoder) => Box::new(decoder),
             Err(_) => Box::new(bytes),
         }
+    } else if bytes.starts_with(b"BZh") {
+        Box::new(bzip2::read::BzDecoder::new(bytes))
+    } else if bytes.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Box::new(liblzma::read::XzDecoder::new(bytes))
     } else {
         Box::new(bytes)
     }

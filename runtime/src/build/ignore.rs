@@ -62,7 +62,20 @@ impl Ignore {
                 excluded = !rule.exception;
             }
         }
-        excluded
+        // An excluded directory an exception reopens (`dir` then
+        // `!dir/file`) is walked; each path in it is judged on its own.
+        let reopened = || self.rules.iter().any(|rule| rule.exception && matches_below(&rule.parts, &parts));
+        excluded && !reopened()
+    }
+}
+
+/// Whether `pattern` can match a path strictly inside the directory `path`.
+fn matches_below(pattern: &[String], path: &[String]) -> bool {
+    match (pattern.first(), path.first()) {
+        (Some(p), _) if p == "**" => true,
+        (Some(_), None) => true,
+        (Some(p), Some(name)) => super::glob(p, name) && matches_below(&pattern[1..], &path[1..]),
+        (None, _) => false,
     }
 }
 
@@ -100,5 +113,11 @@ mod tests {
         assert!(!excludes(rules, "src/main.rs"));
         assert!(!excludes("", "anything"));
         assert!(excludes("./dist/\n", "dist/app.wasm"));
+        // An exception inside an excluded directory brings its file back.
+        let reopened = "assets\n!assets/logo.svg\n";
+        assert!(!excludes(reopened, "assets/logo.svg"));
+        assert!(!excludes(reopened, "assets"), "walked, to reach the exception");
+        assert!(excludes(reopened, "assets/big.bin"));
+        assert!(excludes(reopened, "assets/sub/logo.svg"));
     }
 }

@@ -49,10 +49,10 @@ pub(super) fn loopback_up(pid: i32, rootless: bool) -> Result<()> {
         // SAFETY: as above; every pointer is to this frame's own data.
         unsafe {
             let fail = |step: i32| libc::_exit(step);
-            if let Some(userns) = &userns {
-                if libc::setns(userns.as_raw_fd(), libc::CLONE_NEWUSER) != 0 {
-                    fail(1);
-                }
+            if let Some(userns) = &userns
+                && libc::setns(userns.as_raw_fd(), libc::CLONE_NEWUSER) != 0
+            {
+                fail(1);
             }
             if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
                 fail(2);

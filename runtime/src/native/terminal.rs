@@ -103,14 +103,12 @@ impl Terminal {
             }
         }
         let reader = fs::File::from(master);
-        if input {
-            if let Ok(mut writer) = reader.try_clone() {
-                // Ends with the process: the supervisor exits soon after.
-                std::thread::spawn(move || {
-                    let mut stdin = io::stdin().lock();
-                    let _ = io::copy(&mut stdin, &mut writer);
-                });
-            }
+        if input && let Ok(mut writer) = reader.try_clone() {
+            // Ends with the process: the supervisor exits soon after.
+            std::thread::spawn(move || {
+                let mut stdin = io::stdin().lock();
+                let _ = io::copy(&mut stdin, &mut writer);
+            });
         }
         let output = std::thread::spawn(move || {
             let mut reader = reader;
