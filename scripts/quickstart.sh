@@ -31,3 +31,11 @@ $wbox run -e GREETING=Hej examples/out/hello.component.wasm world
 mkdir -p target/quickstart && echo "the quick brown fox" > target/quickstart/in.txt
 $wbox run -v ./target/quickstart:/data:ro examples/out/wc.wasm /data/in.txt
 $wbox images
+# A native image (Debian's busybox-static) runs as a namespace container
+# through the same commands; that needs root here (cgroup v1).
+if [ "$(id -u)" -eq 0 ]; then
+    { set +x; } 2>/dev/null
+    push_busybox "127.0.0.1:$port/busybox:latest"
+    set -x
+    $wbox run --rm "127.0.0.1:$port/busybox:latest" echo native
+fi
