@@ -19,6 +19,8 @@ port=$(free_port)
 cleanup() {
     kill "$registry_pid" ${containerd_pid:+"$containerd_pid"} 2>/dev/null || true
     wait 2>/dev/null || true
+    # What podman mounted under the work directory.
+    awk -v w="$work" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount -l
     rm -rf "$work"
 }
 trap cleanup EXIT
