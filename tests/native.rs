@@ -12,25 +12,21 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use harness::images::{push_busybox_image, push_debian_python_image};
 use harness::registry::Registry;
 use harness::{Wbox, code, ok, stderr, stdout, text_server};
 
-/// One registry with the busybox image for every test of this file. The
+/// A registry holding the busybox image, stopped when the test ends. The
 /// tests take turns (`one_at_a_time`), so that one's leak check does not
 /// see another's containers.
-fn busybox() -> &'static str {
-    static IMAGE: OnceLock<(Registry, String)> = OnceLock::new();
-    let (_, name) = IMAGE.get_or_init(|| {
-        let registry = Registry::start();
-        push_busybox_image(&registry, "busybox:latest");
-        let name = format!("{}/busybox:latest", registry.addr);
-        (registry, name)
-    });
-    name
+fn busybox() -> (Registry, String) {
+    let registry = Registry::start();
+    push_busybox_image(&registry, "busybox:latest");
+    let name = format!("{}/busybox:latest", registry.addr);
+    (registry, name)
 }
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
@@ -90,7 +86,8 @@ fn host_traces() -> BTreeSet<String> {
 #[test]
 fn a_native_command_runs_isolated() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     assert_eq!(ok(wbox.run(&["run", "--rm", image, "echo", "native"])), "native\n");
     assert_eq!(ok(wbox.run(&["run", "--rm", "--hostname", "box", image, "hostname"])), "box\n");
@@ -134,7 +131,8 @@ fn a_native_command_runs_isolated() {
 #[test]
 fn grants_are_the_only_host_files_it_sees() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     let data = tempfile::tempdir().unwrap();
     fs::write(data.path().join("in.txt"), "host data\n").unwrap();
@@ -178,7 +176,8 @@ fn grants_are_the_only_host_files_it_sees() {
 #[test]
 fn a_changed_file_stays_in_the_container_not_the_image() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["run", "--name", "writer", image, "sh", "-c", "echo mine > /etc/motd"]));
     // A fresh container of the same image does not see it…
@@ -194,7 +193,8 @@ fn a_changed_file_stays_in_the_container_not_the_image() {
 #[test]
 fn limits_hold_memory_and_processes() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     // dd asks for a 64 MiB buffer under a 32 MiB limit.
     let hog = wbox.run(&[
@@ -253,7 +253,8 @@ fn limits_hold_memory_and_processes() {
 #[test]
 fn published_ports_answer_and_networks_are_kept_apart() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     for (name, port) in [("web1", 18181u16), ("web2", 18182)] {
         let publish = format!("{port}:80");
@@ -302,7 +303,8 @@ fn published_ports_answer_and_networks_are_kept_apart() {
 #[test]
 fn lifecycle_verbs_work_on_native_containers() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["run", "-d", "--name", "talker", image, "sh", "-c", "echo one; sleep 0.5; echo two >&2"]));
     let logs = wbox.command().args(["logs", "-f", "talker"]).output().unwrap();
@@ -368,7 +370,8 @@ fn lifecycle_verbs_work_on_native_containers() {
 #[test]
 fn fifty_containers_leave_nothing_behind() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["pull", image]));
     ok(wbox.run(&["run", "--rm", image, "true"]));
@@ -405,7 +408,8 @@ fn fifty_containers_leave_nothing_behind() {
 #[test]
 fn a_corrupt_layer_is_a_clear_error_and_leaves_nothing() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["pull", image]));
     let blobs = wbox.root.path().join("store/blobs/sha256");
@@ -429,7 +433,8 @@ fn a_corrupt_layer_is_a_clear_error_and_leaves_nothing() {
 #[test]
 fn a_terminal_is_a_real_one() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     // script(1) gives wbox a terminal; the shell in the container gets its
     // own pseudo-terminal as its controlling terminal, and reads what is
@@ -460,7 +465,8 @@ fn a_terminal_is_a_real_one() {
 #[test]
 fn exec_runs_a_command_in_a_running_container() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&[
         "run",
@@ -522,7 +528,8 @@ fn an_index_runs_wasm_by_default_and_native_when_asked() {
 #[test]
 fn a_multi_stage_build_runs_native_steps_and_ships_wasm() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let wbox = Wbox::new();
     let ctx = tempfile::tempdir().unwrap();
     fs::copy(harness::guest("hello.wasm"), ctx.path().join("hello.wasm")).unwrap();
@@ -655,7 +662,8 @@ impl Unprivileged {
 #[test]
 fn an_unprivileged_user_runs_rootless_containers() {
     let _turn = one_at_a_time();
-    let image = busybox();
+    let (_registry, image) = busybox();
+    let image = image.as_str();
     let user = Unprivileged::new();
     let before = host_traces();
     if !Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
