@@ -160,8 +160,10 @@ fn grants_are_the_only_host_files_it_sees() {
         if source_root != "/" && !target.starts_with("/proc/") && !target.starts_with("/sys/") {
             assert!(allowed.contains(&target), "a host mount leaked in: {line}");
         }
-        assert!(!line.contains("/work/") || target == "/data", "{line}");
-        let _ = &host_root;
+        // wbox's own files show only as the container's /etc files.
+        if source_root.contains(&host_root) {
+            assert!(target.starts_with("/etc/"), "{line}");
+        }
     }
     // Nothing of the host's root is there: / is the image's.
     let root = ok(wbox.run(&["run", "--rm", image, "ls", "/"]));
