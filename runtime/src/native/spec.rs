@@ -28,50 +28,67 @@ const CAPABILITIES: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-/// Every capability Linux has, for `--privileged`.
+/// Every capability Linux has, by number, for `--privileged`.
 const ALL_CAPABILITIES: &[&str] = &[
-    "CAP_AUDIT_CONTROL",
-    "CAP_AUDIT_READ",
-    "CAP_AUDIT_WRITE",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
     "CAP_FOWNER",
     "CAP_FSETID",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
     "CAP_KILL",
-    "CAP_LEASE",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
     "CAP_LINUX_IMMUTABLE",
-    "CAP_MAC_ADMIN",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MKNOD",
-    "CAP_NET_ADMIN",
     "CAP_NET_BIND_SERVICE",
     "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
     "CAP_NET_RAW",
-    "CAP_PERFMON",
-    "CAP_SETFCAP",
-    "CAP_SETGID",
-    "CAP_SETPCAP",
-    "CAP_SETUID",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
     "CAP_SYS_ADMIN",
     "CAP_SYS_BOOT",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_MODULE",
     "CAP_SYS_NICE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_RAWIO",
     "CAP_SYS_RESOURCE",
     "CAP_SYS_TIME",
     "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
     "CAP_SYSLOG",
     "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
+
+/// `--privileged`: every capability this process may hand on (its bounding
+/// set, as Docker gives its daemon's): asking for one outside it fails.
+fn privileged_capabilities() -> Vec<&'static str> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let bounding = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(u64::MAX);
+    ALL_CAPABILITIES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| bounding & (1 << bit) != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
 
 /// Paths of the host's kernel a container must not read (Docker's list).
 const MASKED: &[&str] = &[
@@ -197,7 +214,7 @@ pub(super) fn generate(plan: &Plan) -> Result<oci_spec::runtime::Spec> {
         resources["pids"] = json!({"limit": pids});
     }
 
-    let capabilities = if privileged { ALL_CAPABILITIES } else { CAPABILITIES };
+    let capabilities = if privileged { privileged_capabilities() } else { CAPABILITIES.to_vec() };
     let mut linux = json!({"namespaces": namespaces});
     match plan.rootless {
         // Cgroups are root's: a rootless container has no limits (the
