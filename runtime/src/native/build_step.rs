@@ -7,9 +7,6 @@ use std::fs;
 use std::path::Path;
 
 use cap_std::fs::Dir;
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::syscall::syscall::SyscallType;
-use libcontainer::workload::default::DefaultExecutor;
 
 use super::rootfs::{self, fs_error};
 use super::{Options, command, network, spec};
@@ -72,13 +69,13 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
     fs::create_dir_all(&bundle).map_err(|e| fs_error(&bundle, e))?;
     spec.save(bundle.join("config.json"))
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write the runtime spec: {e}")))?;
-    let stdin: std::os::fd::OwnedFd =
-        fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?.into();
-    let mut container = ContainerBuilder::new(id, SyscallType::default())
-        .with_root_path(work.path().join("runtime"))
-        .map(|builder| super::run::with_output(builder.with_executor(DefaultExecutor {}).with_stdin(stdin)))
-        .and_then(|builder| builder.as_init(&bundle).with_systemd(false).with_detach(true).build())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot create the step's container: {e}")))?;
+    let mut container =
+        super::run::builder(&id, &work.path().join("runtime"), super::run::Stdio::Inherit(None))?
+            .as_init(&bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot create the step's container: {e}")))?;
     let pid = container.pid().map_or(0, |p| p.as_raw());
     let started =
         if step.host_network { Ok(()) } else { network::loopback_up(pid, super::run::rootless().is_some()) };

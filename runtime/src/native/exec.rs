@@ -3,14 +3,10 @@
 //! (libcontainer's "tenant" process).
 
 use std::collections::HashMap;
-use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use cap_std::fs::Dir;
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::syscall::syscall::SyscallType;
-use libcontainer::workload::default::DefaultExecutor;
 
 use super::command;
 use super::rootfs::fs_error;
@@ -35,7 +31,7 @@ pub fn is_native(container_dir: &Path, id: &str) -> bool {
 /// its exit code.
 pub fn exec(container_dir: &Path, id: &str, e: Exec) -> Result<i32> {
     let dir = container_dir.join("native");
-    let rootfs = if dir.join("copied").exists() { dir.join("upper") } else { dir.join("rootfs") };
+    let rootfs = super::rootfs::Rootfs::path_in(&dir);
     let root =
         Dir::open_ambient_dir(&rootfs, cap_std::ambient_authority()).map_err(|err| fs_error(&rootfs, err))?;
     let spec = oci_spec::runtime::Spec::load(dir.join("bundle/config.json"))
@@ -53,25 +49,16 @@ pub fn exec(container_dir: &Path, id: &str, e: Exec) -> Result<i32> {
         }
         None => (process.user().uid(), process.user().gid()),
     };
-    let stdin = match e.stdin {
-        Some(stdin) => stdin,
-        None => fs::File::open("/dev/null").map_err(|err| fs_error(Path::new("/dev/null"), err))?.into(),
-    };
     let extra: HashMap<String, String> = e.env.iter().cloned().collect();
-    let pid = ContainerBuilder::new(id.to_owned(), SyscallType::default())
-        .with_root_path(dir.join("runtime"))
-        .map(|builder| super::run::with_output(builder.with_executor(DefaultExecutor {}).with_stdin(stdin)))
-        .and_then(|builder| {
-            builder
-                .as_tenant()
-                .with_container_args(e.args.to_vec())
-                .with_env(extra)
-                .with_cwd(Some(cwd))
-                .with_user(Some(uid))
-                .with_group(Some(gid))
-                .with_detach(true)
-                .build()
-        })
+    let pid = super::run::builder(id, &dir.join("runtime"), super::run::Stdio::Inherit(e.stdin))?
+        .as_tenant()
+        .with_container_args(e.args.to_vec())
+        .with_env(extra)
+        .with_cwd(Some(cwd))
+        .with_user(Some(uid))
+        .with_group(Some(gid))
+        .with_detach(true)
+        .build()
         .map_err(|err| {
             Error::Internal(anyhow::anyhow!("cannot start the process in the container: {err}"))
         })?;

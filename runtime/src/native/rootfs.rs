@@ -52,6 +52,12 @@ impl Rootfs {
         Ok(Rootfs { path: upper, mounted: false })
     }
 
+    /// Where the root of a running container in `dir` is: the overlay's
+    /// mount point, or the copy.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        if dir.join("copied").exists() { dir.join("upper") } else { dir.join("rootfs") }
+    }
+
     pub fn unmount(self) {
         if self.mounted {
             unmount(&self.path);

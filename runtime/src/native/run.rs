@@ -134,22 +134,16 @@ pub fn start(s: Start) -> Result<Running> {
 
     let tty = s.grants.tty == Some(true);
     let input = s.stdin.is_some();
-    let stdin = match s.stdin {
-        Some(stdin) => stdin,
-        None => fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?.into(),
-    };
     let console = if tty { Some(ConsoleSocket::listen(&dir)?) } else { None };
-    let runtime_root = dir.join("runtime");
-    let created = ContainerBuilder::new(s.id.to_owned(), SyscallType::default())
-        .with_root_path(&runtime_root)
-        .map(|builder| {
-            let builder = builder.with_executor(DefaultExecutor {});
-            match &console {
-                Some(console) => builder.with_console_socket(Some(&console.path)),
-                None => with_output(builder.with_stdin(stdin)),
-            }
-        })
-        .and_then(|builder| builder.as_init(&bundle).with_systemd(false).with_detach(true).build());
+    let stdio = match &console {
+        Some(console) => Stdio::Console(&console.path),
+        None => Stdio::Inherit(s.stdin),
+    };
+    let created = builder(s.id, &dir.join("runtime"), stdio)?
+        .as_init(&bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build();
     let runtime = match created {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -294,11 +288,39 @@ impl Running {
     }
 }
 
+/// A container's stdio.
+pub(super) enum Stdio<'a> {
+    /// The given stdin (else an empty one); this process's stdout and stderr.
+    Inherit(Option<OwnedFd>),
+    /// A pseudo-terminal, whose master end goes to this console socket.
+    Console(&'a str),
+}
+
+/// libcontainer's builder for container `id`, its state under `state`.
+pub(super) fn builder(id: &str, state: &Path, stdio: Stdio) -> Result<ContainerBuilder> {
+    let builder = ContainerBuilder::new(id.to_owned(), SyscallType::default())
+        .with_root_path(state)
+        .map_err(|e| {
+            Error::Internal(anyhow::anyhow!("cannot keep the container's state in {}: {e}", state.display()))
+        })?
+        .with_executor(DefaultExecutor {});
+    Ok(match stdio {
+        Stdio::Console(path) => builder.with_console_socket(Some(path)),
+        Stdio::Inherit(stdin) => {
+            let stdin = match stdin {
+                Some(stdin) => stdin,
+                None => fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?.into(),
+            };
+            with_output(builder.with_stdin(stdin))
+        }
+    })
+}
+
 /// Gives the container this process's stdout and stderr, except where one
 /// is /dev/null: libcontainer 0.7 reopens such a descriptor inside the
 /// container read-only, so writes to it fail (EBADF). Output meant for
 /// /dev/null goes to a pipe that is drained instead.
-pub(super) fn with_output(builder: ContainerBuilder) -> ContainerBuilder {
+fn with_output(builder: ContainerBuilder) -> ContainerBuilder {
     let (mut builder, null) = (builder, fs::metadata("/dev/null").ok());
     for fd in [1, 2] {
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
