@@ -510,6 +510,8 @@ fn exec_runs_a_command_in_a_running_container() {
     assert!(ok(wbox.run(&["exec", "-u", "nobody", "box", "id"])).starts_with("uid=65534(nobody)"));
     let echoed = wbox.run_with_stdin(&["exec", "-i", "box", "cat"], b"typed\n");
     assert_eq!(stdout(&echoed), "typed\n");
+    let bad_env = wbox.run(&["exec", "-e", "A B=1", "box", "true"]);
+    assert!(stderr(&bad_env).contains("invalid environment variable 'A B=1'"), "{}", stderr(&bad_env));
     let missing = wbox.run(&["exec", "box", "nosuch"]);
     assert_eq!(code(&missing), 127, "{}", stderr(&missing));
     assert_eq!(code(&wbox.run(&["exec", "box", "sh", "-c", "exit 5"])), 5);

@@ -348,14 +348,10 @@ pub struct ExecArgs {
 
 pub fn exec(root: &Path, args: ExecArgs) -> crate::Result<i32> {
     let container = Containers::open(root)?.lookup(&args.container)?;
-    let env: Vec<(String, String)> = args
-        .env
-        .iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (k.to_owned(), v.to_owned()),
-            None => (kv.clone(), std::env::var(kv).unwrap_or_default()),
-        })
-        .collect();
+    let mut env = Vec::new();
+    for spec in &args.env {
+        env.extend(wbox_runtime::wasm::parse_env(spec)?);
+    }
     container.exec(&args.command, &env, args.workdir.as_deref(), args.user.as_deref(), args.interactive)
 }
 
