@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod bundle;
 pub mod container;
 pub mod error;
 pub mod image;

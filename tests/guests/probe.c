@@ -3,6 +3,7 @@
 //   probe err N      the same to stderr
 //   probe cat        copy stdin to stdout
 //   probe show FILE  copy FILE to stdout
+//   probe write FILE TEXT  write TEXT to FILE (created or truncated)
 //   probe args       print each argument, bracketed, one a line
 //   probe env        print the environment, one a line
 //   probe cwd        print the working directory
@@ -54,6 +55,12 @@ int main(int argc, char **argv) {
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
         return 0;
+    }
+    if (!strcmp(mode, "write")) {
+        FILE *f = fopen(arg, "wb");
+        if (!f) return perror(arg), 1;
+        fputs(argc > 3 ? argv[3] : "", f);
+        return fclose(f) != 0 ? (perror(arg), 1) : 0;
     }
     if (!strcmp(mode, "args")) {
         for (int i = 0; i < argc; i++) printf("[%s]\n", argv[i]);

@@ -1,8 +1,9 @@
 //! A real containerd (Debian's), with its own root, state and socket in a
 //! temporary directory, stopped when dropped.
 
+use std::ffi::OsString;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,19 @@ pub struct Containerd {
 
 impl Containerd {
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// A containerd that finds the wbox shim `shim` (on its PATH), whose
+    /// compile cache is under `wbox_root`.
+    pub fn with_shim(shim: &Path, wbox_root: &Path) -> Self {
+        let mut path = OsString::from(shim.parent().expect("the shim's directory"));
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        Self::start_with_env(&[("PATH", path), ("WBOX_ROOT", wbox_root.into())])
+    }
+
+    fn start_with_env(env: &[(&str, OsString)]) -> Self {
         let dir = tempfile::tempdir().expect("containerd directory");
         let socket = dir.path().join("containerd.sock");
         let config = dir.path().join("config.toml");
@@ -33,6 +47,7 @@ impl Containerd {
         .expect("writing containerd's configuration");
         let log = fs::File::create(dir.path().join("containerd.log")).expect("containerd log");
         let child = Command::new("containerd")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg("--config")
             .arg(&config)
             .stdin(Stdio::null())
@@ -63,10 +78,40 @@ impl Containerd {
             .output()
             .expect("running ctr")
     }
+
+    /// Processes of the wbox shim serving this containerd (their command
+    /// line names its socket).
+    pub fn shim_processes(&self) -> Vec<u32> {
+        let socket = self.socket.to_string_lossy().into_owned();
+        fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| {
+                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+                let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                (cmdline.contains("containerd-shim-wbox-v1") && cmdline.contains(&socket)).then_some(pid)
+            })
+            .collect()
+    }
+
+    /// This containerd's root and state directories.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// containerd's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
+    }
 }
 
 impl Drop for Containerd {
     fn drop(&mut self) {
+        // A failed test's shims would outlive it.
+        for pid in self.shim_processes() {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -34,7 +34,10 @@ pub use build_step::{BuildStep, run_build_step};
 #[cfg(target_os = "linux")]
 pub use exec::{Exec, exec, is_native};
 #[cfg(target_os = "linux")]
-pub use run::{Ended, Running, Signaller, Start, clean_up, start};
+pub use run::{
+    Created, Ended, FromBundle, Running, Signaller, Start, clean_up, create_from_bundle, processes,
+    remove_state, start,
+};
 
 /// What only a native container takes from the command line; the grants
 /// (`-v`, `-e`, `-w`, `-p`, `--network`) and `--memory` are shared with wasm.

@@ -44,14 +44,16 @@ pub struct Running {
     runtime: Runtime,
     pid: i32,
     pidfd: Arc<OwnedFd>,
-    rootfs: Rootfs,
+    /// The image's root filesystem as mounted for it (none for a bundle's,
+    /// which its maker mounted).
+    rootfs: Option<Rootfs>,
     slirp: Option<Slirp>,
     terminal: Option<Terminal>,
     cgroup: String,
     published: Vec<PublishedPort>,
     stop_signal: i32,
     /// Keeps the image's unpacked layers from garbage collection.
-    _image: fs::File,
+    _image: Option<fs::File>,
 }
 
 /// How a native container ended.
@@ -157,13 +159,13 @@ pub fn start(s: Start) -> Result<Running> {
         pidfd: Arc::new(pidfd(pid)?),
         runtime,
         pid,
-        rootfs,
+        rootfs: Some(rootfs),
         slirp: None,
         terminal: None,
         cgroup,
         published,
         stop_signal: stop_signal(s.image),
-        _image: image_lock,
+        _image: Some(image_lock),
     };
     let networked = (|| -> Result<()> {
         if let Some(console) = console {
@@ -264,6 +266,11 @@ impl Running {
         self.pid
     }
 
+    /// The cgroup the container's processes are in.
+    pub fn cgroup(&self) -> &str {
+        &self.cgroup
+    }
+
     pub fn signaller(&self) -> Signaller {
         Signaller { pidfd: Arc::clone(&self.pidfd), stop_signal: self.stop_signal }
     }
@@ -283,8 +290,94 @@ impl Running {
         if let Err(e) = self.runtime.delete(true) {
             tracing::warn!("cleaning up the container's runtime state: {e}");
         }
-        self.rootfs.unmount();
+        if let Some(rootfs) = self.rootfs.take() {
+            rootfs.unmount();
+        }
         Ended { exit_code, oom_killed }
+    }
+}
+
+/// A native container from an OCI bundle someone else prepared (a
+/// containerd shim's): its runtime spec and root filesystem as given.
+pub struct FromBundle<'a> {
+    pub id: &'a str,
+    /// Holds `config.json`; the spec's root is relative to it.
+    pub bundle: &'a Path,
+    /// Where libcontainer keeps the container's state.
+    pub state: &'a Path,
+    /// stdin, stdout, stderr; a missing one is empty or discarded.
+    pub stdio: [Option<OwnedFd>; 3],
+}
+
+/// A container whose namespaces, cgroup and mounts are made, and whose
+/// process waits to be started.
+pub struct Created(Running);
+
+/// Creates the container a bundle describes (the first half of
+/// `create`/`start`, as the OCI runtime verbs split it).
+pub fn create_from_bundle(b: FromBundle) -> Result<Created> {
+    let spec = oci_spec::runtime::Spec::load(b.bundle.join("config.json"))
+        .map_err(|e| Error::usage(format!("the bundle's config.json cannot be read: {e}")))?;
+    if spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false) {
+        return Err(Error::usage(
+            "a terminal for a native container is not supported by the wbox shim yet; run without -t",
+        ));
+    }
+    let cgroup = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()).unwrap_or_default();
+    let runtime = builder(b.id, b.state, Stdio::Files(b.stdio))?
+        .as_init(b.bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build()
+        .map_err(|e| Error::NotRunnable(format!("cannot create the container: {e}")))?;
+    let pid = runtime.pid().map_or(0, |p| p.as_raw());
+    let running = Running {
+        pidfd: Arc::new(pidfd(pid)?),
+        runtime,
+        pid,
+        rootfs: None,
+        slirp: None,
+        terminal: None,
+        cgroup: cgroup.to_string_lossy().into_owned(),
+        published: Vec::new(),
+        stop_signal: libc::SIGTERM,
+        _image: None,
+    };
+    // A container made with its own network namespace has only a loopback
+    // device, down; the spec's maker (containerd) adds any other.
+    let own_network = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).is_some_and(|n| {
+        n.iter().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network && n.path().is_none())
+    });
+    if own_network && let Err(e) = network::loopback_up(pid, false) {
+        running.signaller().send(libc::SIGKILL);
+        running.wait();
+        return Err(e);
+    }
+    Ok(Created(running))
+}
+
+impl Created {
+    pub fn pid(&self) -> i32 {
+        self.0.pid
+    }
+
+    pub fn signaller(&self) -> Signaller {
+        self.0.signaller()
+    }
+
+    /// Lets the container's process run its command.
+    pub fn start(mut self) -> Result<Running> {
+        if let Err(e) = self.0.runtime.start() {
+            self.discard();
+            return Err(Error::NotRunnable(format!("cannot start the container: {e}")));
+        }
+        Ok(self.0)
+    }
+
+    /// Removes a container that was never started.
+    pub fn discard(self) -> Ended {
+        self.0.signaller().send(libc::SIGKILL);
+        self.0.wait()
     }
 }
 
@@ -294,6 +387,8 @@ pub(super) enum Stdio<'a> {
     Inherit(Option<OwnedFd>),
     /// A pseudo-terminal, whose master end goes to this console socket.
     Console(&'a str),
+    /// stdin, stdout, stderr; a missing one is empty or discarded.
+    Files([Option<OwnedFd>; 3]),
 }
 
 /// libcontainer's builder for container `id`, its state under `state`.
@@ -313,7 +408,33 @@ pub(super) fn builder(id: &str, state: &Path, stdio: Stdio) -> Result<ContainerB
             };
             with_output(builder.with_stdin(stdin))
         }
+        Stdio::Files([stdin, stdout, stderr]) => {
+            let builder = match stdin {
+                Some(stdin) => builder.with_stdin(stdin),
+                None => builder.with_stdin(
+                    fs::File::open("/dev/null").map_err(|e| fs_error(Path::new("/dev/null"), e))?,
+                ),
+            };
+            // Not /dev/null, for the reason `with_output` gives.
+            let discard =
+                || drained_pipe().map_err(|e| Error::Internal(anyhow::anyhow!("cannot make a pipe: {e}")));
+            let builder = builder.with_stdout(match stdout {
+                Some(stdout) => stdout,
+                None => discard()?.into(),
+            });
+            builder.with_stderr(match stderr {
+                Some(stderr) => stderr,
+                None => discard()?.into(),
+            })
+        }
     })
+}
+
+/// The writing end of a pipe whose reader throws away what it reads.
+fn drained_pipe() -> std::io::Result<std::io::PipeWriter> {
+    let (mut reader, writer) = std::io::pipe()?;
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    Ok(writer)
 }
 
 /// Gives the container this process's stdout and stderr, except where one
@@ -332,8 +453,7 @@ fn with_output(builder: ContainerBuilder) -> ContainerBuilder {
         if !is_null {
             continue;
         }
-        let Ok((mut reader, writer)) = std::io::pipe() else { continue };
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let Ok(writer) = drained_pipe() else { continue };
         builder = if fd == 1 { builder.with_stdout(writer) } else { builder.with_stderr(writer) };
     }
     builder
@@ -397,7 +517,14 @@ fn oom_kills(cgroup: &str) -> u64 {
 /// rootfs mount. Nothing to do for one that ended normally.
 pub fn clean_up(container_dir: &Path, id: &str) {
     let dir = container_dir.join("native");
-    let state = dir.join("runtime").join(id);
+    remove_state(&dir.join("runtime"), id);
+    rootfs::unmount(&dir.join("rootfs"));
+}
+
+/// Kills and removes the container libcontainer keeps state for in
+/// `root`, if any: its processes, cgroup and state directory.
+pub fn remove_state(root: &Path, id: &str) {
+    let state = root.join(id);
     if state.exists() {
         match Runtime::load(state.clone()) {
             Ok(mut runtime) => {
@@ -409,7 +536,18 @@ pub fn clean_up(container_dir: &Path, id: &str) {
         }
         let _ = fs::remove_dir_all(&state);
     }
-    rootfs::unmount(&dir.join("rootfs"));
+}
+
+/// The processes in a cgroup (v2, or v1's pids controller).
+pub fn processes(cgroup: &str) -> Option<Vec<u32>> {
+    let relative = cgroup.trim_start_matches('/');
+    [
+        format!("/sys/fs/cgroup/{relative}/cgroup.procs"),
+        format!("/sys/fs/cgroup/pids/{relative}/cgroup.procs"),
+    ]
+    .iter()
+    .find_map(|path| fs::read_to_string(path).ok())
+    .map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
 
 fn pidfd(pid: i32) -> Result<OwnedFd> {

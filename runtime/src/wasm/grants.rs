@@ -3,7 +3,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
+use std::sync::Arc;
+
+use wasmtime_wasi::cli::{AsyncStdinStream, IsTerminal, OutputFile, StdinStream, StdoutStream};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::network::{self, Network, PublishedPort};
@@ -34,6 +36,19 @@ pub struct Grants {
     /// Ports published on the host (`-p`).
     #[serde(default)]
     pub ports: Vec<PublishedPort>,
+    /// Files that stand in for the guest's stdio (a containerd shim's
+    /// FIFOs) instead of this process's own; never part of a record.
+    #[serde(skip)]
+    pub stdio: Option<StdioFiles>,
+}
+
+/// A guest's stdin, stdout and stderr as open files; a missing one is empty
+/// (stdin) or discarded (output).
+#[derive(Debug, Clone, Default)]
+pub struct StdioFiles {
+    pub stdin: Option<Arc<std::fs::File>>,
+    pub stdout: Option<Arc<std::fs::File>>,
+    pub stderr: Option<Arc<std::fs::File>>,
 }
 
 /// A host directory granted at a guest path (`-v HOST:GUEST[:ro]`).
@@ -274,13 +289,17 @@ impl Grants {
             builder.allow_ip_name_lookup(self.network.allows_lookup());
         }
         let terminal = |host: bool| self.tty.unwrap_or(host);
-        if self.stdin {
-            let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
-            builder.stdin(Reported { stream: wasmtime_wasi::cli::stdin(), terminal });
+        if let Some(files) = &self.stdio {
+            files.give_to(&mut builder, terminal(false))?;
+        } else {
+            if self.stdin {
+                let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
+                builder.stdin(Reported { stream: wasmtime_wasi::cli::stdin(), terminal });
+            }
+            let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+            builder.stdout(Reported { stream: wasmtime_wasi::cli::stdout(), terminal });
+            builder.stderr(Reported { stream: wasmtime_wasi::cli::stderr(), terminal });
         }
-        let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-        builder.stdout(Reported { stream: wasmtime_wasi::cli::stdout(), terminal });
-        builder.stderr(Reported { stream: wasmtime_wasi::cli::stderr(), terminal });
         builder.args(&self.args);
         for (key, value) in self.effective_env() {
             builder.env(key, value);
@@ -327,6 +346,28 @@ impl Grants {
             .iter()
             .filter_map(|grant| Some((grant, Path::new(guest_path).strip_prefix(&grant.guest).ok()?)))
             .max_by_key(|(grant, _)| grant.guest.len())
+    }
+}
+
+impl StdioFiles {
+    fn give_to(&self, builder: &mut WasiCtxBuilder, terminal: bool) -> Result<()> {
+        let own = |file: &Arc<std::fs::File>| {
+            file.try_clone()
+                .map_err(|e| Error::Internal(anyhow::anyhow!("cannot hand on the guest's stdio: {e}")))
+        };
+        if let Some(stdin) = &self.stdin {
+            // Read on a task of its own, so that a guest waiting for input
+            // can still be stopped.
+            let stream = AsyncStdinStream::new(tokio::fs::File::from_std(own(stdin)?));
+            builder.stdin(Reported { stream, terminal });
+        }
+        if let Some(stdout) = &self.stdout {
+            builder.stdout(Reported { stream: OutputFile::new(own(stdout)?), terminal });
+        }
+        if let Some(stderr) = &self.stderr {
+            builder.stderr(Reported { stream: OutputFile::new(own(stderr)?), terminal });
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@ mod run;
 mod serve;
 
 pub use cache::{CompileCache, CompileProgress};
-pub use grants::{DirGrant, Grants, parse_env, read_env_file};
+pub use grants::{DirGrant, Grants, StdioFiles, parse_env, read_env_file};
 pub use limits::Limits;
 pub use network::{Destination, Network, PublishedPort, Target};
 pub use program::{Program, ProgramKind};

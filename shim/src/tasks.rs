@@ -1,0 +1,489 @@
+//! The shim v2 task API: containerd's requests turned into calls on
+//! `wbox_runtime::bundle`, and the task events containerd listens for.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::SystemTime;
+
+use containerd_shim::api::{self, Status};
+use containerd_shim::protos::events::task::{TaskCreate, TaskDelete, TaskExit, TaskStart};
+use containerd_shim::protos::protobuf::well_known_types::timestamp::Timestamp;
+use containerd_shim::protos::protobuf::{MessageDyn, MessageField};
+use containerd_shim::protos::topics;
+use containerd_shim::protos::ttrpc::{self, Code};
+use containerd_shim::synchronous::publisher::RemotePublisher;
+use containerd_shim::{Context, ExitSignal, TtrpcContext, TtrpcResult, warn};
+use wbox_runtime::bundle::{self, Created, Exit, Io, Task};
+use wbox_runtime::wasm::CompileCache;
+
+/// The tasks this shim process serves (one, or a pod's).
+pub struct Tasks {
+    containers: Mutex<HashMap<String, Container>>,
+    events: Arc<Events>,
+    /// wbox's root, whose compile cache the shim shares.
+    root: PathBuf,
+    exit: Arc<ExitSignal>,
+}
+
+struct Container {
+    bundle: PathBuf,
+    io: [String; 3],
+    terminal: bool,
+    /// Whether this shim mounted the root filesystem (and so unmounts it).
+    mounted: bool,
+    state: State,
+    ended: Arc<Ended>,
+}
+
+enum State {
+    Created(Created),
+    /// Being started: the created task was taken out to start it.
+    Starting,
+    Started(Arc<Task>),
+    /// Killed before it was started, or it could not start.
+    Discarded,
+}
+
+/// How a container's task ended, once it has. containerd may wait for it
+/// before it asks for the start.
+#[derive(Default)]
+struct Ended {
+    exit: Mutex<Option<Exit>>,
+    changed: Condvar,
+}
+
+impl Ended {
+    fn set(&self, exit: Exit) {
+        *self.exit.lock().unwrap_or_else(|e| e.into_inner()) = Some(exit);
+        self.changed.notify_all();
+    }
+
+    fn get(&self) -> Option<Exit> {
+        *self.exit.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait(&self) -> Exit {
+        let mut exit = self.exit.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(exit) = *exit {
+                return exit;
+            }
+            exit = self.changed.wait(exit).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Publishes task events to containerd, which relays them to its clients
+/// (kubelet learns of exits this way).
+struct Events {
+    publisher: RemotePublisher,
+    namespace: String,
+}
+
+impl Events {
+    fn publish(&self, topic: &str, event: Box<dyn MessageDyn>) {
+        if let Err(e) = self.publisher.publish(Context::default(), topic, &self.namespace, event) {
+            warn!("cannot publish {topic}: {e}");
+        }
+    }
+}
+
+impl Tasks {
+    pub fn new(publisher: RemotePublisher, namespace: &str, exit: Arc<ExitSignal>) -> Tasks {
+        let root = std::env::var_os("WBOX_ROOT").map_or_else(wbox_runtime::root::default_root, PathBuf::from);
+        Tasks {
+            containers: Mutex::new(HashMap::new()),
+            events: Arc::new(Events { publisher, namespace: namespace.to_owned() }),
+            root,
+            exit,
+        }
+    }
+
+    fn containers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Container>> {
+        self.containers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn task(&self, id: &str) -> TtrpcResult<Arc<Task>> {
+        self.find(id, |c| match &c.state {
+            State::Started(task) => Ok(Arc::clone(task)),
+            _ => Err(error(Code::FAILED_PRECONDITION, format!("task {id} is not started"))),
+        })
+    }
+
+    fn find<T>(&self, id: &str, f: impl FnOnce(&mut Container) -> TtrpcResult<T>) -> TtrpcResult<T> {
+        let mut containers = self.containers();
+        let container =
+            containers.get_mut(id).ok_or_else(|| error(Code::NOT_FOUND, format!("no task {id}")))?;
+        f(container)
+    }
+}
+
+impl containerd_shim::Task for Tasks {
+    fn create(
+        &self,
+        _ctx: &TtrpcContext,
+        req: api::CreateTaskRequest,
+    ) -> TtrpcResult<api::CreateTaskResponse> {
+        if self.containers().contains_key(&req.id) {
+            return Err(error(Code::ALREADY_EXISTS, format!("task {} exists already", req.id)));
+        }
+        let bundle = PathBuf::from(&req.bundle);
+        let mounted = !req.rootfs.is_empty();
+        for mount in &req.rootfs {
+            let target = bundle.join("rootfs");
+            std::fs::create_dir_all(&target).map_err(|e| error(Code::INTERNAL, e))?;
+            mount_rootfs(mount, &target)
+                .map_err(|e| error(Code::INTERNAL, format!("cannot mount the root filesystem: {e}")))?;
+        }
+        let created = open_io(&req.stdin, &req.stdout, &req.stderr).and_then(|io| {
+            bundle::create(&req.id, &bundle, io, &CompileCache::in_root(&self.root))
+                .map_err(|e| e.to_string())
+        });
+        let created = match created {
+            Ok(created) => created,
+            Err(e) => {
+                bundle::clean_up(&req.id, &bundle);
+                if mounted {
+                    unmount_rootfs(&bundle);
+                }
+                return Err(error(Code::FAILED_PRECONDITION, e));
+            }
+        };
+        let pid = created.pid();
+        self.events.publish(
+            topics::TASK_CREATE_EVENT_TOPIC,
+            Box::new(TaskCreate {
+                container_id: req.id.clone(),
+                bundle: req.bundle.clone(),
+                rootfs: req.rootfs.clone(),
+                pid,
+                ..Default::default()
+            }),
+        );
+        let container = Container {
+            bundle,
+            io: [req.stdin, req.stdout, req.stderr],
+            terminal: req.terminal,
+            mounted,
+            state: State::Created(created),
+            ended: Arc::default(),
+        };
+        self.containers().insert(req.id, container);
+        Ok(api::CreateTaskResponse { pid, ..Default::default() })
+    }
+
+    fn start(&self, _ctx: &TtrpcContext, req: api::StartRequest) -> TtrpcResult<api::StartResponse> {
+        refuse_exec(&req.exec_id)?;
+        let (created, ended) =
+            self.find(&req.id, |c| match std::mem::replace(&mut c.state, State::Starting) {
+                State::Created(created) => Ok((created, Arc::clone(&c.ended))),
+                other => {
+                    c.state = other;
+                    Err(error(Code::FAILED_PRECONDITION, format!("task {} was started already", req.id)))
+                }
+            })?;
+        let pid = created.pid();
+        let (events, id, on_exit) = (Arc::clone(&self.events), req.id.clone(), Arc::clone(&ended));
+        let started = created.start(move |exit| {
+            on_exit.set(exit);
+            events.publish(
+                topics::TASK_EXIT_EVENT_TOPIC,
+                Box::new(TaskExit {
+                    container_id: id.clone(),
+                    id,
+                    pid,
+                    exit_status: exit.code as u32,
+                    exited_at: MessageField::some(timestamp(exit.at)),
+                    ..Default::default()
+                }),
+            );
+        });
+        let task = match started {
+            Ok(task) => task,
+            Err(e) => {
+                ended.set(Exit { code: e.exit_code(), at: SystemTime::now() });
+                let _ = self.find(&req.id, |c| {
+                    c.state = State::Discarded;
+                    Ok(())
+                });
+                return Err(error(Code::FAILED_PRECONDITION, e));
+            }
+        };
+        self.find(&req.id, |c| {
+            c.state = State::Started(Arc::new(task));
+            Ok(())
+        })?;
+        self.events.publish(
+            topics::TASK_START_EVENT_TOPIC,
+            Box::new(TaskStart { container_id: req.id, pid, ..Default::default() }),
+        );
+        Ok(api::StartResponse { pid, ..Default::default() })
+    }
+
+    fn state(&self, _ctx: &TtrpcContext, req: api::StateRequest) -> TtrpcResult<api::StateResponse> {
+        refuse_exec(&req.exec_id)?;
+        self.find(&req.id, |c| {
+            let exit = c.ended.get();
+            let (pid, status) = match &c.state {
+                State::Created(created) => (created.pid(), Status::CREATED),
+                State::Starting => (0, Status::CREATED),
+                State::Started(task) if exit.is_some() => (task.pid(), Status::STOPPED),
+                State::Started(task) => (task.pid(), Status::RUNNING),
+                State::Discarded => (0, Status::STOPPED),
+            };
+            let [stdin, stdout, stderr] = c.io.clone();
+            Ok(api::StateResponse {
+                id: req.id.clone(),
+                bundle: c.bundle.to_string_lossy().into_owned(),
+                pid,
+                status: status.into(),
+                stdin,
+                stdout,
+                stderr,
+                terminal: c.terminal,
+                exit_status: exit.map_or(0, |e| e.code as u32),
+                exited_at: exit.map(|e| timestamp(e.at)).into(),
+                ..Default::default()
+            })
+        })
+    }
+
+    fn wait(&self, _ctx: &TtrpcContext, req: api::WaitRequest) -> TtrpcResult<api::WaitResponse> {
+        refuse_exec(&req.exec_id)?;
+        let exit = self.find(&req.id, |c| Ok(Arc::clone(&c.ended)))?.wait();
+        Ok(api::WaitResponse {
+            exit_status: exit.code as u32,
+            exited_at: MessageField::some(timestamp(exit.at)),
+            ..Default::default()
+        })
+    }
+
+    fn kill(&self, _ctx: &TtrpcContext, req: api::KillRequest) -> TtrpcResult<api::Empty> {
+        refuse_exec(&req.exec_id)?;
+        let signal = req.signal as i32;
+        let discarded = self.find(&req.id, |c| match std::mem::replace(&mut c.state, State::Starting) {
+            State::Created(created) => {
+                created.discard();
+                let exit = Exit { code: 128 + signal, at: SystemTime::now() };
+                c.ended.set(exit);
+                c.state = State::Discarded;
+                Ok(Some(exit))
+            }
+            State::Started(task) => {
+                task.signal(signal);
+                c.state = State::Started(task);
+                Ok(None)
+            }
+            other => {
+                c.state = other;
+                Ok(None)
+            }
+        })?;
+        if let Some(exit) = discarded {
+            self.events.publish(
+                topics::TASK_EXIT_EVENT_TOPIC,
+                Box::new(TaskExit {
+                    container_id: req.id.clone(),
+                    id: req.id,
+                    exit_status: exit.code as u32,
+                    exited_at: MessageField::some(timestamp(exit.at)),
+                    ..Default::default()
+                }),
+            );
+        }
+        Ok(api::Empty::new())
+    }
+
+    fn delete(&self, _ctx: &TtrpcContext, req: api::DeleteRequest) -> TtrpcResult<api::DeleteResponse> {
+        refuse_exec(&req.exec_id)?;
+        let container = {
+            let mut containers = self.containers();
+            let container = containers
+                .get(&req.id)
+                .ok_or_else(|| error(Code::NOT_FOUND, format!("no task {}", req.id)))?;
+            if matches!(container.state, State::Started(_) | State::Starting)
+                && container.ended.get().is_none()
+            {
+                return Err(error(
+                    Code::FAILED_PRECONDITION,
+                    format!("task {} is running; kill it first", req.id),
+                ));
+            }
+            containers.remove(&req.id).expect("found above")
+        };
+        let pid = match container.state {
+            State::Created(created) => {
+                let pid = created.pid();
+                created.discard();
+                container.ended.set(Exit { code: 128 + libc::SIGKILL, at: SystemTime::now() });
+                pid
+            }
+            State::Started(task) => task.pid(),
+            State::Starting | State::Discarded => 0,
+        };
+        let exit = container.ended.wait();
+        bundle::clean_up(&req.id, &container.bundle);
+        if container.mounted {
+            unmount_rootfs(&container.bundle);
+        }
+        self.events.publish(
+            topics::TASK_DELETE_EVENT_TOPIC,
+            Box::new(TaskDelete {
+                container_id: req.id.clone(),
+                id: req.id,
+                pid,
+                exit_status: exit.code as u32,
+                exited_at: MessageField::some(timestamp(exit.at)),
+                ..Default::default()
+            }),
+        );
+        Ok(api::DeleteResponse {
+            pid,
+            exit_status: exit.code as u32,
+            exited_at: MessageField::some(timestamp(exit.at)),
+            ..Default::default()
+        })
+    }
+
+    fn pids(&self, _ctx: &TtrpcContext, req: api::PidsRequest) -> TtrpcResult<api::PidsResponse> {
+        let task = self.task(&req.id)?;
+        let processes = task
+            .processes()
+            .into_iter()
+            .map(|pid| containerd_shim::protos::types::task::ProcessInfo { pid, ..Default::default() })
+            .collect();
+        Ok(api::PidsResponse { processes, ..Default::default() })
+    }
+
+    fn exec(&self, _ctx: &TtrpcContext, req: api::ExecProcessRequest) -> TtrpcResult<api::Empty> {
+        let wasm = self.find(&req.id, |c| {
+            Ok(match &c.state {
+                State::Started(task) => task.is_wasm(),
+                State::Created(created) => matches!(created, Created::Wasm(_)),
+                _ => false,
+            })
+        })?;
+        Err(error(
+            Code::UNIMPLEMENTED,
+            if wasm {
+                format!(
+                    "cannot exec in {}: it is a wasm guest, a single program with no other processes to start",
+                    req.id
+                )
+            } else {
+                format!(
+                    "cannot exec in {}: the wbox shim does not run extra processes in a container yet",
+                    req.id
+                )
+            },
+        ))
+    }
+
+    fn connect(&self, _ctx: &TtrpcContext, req: api::ConnectRequest) -> TtrpcResult<api::ConnectResponse> {
+        let task_pid = self.find(&req.id, |c| {
+            Ok(match &c.state {
+                State::Created(created) => created.pid(),
+                State::Started(task) => task.pid(),
+                _ => 0,
+            })
+        })?;
+        Ok(api::ConnectResponse {
+            shim_pid: std::process::id(),
+            task_pid,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..Default::default()
+        })
+    }
+
+    /// containerd asks after each container is deleted; the process ends
+    /// when it serves no container any more (the last of its pod).
+    fn shutdown(&self, _ctx: &TtrpcContext, _req: api::ShutdownRequest) -> TtrpcResult<api::Empty> {
+        if self.containers().is_empty() {
+            self.exit.signal();
+        }
+        Ok(api::Empty::new())
+    }
+}
+
+/// The only process of a task is its first: there are no exec processes.
+fn refuse_exec(exec_id: &str) -> TtrpcResult<()> {
+    if exec_id.is_empty() {
+        Ok(())
+    } else {
+        Err(error(Code::NOT_FOUND, format!("no process {exec_id}: the wbox shim runs no exec processes")))
+    }
+}
+
+/// Opens the FIFOs containerd made for the task's stdio ("" for none).
+fn open_io(stdin: &str, stdout: &str, stderr: &str) -> Result<Io, String> {
+    let open = |path: &str, write: bool| -> Result<Option<File>, String> {
+        if path.is_empty() {
+            return Ok(None);
+        }
+        let path = path.strip_prefix("file://").unwrap_or(path);
+        let opened = if write {
+            // Blocks until the reader is there: containerd's client opens
+            // its ends before it asks for the task.
+            OpenOptions::new().write(true).open(path)
+        } else {
+            // A client with nothing to send never opens its end, so stdin
+            // is opened without waiting (a read then ends at once, as for
+            // an empty stdin), then made blocking for the guest.
+            OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).and_then(|file| {
+                // SAFETY: F_SETFL on a descriptor we own.
+                match unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, 0) } {
+                    0 => Ok(file),
+                    _ => Err(std::io::Error::last_os_error()),
+                }
+            })
+        };
+        opened.map(Some).map_err(|e| format!("cannot open the task's stdio {path}: {e}"))
+    };
+    Ok(Io { stdin: open(stdin, false)?, stdout: open(stdout, true)?, stderr: open(stderr, true)? })
+}
+
+/// Mounts a snapshot containerd prepared (an overlay, or a bind mount of
+/// a directory). Not the shim crate's `mount_rootfs`: that waits for its
+/// helper through the reaper this shim turns off.
+fn mount_rootfs(mount: &containerd_shim::protos::types::mount::Mount, target: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    let mut flags = 0;
+    let mut data = Vec::new();
+    for option in &mount.options {
+        match option.as_str() {
+            "ro" => flags |= libc::MS_RDONLY,
+            "rw" => {}
+            "bind" => flags |= libc::MS_BIND,
+            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
+            other => data.push(other),
+        }
+    }
+    let c = |s: &str| CString::new(s).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    let (source, kind, data) = (c(&mount.source)?, c(&mount.type_)?, c(&data.join(","))?);
+    let target = c(&target.to_string_lossy())?;
+    // SAFETY: every pointer is to a NUL-terminated string that outlives the call.
+    let done =
+        unsafe { libc::mount(source.as_ptr(), target.as_ptr(), kind.as_ptr(), flags, data.as_ptr().cast()) };
+    if done == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+pub fn unmount_rootfs(bundle: &Path) {
+    let target = bundle.join("rootfs");
+    let Ok(path) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) else { return };
+    // SAFETY: umount2 on a path we own; a target that is not mounted fails
+    // harmlessly.
+    unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+}
+
+pub fn timestamp(at: SystemTime) -> Timestamp {
+    let since = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    Timestamp { seconds: since.as_secs() as i64, nanos: since.subsec_nanos() as i32, ..Default::default() }
+}
+
+fn error(code: Code, message: impl std::fmt::Display) -> ttrpc::Error {
+    ttrpc::Error::RpcStatus(ttrpc::get_status(code, message.to_string()))
+}
