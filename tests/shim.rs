@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use harness::containerd::Containerd;
-use harness::images::{push_busybox_image, push_image};
+use harness::images::{push_artifact, push_busybox_image, push_image};
 use harness::registry::Registry;
 
 const RUNTIME: &str = "io.containerd.wbox.v1";
@@ -85,6 +85,41 @@ impl Cluster {
         args.extend([image, id]);
         args.extend_from_slice(command);
         self.containerd.ctr(&args)
+    }
+
+    /// Makes container `id` of `image` through containerd's API, with a
+    /// spec of our own (`args`, root filesystem `root`): what a CRI does,
+    /// and what `ctr run` cannot do here for a wasm artifact, as Debian's
+    /// containerd (1.6.20) tries to unpack its module as a layer.
+    fn create_container(&self, id: &str, image: &str, root: &Path, args: &[&str]) {
+        use containerd_client::services::v1::container::Runtime;
+        use containerd_client::services::v1::containers_client::ContainersClient;
+        use containerd_client::services::v1::{Container, CreateContainerRequest};
+        let spec = serde_json::json!({
+            "ociVersion": "1.0.2",
+            "process": {"args": args, "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
+            "root": {"path": root},
+            "linux": {"namespaces": [{"type": "network"}, {"type": "mount"}]},
+        });
+        let container = Container {
+            id: id.to_owned(),
+            image: image.to_owned(),
+            runtime: Some(Runtime { name: RUNTIME.to_owned(), options: None }),
+            spec: Some(prost_types::Any {
+                type_url: "types.containerd.io/opencontainers/runtime-spec/1/Spec".to_owned(),
+                value: spec.to_string().into_bytes(),
+            }),
+            ..Default::default()
+        };
+        let mut request =
+            containerd_client::tonic::Request::new(CreateContainerRequest { container: Some(container) });
+        request.metadata_mut().insert("containerd-namespace", "wbox-test".parse().unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let channel =
+                containerd_client::connect(&self.containerd.socket).await.expect("connecting to containerd");
+            ContainersClient::new(channel).create(request).await.expect("creating the container");
+        });
     }
 
     fn ctr(&self, args: &[&str]) -> Output {
@@ -341,5 +376,42 @@ fn an_invalid_module_fails_to_start_with_a_clear_error() {
         "Hello from wbox!\n"
     );
     assert_eq!(stdout(&cluster.ctr(&["containers", "ls", "-q"])), "", "ctr run --rm removed both");
+    assert!(cluster.no_shim_left());
+}
+
+#[test]
+fn a_wasm_oci_artifact_runs_from_containerds_content_store() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = Cluster::start();
+    let hello = guest("hello.wasm");
+    push_artifact(&cluster.registry, "artifact:1", &hello);
+    let reference = format!("{}/artifact:1", cluster.registry.addr);
+    // Stored as it is, not unpacked: the module is the image's one layer.
+    ok(cluster.ctr(&["content", "fetch", "--plain-http", &reference]));
+    let root = tempfile::tempdir().unwrap();
+    cluster.create_container("art", &reference, root.path(), &["hello.wasm", "artifact"]);
+    assert_eq!(ok(cluster.ctr(&["tasks", "start", "art"])), "Hello from wbox!\narg 1: artifact\n");
+    cluster.ctr(&["tasks", "delete", "art"]);
+    ok(cluster.ctr(&["containers", "rm", "art"]));
+
+    // A module damaged in containerd's store is refused, not run.
+    let digest = String::from_utf8_lossy(
+        &std::process::Command::new("sha256sum").arg(&hello).output().unwrap().stdout,
+    )
+    .split_whitespace()
+    .next()
+    .unwrap()
+    .to_owned();
+    let blob =
+        cluster.containerd.dir().join("root/io.containerd.content.v1.content/blobs/sha256").join(&digest);
+    let mut bytes = std::fs::read(&blob).expect("the module in containerd's content store");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    cluster.create_container("damaged", &reference, root.path(), &["hello.wasm"]);
+    let out = cluster.ctr(&["tasks", "start", "damaged"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("does not match its digest"), "{}", stderr(&out));
+    ok(cluster.ctr(&["containers", "rm", "damaged"]));
     assert!(cluster.no_shim_left());
 }

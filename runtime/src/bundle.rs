@@ -5,7 +5,9 @@
 //! component runs under wasmtime, the spec's arguments, environment,
 //! working directory, bind mounts and memory limit becoming its grants and
 //! limits, and the root filesystem its `/`; anything else runs as a native
-//! container (Linux), with the spec as given.
+//! container (Linux), with the spec as given. A wasm OCI artifact has no
+//! root filesystem to speak of: its module is read from the image, as its
+//! maker (containerd) keeps it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::time::SystemTime;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+use crate::store::{Descriptor, Digest, Index, Manifest, media};
 use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Network, Program, StdioFiles};
 use crate::{Error, Result};
 
@@ -49,17 +52,32 @@ pub struct WasmTask {
     limits: Limits,
 }
 
+/// The image a bundle was made from, as its maker keeps it. Asked only when
+/// the spec's program is not in the root filesystem, as for a wasm OCI
+/// artifact, whose one layer is the module itself.
+pub trait ImageSource {
+    /// The image's descriptor (a manifest or an index); none if the
+    /// container names no image.
+    fn target(&mut self) -> Result<Option<Descriptor>>;
+    /// A blob's bytes (checked against the digest by the caller).
+    fn read(&mut self, digest: &Digest) -> Result<Vec<u8>>;
+}
+
 /// Reads the bundle in `dir` and makes its task: a wasm program compiled
 /// (through `cache`), or a native container created. A program that cannot
 /// run is an error here, before anything starts.
-pub fn create(id: &str, dir: &Path, io: Io, cache: &CompileCache) -> Result<Created> {
+pub fn create(
+    id: &str,
+    dir: &Path,
+    io: Io,
+    cache: &CompileCache,
+    image: &mut dyn ImageSource,
+) -> Result<Created> {
     let spec = Spec::load(dir.join("config.json"))
         .map_err(|e| Error::usage(format!("the bundle's config.json cannot be read: {e}")))?;
     let rootfs = root_path(dir, &spec);
     let process = spec.process().as_ref().ok_or_else(|| Error::usage("the bundle's spec has no process"))?;
-    let args = process.args().clone().unwrap_or_default();
-    let program =
-        args.first().ok_or_else(|| Error::usage("the bundle's spec names no program (process.args)"))?;
+    let mut args = process.args().clone().unwrap_or_default();
     let env: Vec<(String, String)> = process
         .env()
         .iter()
@@ -72,7 +90,26 @@ pub fn create(id: &str, dir: &Path, io: Io, cache: &CompileCache) -> Result<Crea
     let cwd = process.cwd().to_string_lossy().into_owned();
     let root = cap_std::fs::Dir::open_ambient_dir(&rootfs, cap_std::ambient_authority())
         .map_err(|e| Error::usage(format!("the bundle's root filesystem cannot be opened: {e}")))?;
-    match find_wasm(&root, program, &env, &cwd) {
+    let found = match args.first() {
+        Some(program) => find_program(&root, program, &env, &cwd),
+        None => Found::Missing,
+    };
+    let wasm = match found {
+        Found::Wasm(path, bytes) => Some((path, bytes)),
+        Found::Other => None,
+        Found::Missing => artifact_module(image)?.map(|(title, bytes)| {
+            if args.is_empty() {
+                args.push(title);
+            }
+            (args[0].clone(), bytes)
+        }),
+    };
+    if args.is_empty() {
+        return Err(Error::usage(
+            "the bundle's spec names no program (process.args), and its image is no wasm artifact",
+        ));
+    }
+    match wasm {
         Some((path, bytes)) => {
             let program = Program::load_bytes(path, &bytes, cache)?;
             let grants = Grants {
@@ -270,15 +307,20 @@ fn has_own_network(spec: &Spec) -> bool {
     })
 }
 
-/// The program, if it is wasm: found as a shell would (a name without `/`
-/// on the spec's PATH, a relative path from the working directory), inside
-/// the root filesystem only.
-fn find_wasm(
-    root: &cap_std::fs::Dir,
-    program: &str,
-    env: &[(String, String)],
-    cwd: &str,
-) -> Option<(String, Vec<u8>)> {
+/// What the spec's program is in the root filesystem.
+#[derive(Debug, PartialEq)]
+enum Found {
+    /// A wasm module or component: its path and bytes.
+    Wasm(String, Vec<u8>),
+    /// Something else (a native program).
+    Other,
+    Missing,
+}
+
+/// The program, found as a shell would (a name without `/` on the spec's
+/// PATH, a relative path from the working directory), inside the root
+/// filesystem only.
+fn find_program(root: &cap_std::fs::Dir, program: &str, env: &[(String, String)], cwd: &str) -> Found {
     let candidates: Vec<String> = if program.contains('/') {
         vec![if program.starts_with('/') { program.to_owned() } else { format!("{cwd}/{program}") }]
     } else {
@@ -290,11 +332,52 @@ fn find_wasm(
         let Ok(mut file) = root.open(relative) else { continue };
         let mut magic = [0; 4];
         if std::io::Read::read_exact(&mut file, &mut magic).is_err() || &magic != b"\0asm" {
-            return None;
+            return Found::Other;
         }
-        return root.read(relative).ok().map(|bytes| (candidate, bytes));
+        return match root.read(relative) {
+            Ok(bytes) => Found::Wasm(candidate, bytes),
+            Err(_) => Found::Other,
+        };
     }
-    None
+    Found::Missing
+}
+
+/// The module of a wasm OCI artifact image (or of an index's wasm entry),
+/// with its title: none if the image is not one. Every blob read is
+/// checked against its digest.
+fn artifact_module(image: &mut dyn ImageSource) -> Result<Option<(String, Vec<u8>)>> {
+    let Some(mut target) = image.target()? else { return Ok(None) };
+    let mut read = |descriptor: &Descriptor| -> Result<Vec<u8>> {
+        let bytes = image.read(&descriptor.digest)?;
+        if Digest::of(&bytes) != descriptor.digest {
+            return Err(Error::image(format!(
+                "the image's blob {} does not match its digest: the content store is damaged; pull the image again",
+                descriptor.digest
+            )));
+        }
+        Ok(bytes)
+    };
+    if media::is_index(&target.media_type) {
+        let index = Index::parse(&read(&target)?)?;
+        match crate::registry::choose_platform(&index, None) {
+            Some(chosen) => target = chosen.clone(),
+            None => return Ok(None),
+        }
+    }
+    let manifest = Manifest::parse(&read(&target)?)?;
+    let is_artifact = manifest.config.media_type == media::WASM_CONFIG
+        || manifest.layers.iter().any(|l| media::is_wasm_layer(&l.media_type));
+    if !is_artifact {
+        return Ok(None);
+    }
+    let [layer] = manifest.layers.as_slice() else {
+        return Err(Error::image(format!(
+            "this wasm artifact has {} layers; the wasm OCI artifact format allows exactly one",
+            manifest.layers.len()
+        )));
+    };
+    let title = layer.annotation("org.opencontainers.image.title").unwrap_or("module.wasm").to_owned();
+    Ok(Some((title, read(layer)?)))
 }
 
 /// The root filesystem as `/` (read-only if the spec says so), and each
@@ -356,17 +439,15 @@ mod tests {
         std::fs::write(dir.path().join("bin/echo"), b"\x7fELF").unwrap();
         let root = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
         let env = [("PATH".to_owned(), "/usr/bin:/bin".to_owned())];
-        assert_eq!(find_wasm(&root, "app.wasm", &env, "/").map(|f| f.0).as_deref(), Some("/bin/app.wasm"));
-        assert_eq!(
-            find_wasm(&root, "/bin/app.wasm", &[], "/").map(|f| f.0).as_deref(),
-            Some("/bin/app.wasm")
-        );
-        assert_eq!(find_wasm(&root, "app.wasm", &[], "/bin").map(|f| f.0), None, "not on a PATH");
-        assert_eq!(
-            find_wasm(&root, "./app.wasm", &[], "/bin").map(|f| f.0).as_deref(),
-            Some("/bin/./app.wasm")
-        );
-        assert!(find_wasm(&root, "echo", &env, "/").is_none());
-        assert!(find_wasm(&root, "/../../etc/passwd", &env, "/").is_none());
+        let path = |found| match found {
+            Found::Wasm(path, _) => Some(path),
+            _ => None,
+        };
+        assert_eq!(path(find_program(&root, "app.wasm", &env, "/")).as_deref(), Some("/bin/app.wasm"));
+        assert_eq!(path(find_program(&root, "/bin/app.wasm", &[], "/")).as_deref(), Some("/bin/app.wasm"));
+        assert_eq!(find_program(&root, "app.wasm", &[], "/bin"), Found::Missing, "not on a PATH");
+        assert_eq!(path(find_program(&root, "./app.wasm", &[], "/bin")).as_deref(), Some("/bin/./app.wasm"));
+        assert_eq!(find_program(&root, "echo", &env, "/"), Found::Other);
+        assert_eq!(find_program(&root, "/../../etc/passwd", &env, "/"), Found::Missing);
     }
 }

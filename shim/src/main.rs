@@ -6,6 +6,7 @@
 //! The tasks themselves are run by `wbox-runtime`: a wasm program under
 //! wasmtime inside this process, anything else as a namespace container.
 
+mod image;
 mod service;
 mod tasks;
 

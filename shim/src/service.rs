@@ -18,6 +18,8 @@ const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
 pub struct Service {
     id: String,
     namespace: String,
+    /// containerd's gRPC socket.
+    address: String,
     exit: Arc<ExitSignal>,
 }
 
@@ -28,6 +30,7 @@ impl containerd_shim::Shim for Service {
         Service {
             id: args.id.clone(),
             namespace: args.namespace.clone(),
+            address: args.address.clone(),
             exit: Arc::new(ExitSignal::default()),
         }
     }
@@ -59,7 +62,7 @@ impl containerd_shim::Shim for Service {
     }
 
     fn create_task_service(&self, publisher: RemotePublisher) -> Tasks {
-        Tasks::new(publisher, &self.namespace, Arc::clone(&self.exit))
+        Tasks::new(publisher, &self.namespace, &self.address, Arc::clone(&self.exit))
     }
 }
 

@@ -18,6 +18,8 @@ use containerd_shim::protos::ttrpc::{self, Code};
 use containerd_shim::synchronous::publisher::RemotePublisher;
 use containerd_shim::{Context, ExitSignal, TtrpcContext, TtrpcResult, warn};
 use wbox_runtime::bundle::{self, Created, Exit, Io, Task};
+
+use crate::image::ContainerImage;
 use wbox_runtime::wasm::CompileCache;
 
 /// The tasks this shim process serves (one, or a pod's).
@@ -26,6 +28,8 @@ pub struct Tasks {
     events: Arc<Events>,
     /// wbox's root, whose compile cache the shim shares.
     root: PathBuf,
+    /// containerd's gRPC socket.
+    containerd: String,
     exit: Arc<ExitSignal>,
 }
 
@@ -93,12 +97,18 @@ impl Events {
 }
 
 impl Tasks {
-    pub fn new(publisher: RemotePublisher, namespace: &str, exit: Arc<ExitSignal>) -> Tasks {
+    pub fn new(
+        publisher: RemotePublisher,
+        namespace: &str,
+        containerd: &str,
+        exit: Arc<ExitSignal>,
+    ) -> Tasks {
         let root = std::env::var_os("WBOX_ROOT").map_or_else(wbox_runtime::root::default_root, PathBuf::from);
         Tasks {
             containers: Mutex::new(HashMap::new()),
             events: Arc::new(Events { publisher, namespace: namespace.to_owned() }),
             root,
+            containerd: containerd.to_owned(),
             exit,
         }
     }
@@ -140,8 +150,9 @@ impl containerd_shim::Task for Tasks {
                 .map_err(|e| error(Code::INTERNAL, format!("cannot mount the root filesystem: {e}")))?;
         }
         let created = open_io(&req.stdin, &req.stdout, &req.stderr).and_then(|io| {
-            bundle::create(&req.id, &bundle, io, &CompileCache::in_root(&self.root))
-                .map_err(|e| e.to_string())
+            let mut image = ContainerImage::new(&self.containerd, &self.events.namespace, &req.id);
+            let cache = CompileCache::in_root(&self.root);
+            bundle::create(&req.id, &bundle, io, &cache, &mut image).map_err(|e| e.to_string())
         });
         let created = match created {
             Ok(created) => created,

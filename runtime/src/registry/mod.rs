@@ -298,7 +298,7 @@ fn media_type_of(bytes: &[u8]) -> String {
 
 /// The index entry to run: the asked-for platform; by default wasi/wasm,
 /// else this host's Linux platform.
-fn choose_platform<'a>(index: &'a Index, wanted: Option<&str>) -> Option<&'a Descriptor> {
+pub(crate) fn choose_platform<'a>(index: &'a Index, wanted: Option<&str>) -> Option<&'a Descriptor> {
     let with = |pred: &dyn Fn(&str, &str) -> bool| {
         index.manifests.iter().find(|m| m.platform.as_ref().is_some_and(|p| pred(&p.os, &p.architecture)))
     };
