@@ -236,9 +236,46 @@ fn a_wasm_image_runs_with_its_arguments_environment_and_mounts() {
     let rw = [&wasm[..], &["--mount", &rw_mount]].concat();
     ok(cluster.run(&rw, &probe, "t6", &["/probe.wasm", "write", "/data/new.txt", "written"]));
     assert_eq!(std::fs::read_to_string(data.path().join("new.txt")).unwrap(), "written");
+    // The spec's memory limit caps the guest's memory.
+    let limited = [&wasm[..], &["--memory-limit", "33554432"]].concat();
+    let out = cluster.run(&limited, &probe, "t8", &["/probe.wasm", "alloc", "64"]);
+    assert_eq!(out.status.code(), Some(3), "64 MiB under a 32 MiB limit: {}", stderr(&out));
+    ok(cluster.run(&limited, &probe, "t9", &["/probe.wasm", "alloc", "16"]));
     // Nothing else of the host: the guest's / is its image.
     let out = cluster.run(&wasm, &probe, "t7", &["/probe.wasm", "show", "/etc/passwd"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(cluster.no_shim_left());
+}
+
+#[test]
+fn mounts_given_to_a_wasm_guest_hold_against_escapes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = Cluster::start();
+    let escape = cluster.wasm_image("escape.wasm", &guest("escape.wasm"), &[]);
+    // A secret beside the mounts, and symlinks in the rw mount that lead to it.
+    let host = tempfile::tempdir().unwrap();
+    let (rw, ro, secret) = (host.path().join("rw"), host.path().join("ro"), host.path().join("secret"));
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::create_dir_all(&ro).unwrap();
+    std::fs::write(&secret, "the host's secret\n").unwrap();
+    std::fs::write(ro.join("existing"), "read-only content\n").unwrap();
+    std::os::unix::fs::symlink(&secret, rw.join("outside")).unwrap();
+    std::os::unix::fs::symlink("../secret", rw.join("outside-rel")).unwrap();
+    let rw_mount = format!("type=bind,src={},dst=/rw,options=rbind:rw", rw.display());
+    let ro_mount = format!("type=bind,src={},dst=/ro,options=rbind:ro", ro.display());
+    let flags = ["--platform", "wasi/wasm", "--mount", &rw_mount, "--mount", &ro_mount];
+    let out = cluster.run(&flags, &escape, "escape", &["/escape.wasm", "/rw", "/ro"]);
+    let report = stdout(&out);
+    assert_eq!(report.lines().count(), 16, "{report}{}", stderr(&out));
+    // Its / is its image's root filesystem, which it may list; every other
+    // attempt must fail.
+    for line in report.lines() {
+        assert!(line.contains(": denied (") || line == "list /: ALLOWED", "escaped: {line}\n{report}");
+    }
+    assert_eq!(out.status.code(), Some(1), "the guest counts the attempts allowed");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "the host's secret\n");
+    let ro_files: Vec<_> = std::fs::read_dir(&ro).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(ro_files, ["existing"], "nothing appears in a read-only mount");
     assert!(cluster.no_shim_left());
 }
 
@@ -282,6 +319,11 @@ fn kill_ends_a_looping_guest_and_delete_cleans_up() {
         .unwrap();
     let pids = stdout(&cluster.ctr(&["tasks", "ps", "loop"]));
     assert!(pids.contains(&native_pid.to_string()), "{pids}");
+    let metrics = ok(cluster.ctr(&["tasks", "metrics", "loop"]));
+    assert!(metrics.contains("pids.current") && metrics.contains("memory.usage_in_bytes"), "{metrics}");
+    // A wasm guest has no cgroup of its own; containerd logs the shim's
+    // reason and tells ctr there is nothing.
+    assert!(!cluster.ctr(&["tasks", "metrics", "spin"]).status.success());
 
     // SIGTERM for the guest; SIGKILL for sh, which as PID 1 ignores
     // signals it has no handler for.

@@ -82,9 +82,8 @@ pub fn create(
         .env()
         .iter()
         .flatten()
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) => (key.to_owned(), value.to_owned()),
-            None => (pair.clone(), String::new()),
+        .map(|pair| {
+            pair.split_once('=').map_or((pair.clone(), String::new()), |(k, v)| (k.to_owned(), v.to_owned()))
         })
         .collect();
     let cwd = process.cwd().to_string_lossy().into_owned();
@@ -128,15 +127,7 @@ pub fn create(
                 }),
             };
             grants.check()?;
-            let memory = spec
-                .linux()
-                .as_ref()
-                .and_then(|l| l.resources().as_ref())
-                .and_then(|r| r.memory().as_ref())
-                .and_then(|m| m.limit())
-                .filter(|&limit| limit > 0)
-                .map(|limit| limit as u64);
-            let limits = Limits { memory, ..Limits::default() };
+            let limits = Limits { memory: memory_limit(&spec), ..Limits::default() };
             Ok(Created::Wasm(Box::new(WasmTask { id: id.to_owned(), program, grants, limits })))
         }
         None => create_native(id, dir, io),
@@ -293,6 +284,12 @@ fn report(stderr: Option<&File>, message: &str) {
     }
 }
 
+/// The spec's memory limit (of a Linux container's cgroup): the guest's cap.
+fn memory_limit(spec: &Spec) -> Option<u64> {
+    let memory = spec.linux().as_ref()?.resources().as_ref()?.memory().as_ref()?;
+    memory.limit().filter(|&limit| limit > 0).map(|limit| limit as u64)
+}
+
 /// The spec's root, which may be relative to the bundle.
 fn root_path(dir: &Path, spec: &Spec) -> PathBuf {
     let root = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_else(|| "rootfs".into());
@@ -429,6 +426,38 @@ mod tests {
         let grants = dir_grants(&spec, Path::new("/bundle/rootfs"));
         let summary: Vec<_> = grants.iter().map(|g| (g.guest.as_str(), g.read_only)).collect();
         assert_eq!(summary, [("/", true), ("/data", true), ("/rw", false)]);
+    }
+
+    struct NoImage;
+
+    impl ImageSource for NoImage {
+        fn target(&mut self) -> Result<Option<Descriptor>> {
+            Ok(None)
+        }
+
+        fn read(&mut self, digest: &Digest) -> Result<Vec<u8>> {
+            panic!("nothing to read, yet {digest} was asked for")
+        }
+    }
+
+    #[test]
+    fn a_bad_bundle_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+        let cache = CompileCache::disabled();
+        let create = |config: &str| {
+            std::fs::write(dir.path().join("config.json"), config).unwrap();
+            match create("c", dir.path(), Io::default(), &cache, &mut NoImage) {
+                Ok(_) => panic!("{config} was accepted"),
+                Err(e) => e.to_string(),
+            }
+        };
+        assert!(create("{not json").contains("config.json cannot be read"));
+        let no_program = r#"{"ociVersion": "1.0.2", "process": {"cwd": "/", "user": {"uid": 0, "gid": 0}}, "root": {"path": "rootfs"}}"#;
+        assert!(create(no_program).contains("names no program"));
+        std::fs::write(dir.path().join("rootfs/bad.wasm"), b"\0asm\x01\0\0\0\xffgarbage").unwrap();
+        let bad_module = r#"{"ociVersion": "1.0.2", "process": {"args": ["/bad.wasm"], "cwd": "/", "user": {"uid": 0, "gid": 0}}, "root": {"path": "rootfs"}}"#;
+        assert!(create(bad_module).contains("/bad.wasm"), "{}", create(bad_module));
     }
 
     #[test]

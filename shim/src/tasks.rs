@@ -370,6 +370,27 @@ impl containerd_shim::Task for Tasks {
         Ok(api::PidsResponse { processes, ..Default::default() })
     }
 
+    /// A native container's cgroup figures (memory, CPU, processes), as
+    /// runc's shim gives them. A wasm guest runs inside this process, which
+    /// has no cgroup of its own to measure it by.
+    fn stats(&self, _ctx: &TtrpcContext, req: api::StatsRequest) -> TtrpcResult<api::StatsResponse> {
+        let task = self.task(&req.id)?;
+        if task.is_wasm() {
+            return Err(error(
+                Code::UNIMPLEMENTED,
+                format!(
+                    "no stats for {}: a wasm guest runs inside the shim, with no cgroup of its own",
+                    req.id
+                ),
+            ));
+        }
+        let metrics = containerd_shim::cgroup::get_cgroup(task.pid())
+            .and_then(|cgroup| containerd_shim::cgroup::collect_metrics(&cgroup))
+            .and_then(|metrics| containerd_shim::util::convert_to_any(Box::new(metrics)))
+            .map_err(|e| error(Code::INTERNAL, format!("cannot read the stats of {}: {e}", req.id)))?;
+        Ok(api::StatsResponse { stats: MessageField::some(metrics), ..Default::default() })
+    }
+
     fn exec(&self, _ctx: &TtrpcContext, req: api::ExecProcessRequest) -> TtrpcResult<api::Empty> {
         let wasm = self.find(&req.id, |c| {
             Ok(match &c.state {
