@@ -16,6 +16,10 @@ fn main() {
         // first process); a reaper taking every child would take those
         // exit codes first.
         no_reaper: true,
+        // containerd's log gets the shim's warnings and errors; wasmtime's
+        // trace of every host call a guest makes would flood it (containerd
+        // asks for everything with -debug).
+        default_log_level: "warn".to_owned(),
         ..Default::default()
     };
     containerd_shim::run::<service::Service>(service::RUNTIME, Some(config));
