@@ -236,6 +236,10 @@ fn a_wasm_image_runs_with_its_arguments_environment_and_mounts() {
     let rw = [&wasm[..], &["--mount", &rw_mount]].concat();
     ok(cluster.run(&rw, &probe, "t6", &["/probe.wasm", "write", "/data/new.txt", "written"]));
     assert_eq!(std::fs::read_to_string(data.path().join("new.txt")).unwrap(), "written");
+    // stdin arrives through containerd's FIFO.
+    let cat =
+        ["run", "--rm", "--runtime", RUNTIME, "--platform", "wasi/wasm", &probe, "t10", "/probe.wasm", "cat"];
+    assert_eq!(ok(cluster.containerd.ctr_with_input(&cat, b"piped in\n")), "piped in\n");
     // The spec's memory limit caps the guest's memory.
     let limited = [&wasm[..], &["--memory-limit", "33554432"]].concat();
     let out = cluster.run(&limited, &probe, "t8", &["/probe.wasm", "alloc", "64"]);

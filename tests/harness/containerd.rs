@@ -79,6 +79,23 @@ impl Containerd {
             .expect("running ctr")
     }
 
+    /// `ctr` with `input` on its stdin (which `ctr run` hands to the task).
+    pub fn ctr_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .args(["--namespace", "wbox-test"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running ctr");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().expect("running ctr")
+    }
+
     /// Processes of the wbox shim serving this containerd (their command
     /// line names its socket).
     pub fn shim_processes(&self) -> Vec<u32> {

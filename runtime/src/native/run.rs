@@ -345,10 +345,9 @@ pub fn create_from_bundle(b: FromBundle) -> Result<Created> {
     };
     // A container made with its own network namespace has only a loopback
     // device, down; the spec's maker (containerd) adds any other.
-    let own_network = spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).is_some_and(|n| {
-        n.iter().any(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Network && n.path().is_none())
-    });
-    if own_network && let Err(e) = network::loopback_up(pid, false) {
+    if crate::bundle::has_own_network(&spec)
+        && let Err(e) = network::loopback_up(pid, false)
+    {
         running.signaller().send(libc::SIGKILL);
         running.wait();
         return Err(e);

@@ -2,7 +2,6 @@
 //! grant is handed to wasmtime-wasi, which enforces it with cap-std.
 
 use std::path::{Component, Path, PathBuf};
-
 use std::sync::Arc;
 
 use wasmtime_wasi::cli::{AsyncStdinStream, IsTerminal, OutputFile, StdinStream, StdoutStream};
