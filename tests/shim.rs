@@ -305,6 +305,14 @@ fn kill_ends_a_looping_guest_and_delete_cleans_up() {
     let cluster = Cluster::start();
     let probe = cluster.wasm_image("probe.wasm", &guest("probe.wasm"), &[]);
     let busybox = cluster.busybox();
+    // containerd's event stream, where the kubelet learns of exits.
+    let mut events = std::process::Command::new("ctr")
+        .arg("--address")
+        .arg(&cluster.containerd.socket)
+        .arg("events")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let wasm = ["--platform", "wasi/wasm"];
     cluster.run_detached(&wasm, &probe, "spin", &["/probe.wasm", "spin"]);
     cluster.run_detached(&[], &busybox, "loop", &["sh", "-c", "while :; do :; done"]);
@@ -340,6 +348,16 @@ fn kill_ends_a_looping_guest_and_delete_cleans_up() {
         ok(cluster.ctr(&["containers", "rm", id]));
     }
     assert!(!Path::new(&format!("/proc/{native_pid}")).exists(), "the native container's process is gone");
+    events.kill().unwrap();
+    let events = stdout(&events.wait_with_output().unwrap());
+    for (id, status) in [("spin", 128 + 15), ("loop", 128 + 9)] {
+        let exit = events.lines().find(|l| l.contains("/tasks/exit") && l.contains(&format!("\"{id}\"")));
+        let exit = exit.unwrap_or_else(|| panic!("no exit event for {id}:\n{events}"));
+        assert!(exit.contains(&format!("\"exit_status\":{status},")), "{exit}");
+    }
+    for topic in ["/tasks/create", "/tasks/start", "/tasks/delete"] {
+        assert!(events.contains(topic), "no {topic} event:\n{events}");
+    }
     assert!(cluster.no_shim_left(), "no shim process is left");
     let tasks_dir = cluster.containerd.dir().join("state/io.containerd.runtime.v2.task/wbox-test");
     assert_eq!(std::fs::read_dir(&tasks_dir).map(|d| d.count()).unwrap_or(0), 0, "bundles are removed");
