@@ -457,6 +457,10 @@ fn a_wasm_oci_artifact_runs_from_containerds_content_store() {
     assert_eq!(ok(cluster.ctr(&["tasks", "start", "art"])), "Hello from wbox!\narg 1: artifact\n");
     cluster.ctr(&["tasks", "delete", "art"]);
     ok(cluster.ctr(&["containers", "rm", "art"]));
+    cluster.create_container("art-exit", &reference, root.path(), &["hello.wasm", "--exit", "4"]);
+    assert_eq!(cluster.ctr(&["tasks", "start", "art-exit"]).status.code(), Some(4));
+    cluster.ctr(&["tasks", "delete", "art-exit"]);
+    ok(cluster.ctr(&["containers", "rm", "art-exit"]));
 
     // A module damaged in containerd's store is refused, not run.
     let digest = String::from_utf8_lossy(
