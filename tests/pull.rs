@@ -218,7 +218,7 @@ fn hostile_layers_are_refused_and_nothing_is_written_outside() {
     let registry = Registry::start();
     let work = tempfile::tempdir().unwrap();
     let hello = format!("/app.wasm={}", guest("hello.wasm"));
-    for kind in ["dotdot", "symlink", "hardlink"] {
+    for kind in ["dotdot", "hardlink"] {
         let wbox = Wbox::new();
         let layer = hostile_layer(kind, work.path());
         let tag = format!("hostile:{kind}");
@@ -243,8 +243,10 @@ fn hostile_layers_are_refused_and_nothing_is_written_outside() {
         assert!(rootfs.is_empty(), "{kind}: no rootfs, whole or partial, is left: {rootfs:?}");
     }
 
-    // An absolute name is read inside the image; a device is skipped.
-    for kind in ["absolute", "device"] {
+    // An absolute name is read inside the image; so is a symlink that
+    // climbs, as a container's kernel (and Docker) resolves it: `..` stops
+    // at the image's root. A device is skipped.
+    for kind in ["absolute", "symlink", "device"] {
         let wbox = Wbox::new();
         let layer = hostile_layer(kind, work.path());
         let tag = format!("neutral:{kind}");
@@ -261,8 +263,12 @@ fn hostile_layers_are_refused_and_nothing_is_written_outside() {
             .map(|e| e.unwrap().path())
             .find(|p| p.is_dir())
             .unwrap();
+        assert!(!Path::new("/etc/escaped.txt").exists());
         if kind == "absolute" {
             assert!(rootfs.join("abs-escaped.txt").is_file());
+        } else if kind == "symlink" {
+            assert_eq!(fs::read_link(rootfs.join("link")).unwrap(), Path::new("etc"));
+            assert!(rootfs.join("etc/escaped.txt").is_file());
         } else {
             assert!(!rootfs.join("dev/null2").exists());
         }

@@ -100,6 +100,7 @@ fn main() -> ExitCode {
         .with_target(false);
     tracing_subscriber::registry().with(output).with(targets).init();
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
+    wbox_runtime::build::reap_abandoned(&root);
     // Docker's codes 125/126/127 belong to `run`; other commands fail with 1.
     let runs_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));
     let result = match cli.command {

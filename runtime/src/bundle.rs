@@ -41,7 +41,7 @@ pub struct Exit {
 pub enum Created {
     Wasm(Box<WasmTask>),
     #[cfg(target_os = "linux")]
-    Native(crate::native::Created),
+    Native(Box<crate::native::Created>),
 }
 
 /// A wasm program with its grants, compiled and ready to start.
@@ -144,7 +144,7 @@ fn create_native(id: &str, dir: &Path, io: Io) -> Result<Created> {
         state: &state,
         stdio,
     })?;
-    Ok(Created::Native(created))
+    Ok(Created::Native(Box::new(created)))
 }
 
 #[cfg(not(target_os = "linux"))]

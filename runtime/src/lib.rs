@@ -11,6 +11,8 @@ pub mod native;
 pub mod reference;
 pub mod registry;
 pub mod root;
+pub mod rootdir;
+pub mod scratch;
 pub mod store;
 pub mod units;
 pub mod wasm;

@@ -4,6 +4,7 @@
 //   probe cat        copy stdin to stdout
 //   probe show FILE  copy FILE to stdout
 //   probe write FILE TEXT  write TEXT to FILE (created or truncated)
+//   probe link TARGET PATH  make a symlink PATH that points at TARGET
 //   probe args       print each argument, bracketed, one a line
 //   probe env        print the environment, one a line
 //   probe cwd        print the working directory
@@ -61,6 +62,10 @@ int main(int argc, char **argv) {
         if (!f) return perror(arg), 1;
         fputs(argc > 3 ? argv[3] : "", f);
         return fclose(f) != 0 ? (perror(arg), 1) : 0;
+    }
+    if (!strcmp(mode, "link")) {
+        if (argc < 4) return fputs("probe link TARGET PATH\n", stderr), 2;
+        return symlink(arg, argv[3]) != 0 ? (perror(argv[3]), 1) : 0;
     }
     if (!strcmp(mode, "args")) {
         for (int i = 0; i < argc; i++) printf("[%s]\n", argv[i]);

@@ -210,9 +210,12 @@ fn single(rest: &str, usage: &str) -> std::result::Result<String, String> {
     if value.is_empty() { Err(usage.to_owned()) } else { Ok(value.to_owned()) }
 }
 
+/// `--name=value` pairs, in the order written.
+type Flags = Vec<(String, String)>;
+
 /// Leading `--name=value` flags, checked against the allowed names, and the
 /// words after them.
-fn flags(rest: &str, allowed: &[&str]) -> std::result::Result<(Vec<(String, String)>, Vec<String>), String> {
+fn flags(rest: &str, allowed: &[&str]) -> std::result::Result<(Flags, Vec<String>), String> {
     let mut found = Vec::new();
     let mut words = rest.split_whitespace().peekable();
     while let Some(word) = words.peek() {

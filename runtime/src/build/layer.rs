@@ -5,16 +5,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+pub use crate::rootdir::Node as Content;
 use crate::store::Descriptor;
 
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-
-#[derive(Debug, Clone)]
-pub enum Content {
-    Dir,
-    File(Vec<u8>),
-    Symlink(String),
-}
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -57,7 +51,18 @@ impl Layer {
                 }
                 Content::Symlink(target) => {
                     let _ = dir.remove_file(path);
-                    dir.symlink(target, path)?;
+                    // As the image says, even pointing out: it is read
+                    // inside the stage, never followed out of it.
+                    dir.symlink_contents(target, path)?;
+                }
+                Content::HardLink(target) => {
+                    let _ = dir.remove_file(path);
+                    dir.hard_link(target, dir, path)?;
+                }
+                // The layer records them; the stage's own files need them
+                // only for later RUN steps, which cannot open them anyway.
+                Content::Fifo | Content::CharDevice { .. } | Content::BlockDevice { .. } => {
+                    tracing::debug!("{path}: a fifo or device node is kept in the layer only");
                 }
             }
         }
@@ -89,10 +94,37 @@ impl Layer {
                     header.set_size(0);
                     tar.append_link(&mut header, path, target)?;
                 }
+                Content::HardLink(target) => {
+                    header.set_entry_type(tar::EntryType::Link);
+                    header.set_size(0);
+                    tar.append_link(&mut header, path, target)?;
+                }
+                Content::Fifo => special(&mut tar, &mut header, path, tar::EntryType::Fifo, (0, 0))?,
+                Content::CharDevice { major, minor } => {
+                    special(&mut tar, &mut header, path, tar::EntryType::Char, (*major, *minor))?
+                }
+                Content::BlockDevice { major, minor } => {
+                    special(&mut tar, &mut header, path, tar::EntryType::Block, (*major, *minor))?
+                }
             }
         }
         tar.into_inner()
     }
+}
+
+/// A fifo or device node: a header and no data, as Docker writes them.
+fn special(
+    tar: &mut tar::Builder<Vec<u8>>,
+    header: &mut tar::Header,
+    path: &str,
+    kind: tar::EntryType,
+    (major, minor): (u32, u32),
+) -> std::io::Result<()> {
+    header.set_entry_type(kind);
+    header.set_size(0);
+    header.set_device_major(major)?;
+    header.set_device_minor(minor)?;
+    tar.append_data(header, path, std::io::empty())
 }
 
 /// A layer's tar gzipped (without a name or time in the header), and its

@@ -15,6 +15,8 @@ use serde_json::{Map, Value, json};
 use crate::image::{self, Image, Kind as ImageKind};
 use crate::reference::ImageRef;
 use crate::registry;
+use crate::rootdir::{self, RootDir};
+use crate::scratch::{self, Scratch};
 use crate::store::{Descriptor, Digest, Store, climbs_out, media};
 use crate::wasm::{CompileCache, Network};
 use crate::{Error, Result};
@@ -58,7 +60,7 @@ pub struct BuildOptions {
 /// A stage being built.
 struct Stage {
     name: Option<String>,
-    files: tempfile::TempDir,
+    files: Scratch,
     layers: Vec<Descriptor>,
     diff_ids: Vec<Value>,
     history: Vec<Value>,
@@ -101,6 +103,7 @@ pub fn build(
         .or_else(|_| context.read_to_string(".dockerignore"))
         .unwrap_or_default();
     let builder = Builder {
+        root,
         store,
         compile_cache: cache,
         layers: LayerCache::new(root, !options.no_cache),
@@ -162,6 +165,25 @@ pub fn build(
     }
 }
 
+/// Cleans up after builds whose process was killed: their RUN steps'
+/// containers (processes, cgroups, runtime state) and their scratch
+/// directories. Every wbox command does this first, so a killed build leaves
+/// nothing once wbox is used again.
+pub fn reap_abandoned(root: &Path) {
+    for (dir, _held) in scratch::abandoned(root) {
+        #[cfg(target_os = "linux")]
+        {
+            let state = dir.join(crate::native::BUILD_STEP_STATE);
+            for container in std::fs::read_dir(&state).into_iter().flatten().flatten() {
+                crate::native::remove_state(&state, &container.file_name().to_string_lossy());
+            }
+        }
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!("cannot remove {}, left by a killed build: {e}", dir.display());
+        }
+    }
+}
+
 /// A stage's starting point: nothing, or a wasm image's layers, config and files.
 fn start_stage(
     root: &Path,
@@ -170,7 +192,7 @@ fn start_stage(
     name: Option<String>,
     built: &[Stage],
 ) -> Result<Stage> {
-    let files = tempfile::tempdir().map_err(|e| Error::Internal(e.into()))?;
+    let files = Scratch::new(root, "build-")?;
     let mut stage = Stage {
         name,
         files,
@@ -234,6 +256,7 @@ fn start_stage(
 
 /// What every step of one build shares.
 struct Builder<'a> {
+    root: &'a Path,
     store: &'a Store,
     compile_cache: &'a CompileCache,
     layers: LayerCache,
@@ -292,6 +315,7 @@ fn apply(
                         )?,
                         #[cfg(target_os = "linux")]
                         Some(_) => run_step::run_native(
+                            b.root,
                             stage.files.path(),
                             argv,
                             env,
@@ -350,7 +374,24 @@ fn apply(
                     sources_found.extend(matching(&source_root, &source, &ignored)?);
                 }
             }
-            let into_dir = dest.ends_with('/') || sources_found.len() + urls.len() > 1;
+            // Docker's rule: into a directory when the destination ends in
+            // `/`, is `.`, already is one, or several sources are copied. Resolved
+            // inside the stage, whatever symlinks earlier steps left there.
+            let stage_root = RootDir::open(stage.files.path()).map_err(|e| Error::Internal(e.into()))?;
+            let placing =
+                |e: std::io::Error| Error::usage(format!("cannot place the copied files at {dest}: {e}"));
+            let resolved = stage_root.resolve(&dest_path).map_err(placing)?;
+            let is_dir = stage_root.dir().symlink_metadata(&resolved).is_ok_and(|m| m.is_dir())
+                || resolved.as_os_str().is_empty();
+            let into_dir =
+                dest.ends_with('/') || dest == "." || is_dir || sources_found.len() + urls.len() > 1;
+            let dest_path = if resolved.as_os_str().is_empty() {
+                "/".to_owned()
+            } else if into_dir {
+                format!("/{}/", resolved.display())
+            } else {
+                format!("/{}", stage_root.resolve_parent(&dest_path).map_err(placing)?.display())
+            };
             for url in &urls {
                 let bytes = add::download(url, checksum.as_deref())?;
                 let target =
@@ -360,12 +401,13 @@ fn apply(
                 layer.add(target.trim_start_matches('/').to_owned(), entry);
             }
             for source in &sources_found {
-                if *add && source_root.metadata(source).is_ok_and(|m| m.is_file()) {
-                    if let Some(bytes) = add::archive_in(&source_root, source)? {
-                        let owner = chown.as_ref().map(|_| (uid, gid));
-                        add::unpack(&source.display().to_string(), &bytes, &dest_path, &mut layer, owner)?;
-                        continue;
-                    }
+                if *add
+                    && source_root.metadata(source).is_ok_and(|m| m.is_file())
+                    && let Some(bytes) = add::archive_in(&source_root, source)?
+                {
+                    let owner = chown.as_ref().map(|_| (uid, gid));
+                    add::unpack(&source.display().to_string(), &bytes, &dest_path, &mut layer, owner)?;
+                    continue;
                 }
                 let is_dir = source_root.metadata(source).map(|m| m.is_dir()).unwrap_or(false);
                 let target = if is_dir || !into_dir {
@@ -380,10 +422,8 @@ fn apply(
                 collect(&source_root, source, &target, &mut layer, (uid, gid), mode, &ignored)?;
             }
             add_parents(&mut layer, &dest_path);
-            let files = Dir::open_ambient_dir(stage.files.path(), cap_std::ambient_authority())
-                .map_err(|e| Error::Internal(e.into()))?;
             layer
-                .write_into(&files)
+                .write_into(stage_root.dir())
                 .map_err(|e| Error::usage(format!("cannot place the copied files: {e}")))?;
             // The same files copied after the same steps: the same layer.
             let tar = layer.tar(mtime).map_err(|e| Error::Internal(e.into()))?;
@@ -574,11 +614,7 @@ fn inside(path: &str) -> Option<PathBuf> {
     for component in Path::new(path).components() {
         match component {
             Component::Normal(part) => out.push(part),
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
+            Component::ParentDir if !out.pop() => return None,
             _ => {}
         }
     }
@@ -633,11 +669,13 @@ fn collect(
         }
         return Ok(());
     }
-    let bytes = root.read(source).map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
+    // A fifo or device node is copied as what it is, never opened.
+    let (content, meta) =
+        rootdir::node(root, source).map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
     use cap_std::fs::PermissionsExt;
     let executable = meta.permissions().mode() & 0o111 != 0;
     let mode = mode.unwrap_or(if executable { 0o755 } else { 0o644 });
-    layer.add(target, Entry { content: Content::File(bytes), mode, uid, gid });
+    layer.add(target, Entry { content, mode, uid, gid });
     Ok(())
 }
 

@@ -4,23 +4,13 @@
 //! namespace container on those files. What it changed becomes the step's
 //! layer.
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::layer::{Content, Entry, Layer};
+use crate::rootdir::{RootDir, S_IFDIR, S_IFREG, Snapshot};
 use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Network, Outcome, Program};
 use crate::{Error, Result};
-
-/// What is known of a file to tell whether a step changed it.
-#[derive(PartialEq, Eq)]
-struct Seen {
-    kind: u32,
-    size: u64,
-    mode: u32,
-    modified: (i64, i64),
-    inode: u64,
-}
 
 /// Runs `argv` in `files` and returns the layer of what it changed.
 pub fn run(
@@ -31,8 +21,8 @@ pub fn run(
     network: &Network,
     cache: &CompileCache,
 ) -> Result<Layer> {
-    let program_path = super::inside(&argv[0]).map(|p| files.join(p));
-    let bytes = program_path.as_ref().and_then(|p| std::fs::read(p).ok()).filter(|b| b.starts_with(b"\0asm"));
+    let root = open(files)?;
+    let bytes = root.read(&argv[0]).ok().filter(|b| b.starts_with(b"\0asm"));
     let Some(bytes) = bytes else {
         return Err(Error::usage(format!(
             "RUN {}: no wasm program is at that path in the stage's files; a wasm stage runs wasm programs \
@@ -41,13 +31,14 @@ pub fn run(
         )));
     };
     let program = Program::load_bytes(argv[0].clone(), &bytes, cache)?;
-    std::fs::create_dir_all(files.join(workdir.trim_start_matches('/')))
-        .map_err(|e| Error::usage(format!("cannot make the working directory {workdir}: {e}")))?;
+    // Where the working directory really is: the guest cannot follow a
+    // symlink that its grant's handle refuses (an absolute one).
+    let workdir = format!("/{}", make_workdir(&root, workdir)?.display());
     let grants = Grants {
         dirs: vec![DirGrant { host: files.to_owned(), guest: "/".into(), read_only: false }],
         env,
         args: argv.clone(),
-        workdir: Some(workdir.to_owned()),
+        workdir: Some(workdir),
         stdin: false,
         tty: Some(false),
         // None unless the build is given one (`wbox build --network host`).
@@ -55,7 +46,7 @@ pub fn run(
         ..Grants::default()
     };
     grants.check()?;
-    let before = snapshot(files);
+    let before = root.snapshot();
     let (_stop, stop_signal) = wasm::stoppable();
     match wasm::run_blocking(&program, &grants, &Limits::default(), stop_signal)? {
         Outcome::Exited(0) => {}
@@ -71,13 +62,14 @@ pub fn run(
             )));
         }
     }
-    changes(files, &before)
+    changes(&root, &before, root.snapshot())
 }
 
 /// Runs `argv` in a native container on `files` and returns the layer of
 /// what it changed.
 #[cfg(target_os = "linux")]
 pub fn run_native(
+    root: &Path,
     files: &Path,
     argv: Vec<String>,
     env: Vec<(String, String)>,
@@ -85,81 +77,139 @@ pub fn run_native(
     user: Option<&str>,
     host_network: bool,
 ) -> Result<Layer> {
-    let before = snapshot(files);
-    let step = crate::native::BuildStep { files, argv: &argv, env: &env, workdir, user, host_network };
-    match crate::native::run_build_step(step)? {
-        0 => {}
-        code => return Err(Error::usage(format!("RUN {} failed with exit code {code}", argv.join(" ")))),
+    let stage = open(files)?;
+    make_workdir(&stage, workdir)?;
+    let mount_points = MountPoints::make(&stage)?;
+    let mut before = stage.snapshot();
+    let step = crate::native::BuildStep { root, files, argv: &argv, env: &env, workdir, user, host_network };
+    let code = crate::native::run_build_step(step)?;
+    let mut after = stage.snapshot();
+    mount_points.remove(&stage, &mut before, &mut after);
+    if code != 0 {
+        return Err(Error::usage(format!("RUN {} failed with exit code {code}", argv.join(" "))));
     }
-    // The mount points of the container's own /etc files are not the step's.
-    for file in ["etc/hostname", "etc/hosts", "etc/resolv.conf"] {
-        if !before.contains_key(file) {
-            let _ = std::fs::remove_file(files.join(file));
-        }
-    }
-    changes(files, &before)
+    changes(&stage, &before, after)
 }
 
-/// The layer of what changed in `files` since `before`.
-fn changes(files: &Path, before: &BTreeMap<String, Seen>) -> Result<Layer> {
-    let after = snapshot(files);
+fn open(files: &Path) -> Result<RootDir> {
+    RootDir::open(files).map_err(|e| Error::Internal(anyhow::anyhow!("{}: {e}", files.display())))
+}
+
+/// Makes the step's working directory, inside the stage whatever its
+/// symlinks say; returns where it is.
+fn make_workdir(root: &RootDir, workdir: &str) -> Result<std::path::PathBuf> {
+    let made = root.resolve(workdir).and_then(|resolved| {
+        root.create_dir_all(workdir)?;
+        Ok(resolved)
+    });
+    made.map_err(|e| Error::usage(format!("cannot make the working directory {workdir}: {e}")))
+}
+
+/// The files a native step's container gets its own `/etc/hostname`,
+/// `/etc/hosts` and `/etc/resolv.conf` mounted on. Made by us, inside the
+/// stage, where the runtime will look for them (resolved in the stage, as it
+/// resolves them); known afterwards by their inode, wherever the step moved
+/// them, so that neither they nor a directory made for them lands in the
+/// layer.
+#[cfg(target_os = "linux")]
+struct MountPoints {
+    made: Vec<(u64, u64)>,
+}
+
+#[cfg(target_os = "linux")]
+impl MountPoints {
+    const FILES: [&str; 3] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+
+    fn make(root: &RootDir) -> Result<MountPoints> {
+        use cap_std::fs::MetadataExt;
+        let mut made = Vec::new();
+        let inode = |meta: cap_std::fs::Metadata| (meta.dev(), meta.ino());
+        for file in Self::FILES {
+            let mut make_one = || -> std::io::Result<()> {
+                let path = root.resolve(file)?;
+                if root.dir().symlink_metadata(&path).is_ok() {
+                    return Ok(());
+                }
+                let mut dir = std::path::PathBuf::new();
+                for part in path.parent().into_iter().flat_map(Path::components) {
+                    dir.push(part);
+                    if root.dir().symlink_metadata(&dir).is_err() {
+                        root.dir().create_dir(&dir)?;
+                        made.push(inode(root.dir().symlink_metadata(&dir)?));
+                    }
+                }
+                made.push(inode(root.dir().create(&path)?.metadata()?));
+                Ok(())
+            };
+            make_one().map_err(|e| Error::usage(format!("cannot make {file} in the stage: {e}")))?;
+        }
+        Ok(MountPoints { made })
+    }
+
+    /// Removes the mount points, and the directories made for them that
+    /// the step left empty, from the stage and from both snapshots.
+    fn remove(&self, root: &RootDir, before: &mut Snapshot, after: &mut Snapshot) {
+        let ours = |seen: &crate::rootdir::Seen| self.made.contains(&seen.inode);
+        before.retain(|_, seen| !ours(seen));
+        let mut found: Vec<(String, bool)> = after
+            .iter()
+            .filter(|(_, seen)| ours(seen))
+            .map(|(p, s)| (p.clone(), s.kind == S_IFDIR))
+            .collect();
+        // Deepest first, so that a directory is empty when its turn comes.
+        found.sort_by_key(|(path, _)| std::cmp::Reverse(path.matches('/').count()));
+        for (path, is_dir) in found {
+            // The path is one the walk found: it has no symlink in it.
+            let removed = if is_dir { root.dir().remove_dir(&path) } else { root.dir().remove_file(&path) };
+            if removed.is_ok() {
+                after.remove(&path);
+            }
+        }
+    }
+}
+
+/// The layer of what changed in the stage between two snapshots. Owners
+/// are kept when wbox runs as root (a native step's `chown` is the image's);
+/// otherwise every file is wbox's own, and the image's root's.
+fn changes(root: &RootDir, before: &Snapshot, after: Snapshot) -> Result<Layer> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let keep_owners = unsafe { libc::geteuid() } == 0;
     let mut layer = Layer::default();
+    // A file with several names in this layer: the first name holds the
+    // bytes, the others are hard links to it, as in Docker's layers.
+    let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
     for (path, seen) in &after {
         if before.get(path) == Some(seen) {
             continue;
         }
-        let full = files.join(path);
-        let meta = std::fs::symlink_metadata(&full).map_err(|e| Error::Internal(e.into()))?;
-        let content = if meta.is_dir() {
-            Content::Dir
-        } else if meta.is_symlink() {
-            Content::Symlink(
-                std::fs::read_link(&full)
-                    .map_err(|e| Error::Internal(e.into()))?
-                    .to_string_lossy()
-                    .into_owned(),
-            )
-        } else {
-            Content::File(std::fs::read(&full).map_err(|e| Error::Internal(e.into()))?)
+        let linked = (seen.kind == S_IFREG && seen.links > 1).then(|| first_names.get(&seen.inode)).flatten();
+        let content = match linked {
+            Some(first) => Content::HardLink(first.clone()),
+            None => match root.node(path) {
+                Ok((content, _)) => content,
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                    tracing::debug!("{e}; left out of the layer, as Docker does");
+                    continue;
+                }
+                Err(e) => return Err(Error::Internal(anyhow::anyhow!("reading {path} from the stage: {e}"))),
+            },
         };
-        layer.add(path.clone(), Entry { content, mode: meta.mode() & 0o7777, uid: 0, gid: 0 });
+        if seen.kind == S_IFREG && seen.links > 1 {
+            first_names.entry(seen.inode).or_insert_with(|| path.clone());
+        }
+        let (uid, gid) = if keep_owners { (seen.uid.into(), seen.gid.into()) } else { (0, 0) };
+        layer.add(path.clone(), Entry { content, mode: seen.mode & 0o7777, uid, gid });
     }
-    // What is gone is hidden from the layers below by a whiteout.
+    // What is gone is hidden from the layers below by a whiteout; inside a
+    // directory that is itself gone, or now a file or a symlink, the entry
+    // that replaced it does that.
     for path in before.keys().filter(|p| !after.contains_key(*p)) {
         let (parent, name) = path.rsplit_once('/').map_or(("", path.as_str()), |(p, n)| (p, n));
-        if parent.is_empty() || after.contains_key(parent) {
+        if parent.is_empty() || after.get(parent).is_some_and(|seen| seen.kind == S_IFDIR) {
             let whiteout =
                 if parent.is_empty() { format!(".wh.{name}") } else { format!("{parent}/.wh.{name}") };
             layer.add(whiteout, Entry { content: Content::File(Vec::new()), mode: 0o644, uid: 0, gid: 0 });
         }
     }
     Ok(layer)
-}
-
-fn snapshot(root: &Path) -> BTreeMap<String, Seen> {
-    let mut seen = BTreeMap::new();
-    walk(root, "", &mut seen);
-    seen
-}
-
-fn walk(dir: &Path, prefix: &str, seen: &mut BTreeMap<String, Seen>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-        let Ok(meta) = entry.path().symlink_metadata() else { continue };
-        seen.insert(
-            path.clone(),
-            Seen {
-                kind: meta.mode() & 0o170000,
-                size: meta.len(),
-                mode: meta.mode(),
-                modified: (meta.mtime(), meta.mtime_nsec()),
-                inode: meta.ino(),
-            },
-        );
-        if meta.is_dir() {
-            walk(&entry.path(), &path, seen);
-        }
-    }
 }

@@ -10,10 +10,17 @@ use cap_std::fs::Dir;
 
 use super::rootfs::{self, fs_error};
 use super::{Options, command, network, spec};
+use crate::scratch::Scratch;
 use crate::{Error, Result};
+
+/// Where in a step's scratch directory libcontainer keeps the container's
+/// state.
+pub const BUILD_STEP_STATE: &str = "runtime";
 
 /// One RUN step.
 pub struct BuildStep<'a> {
+    /// wbox's state directory (ROOT): the step's scratch directory is there.
+    pub root: &'a Path,
     /// The stage's files: the container's root.
     pub files: &'a Path,
     pub argv: &'a [String],
@@ -27,10 +34,9 @@ pub struct BuildStep<'a> {
 
 /// Runs the step to its end; returns its exit code.
 pub fn run_build_step(step: BuildStep) -> Result<i32> {
-    let work = tempfile::Builder::new()
-        .prefix("wbox-run-")
-        .tempdir()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot make a directory for the step: {e}")))?;
+    // Under ROOT, held while the step runs: if this process is killed, the
+    // next wbox finds the runtime state there and ends the container.
+    let work = Scratch::new(step.root, "run-")?;
     let id = format!("wbox-build-{}", &crate::container::new_id()?[..16]);
     let root = Dir::open_ambient_dir(step.files, cap_std::ambient_authority())
         .map_err(|e| fs_error(step.files, e))?;
@@ -39,8 +45,6 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
     }
     let user = command::user(&root, step.user)?;
     let env = command::environment(step.env, &id, &user);
-    fs::create_dir_all(step.files.join(step.workdir.trim_start_matches('/')))
-        .map_err(|e| Error::usage(format!("cannot make the working directory {}: {e}", step.workdir)))?;
     command::check_program(&root, &step.argv[0], &env, step.workdir)?;
     let resolv = if step.host_network {
         fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
@@ -70,7 +74,7 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
     spec.save(bundle.join("config.json"))
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot write the runtime spec: {e}")))?;
     let mut container =
-        super::run::builder(&id, &work.path().join("runtime"), super::run::Stdio::Inherit(None))?
+        super::run::builder(&id, &work.path().join(BUILD_STEP_STATE), super::run::Stdio::Inherit(None))?
             .as_init(&bundle)
             .with_systemd(false)
             .with_detach(true)

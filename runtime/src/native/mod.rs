@@ -30,7 +30,7 @@ mod spec;
 mod terminal;
 
 #[cfg(target_os = "linux")]
-pub use build_step::{BuildStep, run_build_step};
+pub use build_step::{BUILD_STEP_STATE, BuildStep, run_build_step};
 #[cfg(target_os = "linux")]
 pub use exec::{Exec, exec, is_native};
 #[cfg(target_os = "linux")]

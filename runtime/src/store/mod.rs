@@ -218,10 +218,10 @@ impl Store {
                 }
             };
             // A damaged manifest keeps nothing alive either.
-            if Digest::of(&bytes) == digest {
-                if let Ok(manifest) = Manifest::parse(&bytes) {
-                    live.extend(manifest.blobs().map(|blob| blob.digest.hex().to_owned()));
-                }
+            if Digest::of(&bytes) == digest
+                && let Ok(manifest) = Manifest::parse(&bytes)
+            {
+                live.extend(manifest.blobs().map(|blob| blob.digest.hex().to_owned()));
             }
         }
         let mut freed = 0;

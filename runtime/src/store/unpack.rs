@@ -11,6 +11,8 @@ use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::Dir;
 
+use crate::rootdir::RootDir;
+
 use super::{Descriptor, Store};
 use crate::{Error, Result};
 
@@ -18,8 +20,8 @@ const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
 pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -> Result<()> {
-    let root = Dir::open_ambient_dir(dest, cap_std::ambient_authority())
-        .map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
+    let root =
+        RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
     for layer in layers {
         let blob = store.open_blob(layer)?;
         unpack_layer(blob, &root).map_err(|e| match e {
@@ -33,7 +35,7 @@ pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -
 /// Unpacks one layer (tar, gzip or zstd, told from its first bytes), then
 /// reads the blob to its end, so that its digest is checked: a decoder stops
 /// at the end of its stream, which need not be the end of the blob.
-fn unpack_layer(mut blob: impl Read, root: &Dir) -> Result<()> {
+fn unpack_layer(mut blob: impl Read, root: &RootDir) -> Result<()> {
     {
         let mut input = BufReader::new(&mut blob);
         let head = input.fill_buf().map_err(read_error)?;
@@ -61,12 +63,19 @@ fn read_error(e: io::Error) -> Error {
     Error::image(format!("it cannot be read: {e}"))
 }
 
-fn apply(mut entry: tar::Entry<impl Read>, root: &Dir, written: &mut HashSet<PathBuf>) -> Result<()> {
+fn apply(mut entry: tar::Entry<impl Read>, root: &RootDir, written: &mut HashSet<PathBuf>) -> Result<()> {
     let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-    let Some(path) = inside(&raw)? else { return Ok(()) };
+    let Some(named) = inside(&raw)? else { return Ok(()) };
     let write_error = |e: io::Error| Error::image(format!("'{raw}' cannot be written: {e}"));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let parent = path.parent().unwrap_or(Path::new(""));
+    let name = named.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    // The directory resolved as a container's kernel (and Docker's
+    // unpacking) resolves it: a symlink an earlier entry made there leads
+    // where it would in the container, inside the rootfs, never out.
+    let parent = named.parent().map(|p| p.to_string_lossy()).unwrap_or_default();
+    let parent = root.resolve(&parent).map_err(write_error)?;
+    let path = parent.join(name);
+    let parent = parent.as_path();
+    let root = root.dir();
 
     if name == OPAQUE {
         // The directory keeps only what this layer puts in it.
@@ -122,11 +131,7 @@ fn apply(mut entry: tar::Entry<impl Read>, root: &Dir, written: &mut HashSet<Pat
                 Some(rest) => "../".repeat(parent.components().count()) + rest,
                 None => target,
             };
-            if climbs_out(parent, &target) {
-                return Err(Error::image(format!(
-                    "symlink '{raw}' -> '{target}' leads outside the image's root filesystem"
-                )));
-            }
+            let target = clamped(parent, &target);
             remove(root, &path).map_err(write_error)?;
             symlink(root, &target, &path).map_err(write_error)?;
         }
@@ -177,6 +182,30 @@ pub(crate) fn climbs_out(dir: &Path, target: &str) -> bool {
         }
     }
     false
+}
+
+/// A relative symlink target as the kernel resolves it for a process whose
+/// `/` is the rootfs (and Docker for a layer): a `..` above the root stays
+/// at the root, so it is dropped, and the link leads where it would in a
+/// container, inside the rootfs.
+fn clamped(dir: &Path, target: &str) -> String {
+    let mut depth = dir.components().count();
+    let mut parts: Vec<&str> = Vec::new();
+    for part in Path::new(target).components() {
+        match part {
+            Component::ParentDir if depth == 0 => {}
+            Component::ParentDir => {
+                depth -= 1;
+                parts.push("..");
+            }
+            Component::Normal(name) => {
+                depth += 1;
+                parts.push(name.to_str().unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    if parts.is_empty() { ".".to_owned() } else { parts.join("/") }
 }
 
 /// Removes whatever is at `path`, file or tree (a whiteout, or a later
@@ -250,7 +279,7 @@ mod tests {
     fn later_layers_and_whiteouts_win() {
         use tar::EntryType::{Directory, Regular, Symlink};
         let dir = tempfile::tempdir().unwrap();
-        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let root = RootDir::open(dir.path()).unwrap();
         let first = layer(&[
             ("a/x", Regular, "x"),
             ("a/y", Regular, "y"),
@@ -271,19 +300,32 @@ mod tests {
         ]);
         unpack_layer(first.as_slice(), &root).unwrap();
         unpack_layer(second.as_slice(), &root).unwrap();
-        let has = |p: &str| root.symlink_metadata(p).is_ok();
+        let has = |p: &str| root.dir().symlink_metadata(p).is_ok();
         assert!(!has("a/x") && has("a/y"), "a whiteout hides one file");
         assert!(!has("b"));
         assert!(!has("c/old") && has("c/new"), "an opaque directory keeps only the new layer's files");
-        assert!(root.symlink_metadata("d").unwrap().is_symlink(), "a directory replaced by a symlink");
+        assert!(root.dir().symlink_metadata("d").unwrap().is_symlink(), "a directory replaced by a symlink");
         assert!(has("e"));
         assert!(has("f/kept"), "a whiteout does not hide its own layer's file");
-        assert_eq!(root.read_to_string("bin/sh").unwrap(), "y", "an absolute symlink resolves in the image");
+        assert_eq!(
+            root.dir().read_to_string("bin/sh").unwrap(),
+            "y",
+            "an absolute symlink resolves in the image"
+        );
 
-        for bad in [layer(&[(".wh..", Regular, "")]), layer(&[("link", Symlink, "../../outside")])] {
-            assert!(unpack_layer(bad.as_slice(), &root).is_err());
-        }
+        assert!(unpack_layer(layer(&[(".wh..", Regular, "")]).as_slice(), &root).is_err());
         assert!(has("a/y"), "a refused whiteout removed nothing");
+
+        // A link that climbs, and an entry through it: inside the rootfs, where
+        // a container's kernel would find them.
+        let climbing =
+            layer(&[("up", Symlink, "../../../a"), ("up/z", Regular, "z"), ("abs/.wh.y", Regular, "")]);
+        let abs = layer(&[("abs", Symlink, "/a")]);
+        unpack_layer(abs.as_slice(), &root).unwrap();
+        unpack_layer(climbing.as_slice(), &root).unwrap();
+        assert_eq!(root.dir().read_link_contents("up").unwrap(), Path::new("a"));
+        assert_eq!(root.dir().read_to_string("a/z").unwrap(), "z");
+        assert!(!has("a/y"), "a whiteout through an absolute link hides the file it names in the image");
     }
 
     #[test]

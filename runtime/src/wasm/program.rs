@@ -128,10 +128,10 @@ fn exports_http_handler(mut bytes: &[u8]) -> bool {
                 let Some(rest) = bytes.get(nested.len()..) else { return false };
                 bytes = rest;
             }
-            Payload::ComponentExportSection(exports) => {
-                if exports.into_iter().flatten().any(|e| e.name.name.starts_with(HTTP_HANDLER)) {
-                    return true;
-                }
+            Payload::ComponentExportSection(exports)
+                if exports.clone().into_iter().flatten().any(|e| e.name.name.starts_with(HTTP_HANDLER)) =>
+            {
+                return true;
             }
             Payload::End(_) => return false,
             _ => {}

@@ -1,0 +1,332 @@
+//! The one way wbox touches paths inside a root that someone else's content
+//! shaped: a build stage after a RUN step, an unpacked layer, a container's
+//! root filesystem. Everything goes through a cap-std directory handle, which
+//! cannot be left, and a path is resolved the way the kernel resolves it for
+//! a process whose `/` is that root (`openat2`'s `RESOLVE_IN_ROOT`, what
+//! runc and containerd's `fs.RootPath` do): symlinks are followed inside the
+//! root, an absolute one starts again at the root, and `..` stops there. So
+//! `WORKDIR /w/x` after `ln -s /etc/host-dir /w` makes `etc/host-dir/x` in
+//! the stage, as Docker would, never a directory on the host.
+//!
+//! cap-std rather than `pathrs`: it is portable (wasm stages build on every
+//! OS) and it is what the guests' own grants go through; resolving in the
+//! root first and then opening through the handle means that even a tree
+//! changed under our feet can give a wrong path inside the root, never one
+//! outside it. Symlinks, fifos, sockets and device nodes found when walking a
+//! root are recorded, never followed or opened.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+
+use cap_std::fs::{Dir, Metadata, MetadataExt, OpenOptions};
+
+/// At most this many symlinks in one path, as Linux's `MAXSYMLINKS`.
+const MAX_LINKS: usize = 40;
+
+/// A directory used as the root of someone else's files.
+pub struct RootDir {
+    dir: Dir,
+}
+
+/// What a path in a root holds, as a layer's tar entry records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Dir,
+    File(Vec<u8>),
+    Symlink(String),
+    /// Another name of a file recorded earlier in the same layer.
+    HardLink(String),
+    Fifo,
+    CharDevice {
+        major: u32,
+        minor: u32,
+    },
+    BlockDevice {
+        major: u32,
+        minor: u32,
+    },
+}
+
+/// What is known of a path to tell whether it changed, without opening it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub kind: u32,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub modified: (i64, i64),
+    pub changed: (i64, i64),
+    pub inode: (u64, u64),
+    pub links: u64,
+    pub rdev: u64,
+}
+
+/// Every path below a root (`a/b`, no leading `/`), in order.
+pub type Snapshot = BTreeMap<String, Seen>;
+
+impl RootDir {
+    /// Opens `path` as a root; the path itself is the caller's own (a
+    /// directory wbox made), so it is opened as given.
+    pub fn open(path: &Path) -> io::Result<RootDir> {
+        Ok(RootDir { dir: Dir::open_ambient_dir(path, cap_std::ambient_authority())? })
+    }
+
+    pub fn dir(&self) -> &Dir {
+        &self.dir
+    }
+
+    /// `path` (absolute or relative to the root) as a path relative to the
+    /// root with no symlink in it, the last component followed too. What does
+    /// not exist yet is kept as written.
+    pub fn resolve(&self, path: &str) -> io::Result<PathBuf> {
+        self.resolve_with(Path::new(path), true)
+    }
+
+    /// `path` resolved up to its last component, which is kept as it is (a
+    /// symlink there is the thing named, not what it points at).
+    pub fn resolve_parent(&self, path: &str) -> io::Result<PathBuf> {
+        self.resolve_with(Path::new(path), false)
+    }
+
+    fn resolve_with(&self, path: &Path, follow_last: bool) -> io::Result<PathBuf> {
+        let mut resolved = PathBuf::new();
+        let mut pending: VecDeque<OsString> = VecDeque::new();
+        push_front(&mut pending, path, &mut resolved);
+        let mut links = 0;
+        while let Some(part) = pending.pop_front() {
+            if part == ".." {
+                resolved.pop();
+                continue;
+            }
+            let candidate = resolved.join(&part);
+            let is_link = self.dir.symlink_metadata(&candidate).is_ok_and(|m| m.is_symlink());
+            if is_link && (follow_last || !pending.is_empty()) {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io::Error::other(format!(
+                        "{}: too many levels of symbolic links",
+                        path.display()
+                    )));
+                }
+                let target = self.dir.read_link_contents(&candidate)?;
+                push_front(&mut pending, &target, &mut resolved);
+            } else {
+                resolved = candidate;
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// Makes a directory and its parents, resolved inside the root.
+    pub fn create_dir_all(&self, path: &str) -> io::Result<()> {
+        let resolved = self.resolve(path)?;
+        if resolved.as_os_str().is_empty() {
+            return Ok(());
+        }
+        self.dir.create_dir_all(resolved)
+    }
+
+    /// The bytes of a regular file, resolved inside the root.
+    pub fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        read_regular(&self.dir, &self.resolve(path)?)
+    }
+
+    /// Removes a file (not a directory) that a path names; a symlink there
+    /// is removed, not followed.
+    pub fn remove_file(&self, path: &str) -> io::Result<()> {
+        self.dir.remove_file(self.resolve_parent(path)?)
+    }
+
+    /// Every path below the root with what is known of it, without following
+    /// a symlink or opening anything but directories.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut seen = Snapshot::new();
+        walk(&self.dir, "", &mut seen);
+        seen
+    }
+
+    /// What `path` (relative to the root, symlink-free, as a snapshot names
+    /// it) holds; see [`node`].
+    pub fn node(&self, path: &str) -> io::Result<(Node, Metadata)> {
+        node(&self.dir, Path::new(path))
+    }
+}
+
+/// What `path` in `dir` holds, the last component not followed: a regular
+/// file is read once, opened without following a symlink and without
+/// blocking, and must still be one when opened; a fifo or a device node is
+/// recorded as such and never opened. A socket is an `Unsupported` error
+/// (no layer can hold one).
+pub fn node(dir: &Dir, path: &Path) -> io::Result<(Node, Metadata)> {
+    let meta = dir.symlink_metadata(path)?;
+    let node = match meta.mode() & S_IFMT {
+        S_IFDIR => Node::Dir,
+        S_IFLNK => Node::Symlink(dir.read_link_contents(path)?.to_string_lossy().into_owned()),
+        S_IFREG => Node::File(read_regular(dir, path)?),
+        S_IFIFO => Node::Fifo,
+        S_IFCHR => Node::CharDevice { major: major(meta.rdev()), minor: minor(meta.rdev()) },
+        S_IFBLK => Node::BlockDevice { major: major(meta.rdev()), minor: minor(meta.rdev()) },
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{} is a socket, which a layer cannot hold", path.display()),
+            ));
+        }
+    };
+    Ok((node, meta))
+}
+
+/// Puts a path's components in front of what is still to resolve; an
+/// absolute path starts again at the root.
+fn push_front(pending: &mut VecDeque<OsString>, path: &Path, resolved: &mut PathBuf) {
+    if path.has_root() {
+        *resolved = PathBuf::new();
+    }
+    let parts: Vec<OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_owned()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    for part in parts.into_iter().rev() {
+        pending.push_front(part);
+    }
+}
+
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFCHR: u32 = 0o020000;
+pub const S_IFBLK: u32 = 0o060000;
+
+/// glibc's `major(3)` and `minor(3)`.
+fn major(dev: u64) -> u32 {
+    (((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)) as u32
+}
+
+fn minor(dev: u64) -> u32 {
+    (((dev >> 12) & 0xffff_ff00) | (dev & 0xff)) as u32
+}
+
+/// Reads a regular file once. Opened without following a symlink and
+/// without blocking (a fifo swapped in cannot hang us), and checked to be a
+/// regular file once open (a device node swapped in is never read).
+fn read_regular(dir: &Dir, path: &Path) -> io::Result<Vec<u8>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use cap_std::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let mut file = dir.open_with(path, &options)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn walk(dir: &Dir, prefix: &str, seen: &mut Snapshot) {
+    let Ok(entries) = dir.entries() else { return };
+    let mut subdirs = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        let Ok(meta) = dir.symlink_metadata(&name) else { continue };
+        if meta.is_dir() {
+            subdirs.push((name, path.clone()));
+        }
+        seen.insert(
+            path,
+            Seen {
+                kind: meta.mode() & S_IFMT,
+                size: meta.len(),
+                mode: meta.mode(),
+                uid: meta.uid(),
+                gid: meta.gid(),
+                modified: (meta.mtime(), meta.mtime_nsec()),
+                changed: (meta.ctime(), meta.ctime_nsec()),
+                inode: (meta.dev(), meta.ino()),
+                links: meta.nlink(),
+                rdev: meta.rdev(),
+            },
+        );
+    }
+    for (name, path) in subdirs {
+        // A directory swapped for a symlink since it was seen is opened
+        // through the handle, so at worst another directory of the root.
+        if let Ok(sub) = dir.open_dir(&name) {
+            walk(&sub, &path, seen);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> (tempfile::TempDir, RootDir) {
+        let temp = tempfile::tempdir().unwrap();
+        let root = RootDir::open(temp.path()).unwrap();
+        (temp, root)
+    }
+
+    #[test]
+    fn paths_resolve_as_if_the_root_were_slash() {
+        let (temp, root) = root();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(temp.path().join("real/dir")).unwrap();
+        std::os::unix::fs::symlink("/real", temp.path().join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", temp.path().join("real/up")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), temp.path().join("host")).unwrap();
+        std::os::unix::fs::symlink("loop2", temp.path().join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", temp.path().join("loop2")).unwrap();
+
+        assert_eq!(root.resolve("/abs/dir/x").unwrap(), Path::new("real/dir/x"));
+        assert_eq!(root.resolve("real/up/real").unwrap(), Path::new("real"));
+        assert_eq!(root.resolve("/../../etc").unwrap(), Path::new("etc"));
+        let host = outside.path().strip_prefix("/").unwrap().join("made");
+        assert_eq!(root.resolve("/host/made").unwrap(), host);
+        assert_eq!(root.resolve_parent("/abs").unwrap(), Path::new("abs"));
+        assert!(root.resolve("/loop1/x").is_err());
+
+        // Made inside the root, whatever the links say.
+        root.create_dir_all("/host/made").unwrap();
+        root.create_dir_all("/real/up/real/up/top").unwrap();
+        assert!(temp.path().join(&host).is_dir());
+        assert!(temp.path().join("top").is_dir());
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+        root.remove_file("/host").unwrap();
+        assert!(outside.path().is_dir());
+    }
+
+    #[test]
+    fn special_files_are_recorded_never_opened() {
+        let (temp, root) = root();
+        let fifo = std::ffi::CString::new(temp.path().join("p").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::fs::write(temp.path().join("f"), b"bytes").unwrap();
+        std::os::unix::fs::symlink("/dev/zero", temp.path().join("z")).unwrap();
+        assert_eq!(root.node("p").unwrap().0, Node::Fifo);
+        assert_eq!(root.node("f").unwrap().0, Node::File(b"bytes".to_vec()));
+        assert_eq!(root.node("z").unwrap().0, Node::Symlink("/dev/zero".into()));
+        assert!(root.read("p").is_err(), "a fifo is not read");
+        assert!(root.read("z").is_err(), "/dev/zero resolves inside the root, where there is none");
+        let names: Vec<_> = root.snapshot().into_keys().collect();
+        assert_eq!(names, ["f", "p", "z"]);
+    }
+}

@@ -1,0 +1,88 @@
+//! Scratch directories of work in progress (a build's stages, a native RUN
+//! step's bundle and runtime state), kept under `ROOT/tmp`, not `/tmp`, so
+//! that what a killed wbox left is where the next wbox looks. Each is held
+//! by a lock that its process keeps while it lives: a directory whose lock
+//! can be taken belongs to a process that is gone.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::{Error, Result};
+
+/// The lock file inside every scratch directory.
+const HELD: &str = ".held";
+
+/// A directory made before its lock was: younger than this, it may be a
+/// live process's that has not taken its lock yet.
+const GRACE: Duration = Duration::from_secs(60);
+
+/// A scratch directory, removed when dropped.
+pub struct Scratch {
+    dir: tempfile::TempDir,
+    _held: File,
+}
+
+impl Scratch {
+    /// A new directory `ROOT/tmp/PREFIX…`, held by this process.
+    pub fn new(root: &Path, prefix: &str) -> Result<Scratch> {
+        let failed = |e: std::io::Error| {
+            Error::Internal(anyhow::anyhow!("cannot make a scratch directory under {}: {e}", root.display()))
+        };
+        let parent = root.join("tmp");
+        std::fs::create_dir_all(&parent).map_err(failed)?;
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(&parent).map_err(failed)?;
+        let held = File::create(dir.path().join(HELD)).map_err(failed)?;
+        held.try_lock().map_err(|e| failed(std::io::Error::other(e.to_string())))?;
+        Ok(Scratch { dir, _held: held })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The scratch directories under ROOT whose process is gone, each with the
+/// lock that keeps another wbox from taking it too; the caller cleans up
+/// what is in one, then removes it.
+pub fn abandoned(root: &Path) -> Vec<(PathBuf, Option<File>)> {
+    let Ok(entries) = std::fs::read_dir(root.join("tmp")) else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        match File::open(dir.join(HELD)) {
+            Ok(held) => {
+                if held.try_lock().is_ok() {
+                    found.push((dir, Some(held)));
+                }
+            }
+            Err(_) => {
+                let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                if age.is_some_and(|age| age > GRACE) {
+                    found.push((dir, None));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_directory_is_not_abandoned_until_its_holder_is_gone() {
+        let root = tempfile::tempdir().unwrap();
+        let scratch = Scratch::new(root.path(), "build-").unwrap();
+        let path = scratch.path().to_owned();
+        assert!(abandoned(root.path()).is_empty(), "a live holder's directory is not taken");
+        // What a killed process leaves: the directory, its lock free.
+        let Scratch { dir, _held } = scratch;
+        let _ = dir.keep();
+        drop(_held);
+        let found = abandoned(root.path());
+        assert_eq!(found.iter().map(|(p, _)| p).collect::<Vec<_>>(), [&path]);
+        assert!(abandoned(root.path()).is_empty(), "a directory being cleaned up is not taken twice");
+    }
+}
