@@ -401,3 +401,31 @@ fn a_killed_build_leaves_nothing_once_wbox_runs_again() {
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(wbox.root.path().to_str().unwrap()), "{mounts}");
 }
+
+/// Where a root of someone else's content is joined with a path and handed
+/// to `std::fs`, a symlink in it leads out: every such path goes through
+/// `runtime::rootdir` instead. This looks for the joins it replaced.
+#[test]
+fn no_path_inside_a_root_is_joined_by_hand() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let places = ["runtime/src/build", "runtime/src/native", "runtime/src/store", "runtime/src/bundle.rs", "shim/src"];
+    let roots = ["files.join(", "files.path().join(", "rootfs.join(", "stage.join(", "image_root.join("];
+    let mut found = Vec::new();
+    let mut pending: Vec<PathBuf> = places.iter().map(|p| source.join(p)).collect();
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        // Unit tests make their own temporary trees.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for (number, line) in code.lines().enumerate() {
+            let line = line.replace("self.rootfs.join(", "");
+            if roots.iter().any(|root| line.contains(root)) {
+                found.push(format!("{}:{}: {}", path.display(), number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "open these through runtime::rootdir:\n{}", found.join("\n"));
+}
