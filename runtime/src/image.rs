@@ -312,7 +312,7 @@ pub fn parse_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     text.parse().ok()
 }
 
-fn parse_config(bytes: &[u8]) -> Result<Config> {
+pub(crate) fn parse_config(bytes: &[u8]) -> Result<Config> {
     serde_json::from_slice(bytes).map_err(|e| Error::image(format!("the image config is not valid: {e}")))
 }
 

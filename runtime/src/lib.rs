@@ -6,6 +6,8 @@ pub mod build;
 pub mod bundle;
 pub mod container;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod image;
 pub mod native;
 pub mod reference;

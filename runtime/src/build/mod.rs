@@ -25,7 +25,7 @@ mod add;
 mod artifact;
 mod cache;
 pub mod dockerfile;
-mod ignore;
+pub(crate) mod ignore;
 mod layer;
 mod run_step;
 

@@ -138,7 +138,25 @@ fn docker_config() -> PathBuf {
 /// `auths` entry.
 fn basic_auth_in(file: &Path, registry: &str) -> Result<Option<(String, String)>> {
     let Ok(bytes) = std::fs::read(file) else { return Ok(None) };
-    let config: serde_json::Value = serde_json::from_slice(&bytes)
+    match auth_in(&bytes, registry, file)? {
+        Some(Auth::Helper(helper, server)) => from_helper(&helper, &server),
+        Some(Auth::Basic(user, password)) => Ok(Some((user, password))),
+        None => Ok(None),
+    }
+}
+
+/// Where a config file says a registry's credentials are.
+#[derive(Debug)]
+pub(crate) enum Auth {
+    /// A credential helper's name, and the server to ask it for.
+    Helper(String, String),
+    Basic(String, String),
+}
+
+/// What a Docker-style config file (its bytes; `file` names it in errors)
+/// says of a registry's credentials.
+pub(crate) fn auth_in(bytes: &[u8], registry: &str, file: &Path) -> Result<Option<Auth>> {
+    let config: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Error::usage(format!("{} is not valid JSON: {e}", file.display())))?;
     let keys: Vec<String> = if registry == "docker.io" {
         vec![DOCKER_HUB_KEY.into(), "docker.io".into(), "index.docker.io".into()]
@@ -148,7 +166,7 @@ fn basic_auth_in(file: &Path, registry: &str) -> Result<Option<(String, String)>
     let helper =
         keys.iter().find_map(|k| config["credHelpers"][k].as_str()).or(config["credsStore"].as_str());
     if let Some(helper) = helper {
-        return from_helper(helper, &keys[0]);
+        return Ok(Some(Auth::Helper(helper.to_owned(), keys[0].clone())));
     }
     let Some(encoded) = keys.iter().find_map(|k| config["auths"][k]["auth"].as_str()) else {
         return Ok(None);
@@ -159,7 +177,7 @@ fn basic_auth_in(file: &Path, registry: &str) -> Result<Option<(String, String)>
         .and_then(|d| String::from_utf8(d).ok())
         .and_then(|d| d.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
     match decoded {
-        Some(pair) => Ok(Some(pair)),
+        Some((user, password)) => Ok(Some(Auth::Basic(user, password))),
         None => Err(Error::usage(format!(
             "the credentials for {registry} in {} are not base64 of user:password; run `wbox login {registry}` again",
             file.display()

@@ -22,7 +22,7 @@ const PARALLEL_BLOBS: usize = 3;
 /// Attempts for a request that failed in a way that may pass.
 const ATTEMPTS: u32 = 3;
 
-mod credentials;
+pub(crate) mod credentials;
 
 use credentials::credentials;
 pub use credentials::login;

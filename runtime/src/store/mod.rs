@@ -9,7 +9,7 @@
 //! concurrent `wbox` processes never lose each other's tags.
 
 mod descriptor;
-mod unpack;
+pub(crate) mod unpack;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;

@@ -32,6 +32,12 @@ pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -
     Ok(())
 }
 
+/// Unpacks one layer's bytes into `dest`, as a pull's first run does.
+pub(crate) fn unpack_bytes(layer: &[u8], dest: &Path) -> Result<()> {
+    let root = RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
+    unpack_layer(layer, &root)
+}
+
 /// Unpacks one layer (tar, gzip or zstd, told from its first bytes), then
 /// reads the blob to its end, so that its digest is checked: a decoder stops
 /// at the end of its stream, which need not be the end of the blob.
