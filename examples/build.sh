@@ -19,14 +19,18 @@ cc examples/wc/wc.c -o "$out/wc.wasm"
 cc examples/escape/escape.c -o "$out/escape.wasm"
 cc tests/guests/probe.c -o "$out/probe.wasm"
 cc tests/guests/netprobe.c -o "$out/netprobe.core.wasm" -Wl,--allow-undefined
+cc -DHONOUR_INITIAL_CWD -mexec-model=reactor tests/guests/probe.c -o "$out/probe-cwd.core.wasm" -Wl,--allow-undefined
 
 cargo build --quiet -p componentize
+componentize=${CARGO_TARGET_DIR:-target}/debug/componentize
 for name in hello wc escape probe; do
-    target/debug/componentize "$out/$name.wasm" "$out/$name.component.wasm"
+    "$componentize" "$out/$name.wasm" "$out/$name.component.wasm"
 done
 # netprobe imports WASI 0.2 sockets directly, as named in its WIT world over
 # the WASI packages that wasmtime-wasi itself is built from.
 wasi_wit=$(cargo metadata --format-version 1 --locked |
     python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == "wasmtime-wasi"))')/src/p2/wit
-target/debug/componentize "$out/netprobe.core.wasm" "$out/netprobe.component.wasm" "$wasi_wit" tests/guests/netprobe.wit
+"$componentize" "$out/netprobe.core.wasm" "$out/netprobe.component.wasm" "$wasi_wit" tests/guests/netprobe.wit
+# probe-cwd is probe that moves to WASI 0.2's initial-cwd before main.
+"$componentize" "$out/probe-cwd.core.wasm" "$out/probe-cwd.component.wasm" "$wasi_wit" tests/guests/cwd.wit
 ls -l "$out"

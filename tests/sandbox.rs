@@ -132,10 +132,27 @@ fn a_read_only_grant_inside_a_read_write_one_stays_read_only() {
     let out =
         wbox.run(&["run", "-v", &rw, "-v", &ro, &guest("wc.wasm"), "/data/sub/in.txt", "/data/sub/out.txt"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let out =
-        wbox.run(&["run", "-v", &rw, "-v", &ro, "-w", "/data/sub", &guest("wc.wasm"), "in.txt", "out.txt"]);
+    let out = wbox.run(&[
+        "run",
+        "-v",
+        &rw,
+        "-v",
+        &ro,
+        "-w",
+        "/data/sub",
+        &guest("probe-cwd.component.wasm"),
+        "write",
+        "out.txt",
+        "x",
+    ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(!sub.join("out.txt").exists(), "the inner grant is read-only, from any path");
+}
+
+/// The probe built to start in WASI's working directory (initial-cwd), as a
+/// guest whose runtime honours it does; wasi-libc's own guests start at `/`.
+fn cwd_probe() -> String {
+    guest("probe-cwd.component.wasm")
 }
 
 #[test]
@@ -145,20 +162,141 @@ fn workdir_makes_relative_paths_resolve_inside_its_grant() {
     fs::create_dir_all(dir.path().join("sub")).unwrap();
     fs::write(dir.path().join("sub/in.txt"), "a b c\n").unwrap();
     let grant = format!("{}:/data:ro", dir.path().display());
-    for wc in both("wc") {
-        let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub/", &wc, "in.txt"]);
-        assert_eq!(code(&out), 0, "{wc}: {}", stderr(&out));
-        assert_eq!(stdout(&out), "1 3 6 in.txt\n", "{wc}");
-    }
+    let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub/", &cwd_probe(), "show", "in.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a b c\n");
+    let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub/", &cwd_probe(), "cwd"]);
+    assert_eq!(stdout(&out), "/data/sub\n");
 
     // The working directory's grant keeps its rights.
-    let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub", &guest("wc.wasm"), "in.txt", "out.txt"]);
+    let out = wbox.run(&["run", "-v", &grant, "-w", "/data/sub", &cwd_probe(), "write", "out.txt", "x"]);
     assert_eq!(code(&out), 1);
     assert!(!dir.path().join("sub/out.txt").exists());
 
     let out = wbox.run(&["run", "-v", &grant, "-w", "/data/missing", &guest("wc.wasm"), "in.txt"]);
     assert_eq!(code(&out), 125, "{}", stderr(&out));
     assert!(stderr(&out).contains("/data/missing"));
+}
+
+/// A volume with one file, and what the guest must never leave in it.
+struct Volume {
+    dir: tempfile::TempDir,
+}
+
+impl Volume {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("in-volume.txt"), "volume content\n").unwrap();
+        Volume { dir }
+    }
+
+    fn grant(&self, guest: &str) -> String {
+        format!("{}:{guest}", self.dir.path().display())
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+#[test]
+fn workdir_never_becomes_the_root_of_a_plain_module() {
+    // `-w` moves the working directory; the guest's `/` stays what was
+    // granted there (here nothing), so `/planted` cannot land in the volume.
+    let wbox = Wbox::new();
+    let volume = Volume::new();
+    let grant = volume.grant("/data");
+    for probe in both("probe").into_iter().chain([cwd_probe()]) {
+        let out = wbox.run(&["run", "-w", "/data", "-v", &grant, &probe, "write", "/planted", "x"]);
+        assert_eq!(code(&out), 1, "{probe}: {}", stderr(&out));
+        let out = wbox.run(&["run", "-w", "/data", "-v", &grant, &probe, "ls", "/"]);
+        assert_ne!(code(&out), 0, "{probe}: / must not list the volume: {}", stdout(&out));
+        assert!(!stdout(&out).contains("in-volume.txt"), "{probe}: {}", stdout(&out));
+        let out = wbox.run(&["run", "-w", "/data", "-v", &grant, &probe, "ls", "/data"]);
+        assert_eq!(stdout(&out), "in-volume.txt\n", "{probe}: {}", stderr(&out));
+    }
+    assert_eq!(volume.names(), ["in-volume.txt"]);
+}
+
+/// Builds an image whose root holds the probes and /etc/marker, with the
+/// Dockerfile's extra lines (a WORKDIR) before its ENTRYPOINT, the probe that
+/// honours the working directory.
+fn view_image(wbox: &Wbox, tag: &str, extra: &str) {
+    let ctx = tempfile::tempdir().unwrap();
+    fs::copy(guest("probe.wasm"), ctx.path().join("probe.wasm")).unwrap();
+    fs::copy(cwd_probe(), ctx.path().join("probe-cwd.wasm")).unwrap();
+    fs::write(ctx.path().join("marker"), "from the image\n").unwrap();
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        format!(
+            "FROM scratch\nCOPY probe.wasm probe-cwd.wasm /bin/\nCOPY marker /etc/marker\n{extra}\
+             ENTRYPOINT [\"/bin/probe-cwd.wasm\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = wbox.run(&["build", "-q", "-t", tag, ctx.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn an_image_root_stays_the_guests_root_under_a_workdir_in_a_volume() {
+    // The attack of issue 26: `-w /data -v VOL:/data` made the volume the
+    // guest's `/`, hid the image's files and took writes meant for `/`.
+    let wbox = Wbox::new();
+    view_image(&wbox, "local/view:1", "");
+    let volume = Volume::new();
+    let grant = volume.grant("/data");
+    let run = |entrypoint: &str, args: &[&str]| {
+        let mut all =
+            vec!["run", "--rm", "-w", "/data", "-v", &grant, "--entrypoint", entrypoint, "local/view:1"];
+        all.extend_from_slice(args);
+        wbox.run(&all)
+    };
+    for probe in ["/bin/probe.wasm", "/bin/probe-cwd.wasm"] {
+        let out = run(probe, &["ls", "/"]);
+        assert_eq!(stdout(&out), "bin\netc\n", "{probe}: / is the image's root: {}", stderr(&out));
+        let out = run(probe, &["show", "/etc/marker"]);
+        assert_eq!(stdout(&out), "from the image\n", "{probe}: {}", stderr(&out));
+        let out = run(probe, &["ls", "/data"]);
+        assert_eq!(stdout(&out).lines().next(), Some("in-volume.txt"), "{probe}: {}", stderr(&out));
+        // The image's root is read-only, and a write to it goes nowhere else.
+        let out = run(probe, &["write", "/planted", "x"]);
+        assert_eq!(code(&out), 1, "{probe}: {}", stderr(&out));
+        let out = run(probe, &["write", "/data/written", "x"]);
+        assert_eq!(code(&out), 0, "{probe}: the volume is writable: {}", stderr(&out));
+    }
+    assert_eq!(volume.names(), ["in-volume.txt", "written"]);
+    // Relative paths resolve in the working directory, inside the volume.
+    let out = run("/bin/probe-cwd.wasm", &["show", "in-volume.txt"]);
+    assert_eq!(stdout(&out), "volume content\n", "{}", stderr(&out));
+    let out = run("/bin/probe-cwd.wasm", &["write", "relative.txt", "y"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(volume.dir.path().join("relative.txt")).unwrap(), "y");
+    assert_eq!(stdout(&run("/bin/probe-cwd.wasm", &["cwd"])), "/data\n");
+}
+
+#[test]
+fn an_images_workdir_moves_the_working_directory_not_the_root() {
+    let wbox = Wbox::new();
+    view_image(&wbox, "local/view:etc", "WORKDIR /etc\n");
+    let out = wbox.run(&["run", "--rm", "local/view:etc", "ls", "/"]);
+    assert_eq!(stdout(&out), "bin\netc\n", "{}", stderr(&out));
+    let out = wbox.run(&["run", "--rm", "local/view:etc", "cwd"]);
+    assert_eq!(stdout(&out), "/etc\n", "{}", stderr(&out));
+    let out = wbox.run(&["run", "--rm", "local/view:etc", "show", "marker"]);
+    assert_eq!(stdout(&out), "from the image\n", "{}", stderr(&out));
+    let out = wbox.run(&["run", "--rm", "--entrypoint", "/bin/probe.wasm", "local/view:etc", "ls", "/"]);
+    assert_eq!(stdout(&out), "bin\netc\n", "{}", stderr(&out));
+    // `-w` wins over the image's WORKDIR, and neither is a root.
+    let out = wbox.run(&["run", "--rm", "-w", "/bin", "local/view:etc", "ls", "."]);
+    assert_eq!(stdout(&out), "probe-cwd.wasm\nprobe.wasm\n", "{}", stderr(&out));
+    let out = wbox.run(&["run", "--rm", "-w", "/bin", "local/view:etc", "ls", "/"]);
+    assert_eq!(stdout(&out), "bin\netc\n", "{}", stderr(&out));
 }
 
 #[test]

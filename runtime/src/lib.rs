@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod build;
 pub mod bundle;
+pub mod config;
 pub mod container;
 pub mod error;
 #[doc(hidden)]

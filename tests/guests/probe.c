@@ -8,6 +8,7 @@
 //   probe args       print each argument, bracketed, one a line
 //   probe env        print the environment, one a line
 //   probe cwd        print the working directory
+//   probe ls DIR     print the names in DIR, sorted, one a line
 //   probe alloc MB   allocate and touch 1 MiB at a time up to MB; exit 3 when
 //                    an allocation fails
 //   probe spin       loop forever without calling the host
@@ -17,10 +18,54 @@
 //   probe tty        print which of stdin, stdout, stderr are terminals: "010"
 //   probe trap       execute `unreachable`
 //   probe exit N     exit with N
+//
+// Built with -DHONOUR_INITIAL_CWD (as a component only: see build.sh), it
+// first moves to the working directory WASI 0.2 gives it (wasi:cli's
+// initial-cwd), which wasi-libc itself never reads. It is linked as a
+// reactor with its own _start: a command module's exports, cabi_realloc
+// among them, would run the constructors (which call the host) again from
+// inside the host's call.
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifdef HONOUR_INITIAL_CWD
+__attribute__((import_module("wasi:cli/environment@0.2.12"), import_name("initial-cwd")))
+extern void initial_cwd(void *ret);
+
+// The canonical ABI allocates the returned string through this export.
+__attribute__((export_name("cabi_realloc")))
+void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
+    (void)old_size, (void)align;
+    return realloc(ptr, new_size);
+}
+
+int __main_void(void);
+static void enter_initial_cwd(void);
+
+__attribute__((export_name("_start"))) void start(void) {
+    enter_initial_cwd();
+    exit(__main_void());
+}
+
+static void enter_initial_cwd(void) {
+    // option<string>: tag at 0, pointer at 4, length at 8.
+    _Alignas(4) uint8_t ret[12];
+    initial_cwd(ret);
+    if (ret[0] != 1) return;
+    char *text;
+    size_t len;
+    memcpy(&text, ret + 4, sizeof text);
+    memcpy(&len, ret + 8, sizeof len);
+    char *path = strndup(text, len);
+    if (path && chdir(path) != 0) perror(path);
+    free(path);
+    free(text);
+}
+#endif
 
 extern char **environ;
 
@@ -78,6 +123,15 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "cwd")) {
         char buf[512];
         printf("%s\n", getcwd(buf, sizeof buf) ? buf : "(none)");
+        return 0;
+    }
+    if (!strcmp(mode, "ls")) {
+        struct dirent **names;
+        int n = scandir(arg, &names, NULL, alphasort);
+        if (n < 0) return perror(arg), 1;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) printf("%s\n", names[i]->d_name);
+        }
         return 0;
     }
     if (!strcmp(mode, "alloc")) {

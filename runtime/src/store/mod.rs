@@ -9,6 +9,7 @@
 //! concurrent `wbox` processes never lose each other's tags.
 
 mod descriptor;
+mod space;
 pub(crate) mod unpack;
 
 use std::collections::{BTreeMap, HashSet};
@@ -70,9 +71,26 @@ impl Store {
         self.blob_path(digest).is_file()
     }
 
-    /// A writer for a blob that is expected to have this digest and size.
+    /// The wbox root this store is part of.
+    fn root(&self) -> &Path {
+        self.dir.parent().expect("the store is ROOT/store")
+    }
+
+    /// Refuses, before any is fetched, blobs that would not fit on the disk
+    /// with room to spare (those already stored cost nothing).
+    pub fn check_space_for(&self, blobs: &[Descriptor]) -> Result<()> {
+        let missing: Vec<&Descriptor> = blobs.iter().filter(|b| !self.has_blob(&b.digest)).collect();
+        let bytes = missing.iter().map(|b| b.size).sum();
+        space::Space::of(&self.dir.join("ingest"))
+            .claim(bytes, || format!("the image's {} blobs not yet stored", missing.len()))
+    }
+
+    /// A writer for a blob that is expected to have this digest and size;
+    /// refused at once if that size does not fit on the disk.
     pub fn blob_writer(&self, expected: &Descriptor) -> Result<BlobWriter> {
-        let file = tempfile::NamedTempFile::new_in(self.dir.join("ingest"))
+        let ingest = self.dir.join("ingest");
+        space::Space::of(&ingest).claim(expected.size, || format!("blob {}", expected.digest))?;
+        let file = tempfile::NamedTempFile::new_in(ingest)
             .map_err(|e| Error::image(format!("cannot write to the image store: {e}")))?;
         Ok(BlobWriter {
             file,
@@ -275,7 +293,13 @@ impl Store {
     /// Unpacks layers of the store onto a directory, safely, as `unpack`
     /// does for an image's rootfs.
     pub(crate) fn unpack_into(&self, layers: &[Descriptor], dest: &Path) -> Result<()> {
-        unpack::unpack_layers(self, layers, dest)
+        unpack::unpack_layers(self, layers, dest, &self.unpack_limits()?)
+    }
+
+    /// What an unpack may take: `max-layer-size` from `ROOT/config.json`.
+    fn unpack_limits(&self) -> Result<unpack::Limits> {
+        let config = crate::config::Config::load(self.root())?;
+        Ok(unpack::Limits { max_layer_size: config.max_layer_size })
     }
 
     /// Where an image's layers are (or will be) unpacked.
@@ -290,12 +314,15 @@ impl Store {
         if target.is_dir() {
             return Ok(target);
         }
+        let limits = self.unpack_limits()?;
         let _adding = self.adding()?;
         let staging = tempfile::Builder::new()
             .prefix(".unpacking-")
             .tempdir_in(&self.rootfs)
             .map_err(|e| Error::image(format!("cannot unpack into {}: {e}", self.rootfs.display())))?;
-        unpack::unpack_layers(self, layers, staging.path())?;
+        // On any error (a full disk among them) the staging directory is
+        // removed as it drops: no half-unpacked rootfs is left to look whole.
+        unpack::unpack_layers(self, layers, staging.path(), &limits)?;
         match fs::rename(staging.path(), &target) {
             Ok(()) => {
                 // The directory is in place; nothing is left to clean up.
@@ -377,6 +404,13 @@ impl BlobWriter {
     }
 
     pub fn error(&self, e: io::Error) -> Error {
+        if space::is_full(&e) {
+            return Error::image(format!(
+                "cannot store blob {}: the disk is full ({e}); nothing of it was kept. Free some space \
+                 (`wbox image prune -a`, `wbox system prune`) and try again",
+                self.digest
+            ));
+        }
         Error::image(format!("cannot store blob {}: {e}", self.digest))
     }
 }

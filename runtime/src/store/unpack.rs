@@ -11,20 +11,35 @@ use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::Dir;
 
+use super::space::{self, Space, human};
 use crate::rootdir::RootDir;
-
 use super::{Descriptor, Store};
 use crate::{Error, Result};
+
+/// What unpacking may take besides the disk's free space.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Limits {
+    /// The most bytes of file content one layer may unpack to
+    /// (`max-layer-size` in `ROOT/config.json`).
+    pub max_layer_size: Option<u64>,
+}
 
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 
-pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -> Result<()> {
+pub(super) fn unpack_layers(
+    store: &Store,
+    layers: &[Descriptor],
+    dest: &Path,
+    limits: &Limits,
+) -> Result<()> {
     let root =
         RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
+    let mut space = Space::of(dest);
     for layer in layers {
         let blob = store.open_blob(layer)?;
-        unpack_layer(blob, &root).map_err(|e| match e {
+        let mut budget = Budget { space: &mut space, limits, layer: 0 };
+        unpack_layer(blob, &root, &mut budget).map_err(|e| match e {
             Error::Image(why) => Error::image(format!("layer {} refused: {why}", layer.digest)),
             other => other,
         })?;
@@ -35,13 +50,14 @@ pub(super) fn unpack_layers(store: &Store, layers: &[Descriptor], dest: &Path) -
 /// Unpacks one layer's bytes into `dest`, as a pull's first run does.
 pub(crate) fn unpack_bytes(layer: &[u8], dest: &Path) -> Result<()> {
     let root = RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
-    unpack_layer(layer, &root)
+    let mut space = Space::of(dest);
+    unpack_layer(layer, &root, &mut Budget { space: &mut space, limits: &Limits::default(), layer: 0 })
 }
 
 /// Unpacks one layer (tar, gzip or zstd, told from its first bytes), then
 /// reads the blob to its end, so that its digest is checked: a decoder stops
 /// at the end of its stream, which need not be the end of the blob.
-fn unpack_layer(mut blob: impl Read, root: &RootDir) -> Result<()> {
+fn unpack_layer(mut blob: impl Read, root: &RootDir, budget: &mut Budget) -> Result<()> {
     {
         let mut input = BufReader::new(&mut blob);
         let head = input.fill_buf().map_err(read_error)?;
@@ -57,7 +73,7 @@ fn unpack_layer(mut blob: impl Read, root: &RootDir) -> Result<()> {
         let mut written = HashSet::new();
         for entry in archive.entries().map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
-            apply(entry, root, &mut written)?;
+            apply(entry, root, &mut written, budget)?;
         }
         io::copy(&mut tar, &mut io::sink()).map_err(read_error)?;
     }
@@ -69,10 +85,49 @@ fn read_error(e: io::Error) -> Error {
     Error::image(format!("it cannot be read: {e}"))
 }
 
-fn apply(mut entry: tar::Entry<impl Read>, root: &RootDir, written: &mut HashSet<PathBuf>) -> Result<()> {
+/// What one layer's files may still take: the disk's free space, and the
+/// configured most a layer may unpack to.
+struct Budget<'a> {
+    space: &'a mut Space,
+    limits: &'a Limits,
+    /// Bytes of file content this layer has unpacked so far.
+    layer: u64,
+}
+
+impl Budget<'_> {
+    /// Claims a file's content before it is written: a layer of zeros that
+    /// would expand past the limit or the disk is refused before it fills
+    /// anything.
+    fn claim(&mut self, raw: &str, bytes: u64) -> Result<()> {
+        self.layer = self.layer.saturating_add(bytes);
+        if let Some(max) = self.limits.max_layer_size
+            && self.layer > max
+        {
+            return Err(Error::image(format!(
+                "it unpacks to more than {} (at '{raw}'), the max-layer-size that ROOT/config.json sets",
+                human(max)
+            )));
+        }
+        self.space.claim(bytes, || format!("'{raw}' ({})", human(bytes)))
+    }
+}
+
+fn apply(
+    mut entry: tar::Entry<impl Read>,
+    root: &RootDir,
+    written: &mut HashSet<PathBuf>,
+    budget: &mut Budget,
+) -> Result<()> {
     let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
     let Some(named) = inside(&raw)? else { return Ok(()) };
-    let write_error = |e: io::Error| Error::image(format!("'{raw}' cannot be written: {e}"));
+    let write_error = |e: io::Error| {
+        if space::is_full(&e) {
+            return Error::image(format!(
+                "'{raw}' cannot be written: the disk is full ({e}); nothing of the image was kept"
+            ));
+        }
+        Error::image(format!("'{raw}' cannot be written: {e}"))
+    };
     let name = named.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     // The directory resolved as a container's kernel (and Docker's
     // unpacking) resolves it: a symlink an earlier entry made there leads
@@ -122,6 +177,7 @@ fn apply(mut entry: tar::Entry<impl Read>, root: &RootDir, written: &mut HashSet
             set_mode(root, &path, (mode & 0o777) | 0o700).map_err(write_error)?;
         }
         tar::EntryType::Regular | tar::EntryType::Continuous => {
+            budget.claim(&raw, entry.size())?;
             remove(root, &path).map_err(write_error)?;
             let mut file = root.create(&path).map_err(write_error)?;
             io::copy(&mut entry, &mut file).map_err(write_error)?;
@@ -304,8 +360,11 @@ mod tests {
             ("f/.wh.kept", Regular, ""),
             ("bin/sh", Symlink, "/a/y"),
         ]);
-        unpack_layer(first.as_slice(), &root).unwrap();
-        unpack_layer(second.as_slice(), &root).unwrap();
+        let mut space = Space::of(dir.path());
+        let limits = Limits::default();
+        let mut budget = Budget { space: &mut space, limits: &limits, layer: 0 };
+        unpack_layer(first.as_slice(), &root, &mut budget).unwrap();
+        unpack_layer(second.as_slice(), &root, &mut budget).unwrap();
         let has = |p: &str| root.dir().symlink_metadata(p).is_ok();
         assert!(!has("a/x") && has("a/y"), "a whiteout hides one file");
         assert!(!has("b"));
@@ -319,7 +378,7 @@ mod tests {
             "an absolute symlink resolves in the image"
         );
 
-        assert!(unpack_layer(layer(&[(".wh..", Regular, "")]).as_slice(), &root).is_err());
+        assert!(unpack_layer(layer(&[(".wh..", Regular, "")]).as_slice(), &root, &mut budget).is_err());
         assert!(has("a/y"), "a refused whiteout removed nothing");
 
         // A link that climbs, and an entry through it: inside the rootfs, where
@@ -327,11 +386,25 @@ mod tests {
         let climbing =
             layer(&[("up", Symlink, "../../../a"), ("up/z", Regular, "z"), ("abs/.wh.y", Regular, "")]);
         let abs = layer(&[("abs", Symlink, "/a")]);
-        unpack_layer(abs.as_slice(), &root).unwrap();
-        unpack_layer(climbing.as_slice(), &root).unwrap();
+        unpack_layer(abs.as_slice(), &root, &mut budget).unwrap();
+        unpack_layer(climbing.as_slice(), &root, &mut budget).unwrap();
         assert_eq!(root.dir().read_link_contents("up").unwrap(), Path::new("a"));
         assert_eq!(root.dir().read_to_string("a/z").unwrap(), "z");
         assert!(!has("a/y"), "a whiteout through an absolute link hides the file it names in the image");
+    }
+
+    #[test]
+    fn a_layer_past_the_limit_is_refused_before_it_is_written() {
+        use tar::EntryType::Regular;
+        let dir = tempfile::tempdir().unwrap();
+        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let mut space = Space::of(dir.path());
+        let limits = Limits { max_layer_size: Some(8) };
+        let mut budget = Budget { space: &mut space, limits: &limits, layer: 0 };
+        let big = layer(&[("a", Regular, "1234"), ("b", Regular, "56789")]);
+        let err = unpack_layer(big.as_slice(), &root, &mut budget).unwrap_err().to_string();
+        assert!(err.contains("more than 8 B") && err.contains("max-layer-size"), "{err}");
+        assert!(root.symlink_metadata("a").is_ok() && root.symlink_metadata("b").is_err());
     }
 
     #[test]

@@ -309,33 +309,32 @@ impl Grants {
                 .map_err(|e| Error::usage(format!("cannot grant {}: {e}", dir.host.display())))?;
         }
         if let Some(workdir) = &self.workdir {
+            self.check_workdir(workdir)?;
+            // The working directory is only that: where the guest starts
+            // (wasi:cli's initial-cwd). It is never made a preopen of its
+            // own: wasi-libc resolves "x" and "/x" alike from its own cwd,
+            // which starts at "/", so a preopen "." would take the place of
+            // "/" for every absolute path (issue 26).
             builder.initial_cwd(workdir);
-            // Guests built on WASI preview 1 (wasi-libc, the preview-1
-            // adapter) ignore initial-cwd and resolve relative paths through
-            // a preopen named ".". Give them one: the working directory, with
-            // the rights of the grant that holds it.
-            if let Some((grant, rest)) = self.grant_holding(workdir) {
-                let inside = open_within(grant, rest).map_err(|e| {
-                    Error::usage(format!(
-                        "working directory {workdir} cannot be opened in the grant of {}: {e}",
-                        grant.host.display()
-                    ))
-                })?;
-                let held = held_path(&inside, grant.host.join(rest));
-                let open_error =
-                    |e| Error::usage(format!("working directory {workdir} cannot be opened: {e}"));
-                builder.preopened_dir(&held, ".", grant.perms()).map_err(open_error)?;
-                // wasi-libc strips the leading "/" of both "/" and "." and
-                // lets the later one win a tie, so an absolute path below the
-                // working directory would resolve from "." (/app/x as
-                // /app/app/x). A preopen named after the working directory
-                // is the longer, right match for those.
-                if !rest.as_os_str().is_empty() {
-                    builder.preopened_dir(&held, workdir, grant.perms()).map_err(open_error)?;
-                }
-            }
         }
         Ok(builder)
+    }
+
+    /// Refuses a working directory that a grant holds but that is not a
+    /// directory there, looked up as the guest would reach it: through
+    /// cap-std, so a symlink inside the grant (perhaps one a guest made)
+    /// cannot lead outside it.
+    fn check_workdir(&self, workdir: &str) -> Result<()> {
+        let Some((grant, rest)) = self.grant_holding(workdir) else { return Ok(()) };
+        let root = cap_std::fs::Dir::open_ambient_dir(&grant.host, cap_std::ambient_authority());
+        let opened =
+            root.and_then(|root| if rest.as_os_str().is_empty() { Ok(root) } else { root.open_dir(rest) });
+        opened.map(drop).map_err(|e| {
+            Error::usage(format!(
+                "working directory {workdir} cannot be opened in the grant of {}: {e}",
+                grant.host.display()
+            ))
+        })
     }
 
     /// The grant whose guest path holds `guest_path`, and the rest of the
@@ -401,30 +400,6 @@ impl<T: StdoutStream> StdoutStream for Reported<T> {
     fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::OutputStream> {
         self.stream.p2_stream()
     }
-}
-
-/// Opens `rest` below a grant the way the guest would reach it: through
-/// cap-std, so a symlink inside the grant (perhaps one a guest made) cannot
-/// lead outside it.
-fn open_within(grant: &DirGrant, rest: &Path) -> std::io::Result<cap_std::fs::Dir> {
-    let root = cap_std::fs::Dir::open_ambient_dir(&grant.host, cap_std::ambient_authority())?;
-    if rest.as_os_str().is_empty() { Ok(root) } else { root.open_dir(rest) }
-}
-
-/// A path that names exactly the directory `dir` holds open, so that what
-/// wasmtime-wasi opens is what `open_within` checked, even if the grant
-/// changes in between.
-#[cfg(unix)]
-fn held_path(dir: &cap_std::fs::Dir, _checked: PathBuf) -> PathBuf {
-    use std::os::fd::AsRawFd;
-    PathBuf::from(format!("/dev/fd/{}", dir.as_raw_fd()))
-}
-
-/// Without /dev/fd: the path just checked (a symlink swapped in between the
-/// check and the open is not caught there).
-#[cfg(not(unix))]
-fn held_path(_dir: &cap_std::fs::Dir, checked: PathBuf) -> PathBuf {
-    checked
 }
 
 impl DirGrant {

@@ -1,0 +1,135 @@
+//! Disk space: what the store is about to write is weighed against the free
+//! space of the filesystem it goes to, so that a pull, a load, a build or an
+//! unpack stops with an error before the disk is full, not after: a full disk
+//! breaks every other program on it too.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Space wbox leaves free on a filesystem: a twentieth of it, at most
+/// 256 MiB (ext4 reserves a twentieth for root for the same reason).
+fn reserve(total: u64) -> u64 {
+    (total / 20).min(256 << 20)
+}
+
+/// Free bytes (for an unprivileged writer) and total bytes of the
+/// filesystem holding `dir`; `None` where the platform cannot tell.
+#[cfg(unix)]
+fn statvfs(dir: &Path) -> io::Result<Option<(u64, u64)>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
+    // SAFETY: a zeroed statvfs is a valid value for the call to fill in.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: path is NUL-terminated and stat a valid, writable statvfs.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let unit = stat.f_frsize as u64;
+    Ok(Some((stat.f_bavail as u64 * unit, stat.f_blocks as u64 * unit)))
+}
+
+#[cfg(not(unix))]
+fn statvfs(_dir: &Path) -> io::Result<Option<(u64, u64)>> {
+    Ok(None)
+}
+
+/// Bytes written to one filesystem, weighed against its free space as they
+/// are about to be written. The free space is asked for again only when
+/// the estimate runs short, so a layer of many small files costs few calls.
+pub(crate) struct Space {
+    dir: PathBuf,
+    /// Free bytes less what was claimed since they were counted; `None`
+    /// where unknown (nothing is then refused).
+    free: Option<u64>,
+    reserve: u64,
+}
+
+impl Space {
+    pub(crate) fn of(dir: &Path) -> Space {
+        let mut space = Space { dir: dir.to_owned(), free: None, reserve: 0 };
+        space.refresh();
+        space
+    }
+
+    fn refresh(&mut self) {
+        match statvfs(&self.dir) {
+            Ok(Some((free, total))) => {
+                self.free = Some(free);
+                self.reserve = reserve(total);
+            }
+            Ok(None) => self.free = None,
+            Err(e) => {
+                tracing::debug!("cannot tell the free space in {}: {e}", self.dir.display());
+                self.free = None;
+            }
+        }
+    }
+
+    /// Claims `bytes` for `what`, or says why they do not fit.
+    pub(crate) fn claim(&mut self, bytes: u64, what: impl FnOnce() -> String) -> Result<()> {
+        let fits =
+            |free: Option<u64>, reserve: u64| free.is_none_or(|free| bytes.saturating_add(reserve) <= free);
+        if !fits(self.free, self.reserve) {
+            self.refresh();
+            if !fits(self.free, self.reserve) {
+                return Err(Error::image(format!(
+                    "not enough disk space for {}: it needs {}, and {} has {} free, of which wbox leaves {} \
+                     for everything else; free some (`wbox image prune -a`, `wbox system prune`) or give wbox \
+                     a root on a larger disk (--root)",
+                    what(),
+                    human(bytes),
+                    self.dir.display(),
+                    human(self.free.unwrap_or(0)),
+                    human(self.reserve),
+                )));
+            }
+        }
+        self.free = self.free.map(|free| free - bytes);
+        Ok(())
+    }
+}
+
+/// Whether a write failed because the disk is full (or the quota spent).
+pub(crate) fn is_full(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+}
+
+/// Bytes in binary units, as `docker images` shows sizes.
+pub(crate) fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_binary_units() {
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(10 << 20), "10 MiB");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+    }
+
+    #[test]
+    fn a_claim_past_the_free_space_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut space = Space::of(dir.path());
+        assert!(space.claim(4096, || "a small file".into()).is_ok());
+        let err = space.claim(u64::MAX / 2, || "a huge layer".into()).unwrap_err().to_string();
+        assert!(err.contains("not enough disk space for a huge layer"), "{err}");
+    }
+}
