@@ -1,7 +1,10 @@
 //! Where wbox keeps its state. Daemonless, like Podman: one directory holds
 //! everything, chosen by `--root`, `$WBOX_ROOT`, or this default.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
 
 /// `/var/lib/wbox` for root, `$XDG_DATA_HOME/wbox` (or `~/.local/share/wbox`)
 /// for everyone else.
@@ -26,5 +29,39 @@ pub(crate) fn disk_usage(path: &Path) -> u64 {
             .unwrap_or(0),
         Ok(meta) => meta.len(),
         Err(_) => 0,
+    }
+}
+
+/// `ROOT/config.json`: settings for everything in one root, under the keys
+/// dockerd's `daemon.json` uses, so that a Docker user's file reads the same.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RootConfig {
+    /// Registries reached over plain HTTP besides loopback ones.
+    #[serde(rename = "insecure-registries", default)]
+    pub insecure_registries: Vec<String>,
+    /// The log driver of containers created without `--log-driver`.
+    #[serde(rename = "log-driver", default)]
+    pub log_driver: Option<String>,
+    /// The log options that go with `log-driver`.
+    #[serde(rename = "log-opts", default)]
+    pub log_opts: BTreeMap<String, String>,
+}
+
+impl RootConfig {
+    /// The root's settings; none when the file does not exist.
+    pub fn load(root: &Path) -> Result<RootConfig> {
+        let file = root.join("config.json");
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RootConfig::default()),
+            Err(e) => return Err(Error::usage(format!("cannot read {}: {e}", file.display()))),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::usage(format!(
+                "{} is not valid: {e}; it holds e.g. {{\"insecure-registries\": [\"registry.lan:5000\"], \
+                 \"log-driver\": \"local\", \"log-opts\": {{\"max-size\": \"20m\", \"max-file\": \"5\"}}}}",
+                file.display()
+            ))
+        })
     }
 }

@@ -43,23 +43,7 @@ impl PullOptions {
     /// under the key Docker's `daemon.json` uses:
     /// `{"insecure-registries": ["registry.lan:5000"]}`.
     fn with_config(&self, root: &Path) -> Result<PullOptions> {
-        let file = root.join("config.json");
-        let bytes = match std::fs::read(&file) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self.clone()),
-            Err(e) => return Err(Error::usage(format!("cannot read {}: {e}", file.display()))),
-        };
-        #[derive(serde::Deserialize)]
-        struct Config {
-            #[serde(rename = "insecure-registries", default)]
-            insecure_registries: Vec<String>,
-        }
-        let config: Config = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::usage(format!(
-                "{} is not valid: {e}; it holds e.g. {{\"insecure-registries\": [\"registry.lan:5000\"]}}",
-                file.display()
-            ))
-        })?;
+        let config = crate::root::RootConfig::load(root)?;
         let mut options = self.clone();
         options.insecure_registries.extend(config.insecure_registries);
         Ok(options)
