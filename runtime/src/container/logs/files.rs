@@ -171,11 +171,11 @@ impl Reader {
         let Some(files) = self.files.clone() else { return Ok(()) };
         loop {
             let Some(file) = &mut self.file else {
-                // No log yet: the container has not started.
-                match File::open(files.current()) {
-                    Ok(file) => self.file = Some(BufReader::new(file)),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                    Err(e) => return Err(e),
+                // There was no log when this reader came: all there is now
+                // is new, the oldest first.
+                match files.open_all()?.into_iter().next() {
+                    Some(file) => self.file = Some(BufReader::new(file)),
+                    None => return Ok(()),
                 }
                 continue;
             };
@@ -221,5 +221,92 @@ fn read_entries(
             each(&entry);
         }
         partial.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64) -> Vec<u8> {
+        let entry = Entry { log: format!("{n:06}\n"), stream: "stdout".into(), time: chrono::Utc::now() };
+        let mut json = serde_json::to_vec(&entry).unwrap();
+        json.push(b'\n');
+        json
+    }
+
+    /// Files rotated after every third entry.
+    fn files(dir: &Path, max_files: u32) -> LogFiles {
+        let max_size = Some(entry(0).len() as u64 * 3);
+        LogFiles::new(dir, Retention::Files { max_size, max_files }).unwrap()
+    }
+
+    fn read(reader: &mut Reader) -> Vec<u64> {
+        let mut numbers = Vec::new();
+        reader.read_new(|e| numbers.push(e.log.trim().parse().unwrap())).unwrap();
+        numbers
+    }
+
+    #[test]
+    fn a_reader_goes_through_every_rotated_file_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path(), 10);
+        let mut reader = Reader::from_start(Some(files.clone())).unwrap();
+        let mut writer = Writer::open(files.clone()).unwrap();
+        for n in 1..=20 {
+            writer.write(&entry(n)).unwrap();
+        }
+        // Six rotations happened before it read: it reads them all, in turn.
+        assert_eq!(files.paths().len(), 7);
+        assert_eq!(read(&mut reader), (1..=20).collect::<Vec<_>>());
+        assert_eq!(read(&mut Reader::from_start(Some(files.clone())).unwrap()), (1..=20).collect::<Vec<_>>());
+        writer.write(&entry(21)).unwrap();
+        assert_eq!(read(&mut reader), [21]);
+        assert!(read(&mut reader).is_empty());
+    }
+
+    #[test]
+    fn a_follower_sees_each_entry_once_across_rotations() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = files(dir.path(), 3);
+        let mut writer = Writer::open(files.clone()).unwrap();
+        writer.write(&entry(1)).unwrap();
+        let mut reader = Reader::from_end(Some(files.clone())).unwrap();
+        let mut seen = Vec::new();
+        for n in 2..=30 {
+            writer.write(&entry(n)).unwrap();
+            if n % 2 == 0 {
+                seen.extend(read(&mut reader));
+            }
+        }
+        seen.extend(read(&mut reader));
+        assert_eq!(seen, (2..=30).collect::<Vec<_>>());
+        // Three files of three entries at most: the newest are kept.
+        assert_eq!(read(&mut Reader::from_start(Some(files)).unwrap()), (25..=30).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_reader_left_behind_goes_on_from_the_oldest_kept_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for max_files in [1, 2] {
+            let files = files(&dir.path().join(max_files.to_string()), max_files);
+            fs::create_dir(dir.path().join(max_files.to_string())).unwrap();
+            let mut writer = Writer::open(files.clone()).unwrap();
+            let mut reader = Reader::from_start(Some(files.clone())).unwrap();
+            writer.write(&entry(1)).unwrap();
+            assert_eq!(read(&mut reader), [1]);
+            for n in 2..=20 {
+                writer.write(&entry(n)).unwrap();
+            }
+            // Its file was dropped before it was done: it finishes the file
+            // it holds, then goes on from the oldest kept, skipping what was
+            // dropped, repeating nothing.
+            let rest = read(&mut reader);
+            let kept = read(&mut Reader::from_start(Some(files)).unwrap());
+            assert!(kept.len() < 18 && kept.last() == Some(&20), "{kept:?}");
+            assert!(kept.windows(2).all(|w| w[1] == w[0] + 1), "{kept:?}");
+            assert!(rest.starts_with(&[2, 3]) && rest.ends_with(&kept), "max-file={max_files}: {rest:?}");
+            assert!(rest.windows(2).all(|w| w[1] > w[0]), "{rest:?}");
+        }
     }
 }
