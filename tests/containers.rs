@@ -377,3 +377,221 @@ fn logs_follow_restart_json_and_stop_timeout() {
     let full = ok(wbox.run(&["ps", "-q", "--no-trunc"]));
     assert_eq!(full.trim(), inspect(&wbox, "quick")["Id"].as_str().unwrap());
 }
+
+/// The container's log files (the current one and those rotated), with
+/// their sizes.
+fn log_files(wbox: &Wbox, id: &str) -> Vec<(String, u64)> {
+    let dir = wbox.root.path().join("containers").join(id);
+    let mut files: Vec<(String, u64)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("container.log"))
+        .map(|e| (e.file_name().into_string().unwrap(), e.metadata().map_or(0, |m| m.len())))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The numbers of the whole lines `probe lines` printed, as they appear. A
+/// line cut off when the guest was killed is not a whole line.
+fn line_numbers(output: &str) -> Vec<u64> {
+    output
+        .lines()
+        .filter(|l| l.len() == 100)
+        .map(|l| l.strip_prefix("line ").and_then(|l| l[..10].parse().ok()).unwrap_or_else(|| panic!("{l}")))
+        .collect()
+}
+
+fn assert_consecutive(numbers: &[u64]) {
+    for pair in numbers.windows(2) {
+        assert!(pair[1] == pair[0] + 1, "lines out of order or missing: {} then {}", pair[0], pair[1]);
+    }
+}
+
+#[test]
+fn a_flooding_guests_log_is_rotated_within_max_size_and_max_file() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let id = ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "flood",
+        "--log-opt",
+        "max-size=1m",
+        "--log-opt",
+        "max-file=3",
+        &image,
+        "lines",
+        "0",
+        "0",
+    ]))
+    .trim()
+    .to_owned();
+    let log_config = &inspect(&wbox, "flood")["HostConfig"]["LogConfig"];
+    assert_eq!(
+        log_config,
+        &serde_json::json!({"Type": "local", "Config": {"max-size": "1m", "max-file": "3"}})
+    );
+
+    wait_for("the log to be rotated twice", || log_files(&wbox, &id).len() == 3);
+    // It writes on, far more than three files hold.
+    std::thread::sleep(Duration::from_secs(3));
+    let files = log_files(&wbox, &id);
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["container.log", "container.log.1", "container.log.2"]);
+    let total: u64 = files.iter().map(|(_, size)| size).sum();
+    assert!(total < 3 << 20, "{files:?}");
+
+    let tail = line_numbers(&ok(wbox.run(&["logs", "--tail", "5", "flood"])));
+    assert_eq!(tail.len(), 5, "{tail:?}");
+    assert_consecutive(&tail);
+
+    ok(wbox.run(&["kill", "flood"]));
+    // What is kept is the newest output, whole and in order across the
+    // files, and the tail is its end.
+    let kept = line_numbers(&ok(wbox.run(&["logs", "flood"])));
+    assert!(
+        kept[0] > 1 && kept.len() > 5_000,
+        "the oldest output was dropped: {} .. ({})",
+        kept[0],
+        kept.len()
+    );
+    assert_consecutive(&kept);
+    let tail = line_numbers(&ok(wbox.run(&["logs", "--tail", "5", "flood"])));
+    let last_whole = &kept[kept.len() - 5..];
+    // The very last entry may be a line cut off by the kill.
+    assert!(tail == last_whole || tail[..4] == last_whole[1..], "{tail:?} vs {last_whole:?}");
+}
+
+#[test]
+fn the_roots_config_sets_the_default_log_driver_and_options() {
+    let (_registry, image) = probe_image();
+    // With nothing configured, Docker's local driver with its own defaults.
+    let plain = Wbox::new();
+    ok(plain.run(&["create", "--name", "plain", &image, "exit", "0"]));
+    assert_eq!(
+        inspect(&plain, "plain")["HostConfig"]["LogConfig"],
+        serde_json::json!({"Type": "local", "Config": {}})
+    );
+
+    let wbox = Wbox::new();
+    fs::write(wbox.root.path().join("config.json"), r#"{"log-opts": {"max-size": "200k", "max-file": "2"}}"#)
+        .unwrap();
+    let id = ok(wbox.run(&["run", "-d", "--name", "flood", &image, "lines", "0", "0"])).trim().to_owned();
+    assert_eq!(
+        inspect(&wbox, "flood")["HostConfig"]["LogConfig"],
+        serde_json::json!({"Type": "local", "Config": {"max-size": "200k", "max-file": "2"}})
+    );
+    wait_for("the log to be rotated", || log_files(&wbox, &id).len() == 2);
+    std::thread::sleep(Duration::from_secs(2));
+    let files = log_files(&wbox, &id);
+    assert_eq!(files.len(), 2, "{files:?}");
+    // Each file is rotated once it reaches 200 kB, so it passes it by one
+    // entry at most.
+    assert!(files.iter().all(|(_, size)| *size < 200_000 + 1000), "{files:?}");
+    ok(wbox.run(&["rm", "-f", "flood"]));
+
+    // As dockerd merges them: the root's options go with the root's driver
+    // only; options given win.
+    ok(wbox.run(&["create", "--name", "json", "--log-driver", "json-file", &image, "exit", "0"]));
+    assert_eq!(
+        inspect(&wbox, "json")["HostConfig"]["LogConfig"],
+        serde_json::json!({"Type": "json-file", "Config": {}})
+    );
+    ok(wbox.run(&["create", "--name", "mine", "--log-opt", "max-file=9", &image, "exit", "0"]));
+    assert_eq!(
+        inspect(&wbox, "mine")["HostConfig"]["LogConfig"],
+        serde_json::json!({"Type": "local", "Config": {"max-size": "200k", "max-file": "9"}})
+    );
+
+    // A default that is not understood is named, with the file it is in.
+    fs::write(wbox.root.path().join("config.json"), r#"{"log-driver": "gelf"}"#).unwrap();
+    let out = wbox.run(&["run", "-d", &image, "exit", "0"]);
+    assert_eq!(code(&out), 125);
+    assert!(stderr(&out).contains("'gelf'") && stderr(&out).contains("config.json"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_none_log_driver_keeps_nothing_and_logs_says_so() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let id = ok(wbox.run(&["run", "-d", "--name", "quiet", "--log-driver", "none", &image, "tick", "3"]))
+        .trim()
+        .to_owned();
+    assert_eq!(ok(wbox.run(&["wait", "quiet"])), "0\n", "the guest ran to its end");
+    assert_eq!(log_files(&wbox, &id), [], "no log file");
+    let container = inspect(&wbox, "quiet");
+    assert_eq!(container["HostConfig"]["LogConfig"], serde_json::json!({"Type": "none", "Config": {}}));
+    assert_eq!(container["LogPath"], "");
+    for args in [&["logs", "quiet"][..], &["logs", "-f", "--tail", "1", "quiet"]] {
+        let out = wbox.run(args);
+        assert_eq!(code(&out), 1, "{args:?}");
+        assert!(
+            stderr(&out).contains("configured logging driver does not support reading"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "");
+    }
+}
+
+#[test]
+fn log_drivers_and_options_that_are_not_understood_make_no_container() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    for (flags, named) in [
+        (&["--log-opt", "max-size=abc"][..], "max-size=abc"),
+        (&["--log-opt", "bogus=1"], "'bogus'"),
+        (&["--log-driver", "syslog"], "'syslog'"),
+        (&["--log-opt", "max-size=1m", "--log-opt", "max-file=0"], "max-file=0"),
+        (&["--log-opt", "max-size"], "max-size"),
+        (&["--log-driver", "none", "--log-opt", "max-size=1m"], "none"),
+    ] {
+        // Docker's codes: 125 when run fails before the guest, 1 for create.
+        for (verb, expected) in [(&["run", "-d"][..], 125), (&["create"], 1)] {
+            let out = wbox.command().args(verb).args(flags).args([&image, "exit", "0"]).output().unwrap();
+            assert_eq!(code(&out), expected, "{verb:?} {flags:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(named), "{flags:?}: {}", stderr(&out));
+        }
+    }
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+    assert!(!wbox.root.path().join("containers").exists() || container_dirs(&wbox).is_empty());
+}
+
+#[test]
+fn logs_follow_goes_across_rotations_without_losing_or_repeating_lines() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    // 20,000 lines of 100 bytes, in 200 bursts 20 ms apart: some 30
+    // rotations at 100 kB while they are followed, and room for them all.
+    let id = ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "stream",
+        "--log-opt",
+        "max-size=100k",
+        "--log-opt",
+        "max-file=60",
+        &image,
+        "lines",
+        "20000",
+        "20",
+    ]))
+    .trim()
+    .to_owned();
+    let follower =
+        wbox.command().args(["logs", "-f", "stream"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    assert_eq!(inspect(&wbox, "stream")["State"]["Running"], true, "followed while it runs");
+    let out = follower.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0);
+    let all_lines = |numbers: &[u64]| {
+        assert_eq!((numbers.first(), numbers.len()), (Some(&1), 20_000));
+        assert_consecutive(numbers);
+    };
+    all_lines(&line_numbers(&stdout(&out)));
+    assert!(log_files(&wbox, &id).len() > 20, "{:?}", log_files(&wbox, &id));
+    // And read back afterwards, the same.
+    all_lines(&line_numbers(&ok(wbox.run(&["logs", "stream"]))));
+}

@@ -20,6 +20,13 @@ pub struct Config {
     /// `docker run --memory` takes it (`"10g"`), or a number of bytes.
     #[serde(default, deserialize_with = "size")]
     pub max_layer_size: Option<u64>,
+    /// The log driver of containers created without `--log-driver`
+    /// (`container::logs`).
+    #[serde(default)]
+    pub log_driver: Option<String>,
+    /// The log options that go with `log-driver`.
+    #[serde(default)]
+    pub log_opts: std::collections::BTreeMap<String, String>,
 }
 
 impl Config {
@@ -39,7 +46,7 @@ impl Config {
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::usage(format!(
                 "{} is not valid: {e}; it holds e.g. {{\"insecure-registries\": [\"registry.lan:5000\"], \
-                 \"max-layer-size\": \"10g\"}}",
+                 \"max-layer-size\": \"10g\", \"log-driver\": \"local\", \"log-opts\": {{\"max-size\": \"20m\"}}}}",
                 file.display()
             ))
         })

@@ -30,6 +30,44 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes)
 }
 
+/// Parses a size as Docker's `--log-opt max-size` does (go-units'
+/// `FromHumanSize`): a number, perhaps with a fraction, and an optional unit
+/// `k`, `m`, `g`, `t` in powers of 1000, e.g. `10m`, `1.5g`, `500kb`.
+/// Decimal on purpose: a daemon.json written for Docker means the same here.
+pub fn parse_decimal_size(text: &str) -> Result<u64> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid size '{text}': use a number with an optional unit k, m or g (powers of 1000), e.g. 10m"
+        ))
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let number_end = lower.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(number_end);
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return Err(bad());
+    }
+    let number: f64 = number.parse().map_err(|_| bad())?;
+    let unit = unit.strip_prefix(' ').unwrap_or(unit);
+    let unit = unit.strip_suffix('b').unwrap_or(unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
+    let multiplier = match unit {
+        "" => 1e0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        _ => return Err(bad()),
+    };
+    let bytes = number * multiplier;
+    if bytes >= u64::MAX as f64 {
+        return Err(bad());
+    }
+    if bytes < 1.0 {
+        return Err(Error::usage(format!("invalid size '{text}': it must be more than zero")));
+    }
+    Ok(bytes as u64)
+}
+
 /// Parses a duration the way Go (and so Docker) writes them: one or more
 /// `<number><unit>` parts with units `ms`, `s`, `m`, `h`, e.g. `5s`, `1m30s`.
 /// A bare number means seconds.
@@ -90,6 +128,19 @@ mod tests {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         for bad in ["", "m", "64x", "-1m", "0", "1.5g", "99999999999999999999g"] {
             assert!(parse_size(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn decimal_sizes_as_docker_log_opts() {
+        assert_eq!(parse_decimal_size("10m").unwrap(), 10_000_000);
+        assert_eq!(parse_decimal_size("1.5k").unwrap(), 1500);
+        assert_eq!(parse_decimal_size("1g").unwrap(), 1_000_000_000);
+        assert_eq!(parse_decimal_size("500KB").unwrap(), 500_000);
+        assert_eq!(parse_decimal_size("2 mb").unwrap(), 2_000_000);
+        assert_eq!(parse_decimal_size("100").unwrap(), 100);
+        for bad in ["", "abc", "m", "-1", "0", "0k", "1.m", ".5m", "1x", "1e3", "99999999999t"] {
+            assert!(parse_decimal_size(bad).is_err(), "{bad} should be rejected");
         }
     }
 

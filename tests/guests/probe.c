@@ -15,6 +15,9 @@
 //   probe sleep S    sleep S seconds in the host
 //   probe tick N     print "tick I" to stdout and "tock I" to stderr, I from 1
 //                    to N, a tenth of a second apart; N 0 ticks forever
+//   probe lines N MS print "line I ..." (I zero-padded; 101 bytes a line)
+//                    to stdout, I from 1 to N (N 0: forever), as fast as it
+//                    can, pausing MS milliseconds after every 100 lines
 //   probe tty        print which of stdin, stdout, stderr are terminals: "010"
 //   probe trap       execute `unreachable`
 //   probe exit N     exit with N
@@ -69,6 +72,8 @@ static void enter_initial_cwd(void) {
 
 extern char **environ;
 
+// Buffers are static: wasm-ld gives the stack 64 KiB, and a frame that
+// outgrows it writes over stdio's own buffers.
 // Allocations are kept here so the compiler cannot elide them.
 char *volatile kept[1 << 16];
 
@@ -89,7 +94,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "out")) return write_pattern(stdout, atol(arg));
     if (!strcmp(mode, "err")) return write_pattern(stderr, atol(arg));
     if (!strcmp(mode, "cat")) {
-        char buf[65536];
+        static char buf[65536];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
         return 0;
@@ -97,7 +102,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "show")) {
         FILE *f = fopen(arg, "rb");
         if (!f) return perror(arg), 1;
-        char buf[65536];
+        static char buf[65536];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
         return 0;
@@ -163,6 +168,17 @@ int main(int argc, char **argv) {
             fflush(stdout);
             fprintf(stderr, "tock %ld\n", i);
             usleep(100000);
+        }
+        return 0;
+    }
+    if (!strcmp(mode, "lines")) {
+        long n = atol(arg), pause = argc > 3 ? atol(argv[3]) : 0;
+        for (long i = 1; n == 0 || i <= n; i++) {
+            printf("line %010ld %.84s\n", i, "................................................................................................");
+            if (pause > 0 && i % 100 == 0) {
+                fflush(stdout);
+                usleep((useconds_t)pause * 1000);
+            }
         }
         return 0;
     }

@@ -73,9 +73,8 @@ pub fn start(root: &Path, args: StartArgs) -> crate::Result<i32> {
             return Err(Error::usage("start -a attaches to one container; name only one"));
         };
         let mut container = containers.lookup(name)?;
-        let mut reader = logs::Reader::open(&container.log_path()).map_err(internal)?;
         // What earlier runs wrote is not this run's output.
-        reader.read_new().map_err(internal)?;
+        let mut reader = container.output_reader()?;
         start_in_background(root, &mut container)?;
         container.follow_log(&mut reader, |entry| print_entry(entry, false))?;
         return Ok(container.state.exit_code.unwrap_or(0));
@@ -193,15 +192,7 @@ pub fn logs(root: &Path, args: LogsArgs) -> crate::Result<i32> {
         }
     };
     let mut container = Containers::open(root)?.lookup(&args.container)?;
-    let mut reader = logs::Reader::open(&container.log_path()).map_err(internal)?;
-    let first = reader.read_new().map_err(internal)?;
-    let skip = tail.map_or(0, |n| first.len().saturating_sub(n));
-    for entry in &first[skip..] {
-        print_entry(entry, args.timestamps);
-    }
-    if args.follow {
-        container.follow_log(&mut reader, |entry| print_entry(entry, args.timestamps))?;
-    }
+    container.logs(tail, args.follow, |entry| print_entry(entry, args.timestamps))?;
     Ok(0)
 }
 
@@ -445,8 +436,4 @@ fn each(names: &[String], mut work: impl FnMut(&String) -> crate::Result<()>) ->
         }
     }
     Ok(code)
-}
-
-fn internal(e: std::io::Error) -> Error {
-    Error::Internal(e.into())
 }

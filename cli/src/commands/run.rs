@@ -23,6 +23,7 @@ Examples:\n  \
   wbox run -e GREETING=hi -v ./data:/data:ro ./tool.wasm /data/in.txt\n  \
   wbox run --memory 64m --timeout 5s ./untrusted.wasm\n  \
   wbox run -d --name web localhost:5000/app\n  \
+  wbox run -d --log-opt max-size=10m --log-opt max-file=3 localhost:5000/app\n  \
   wbox run -d -p 8080:80 localhost:5000/hello-http\n  \
   wbox run --allow-net api.internal:443 --allow-net 10.0.0.0/8 localhost:5000/app\n  \
   wbox run --rm -it localhost:5000/shell:1.0\n\n\
@@ -103,6 +104,16 @@ pub struct ContainerFlags {
     /// Native containers: at most this many CPUs' time, e.g. 0.5
     #[arg(long, value_name = "N")]
     pub cpus: Option<f64>,
+
+    /// Keep the output with this log driver: local (rotated; the default unless
+    /// ROOT/config.json names another), json-file, or none
+    #[arg(long, value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+
+    /// A log driver option: max-size=SIZE (e.g. 10m) to rotate the log at that size,
+    /// max-file=N files to keep (repeatable)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opts: Vec<String>,
 
     /// Native containers: every capability, no syscall filter, /sys and devices writable.
     /// Never implied; give it only to a container you trust with the host
@@ -235,6 +246,8 @@ pub fn create(
     pull: &PullFlags,
     flags: &ContainerFlags,
 ) -> crate::Result<container::Container> {
+    let log =
+        container::logs::LogConfig::for_new_container(root, flags.log_driver.as_deref(), &flags.log_opts)?;
     let (mut grants, limits) = grant_flags.to_grants(Vec::new())?;
     // Docker's rules for a container's stdio; a FILE run keeps wbox's own.
     grants.stdin = flags.interactive;
@@ -262,6 +275,7 @@ pub fn create(
             auto_remove: flags.rm,
             stop_timeout: flags.stop_timeout.unwrap_or(container::DEFAULT_STOP_TIMEOUT),
             native: flags.native(grant_flags),
+            log,
         },
     )
 }

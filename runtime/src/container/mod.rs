@@ -9,7 +9,9 @@
 //!   drops the lock when that process dies however it dies, so a record that
 //!   says "running" while nobody holds the lock is known to be dead;
 //! - `container.log`: the guest's output, one JSON object a line, as
-//!   Docker's json-file driver writes it;
+//!   Docker's json-file driver writes it, and the files it was rotated to,
+//!   `container.log.1` (the newest) and on (see `logs`); none with the log
+//!   driver `none`;
 //! - `request`: a stop or kill asked of the supervisor, which a SIGUSR1 tells
 //!   it to read.
 
@@ -66,6 +68,10 @@ pub struct Spec {
     /// What only a native container uses.
     #[serde(default)]
     pub native: crate::native::Options,
+    /// How its output is kept. Containers recorded before there was a
+    /// choice get the default, which bounds their logs too.
+    #[serde(default)]
+    pub log: logs::LogConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -210,7 +216,9 @@ impl Containers {
         fs::create_dir(&staging).map_err(|e| fs_error(&staging, e))?;
         write_json(&staging.join("config.json"), &config)?;
         write_json(&staging.join("state.json"), &State::default())?;
-        fs::File::create(staging.join("container.log")).map_err(|e| fs_error(&staging, e))?;
+        if let Some(files) = logs::LogFiles::new(&staging, config.spec.log.retention()?) {
+            fs::File::create(files.current()).map_err(|e| fs_error(&staging, e))?;
+        }
         let dir = self.dir.join(&config.id);
         fs::rename(&staging, &dir).map_err(|e| fs_error(&dir, e))?;
         Ok(Container { dir, config, state: State::default() })
@@ -301,8 +309,60 @@ impl Container {
         &self.config.id[..12]
     }
 
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.join("container.log")
+    /// The log file being written; None when the container keeps no log.
+    pub fn log_path(&self) -> Option<PathBuf> {
+        self.log_files().ok().flatten().map(|files| files.current().to_owned())
+    }
+
+    /// Its log files; None when its log driver keeps nothing.
+    fn log_files(&self) -> Result<Option<logs::LogFiles>> {
+        Ok(logs::LogFiles::new(&self.dir, self.config.spec.log.retention()?))
+    }
+
+    /// `logs`: hands `each` what the log holds (its last `tail` entries when
+    /// given), oldest first, and with `follow` what it gains until the
+    /// container no longer runs.
+    pub fn logs(
+        &mut self,
+        tail: Option<usize>,
+        follow: bool,
+        mut each: impl FnMut(&logs::Entry),
+    ) -> Result<()> {
+        let Some(files) = self.log_files()? else {
+            return Err(Error::usage(format!(
+                "configured logging driver does not support reading: container {} has the log driver \
+                 none, which keeps no output; give it --log-driver local or json-file to read its logs",
+                self.config.name
+            )));
+        };
+        let mut reader = logs::Reader::from_start(Some(files)).map_err(log_error)?;
+        match tail {
+            None => reader.read_new(&mut each).map_err(log_error)?,
+            Some(n) => {
+                let mut last = std::collections::VecDeque::with_capacity(n.min(4096));
+                reader
+                    .read_new(|entry| {
+                        if last.len() == n {
+                            last.pop_front();
+                        }
+                        if n > 0 {
+                            last.push_back(entry.clone());
+                        }
+                    })
+                    .map_err(log_error)?;
+                last.iter().for_each(&mut each);
+            }
+        }
+        if follow {
+            self.follow_log(&mut reader, each)?;
+        }
+        Ok(())
+    }
+
+    /// A reader of what the guest writes from now on (nothing, when the
+    /// container keeps no log), for `start -a`.
+    pub fn output_reader(&self) -> Result<logs::Reader> {
+        logs::Reader::from_end(self.log_files()?).map_err(log_error)
     }
 
     pub fn is_running(&self) -> bool {
@@ -383,9 +443,7 @@ impl Container {
     ) -> Result<()> {
         loop {
             let running = self.runner_pid().is_some();
-            for entry in reader.read_new().map_err(|e| Error::Internal(e.into()))? {
-                each(&entry);
-            }
+            reader.read_new(&mut each).map_err(log_error)?;
             if !running {
                 return self.reload();
             }
@@ -554,7 +612,7 @@ impl Container {
             },
             "Image": spec.image_id,
             "Name": format!("/{}", c.name),
-            "LogPath": self.log_path(),
+            "LogPath": self.log_path().unwrap_or_default(),
             "Mounts": mounts,
             "NetworkSettings": {
                 "Ports": port_map(self.published_ports(), |p| serde_json::json!([{
@@ -583,6 +641,7 @@ impl Container {
                     (path.to_owned(), serde_json::json!(options))
                 }).collect::<serde_json::Map<_, _>>(),
                 "AutoRemove": spec.auto_remove,
+                "LogConfig": spec.log,
                 "Timeout": spec.limits.timeout.map(|t| t.as_secs_f64()),
             },
             "Config": {
@@ -682,6 +741,10 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
             path.display()
         ))
     })
+}
+
+fn log_error(e: io::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("reading the log failed: {e}"))
 }
 
 fn fs_error(path: &Path, e: io::Error) -> Error {

@@ -59,9 +59,14 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         }
     };
     let logger = match attach {
-        Attach::Log => Some(Logger::start(&container.log_path()).map_err(|e| {
-            Error::Internal(anyhow::anyhow!("cannot open the log {}: {e}", container.log_path().display()))
-        })?),
+        Attach::Log => {
+            let files = container.log_files()?;
+            let path = files.as_ref().map(|f| f.current().display().to_string()).unwrap_or_default();
+            Some(
+                Logger::start(files)
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the log {path}: {e}")))?,
+            )
+        }
         Attach::Terminal => None,
     };
 

@@ -1,11 +1,17 @@
 //! A container's log: the guest's stdout and stderr, one JSON object a line
 //! (`{"log":"text\n","stream":"stdout","time":"…"}`), as Docker's json-file
-//! driver writes it.
+//! driver writes it, in files rotated as the container's log options say.
+
+mod config;
+mod files;
+
+pub use config::{DEFAULT_DRIVER, LogConfig, Retention};
+use files::Writer;
+pub use files::{LogFiles, Reader};
 
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -30,10 +36,14 @@ pub(super) struct Logger {
 }
 
 impl Logger {
-    /// From now on, fds 1 and 2 are pipes read into `path`.
-    pub fn start(path: &Path) -> io::Result<Logger> {
-        let file = fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let file = Arc::new(Mutex::new(file));
+    /// From now on, fds 1 and 2 are pipes read into the log files; with
+    /// none, they are /dev/null.
+    pub fn start(files: Option<LogFiles>) -> io::Result<Logger> {
+        let Some(files) = files else {
+            discard_stdio();
+            return Ok(Logger { copiers: Vec::new() });
+        };
+        let file = Arc::new(Mutex::new(Writer::open(files)?));
         let mut copiers = Vec::new();
         for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
             let (reader, writer) = pipe()?;
@@ -52,21 +62,26 @@ impl Logger {
     /// written to them is in the log. Says what went wrong with the log, if
     /// anything did.
     pub fn finish(self) -> Option<String> {
-        if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
-            for fd in [1, 2] {
-                // SAFETY: dup2 onto a standard descriptor: the pipe's last
-                // writer closes, and its copier sees the end.
-                unsafe { libc::dup2(null.as_raw_fd(), fd) };
-            }
-        }
+        // The pipes' last writers close, and their copiers see the end.
+        discard_stdio();
         self.copiers.into_iter().filter_map(|c| c.join().ok().flatten()).next()
+    }
+}
+
+/// Points fds 1 and 2 at /dev/null.
+fn discard_stdio() {
+    if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
+        for fd in [1, 2] {
+            // SAFETY: dup2 onto a standard descriptor; the old one is closed.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
     }
 }
 
 /// Copies one stream into the log. A log that cannot be written (a full
 /// disk) does not stop the guest: the stream is drained on, and the failure
 /// reported when the guest ends.
-fn copy(reader: fs::File, stream: &str, file: &Mutex<fs::File>) -> Option<String> {
+fn copy(reader: fs::File, stream: &str, file: &Mutex<Writer>) -> Option<String> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut failure = None;
     let mut line = Vec::new();
@@ -90,7 +105,7 @@ fn copy(reader: fs::File, stream: &str, file: &Mutex<fs::File>) -> Option<String
         let mut json = serde_json::to_vec(&entry).expect("log entries serialise");
         json.push(b'\n');
         let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = file.write_all(&json) {
+        if let Err(e) = file.write(&json) {
             failure = Some(format!(
                 "the log could not be written from {} on: {e}; output after that is lost",
                 entry.time
@@ -107,40 +122,4 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both are fresh descriptors nobody else owns.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-/// Reads a log from the start, and then, while `more` says output may still
-/// come, what is appended.
-pub struct Reader {
-    file: BufReader<fs::File>,
-    partial: Vec<u8>,
-}
-
-impl Reader {
-    pub fn open(path: &Path) -> io::Result<Reader> {
-        let file = match fs::File::open(path) {
-            Ok(file) => file,
-            // A container that never started has no log yet.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::File::open("/dev/null")?,
-            Err(e) => return Err(e),
-        };
-        Ok(Reader { file: BufReader::new(file), partial: Vec::new() })
-    }
-
-    /// The entries written since the last call; a line still being written
-    /// waits for the next call.
-    pub fn read_new(&mut self) -> io::Result<Vec<Entry>> {
-        let mut entries = Vec::new();
-        loop {
-            let read = self.file.read_until(b'\n', &mut self.partial)?;
-            if read == 0 || !self.partial.ends_with(b"\n") {
-                // An unfinished line stays in `partial`; the next read goes on.
-                return Ok(entries);
-            }
-            if let Ok(entry) = serde_json::from_slice::<Entry>(&self.partial) {
-                entries.push(entry);
-            }
-            self.partial.clear();
-        }
-    }
 }
