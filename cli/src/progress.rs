@@ -113,10 +113,10 @@ impl wbox_runtime::registry::PullProgress for PullProgress {
     }
 
     fn advanced(&self, blob: &Digest, bytes: u64) {
-        if let Some((_, bars)) = &self.bars {
-            if let Some(bar) = bars.lock().unwrap().get(blob) {
-                bar.inc(bytes);
-            }
+        if let Some((_, bars)) = &self.bars
+            && let Some(bar) = bars.lock().unwrap().get(blob)
+        {
+            bar.inc(bytes);
         }
     }
 

@@ -34,7 +34,8 @@ pub fn layer(bytes: &[u8], base: &Path) {
     let root = base.join("root");
     std::fs::create_dir_all(&root).expect("a root to unpack into");
     let _ = crate::store::unpack::unpack_bytes(bytes, &root);
-    let beside: Vec<_> = std::fs::read_dir(base).expect("the base").flatten().map(|e| e.file_name()).collect();
+    let beside: Vec<_> =
+        std::fs::read_dir(base).expect("the base").flatten().map(|e| e.file_name()).collect();
     assert_eq!(beside, [std::ffi::OsString::from("root")], "a layer wrote beside its root");
 }
 

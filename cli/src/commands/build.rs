@@ -72,7 +72,7 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
     let quiet = args.quiet;
     let terminal = std::io::stdout().is_terminal();
     if args.progress == "tty" && !terminal {
-        return Err(Error::usage("--progress tty needs a terminal on stdout; use --progress plain").into());
+        return Err(Error::usage("--progress tty needs a terminal on stdout; use --progress plain"));
     }
     let mut live = (!quiet && terminal && args.progress != "plain").then(BuildSteps::on_stdout);
     let cache = super::run::compile_cache(root);

@@ -52,7 +52,7 @@ pub fn start_in_background(root: &Path, container: &mut Container) -> crate::Res
     if let Some(level) = crate::LOG_LEVEL.get() {
         supervisor.args(["--log-level", level]);
     }
-    Ok(container.start(supervisor)?)
+    container.start(supervisor)
 }
 
 /// Start stopped containers
@@ -419,7 +419,7 @@ pub struct SuperviseArgs {
 }
 
 pub fn supervise(root: &Path, args: SuperviseArgs) -> crate::Result<i32> {
-    Ok(container::supervise(root, &args.id, container::Attach::Log, &compile_cache(root))?)
+    container::supervise(root, &args.id, container::Attach::Log, &compile_cache(root))
 }
 
 /// Does `work` for each named container, going on after a failure as Docker

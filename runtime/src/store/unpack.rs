@@ -12,8 +12,8 @@ use std::path::{Component, Path, PathBuf};
 use cap_std::fs::Dir;
 
 use super::space::{self, Space, human};
-use crate::rootdir::RootDir;
 use super::{Descriptor, Store};
+use crate::rootdir::RootDir;
 use crate::{Error, Result};
 
 /// What unpacking may take besides the disk's free space.
@@ -49,7 +49,8 @@ pub(super) fn unpack_layers(
 
 /// Unpacks one layer's bytes into `dest`, as a pull's first run does.
 pub(crate) fn unpack_bytes(layer: &[u8], dest: &Path) -> Result<()> {
-    let root = RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
+    let root =
+        RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
     let mut space = Space::of(dest);
     unpack_layer(layer, &root, &mut Budget { space: &mut space, limits: &Limits::default(), layer: 0 })
 }
@@ -397,14 +398,14 @@ mod tests {
     fn a_layer_past_the_limit_is_refused_before_it_is_written() {
         use tar::EntryType::Regular;
         let dir = tempfile::tempdir().unwrap();
-        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let root = RootDir::open(dir.path()).unwrap();
         let mut space = Space::of(dir.path());
         let limits = Limits { max_layer_size: Some(8) };
         let mut budget = Budget { space: &mut space, limits: &limits, layer: 0 };
         let big = layer(&[("a", Regular, "1234"), ("b", Regular, "56789")]);
         let err = unpack_layer(big.as_slice(), &root, &mut budget).unwrap_err().to_string();
         assert!(err.contains("more than 8 B") && err.contains("max-layer-size"), "{err}");
-        assert!(root.symlink_metadata("a").is_ok() && root.symlink_metadata("b").is_err());
+        assert!(root.dir().symlink_metadata("a").is_ok() && root.dir().symlink_metadata("b").is_err());
     }
 
     #[test]

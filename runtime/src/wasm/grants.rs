@@ -250,12 +250,12 @@ impl Grants {
                 )));
             }
         }
-        if let Some(workdir) = &self.workdir {
-            if normalise_guest_path(workdir).as_deref() != Ok(workdir.as_str()) {
-                return Err(Error::usage(format!(
-                    "invalid working directory '{workdir}': use an absolute guest path without '.' or '..'"
-                )));
-            }
+        if let Some(workdir) = &self.workdir
+            && normalise_guest_path(workdir).as_deref() != Ok(workdir.as_str())
+        {
+            return Err(Error::usage(format!(
+                "invalid working directory '{workdir}': use an absolute guest path without '.' or '..'"
+            )));
         }
         Ok(())
     }
@@ -424,7 +424,7 @@ mod tests {
             "SELinux labels are ignored"
         );
         for bad in [
-            format!("{host}"),
+            host.to_string(),
             format!("{host}:data"),
             format!("{host}:/data/../etc"),
             format!("{host}:/data:rx"),
