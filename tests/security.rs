@@ -408,7 +408,8 @@ fn a_killed_build_leaves_nothing_once_wbox_runs_again() {
 #[test]
 fn no_path_inside_a_root_is_joined_by_hand() {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let places = ["runtime/src/build", "runtime/src/native", "runtime/src/store", "runtime/src/bundle.rs", "shim/src"];
+    let places =
+        ["runtime/src/build", "runtime/src/native", "runtime/src/store", "runtime/src/bundle.rs", "shim/src"];
     let roots = ["files.join(", "files.path().join(", "rootfs.join(", "stage.join(", "image_root.join("];
     let mut found = Vec::new();
     let mut pending: Vec<PathBuf> = places.iter().map(|p| source.join(p)).collect();
