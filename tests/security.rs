@@ -244,7 +244,9 @@ fn a_wasm_step_cannot_lead_wbox_out_through_a_guest_symlink() {
          RUN [\"/probe.wasm\", \"write\", \"marker.txt\", \"written\"]\n\
          COPY file.txt .\n"
     ));
-    fs::copy(guest("probe.wasm"), ctx.path().join("probe.wasm")).unwrap();
+    // The probe that starts in the working directory it is given, as a
+    // guest reading WASI's initial-cwd does.
+    fs::copy(guest("probe-cwd.component.wasm"), ctx.path().join("probe.wasm")).unwrap();
     let out = build(&wbox, "local/wasm-links", ctx.path());
     canary.assert_untouched();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));

@@ -48,3 +48,49 @@ pub fn dockerignore(patterns: &str, path: &str) {
 pub fn auth(bytes: &[u8], registry: &str) {
     let _ = crate::registry::credentials::auth_in(bytes, registry, Path::new("auth.json"));
 }
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in corpus, crashes found by fuzzing among it, replayed on
+    /// every test run (the fuzzing itself is scripts/fuzz.sh).
+    #[test]
+    fn the_fuzz_corpus_replays() {
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+        let inputs = |target: &str| {
+            let dir = corpus.join(target);
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+                .collect();
+            assert!(!files.is_empty(), "{} is empty", dir.display());
+            files.sort();
+            files
+        };
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let first_line = |bytes: &[u8]| {
+            let text = text(bytes);
+            let (head, rest) = text.split_once('\n').unwrap_or((&text, ""));
+            (head.to_owned(), rest.to_owned())
+        };
+        for input in inputs("dockerfile") {
+            super::dockerfile(&text(&input));
+        }
+        for input in inputs("reference") {
+            super::reference(&text(&input));
+        }
+        for input in inputs("manifest") {
+            super::manifest(&input);
+        }
+        for input in inputs("layer") {
+            super::layer(&input, tempfile::tempdir().unwrap().path());
+        }
+        for input in inputs("dockerignore") {
+            let (path, patterns) = first_line(&input);
+            super::dockerignore(&patterns, &path);
+        }
+        for input in inputs("auth") {
+            let (registry, config) = first_line(&input);
+            super::auth(config.as_bytes(), &registry);
+        }
+    }
+}

@@ -120,13 +120,14 @@ impl RootDir {
         Ok(resolved)
     }
 
-    /// Makes a directory and its parents, resolved inside the root.
-    pub fn create_dir_all(&self, path: &str) -> io::Result<()> {
+    /// Makes a directory and its parents, resolved inside the root;
+    /// returns where it is.
+    pub fn create_dir_all(&self, path: &str) -> io::Result<PathBuf> {
         let resolved = self.resolve(path)?;
-        if resolved.as_os_str().is_empty() {
-            return Ok(());
+        if !resolved.as_os_str().is_empty() {
+            self.dir.create_dir_all(&resolved)?;
         }
-        self.dir.create_dir_all(resolved)
+        Ok(resolved)
     }
 
     /// The bytes of a regular file, resolved inside the root.

@@ -98,11 +98,8 @@ fn open(files: &Path) -> Result<RootDir> {
 /// Makes the step's working directory, inside the stage whatever its
 /// symlinks say; returns where it is.
 fn make_workdir(root: &RootDir, workdir: &str) -> Result<std::path::PathBuf> {
-    let made = root.resolve(workdir).and_then(|resolved| {
-        root.create_dir_all(workdir)?;
-        Ok(resolved)
-    });
-    made.map_err(|e| Error::usage(format!("cannot make the working directory {workdir}: {e}")))
+    root.create_dir_all(workdir)
+        .map_err(|e| Error::usage(format!("cannot make the working directory {workdir}: {e}")))
 }
 
 /// The files a native step's container gets its own `/etc/hostname`,
