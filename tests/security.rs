@@ -432,3 +432,36 @@ fn no_path_inside_a_root_is_joined_by_hand() {
     }
     assert!(found.is_empty(), "open these through runtime::rootdir:\n{}", found.join("\n"));
 }
+
+#[test]
+fn a_killed_native_run_leaves_nothing_once_wbox_runs_again() {
+    let (_registry, image) = busybox();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    let seconds = (200_000 + std::process::id()).to_string();
+    let step = ["sleep", seconds.as_str()];
+    let mut child = wbox
+        .command()
+        .args(["run", "--rm", "--name", "killed", &image, "sleep", &seconds])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while processes(&step).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the container never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let listed = ok(wbox.run(&["ps", "-a"]));
+    assert!(listed.contains("Dead"), "{listed}");
+    let start = Instant::now();
+    while !processes(&step).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the killed run's container still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok(wbox.run(&["rm", "killed"]));
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(wbox.root.path().to_str().unwrap()), "{mounts}");
+}

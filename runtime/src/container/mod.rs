@@ -297,6 +297,10 @@ impl Container {
                     state.pid = None;
                 }
             })?;
+            // A native container's processes, cgroup and mounts outlive a
+            // killed runner: dead means nothing of it runs on.
+            #[cfg(target_os = "linux")]
+            crate::native::clean_up(&container.dir, &container.config.id);
         }
         Ok(container)
     }
