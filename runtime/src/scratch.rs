@@ -32,8 +32,12 @@ impl Scratch {
         let parent = root.join("tmp");
         std::fs::create_dir_all(&parent).map_err(failed)?;
         let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(&parent).map_err(failed)?;
-        let held = File::create(dir.path().join(HELD)).map_err(failed)?;
+        // Locked before it has the name others look for, so that no other
+        // wbox ever finds it free while this one lives.
+        let unnamed = dir.path().join(".held-new");
+        let held = File::create(&unnamed).map_err(failed)?;
         held.try_lock().map_err(|e| failed(std::io::Error::other(e.to_string())))?;
+        std::fs::rename(&unnamed, dir.path().join(HELD)).map_err(failed)?;
         Ok(Scratch { dir, _held: held })
     }
 
