@@ -79,15 +79,25 @@ fn matches_below(pattern: &[String], path: &[String]) -> bool {
     }
 }
 
+/// Whether `pattern` matches the whole of `path`, component by component,
+/// `**` standing for any number of them. Worked out for every pair of
+/// positions once (not by trying each way a `**` could stretch, which a
+/// pattern of many `**` would make exponential).
 fn matches(pattern: &[String], path: &[String]) -> bool {
-    match (pattern.first(), path.first()) {
-        (None, None) => true,
-        (Some(p), _) if p == "**" => {
-            matches(&pattern[1..], path) || (!path.is_empty() && matches(pattern, &path[1..]))
+    let (p, n) = (pattern.len(), path.len());
+    // rest[i][j]: pattern[i..] matches path[j..].
+    let mut rest = vec![vec![false; n + 1]; p + 1];
+    rest[p][n] = true;
+    for i in (0..p).rev() {
+        for j in (0..=n).rev() {
+            rest[i][j] = if pattern[i] == "**" {
+                rest[i + 1][j] || (j < n && rest[i][j + 1])
+            } else {
+                j < n && super::glob(&pattern[i], &path[j]) && rest[i + 1][j + 1]
+            };
         }
-        (Some(p), Some(name)) => super::glob(p, name) && matches(&pattern[1..], &path[1..]),
-        _ => false,
     }
+    rest[0][0]
 }
 
 #[cfg(test)]
@@ -119,5 +129,30 @@ mod tests {
         assert!(!excludes(reopened, "assets"), "walked, to reach the exception");
         assert!(excludes(reopened, "assets/big.bin"));
         assert!(excludes(reopened, "assets/sub/logo.svg"));
+        assert!(excludes("**/**/x\n", "x") && excludes("a/**/b/**\n", "a/b/c/b/d"));
+        assert!(!excludes("a/**/b\n", "a/c"));
+    }
+
+    #[test]
+    fn hostile_patterns_take_no_time() {
+        let start = std::time::Instant::now();
+        let stars = format!("{}x\n{}\n", "*".repeat(200), "**/a/".repeat(40));
+        // Forty `a` components asked for, thirty given: no match, found fast.
+        assert!(!excludes(&stars, &format!("{}{}", "a/".repeat(30), "b".repeat(300))));
+        // Exponential matching would take years; this is milliseconds.
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn globs_within_a_name() {
+        use super::super::glob;
+        for (pattern, name) in
+            [("a*b*c", "axxbyyc"), ("a*b", "ab"), ("*", ""), ("*a*a*a", "aaaa"), ("?.md", "x.md")]
+        {
+            assert!(glob(pattern, name), "{pattern} {name}");
+        }
+        for (pattern, name) in [("?", ""), ("a*", "b"), ("*a*a*a", "aa"), ("a?c", "ac"), ("*.md", "md")] {
+            assert!(!glob(pattern, name), "{pattern} {name}");
+        }
     }
 }

@@ -594,17 +594,31 @@ fn matching(root: &Dir, source: &str, ignored: &dyn Fn(&Path) -> bool) -> Result
     Ok(found)
 }
 
+/// `*` (any run of characters) and `?` (any one) within a name. Only the
+/// last `*` is ever retried, so a pattern of many stars (a hostile
+/// `.dockerignore`) costs at most its length times the name's, never
+/// exponential time.
 fn glob(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    // Where the last `*` is, and where in the name it would next give way.
+    let mut retry: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if p.get(pi) == Some(&'*') {
+            retry = Some((pi, ni));
+            pi += 1;
+        } else if p.get(pi).is_some_and(|&c| c == '?' || c == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if let Some((star, from)) = retry {
+            retry = Some((star, from + 1));
+            pi = star + 1;
+            ni = from + 1;
+        } else {
+            return false;
         }
     }
-    go(&pattern.chars().collect::<Vec<_>>(), &name.chars().collect::<Vec<_>>())
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// A path relative to a root, if it stays inside it (`..` resolved
