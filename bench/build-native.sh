@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null
 cargo build --quiet --release -p wbox
-wbox=$PWD/target/release/wbox
+wbox=${CARGO_TARGET_DIR:-$PWD/target}/release/wbox
 work=$PWD/target/bench
 mkdir -p "$work"
 . scripts/lib.sh
