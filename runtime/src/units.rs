@@ -30,6 +30,23 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes)
 }
 
+/// Bytes in binary units, for messages about sizes wbox itself enforces
+/// (disk space, layer limits): `512 B`, `10 MiB`, `1.5 GiB`.
+pub fn binary_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value.fract() == 0.0 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// Parses a size as Docker's `--log-opt max-size` does (go-units'
 /// `FromHumanSize`): a number, perhaps with a fraction, and an optional unit
 /// `k`, `m`, `g`, `t` in powers of 1000, e.g. `10m`, `1.5g`, `500kb`.
@@ -119,6 +136,13 @@ fn sum_of_parts(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_in_binary_units() {
+        assert_eq!(binary_size(512), "512 B");
+        assert_eq!(binary_size(10 << 20), "10 MiB");
+        assert_eq!(binary_size(3 << 29), "1.5 GiB");
+    }
 
     #[test]
     fn sizes() {

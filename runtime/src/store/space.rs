@@ -6,6 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::units::binary_size as human;
 use crate::{Error, Result};
 
 /// Space wbox leaves free on a filesystem: a twentieth of it, at most
@@ -97,32 +98,9 @@ pub(crate) fn is_full(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
 }
 
-/// Bytes in binary units, as `docker images` shows sizes.
-pub(crate) fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || value.fract() == 0.0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_in_binary_units() {
-        assert_eq!(human(512), "512 B");
-        assert_eq!(human(10 << 20), "10 MiB");
-        assert_eq!(human(3 << 29), "1.5 GiB");
-    }
 
     #[test]
     fn a_claim_past_the_free_space_is_refused() {

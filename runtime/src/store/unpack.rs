@@ -11,9 +11,10 @@ use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::Dir;
 
-use super::space::{self, Space, human};
+use super::space::{self, Space};
 use super::{Descriptor, Store};
 use crate::rootdir::RootDir;
+use crate::units::binary_size as human;
 use crate::{Error, Result};
 
 /// What unpacking may take besides the disk's free space.
