@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::reference::ImageRef;
-use crate::store::{Descriptor, Digest, Manifest, Store, media};
+use crate::store::{Descriptor, Digest, Manifest, REF_NAME, Store, media};
 use crate::wasm::{CompileCache, DirGrant, Grants, Program};
 use crate::{Error, Result};
 
@@ -346,9 +346,10 @@ impl RunTarget {
     }
 }
 
-/// An image as `wbox images` lists it: a tag and what it names.
+/// An image as `wbox images` lists it: a tag and what it names, or an
+/// image that has no name (an untagged build).
 pub struct Tagged {
-    pub reference: ImageRef,
+    pub reference: Option<ImageRef>,
     pub image: Image,
 }
 
@@ -357,7 +358,8 @@ pub struct Tagged {
 /// the names it has.
 pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
     let tagged = list(store)?;
-    let by_name = ImageRef::parse(name).ok().and_then(|r| tagged.iter().find(|t| t.reference == r));
+    let by_name =
+        ImageRef::parse(name).ok().and_then(|r| tagged.iter().find(|t| t.reference.as_ref() == Some(&r)));
     let image = match by_name {
         Some(found) => &found.image,
         None => by_id(&tagged, name)?.ok_or_else(|| {
@@ -365,7 +367,13 @@ pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
         })?,
     };
     let names = tagged.iter().filter(|t| t.image.manifest_digest == image.manifest_digest);
-    Ok((image.clone(), names.map(|t| t.reference.clone()).collect()))
+    Ok((image.clone(), names.filter_map(|t| t.reference.clone()).collect()))
+}
+
+/// The image whose id (or a unique prefix of it, with or without
+/// `sha256:`) this is, as `docker run 3c70709e` finds an untagged build.
+pub fn by_id_text(store: &Store, id: &str) -> Result<Option<Image>> {
+    Ok(by_id(&list(store)?, id)?.cloned())
 }
 
 fn by_id<'a>(tagged: &'a [Tagged], id: &str) -> Result<Option<&'a Image>> {
@@ -420,6 +428,9 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Removed> {
     for reference in &untagged {
         store.untag(reference)?;
     }
+    if store.index()?.manifests.iter().all(|d| d.digest != manifest || d.annotation(REF_NAME).is_none()) {
+        store.forget_untagged(&manifest)?;
+    }
     let deleted = store.resolve_digest(&manifest).is_err();
     if deleted {
         store.collect_garbage()?;
@@ -427,20 +438,27 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Removed> {
     Ok(Removed { untagged, id, deleted })
 }
 
-/// Every tagged image in the store that reads, newest tag last. One that
+/// Every image in the store that reads, tagged or not, newest last. One that
 /// does not (damaged, or collected meanwhile) is skipped with a warning, so
 /// that it cannot keep the others from view.
 pub fn list(store: &Store) -> Result<Vec<Tagged>> {
     let mut tagged = Vec::new();
     for entry in store.index()?.manifests {
-        let Some(name) = entry.annotation(crate::store::REF_NAME) else { continue };
-        let Ok(reference) = ImageRef::parse(name) else {
-            tracing::warn!("index.json names '{name}', which is not an image reference; skipped");
-            continue;
+        let name = entry.annotation(REF_NAME);
+        let reference = match name {
+            None => None,
+            Some(name) => match ImageRef::parse(name) {
+                Ok(reference) => Some(reference),
+                Err(_) => {
+                    tracing::warn!("index.json names '{name}', which is not an image reference; skipped");
+                    continue;
+                }
+            },
         };
+        let shown = name.map_or_else(|| entry.digest.to_string(), str::to_owned);
         match Image::load(store, &entry.digest) {
             Ok(image) => tagged.push(Tagged { reference, image }),
-            Err(e) => tracing::warn!("{name}: {e}; `wbox rmi {name}` removes it"),
+            Err(e) => tracing::warn!("{shown}: {e}; `wbox rmi {shown}` removes it"),
         }
     }
     Ok(tagged)

@@ -122,6 +122,19 @@ impl RootDir {
 
     /// Makes a directory and its parents, resolved inside the root;
     /// returns where it is.
+    /// Where `path` resolves inside the root, as a host path under `base`
+    /// (the root's own host path): what a bind mount of it takes. True for
+    /// as long as nothing changes the links in the root.
+    pub fn host_path(&self, base: &Path, path: &str) -> io::Result<PathBuf> {
+        let resolved = self.resolve(path)?;
+        self.dir.symlink_metadata(if resolved.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &resolved
+        })?;
+        Ok(base.join(resolved))
+    }
+
     pub fn create_dir_all(&self, path: &str) -> io::Result<PathBuf> {
         let resolved = self.resolve(path)?;
         if !resolved.as_os_str().is_empty() {

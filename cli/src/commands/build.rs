@@ -1,11 +1,11 @@
 //! `wbox build`: a Dockerfile into an image in the store.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use wbox_runtime::Error;
-use wbox_runtime::build::{self, BuildOptions};
+use wbox_runtime::build::{self, BuildOptions, Context, DockerfileAt};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::wasm::{Network, parse_env};
@@ -16,12 +16,14 @@ use crate::progress::BuildSteps;
 #[derive(Args)]
 #[command(after_help = "Examples:\n  wbox build -t localhost:5000/hello:1.0 examples/hello\n  \
     wbox build -f other/Dockerfile --build-arg VERSION=2 --target app -t app .\n  \
+    wbox build -t app -f - . < Dockerfile\n  \
+    tar -c . | wbox build -t app -\n  \
     wbox build --output-format artifact -t localhost:5000/hello:art -f examples/hello/Dockerfile examples/out")]
 pub struct BuildArgs {
-    /// Name the image: [REGISTRY/]NAME[:TAG]
+    /// Name the image: [REGISTRY/]NAME[:TAG] (repeatable); without it the image is known by its id
     #[arg(short, long, value_name = "NAME")]
-    pub tag: String,
-    /// The Dockerfile (default: CONTEXT/Dockerfile)
+    pub tag: Vec<String>,
+    /// The Dockerfile (default: CONTEXT/Dockerfile); - reads it from stdin
     #[arg(short, long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Set a build argument (repeatable)
@@ -30,7 +32,7 @@ pub struct BuildArgs {
     /// Build only up to this stage
     #[arg(long, value_name = "STAGE")]
     pub target: Option<String>,
-    /// Print only the image's digest
+    /// Print only the image's id
     #[arg(short, long)]
     pub quiet: bool,
     /// auto: a live display on a terminal, plain lines otherwise; plain; tty
@@ -49,7 +51,11 @@ pub struct BuildArgs {
     /// (the default), the base image's (e.g. linux/amd64) when it is native
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
-    /// The build context: the directory COPY reads from
+    /// A secret RUN --mount=type=secret,id=ID can read, never stored in the image:
+    /// id=ID,src=FILE or id=ID,env=VAR (repeatable)
+    #[arg(long, value_name = "id=ID,src=FILE")]
+    pub secret: Vec<String>,
+    /// The build context: the directory COPY reads from; - reads a tar (or a Dockerfile alone) from stdin
     pub context: PathBuf,
 }
 
@@ -58,16 +64,48 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
     for spec in &args.build_args {
         build_args.extend(parse_env(spec)?);
     }
+    let stdin_is = |path: &Path| path.as_os_str() == "-";
+    if stdin_is(&args.context) && args.file.as_deref().is_some_and(stdin_is) {
+        return Err(Error::usage("the context and the Dockerfile cannot both come from stdin"));
+    }
+    let read_stdin = || {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
+        Ok::<_, Error>(bytes)
+    };
+    let (context, mut dockerfile) = if stdin_is(&args.context) {
+        match Context::from_stdin(read_stdin()?) {
+            (context, Some(text)) => (context, DockerfileAt::Text(text)),
+            (context, None) => (context, DockerfileAt::Default),
+        }
+    } else {
+        (Context::Dir(args.context), DockerfileAt::Default)
+    };
+    match args.file {
+        Some(file) if stdin_is(&file) => {
+            dockerfile = DockerfileAt::Text(String::from_utf8_lossy(&read_stdin()?).into_owned());
+        }
+        Some(_) if matches!(context, Context::Empty) => {
+            return Err(Error::usage(
+                "-f names a file of the context, and stdin held a Dockerfile, not a context",
+            ));
+        }
+        Some(file) => dockerfile = DockerfileAt::Path(file),
+        None => {}
+    }
     let options = BuildOptions {
-        context: args.context,
-        dockerfile: args.file,
-        tag: ImageRef::parse(&args.tag)?,
+        context,
+        dockerfile,
+        tags: args.tag.iter().map(|t| ImageRef::parse(t)).collect::<Result<_, _>>()?,
         build_args,
         target: args.target,
         no_cache: args.no_cache,
         artifact: args.output_format == "artifact",
         network: args.network.as_deref().map(|n| Network::from_flags(Some(n), &[])).transpose()?,
         platform: args.platform,
+        secrets: args.secret.iter().map(|s| build::secret(s)).collect::<Result<_, _>>()?,
     };
     let quiet = args.quiet;
     let terminal = std::io::stdout().is_terminal();
@@ -84,11 +122,14 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
     if let Some(live) = live {
         live.finish();
     }
-    let digest = built?;
+    let built = built?;
     if quiet {
-        println!("{digest}");
+        println!("{}", built.id);
     } else {
-        println!("Successfully built {digest}\nSuccessfully tagged {}", options.tag.familiar());
+        println!("Successfully built {}", built.id.short());
+        for tag in &options.tags {
+            println!("Successfully tagged {}", tag.familiar());
+        }
     }
     Ok(0)
 }

@@ -94,6 +94,15 @@ fn pull_showing_progress(
     Ok(image)
 }
 
+/// What the user wrote, if it was an image id: a name without a tag was
+/// given `latest`, and `sha256:ID` reads as a name and a tag.
+fn image_id_text(reference: &ImageRef) -> String {
+    match reference.tag() {
+        Some("latest") if reference.digest().is_none() => reference.familiar_repository(),
+        _ => reference.familiar(),
+    }
+}
+
 /// The image to run, from the store or else pulled first, as `docker run` does.
 pub fn pull_if_missing(
     root: &Path,
@@ -111,6 +120,8 @@ pub fn pull_if_missing(
             }
             _ => return Ok(found),
         }
+    } else if let Some(found) = image::by_id_text(store, &image_id_text(reference))? {
+        return Ok(found);
     } else {
         eprintln!("Unable to find image '{}' locally", reference.familiar());
     }
@@ -134,11 +145,11 @@ pub fn images(root: &Path, args: ImagesArgs) -> crate::Result<i32> {
     let store = Store::open(root)?;
     let mut rows = Vec::new();
     for tagged in image::list(&store)?.into_iter().rev() {
-        let reference = &tagged.reference;
+        let reference = tagged.reference.as_ref();
         let created = tagged.image.created();
         rows.push(Row {
-            repository: reference.familiar_repository(),
-            tag: reference.tag().unwrap_or("<none>").to_owned(),
+            repository: reference.map_or_else(|| "<none>".to_owned(), |r| r.familiar_repository()),
+            tag: reference.and_then(|r| r.tag()).unwrap_or("<none>").to_owned(),
             id: tagged.image.id().short().to_owned(),
             digest: tagged.image.manifest_digest.to_string(),
             created_at: created.map(|c| c.to_rfc3339()).unwrap_or_default(),

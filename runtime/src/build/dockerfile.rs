@@ -44,7 +44,16 @@ pub enum Command {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    Run(Command),
+    Run {
+        command: Command,
+        /// `--mount=…`, in the order written.
+        mounts: Vec<Mount>,
+        /// `--network=default|none|host`.
+        network: Option<String>,
+        /// A heredoc script that starts with `#!`: BuildKit runs it as a
+        /// file of that name under `/dev/pipes/`, not through the shell.
+        script: Option<Heredoc>,
+    },
     /// `COPY`, or `ADD` (`add`), with its flags.
     Copy {
         add: bool,
@@ -53,6 +62,9 @@ pub enum Kind {
         chmod: Option<String>,
         checksum: Option<String>,
         sources: Vec<String>,
+        /// Files written inline (`COPY <<EOF /dest`), each named by its
+        /// delimiter.
+        inline: Vec<Heredoc>,
         dest: String,
     },
     Env(Vec<(String, String)>),
@@ -70,12 +82,42 @@ pub enum Kind {
     Healthcheck(String),
 }
 
+/// A here-document (`<<EOF` … `EOF`): BuildKit's syntax for inline
+/// scripts and files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    /// The delimiter, quotes removed.
+    pub name: String,
+    /// The lines between, each ending in a newline (leading tabs removed
+    /// for `<<-`).
+    pub body: String,
+    /// Unquoted delimiter: `$VAR` in the body is substituted (COPY only;
+    /// for RUN the shell does it).
+    pub expand: bool,
+}
+
+/// `RUN --mount=type=…` (BuildKit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// A directory kept across builds, shared by every build that names
+    /// the same id (the target by default).
+    Cache { id: String, target: String, read_only: bool, mode: u32, uid: u32, gid: u32 },
+    /// A file given with `wbox build --secret id=…`, at
+    /// `/run/secrets/ID` unless told otherwise; never in a layer.
+    Secret { id: String, target: String, required: bool, mode: u32, uid: u32, gid: u32 },
+    /// Files of the context, or of a stage or image (`from`), read-only
+    /// unless `rw` (then written to a copy, thrown away after the step).
+    Bind { source: String, target: String, from: Option<String>, read_write: bool },
+    /// An empty tmpfs.
+    Tmpfs { target: String },
+}
+
 /// Parses a Dockerfile's text. Errors name the line.
 pub fn parse(text: &str) -> Result<Dockerfile> {
     let escape = escape_directive(text)?;
     let mut global_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
-    for (line, keyword, rest) in logical_lines(text, escape)? {
+    for Logical { line, keyword, rest, heredocs } in logical_lines(text, escape)? {
         let at = |why: String| Error::usage(format!("Dockerfile line {line}: {why}"));
         let upper = keyword.to_ascii_uppercase();
         if upper == "FROM" {
@@ -96,8 +138,11 @@ pub fn parse(text: &str) -> Result<Dockerfile> {
             });
             continue;
         }
-        let kind = instruction(&upper, &rest, escape).map_err(at)?;
-        let text = format!("{upper} {rest}");
+        let kind = instruction(&upper, &rest, escape, heredocs.clone()).map_err(at)?;
+        let mut text = format!("{upper} {rest}");
+        for heredoc in &heredocs {
+            text.push_str(&format!("\n{}{}", heredoc.body, heredoc.name));
+        }
         match stages.last_mut() {
             Some(stage) => stage.instructions.push(Instruction { line, text, kind }),
             None => match kind {
@@ -112,36 +157,83 @@ pub fn parse(text: &str) -> Result<Dockerfile> {
     Ok(Dockerfile { global_args, stages })
 }
 
-fn instruction(keyword: &str, rest: &str, escape: char) -> std::result::Result<Kind, String> {
+fn instruction(
+    keyword: &str,
+    rest: &str,
+    escape: char,
+    heredocs: Vec<Heredoc>,
+) -> std::result::Result<Kind, String> {
     let words = || split_words(rest, escape);
+    if !heredocs.is_empty() && !matches!(keyword, "RUN" | "COPY" | "ADD") {
+        return Err(format!("{keyword} takes no heredoc; only RUN, COPY and ADD do"));
+    }
     Ok(match keyword {
         "RUN" => {
             let (flags, _) = flags(rest, &["network", "mount", "security"])?;
-            if !flags.is_empty() {
-                return Err(format!("RUN --{} is not supported", flags[0].0));
+            if let Some((_, value)) = flags.iter().find(|(name, _)| name == "security") {
+                return Err(format!(
+                    "RUN --security={value} is not supported: a build step gets no extra privileges"
+                ));
             }
-            Kind::Run(command(rest)?)
+            let network = flag(&flags, "network");
+            if let Some(other) = network.as_deref().filter(|n| !matches!(*n, "default" | "none" | "host")) {
+                return Err(format!("RUN --network={other}: give default, none or host"));
+            }
+            let mounts = flags
+                .iter()
+                .filter(|(name, _)| name == "mount")
+                .map(|(_, value)| mount(value))
+                .collect::<std::result::Result<_, _>>()?;
+            let line = strip_flags(rest);
+            let (command, script) = match heredocs.as_slice() {
+                [] => (command(line)?, None),
+                // `RUN <<EOF` alone: the body is the command, or a script
+                // of its own when it starts with `#!`.
+                [only] if is_heredoc_marker(line.trim()) => {
+                    if only.body.starts_with("#!") {
+                        (Command::Exec(vec![format!("/dev/pipes/{}", only.name)]), Some(only.clone()))
+                    } else {
+                        (Command::Shell(only.body.clone()), None)
+                    }
+                }
+                // Anything else goes to the shell whole, heredocs and all.
+                several => {
+                    let mut full = line.trim().to_owned();
+                    for heredoc in several {
+                        full.push_str(&format!("\n{}{}", heredoc.body, heredoc.name));
+                    }
+                    (Command::Shell(full), None)
+                }
+            };
+            Kind::Run { command, mounts, network, script }
         }
         "CMD" => Kind::Cmd(command(rest)?),
         "ENTRYPOINT" => Kind::Entrypoint(command(rest)?),
         "COPY" | "ADD" => {
             let add = keyword == "ADD";
-            let allowed: &[&str] =
-                if add { &["chown", "chmod", "checksum"] } else { &["from", "chown", "chmod"] };
+            let allowed: &[&str] = if add {
+                &["chown", "chmod", "checksum", "link"]
+            } else {
+                &["from", "chown", "chmod", "link"]
+            };
             let (flags, mut paths) = flags(rest, allowed)?;
-            let rest_after_flags = rest.trim_start();
-            if rest_after_flags.starts_with("<<") || paths.iter().any(|p| p.starts_with("<<")) {
-                return Err(
-                    "heredocs (<<EOF) are not supported; put the content in a file of the context".into()
-                );
-            }
             if let Some(json) = json_array(strip_flags(rest))? {
                 paths = json;
             }
-            if paths.len() < 2 {
+            let mut inline = heredocs.into_iter();
+            let mut files = Vec::new();
+            paths.retain(|path| {
+                if is_heredoc_marker(path) {
+                    files.extend(inline.next());
+                    false
+                } else {
+                    true
+                }
+            });
+            if paths.len() + files.len() < 2 {
                 return Err(format!("{keyword} needs at least one source and a destination"));
             }
-            let dest = paths.pop().expect("two or more");
+            let dest = paths.pop().ok_or(format!("{keyword} needs a destination after its sources"))?;
             Kind::Copy {
                 add,
                 from: flag(&flags, "from"),
@@ -149,6 +241,7 @@ fn instruction(keyword: &str, rest: &str, escape: char) -> std::result::Result<K
                 chmod: flag(&flags, "chmod"),
                 checksum: flag(&flags, "checksum"),
                 sources: paths,
+                inline: files,
                 dest,
             }
         }
@@ -180,12 +273,81 @@ fn instruction(keyword: &str, rest: &str, escape: char) -> std::result::Result<K
     })
 }
 
+/// `--mount=type=cache,target=/root/.cache,…`: comma-separated
+/// `key=value` options, as BuildKit reads them.
+fn mount(spec: &str) -> std::result::Result<Mount, String> {
+    let mut options: Vec<(&str, &str)> = Vec::new();
+    for option in spec.split(',').filter(|o| !o.is_empty()) {
+        let (key, value) = option.split_once('=').unwrap_or((option, "true"));
+        options.push((key, value));
+    }
+    let get = |key: &str| options.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned());
+    let target = get("target").or_else(|| get("dst")).or_else(|| get("destination"));
+    let yes = |key: &str| get(key).is_some_and(|v| v != "false");
+    let number = |key: &str, radix: u32, default: u32| match get(key) {
+        None => Ok(default),
+        Some(v) => u32::from_str_radix(&v, radix).map_err(|_| format!("--mount {key}={v} is not a number")),
+    };
+    let needs_target = || target.clone().ok_or(format!("--mount={spec} needs target=PATH"));
+    Ok(match get("type").as_deref().unwrap_or("bind") {
+        "cache" => Mount::Cache {
+            id: get("id").unwrap_or(needs_target()?),
+            target: needs_target()?,
+            read_only: yes("ro") || yes("readonly"),
+            mode: number("mode", 8, 0o755)?,
+            uid: number("uid", 10, 0)?,
+            gid: number("gid", 10, 0)?,
+        },
+        "secret" => {
+            let id =
+                get("id").or_else(|| target.as_ref().and_then(|t| t.rsplit('/').next().map(str::to_owned)));
+            let id = id.ok_or(format!("--mount={spec} needs id=NAME"))?;
+            Mount::Secret {
+                target: target.unwrap_or(format!("/run/secrets/{id}")),
+                id,
+                required: yes("required"),
+                mode: number("mode", 8, 0o400)?,
+                uid: number("uid", 10, 0)?,
+                gid: number("gid", 10, 0)?,
+            }
+        }
+        "bind" => Mount::Bind {
+            source: get("source").or_else(|| get("src")).unwrap_or_else(|| "/".into()),
+            target: needs_target()?,
+            from: get("from"),
+            read_write: yes("rw") || yes("readwrite"),
+        },
+        "tmpfs" => Mount::Tmpfs { target: needs_target()? },
+        "ssh" => return Err("RUN --mount=type=ssh is not supported; use a secret mount".into()),
+        other => return Err(format!("--mount type={other}: give cache, secret, bind or tmpfs")),
+    })
+}
+
+/// `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF`: a word that starts a heredoc.
+fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
+    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix("<<")?;
+    let (chomp, rest) = match rest.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    if rest.is_empty() || rest.contains('<') {
+        return None;
+    }
+    for quote in ['"', '\''] {
+        if let Some(name) = rest.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) {
+            return (!name.is_empty()).then(|| (name.to_owned(), chomp, false));
+        }
+    }
+    Some((rest.to_owned(), chomp, true))
+}
+
+fn is_heredoc_marker(word: &str) -> bool {
+    heredoc_marker(word).is_some()
+}
+
 /// `["a", "b"]` is the exec form; anything else is for the shell.
 fn command(rest: &str) -> std::result::Result<Command, String> {
     let rest = rest.trim();
-    if rest.starts_with("<<") {
-        return Err("heredocs (<<EOF) are not supported; put the script in a file of the context".into());
-    }
     if rest.is_empty() {
         return Err("a command is missing".into());
     }
@@ -318,12 +480,24 @@ fn escape_directive(text: &str) -> Result<char> {
     Ok('\\')
 }
 
+/// One instruction as written: continuation lines joined.
+struct Logical {
+    /// Its first line, from 1.
+    line: usize,
+    keyword: String,
+    rest: String,
+    /// The heredocs it opens, read from the lines after it.
+    heredocs: Vec<Heredoc>,
+}
+
 /// The instructions: continuation lines joined, comments and blank lines
-/// dropped, each with its first line, keyword and the rest.
-fn logical_lines(text: &str, escape: char) -> Result<Vec<(usize, String, String)>> {
+/// dropped, each with its first line, keyword, the rest, and for RUN, COPY
+/// and ADD the bodies of the heredocs it opens.
+fn logical_lines(text: &str, escape: char) -> Result<Vec<Logical>> {
     let mut out = Vec::new();
     let mut current: Option<(usize, String)> = None;
-    for (i, raw) in text.lines().enumerate() {
+    let mut lines = text.lines().enumerate();
+    while let Some((i, raw)) = lines.next() {
         let number = i + 1;
         let trimmed = raw.trim_start();
         // Comments and empty lines vanish, even inside a continuation.
@@ -345,7 +519,35 @@ fn logical_lines(text: &str, escape: char) -> Result<Vec<(usize, String, String)
             continue;
         }
         let (keyword, rest) = joined.split_once(char::is_whitespace).unwrap_or((joined, ""));
-        out.push((start, keyword.to_owned(), rest.trim().to_owned()));
+        let mut heredocs = Vec::new();
+        if ["RUN", "COPY", "ADD"].contains(&keyword.to_ascii_uppercase().as_str()) {
+            for (name, chomp, expand) in rest.split_whitespace().filter_map(heredoc_marker) {
+                let mut body = String::new();
+                let mut closed = false;
+                for (_, raw) in lines.by_ref() {
+                    let line = if chomp { raw.trim_start_matches('\t') } else { raw };
+                    if line == name {
+                        closed = true;
+                        break;
+                    }
+                    body.push_str(line);
+                    body.push('\n');
+                }
+                if !closed {
+                    return Err(Error::usage(format!(
+                        "Dockerfile line {start}: the heredoc <<{name} is never closed: end it with a line \
+                         holding only {name}"
+                    )));
+                }
+                heredocs.push(Heredoc { name, body, expand });
+            }
+        }
+        out.push(Logical {
+            line: start,
+            keyword: keyword.to_owned(),
+            rest: rest.trim().to_owned(),
+            heredocs,
+        });
     }
     if let Some((start, _)) = current {
         return Err(Error::usage(format!("Dockerfile line {start}: the file ends inside a continued line")));
@@ -422,6 +624,75 @@ fn is_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn run(command: Command) -> Kind {
+        Kind::Run { command, mounts: vec![], network: None, script: None }
+    }
+
+    #[test]
+    fn heredocs_as_buildkit_reads_them() {
+        let doc =
+            |name: &str, body: &str, expand: bool| Heredoc { name: name.into(), body: body.into(), expand };
+        let file = "FROM scratch\n\
+                    RUN <<EOF\necho one\necho two\nEOF\n\
+                    RUN <<-'X'\n\t#!/bin/sh\n\techo $A\n\tX\n\
+                    RUN python3 <<EOF > /out\nprint(1)\nEOF\n\
+                    COPY --chmod=755 <<a.sh <<\"b\" /dest/\n$A\na.sh\n$B\nb\n\
+                    ENV Z=1\n";
+        let parsed = parse(file).unwrap();
+        let stage = &parsed.stages[0].instructions;
+        assert_eq!(stage[0].kind, run(Command::Shell("echo one\necho two\n".into())));
+        assert_eq!(
+            stage[1].kind,
+            Kind::Run {
+                command: Command::Exec(vec!["/dev/pipes/X".into()]),
+                mounts: vec![],
+                network: None,
+                script: Some(doc("X", "#!/bin/sh\necho $A\n", false)),
+            }
+        );
+        assert_eq!(stage[2].kind, run(Command::Shell("python3 <<EOF > /out\nprint(1)\nEOF".into())));
+        assert!(matches!(&stage[3].kind, Kind::Copy { sources, inline, dest, .. }
+            if sources.is_empty() && dest == "/dest/"
+                && inline == &[doc("a.sh", "$A\n", true), doc("b", "$B\n", false)]));
+        assert_eq!((stage[4].line, &stage[4].kind), (18, &Kind::Env(vec![("Z".into(), "1".into())])));
+    }
+
+    #[test]
+    fn run_mounts() {
+        let kind = &parse(
+            "FROM scratch\nRUN --mount=type=cache,target=/root/.cache,uid=10 \
+             --mount=type=secret,id=tok --mount=type=bind,source=src,target=/s,rw --network=none make\n",
+        )
+        .unwrap()
+        .stages[0]
+            .instructions[0]
+            .kind;
+        let Kind::Run { mounts, network, command, .. } = kind else { panic!("{kind:?}") };
+        assert_eq!(
+            mounts,
+            &[
+                Mount::Cache {
+                    id: "/root/.cache".into(),
+                    target: "/root/.cache".into(),
+                    read_only: false,
+                    mode: 0o755,
+                    uid: 10,
+                    gid: 0
+                },
+                Mount::Secret {
+                    id: "tok".into(),
+                    target: "/run/secrets/tok".into(),
+                    required: false,
+                    mode: 0o400,
+                    uid: 0,
+                    gid: 0
+                },
+                Mount::Bind { source: "src".into(), target: "/s".into(), from: None, read_write: true },
+            ]
+        );
+        assert_eq!((network.as_deref(), command), (Some("none"), &Command::Shell("make".into())));
+    }
+
     fn kinds(text: &str) -> Vec<Kind> {
         parse(text).unwrap().stages.remove(0).instructions.into_iter().map(|i| i.kind).collect()
     }
@@ -454,7 +725,7 @@ mod tests {
         assert_eq!(build.instructions[2].line, 6);
         assert_eq!(
             build.instructions[2].kind,
-            Kind::Run(Command::Shell(
+            run(Command::Shell(
                 "pip install componentize-py &&     componentize-py -w wasi:http/proxy componentize app -o app.wasm"
                     .into()
             ))
@@ -495,7 +766,7 @@ mod tests {
         assert_eq!(
             kinds("# escape=`\nFROM scratch\nRUN a `\n  b\nCOPY [\"x y\", \"/d/\"]\n"),
             vec![
-                Kind::Run(Command::Shell("a   b".into())),
+                run(Command::Shell("a   b".into())),
                 Kind::Copy {
                     add: false,
                     from: None,
@@ -503,6 +774,7 @@ mod tests {
                     chmod: None,
                     checksum: None,
                     sources: vec!["x y".into()],
+                    inline: vec![],
                     dest: "/d/".into()
                 },
             ]
@@ -514,7 +786,10 @@ mod tests {
         for (text, line, what) in [
             ("FROM scratch\nFETCH x\n", 2, "unknown instruction FETCH"),
             ("ENV A=1\nFROM scratch\n", 1, "before the first FROM"),
-            ("FROM scratch\n\nRUN <<EOF\necho\nEOF\n", 3, "heredocs"),
+            ("FROM scratch\n\nRUN <<EOF\necho\nEOT\n", 3, "<<EOF is never closed"),
+            ("FROM scratch\nRUN --mount=type=ssh x\n", 2, "type=ssh is not supported"),
+            ("FROM scratch\nRUN --mount=type=cache x\n", 2, "needs target="),
+            ("FROM scratch\nRUN --network=bridge x\n", 2, "give default, none or host"),
             ("FROM scratch\nCOPY --frm=x a b\n", 2, "unknown flag --frm"),
             ("FROM scratch\nCOPY onlyone\n", 2, "a destination"),
             ("FROM scratch\nENV A=\"open\n", 2, "not closed"),

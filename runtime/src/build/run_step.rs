@@ -19,6 +19,7 @@ pub fn run(
     env: Vec<(String, String)>,
     workdir: &str,
     network: &Network,
+    mounts: &[DirGrant],
     cache: &CompileCache,
 ) -> Result<Layer> {
     let root = open(files)?;
@@ -35,7 +36,9 @@ pub fn run(
     // symlink that its grant's handle refuses (an absolute one).
     let workdir = format!("/{}", make_workdir(&root, workdir)?.display());
     let grants = Grants {
-        dirs: vec![DirGrant { host: files.to_owned(), guest: "/".into(), read_only: false }],
+        dirs: std::iter::once(DirGrant { host: files.to_owned(), guest: "/".into(), read_only: false })
+            .chain(mounts.iter().cloned())
+            .collect(),
         env,
         args: argv.clone(),
         workdir: Some(workdir),
@@ -65,23 +68,46 @@ pub fn run(
     changes(&root, &before, root.snapshot())
 }
 
+/// What a native step runs, besides its command.
+#[cfg(target_os = "linux")]
+pub struct NativeStep<'a> {
+    pub root: &'a Path,
+    pub user: Option<&'a str>,
+    pub host_network: bool,
+    /// `RUN --mount`s of files and directories.
+    pub mounts: &'a [DirGrant],
+    /// `RUN --mount=type=tmpfs` targets.
+    pub tmpfs: &'a [String],
+}
+
 /// Runs `argv` in a native container on `files` and returns the layer of
 /// what it changed.
 #[cfg(target_os = "linux")]
 pub fn run_native(
-    root: &Path,
     files: &Path,
     argv: Vec<String>,
     env: Vec<(String, String)>,
     workdir: &str,
-    user: Option<&str>,
-    host_network: bool,
+    s: NativeStep,
 ) -> Result<Layer> {
     let stage = open(files)?;
     make_workdir(&stage, workdir)?;
-    let mount_points = MountPoints::make(&stage)?;
+    let mut targets: Vec<(&str, bool)> = MountPoints::FILES.iter().map(|f| (*f, false)).collect();
+    targets.extend(s.mounts.iter().map(|m| (m.guest.as_str(), m.host.is_dir())));
+    targets.extend(s.tmpfs.iter().map(|t| (t.as_str(), true)));
+    let mount_points = MountPoints::make(&stage, &targets)?;
     let mut before = stage.snapshot();
-    let step = crate::native::BuildStep { root, files, argv: &argv, env: &env, workdir, user, host_network };
+    let step = crate::native::BuildStep {
+        root: s.root,
+        files,
+        argv: &argv,
+        env: &env,
+        workdir,
+        user: s.user,
+        host_network: s.host_network,
+        mounts: s.mounts,
+        tmpfs: s.tmpfs,
+    };
     let code = crate::native::run_build_step(step)?;
     let mut after = stage.snapshot();
     mount_points.remove(&stage, &mut before, &mut after);
@@ -103,7 +129,8 @@ fn make_workdir(root: &RootDir, workdir: &str) -> Result<std::path::PathBuf> {
 }
 
 /// The files a native step's container gets its own `/etc/hostname`,
-/// `/etc/hosts` and `/etc/resolv.conf` mounted on. Made by us, inside the
+/// `/etc/hosts` and `/etc/resolv.conf` mounted on, and the targets of its
+/// `RUN --mount`s. Made by us, inside the
 /// stage, where the runtime will look for them (resolved in the stage, as it
 /// resolves them); known afterwards by their inode, wherever the step moved
 /// them, so that neither they nor a directory made for them lands in the
@@ -117,14 +144,16 @@ struct MountPoints {
 impl MountPoints {
     const FILES: [&str; 3] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
 
-    fn make(root: &RootDir) -> Result<MountPoints> {
+    /// Makes each target that is missing: a file, or a directory when
+    /// `true`.
+    fn make(root: &RootDir, targets: &[(&str, bool)]) -> Result<MountPoints> {
         use cap_std::fs::MetadataExt;
         let mut made = Vec::new();
         let inode = |meta: cap_std::fs::Metadata| (meta.dev(), meta.ino());
-        for file in Self::FILES {
+        for (target, is_dir) in targets {
             let mut make_one = || -> std::io::Result<()> {
-                let path = root.resolve(file)?;
-                if root.dir().symlink_metadata(&path).is_ok() {
+                let path = root.resolve(target)?;
+                if root.dir().symlink_metadata(&path).is_ok() || path.as_os_str().is_empty() {
                     return Ok(());
                 }
                 let mut dir = std::path::PathBuf::new();
@@ -135,10 +164,15 @@ impl MountPoints {
                         made.push(inode(root.dir().symlink_metadata(&dir)?));
                     }
                 }
-                made.push(inode(root.dir().create(&path)?.metadata()?));
+                if *is_dir {
+                    root.dir().create_dir(&path)?;
+                    made.push(inode(root.dir().symlink_metadata(&path)?));
+                } else {
+                    made.push(inode(root.dir().create(&path)?.metadata()?));
+                }
                 Ok(())
             };
-            make_one().map_err(|e| Error::usage(format!("cannot make {file} in the stage: {e}")))?;
+            make_one().map_err(|e| Error::usage(format!("cannot make {target} in the stage: {e}")))?;
         }
         Ok(MountPoints { made })
     }

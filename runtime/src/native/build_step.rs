@@ -11,6 +11,7 @@ use cap_std::fs::Dir;
 use super::rootfs::{self, fs_error};
 use super::{Options, command, network, spec};
 use crate::scratch::Scratch;
+use crate::wasm::DirGrant;
 use crate::{Error, Result};
 
 /// Where in a step's scratch directory libcontainer keeps the container's
@@ -30,6 +31,10 @@ pub struct BuildStep<'a> {
     pub user: Option<&'a str>,
     /// The host's network (Docker's default for a build), else loopback only.
     pub host_network: bool,
+    /// `RUN --mount`: files and directories bound into the step.
+    pub mounts: &'a [DirGrant],
+    /// `RUN --mount=type=tmpfs`: where empty tmpfs are mounted.
+    pub tmpfs: &'a [String],
 }
 
 /// Runs the step to its end; returns its exit code.
@@ -45,14 +50,18 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
     }
     let user = command::user(&root, step.user)?;
     let env = command::environment(step.env, &id, &user);
-    command::check_program(&root, &step.argv[0], &env, step.workdir)?;
+    // A program on a mount (a heredoc script) is not among the stage's files.
+    let on_a_mount = step.mounts.iter().any(|m| Path::new(&step.argv[0]).starts_with(&m.guest));
+    if !on_a_mount {
+        command::check_program(&root, &step.argv[0], &env, step.workdir)?;
+    }
     let resolv = if step.host_network {
         fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
     } else {
         String::new()
     };
     let etc = rootfs::write_etc(work.path(), &id, None, &resolv)?;
-    let options = Options::default();
+    let options = Options { tmpfs: step.tmpfs.to_vec(), ..Options::default() };
     let spec = spec::generate(&spec::Plan {
         args: step.argv,
         env: &env,
@@ -61,7 +70,7 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
         hostname: &id,
         rootfs: step.files,
         etc: &etc,
-        dirs: &[],
+        dirs: step.mounts,
         options: &options,
         memory: None,
         host_network: step.host_network,

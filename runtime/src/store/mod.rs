@@ -163,14 +163,42 @@ impl Store {
     }
 
     /// Points the reference at a manifest, replacing what it named before.
+    /// The manifest stops being untagged.
     pub fn tag(&self, reference: &ImageRef, manifest: &Descriptor) -> Result<()> {
         let _lock = self.lock()?;
         let name = reference.to_string();
         let mut index = self.index()?;
-        index.manifests.retain(|d| d.annotation(REF_NAME) != Some(name.as_str()));
+        index.manifests.retain(|d| match d.annotation(REF_NAME) {
+            Some(other) => other != name,
+            None => d.digest != manifest.digest,
+        });
         let mut entry = manifest.clone();
         entry.annotations = Some(BTreeMap::from([(REF_NAME.to_owned(), name)]));
         index.manifests.push(entry);
+        self.write_index(&index)
+    }
+
+    /// Keeps an image that has no name, as `docker build` without `-t`
+    /// makes one: an `index.json` entry without a name, which `images`
+    /// lists as `<none>` and garbage collection leaves alone. Nothing
+    /// changes if the manifest is already in the index.
+    pub fn keep_untagged(&self, manifest: &Descriptor) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut index = self.index()?;
+        if index.manifests.iter().any(|d| d.digest == manifest.digest) {
+            return Ok(());
+        }
+        let mut entry = manifest.clone();
+        entry.annotations = None;
+        index.manifests.push(entry);
+        self.write_index(&index)
+    }
+
+    /// Removes the index entries of a manifest that has no name.
+    pub fn forget_untagged(&self, manifest: &Digest) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut index = self.index()?;
+        index.manifests.retain(|d| d.annotation(REF_NAME).is_some() || d.digest != *manifest);
         self.write_index(&index)
     }
 
