@@ -18,6 +18,7 @@ pub mod rootdir;
 pub mod scratch;
 pub mod store;
 pub mod units;
+pub mod users;
 pub mod wasm;
 
 pub use error::{Error, Result};

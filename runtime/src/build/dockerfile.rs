@@ -78,8 +78,21 @@ pub enum Kind {
     Volume(Vec<String>),
     Shell(Vec<String>),
     StopSignal(String),
-    /// Recorded as written.
-    Healthcheck(String),
+    Healthcheck(Healthcheck),
+    /// An instruction for the builds that use this image as their base.
+    OnBuild(String),
+}
+
+/// `HEALTHCHECK [OPTIONS] CMD …`, or `HEALTHCHECK NONE` (`command` none).
+/// Durations in nanoseconds, as the image config keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healthcheck {
+    pub command: Option<Command>,
+    pub interval: Option<u64>,
+    pub timeout: Option<u64>,
+    pub start_period: Option<u64>,
+    pub start_interval: Option<u64>,
+    pub retries: Option<u64>,
 }
 
 /// A here-document (`<<EOF` … `EOF`): BuildKit's syntax for inline
@@ -267,10 +280,73 @@ fn instruction(
             Some(list) if !list.is_empty() => Kind::Shell(list),
             _ => return Err("SHELL takes a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]".into()),
         },
-        "HEALTHCHECK" => Kind::Healthcheck(rest.trim().to_owned()),
-        "ONBUILD" => return Err("ONBUILD is not supported".into()),
+        "HEALTHCHECK" => Kind::Healthcheck(healthcheck(rest)?),
+        "ONBUILD" => {
+            let trigger = rest.trim();
+            let keyword = trigger.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            if matches!(keyword.as_str(), "" | "ONBUILD" | "FROM" | "MAINTAINER") {
+                return Err(format!(
+                    "ONBUILD takes an instruction other than ONBUILD, FROM or MAINTAINER; got '{trigger}'"
+                ));
+            }
+            instruction(&keyword, trigger[keyword.len()..].trim(), escape, Vec::new())?;
+            Kind::OnBuild(trigger.to_owned())
+        }
         other => return Err(format!("unknown instruction {other}")),
     })
+}
+
+/// HEALTHCHECK's options, then `NONE` or `CMD` and a command.
+fn healthcheck(rest: &str) -> std::result::Result<Healthcheck, String> {
+    let (flags, _) = flags(rest, &["interval", "timeout", "start-period", "start-interval", "retries"])?;
+    let duration = |name: &str| flag(&flags, name).map(|v| go_duration(&v)).transpose();
+    let retries = flag(&flags, "retries")
+        .map(|v| v.parse::<u64>().map_err(|_| format!("HEALTHCHECK --retries={v}: give a number")))
+        .transpose()?;
+    let line = strip_flags(rest).trim();
+    let (keyword, command_text) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let command = match keyword.to_ascii_uppercase().as_str() {
+        "NONE" if command_text.trim().is_empty() && flags.is_empty() => None,
+        "NONE" => return Err("HEALTHCHECK NONE takes no options and no command".into()),
+        "CMD" => Some(command(command_text)?),
+        _ => return Err("HEALTHCHECK takes [OPTIONS] CMD command, or NONE".into()),
+    };
+    Ok(Healthcheck {
+        command,
+        interval: duration("interval")?,
+        timeout: duration("timeout")?,
+        start_period: duration("start-period")?,
+        start_interval: duration("start-interval")?,
+        retries,
+    })
+}
+
+/// A Go duration (`30s`, `1m30s`, `1.5h`, `500ms`), in nanoseconds.
+fn go_duration(text: &str) -> std::result::Result<u64, String> {
+    let bad = || format!("'{text}' is not a duration; write e.g. 30s, 1m30s or 500ms");
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let number: f64 = rest[..number_end].parse().map_err(|_| bad())?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(bad()),
+        };
+        total += number * scale;
+        rest = &rest[unit_end..];
+    }
+    Ok(total.round() as u64)
 }
 
 /// `--mount=type=cache,target=/root/.cache,…`: comma-separated
@@ -655,6 +731,38 @@ mod tests {
             if sources.is_empty() && dest == "/dest/"
                 && inline == &[doc("a.sh", "$A\n", true), doc("b", "$B\n", false)]));
         assert_eq!((stage[4].line, &stage[4].kind), (18, &Kind::Env(vec![("Z".into(), "1".into())])));
+    }
+
+    #[test]
+    fn healthchecks_and_onbuild() {
+        let kinds = kinds(
+            "FROM scratch\nHEALTHCHECK --interval=1m30s --timeout=500ms --retries=3 CMD curl -f http://x/\n\
+             HEALTHCHECK CMD [\"/bin/check\", \"now\"]\nHEALTHCHECK NONE\nONBUILD COPY . /app\n",
+        );
+        assert_eq!(
+            kinds[0],
+            Kind::Healthcheck(Healthcheck {
+                command: Some(Command::Shell("curl -f http://x/".into())),
+                interval: Some(90_000_000_000),
+                timeout: Some(500_000_000),
+                start_period: None,
+                start_interval: None,
+                retries: Some(3),
+            })
+        );
+        assert!(
+            matches!(&kinds[1], Kind::Healthcheck(Healthcheck { command: Some(Command::Exec(w)), .. }) if w.len() == 2)
+        );
+        assert!(matches!(&kinds[2], Kind::Healthcheck(Healthcheck { command: None, .. })));
+        assert_eq!(kinds[3], Kind::OnBuild("COPY . /app".into()));
+        for (text, what) in [
+            ("FROM scratch\nHEALTHCHECK --interval=soon CMD x\n", "not a duration"),
+            ("FROM scratch\nHEALTHCHECK x\n", "CMD command, or NONE"),
+            ("FROM scratch\nONBUILD ONBUILD RUN x\n", "other than ONBUILD"),
+            ("FROM scratch\nONBUILD FETCH x\n", "unknown instruction FETCH"),
+        ] {
+            assert!(parse(text).unwrap_err().to_string().contains(what), "{text}");
+        }
     }
 
     #[test]

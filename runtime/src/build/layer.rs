@@ -29,6 +29,10 @@ impl Layer {
         self.entries.insert(path, entry);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn add_if_missing(&mut self, path: String, entry: Entry) {
         self.entries.entry(path).or_insert(entry);
     }

@@ -118,6 +118,11 @@ struct Stage {
     /// A native stage's platform (`linux/amd64`), from its base image;
     /// none for a wasm stage.
     platform: Option<(String, String)>,
+    /// Whether it starts from an image (whose ONBUILD triggers run), not
+    /// from scratch or an earlier stage.
+    from_image: bool,
+    /// Whether this stage has a CMD of its own, which ENTRYPOINT keeps.
+    cmd_set: bool,
 }
 
 /// Builds the image and tags it; `say` is told each step.
@@ -178,6 +183,7 @@ pub fn build(
         .or_else(|| context.read_to_string(".dockerignore").ok())
         .unwrap_or_default();
     let builder = Builder {
+        globals: global_args(&file, options)?,
         root,
         store,
         compile_cache: cache,
@@ -194,15 +200,7 @@ pub fn build(
     let mut step = 0;
     for stage in &file.stages[..=last] {
         step += 1;
-        let global = |name: &str| {
-            options
-                .build_args
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .or_else(|| file.global_args.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.clone()))
-        };
+        let global = |name: &str| lookup(&builder.globals, name);
         let base = dockerfile::expand(&stage.base, '\\', &global)?;
         say(&format!(
             "Step {step}/{steps} : FROM {base}{}",
@@ -211,6 +209,31 @@ pub fn build(
         let at = |line: usize| move |e: Error| Error::usage(format!("Dockerfile line {line}: {e}"));
         let mut current =
             start_stage(root, store, &base, stage.name.clone(), &built).map_err(at(stage.line))?;
+        // The base image's ONBUILD triggers run first, as if written after
+        // FROM, and are not passed on.
+        let triggers = match current.config.remove("OnBuild") {
+            Some(Value::Array(triggers)) if current.from_image => triggers,
+            Some(kept) => {
+                current.config.insert("OnBuild".into(), kept);
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        for trigger in triggers.iter().filter_map(Value::as_str) {
+            say(&format!(" ---> Running ONBUILD trigger: {trigger}"));
+            let from_base = |why: String| {
+                Error::usage(format!(
+                    "Dockerfile line {}: the base image's ONBUILD {trigger}: {why}",
+                    stage.line
+                ))
+            };
+            let parsed = dockerfile::parse(&format!("FROM scratch\n{trigger}\n"))
+                .map_err(|e| from_base(e.to_string()))?;
+            let instruction = parsed.stages.into_iter().flat_map(|s| s.instructions).next();
+            let instruction = instruction.ok_or_else(|| from_base("it is empty".into()))?;
+            let instruction = dockerfile::Instruction { line: stage.line, ..instruction };
+            apply(&builder, &mut current, &built, &instruction).map_err(at(stage.line))?;
+        }
         for instruction in &stage.instructions {
             step += 1;
             say(&format!("Step {step}/{steps} : {}", instruction.text));
@@ -291,6 +314,57 @@ pub fn reap_abandoned(root: &Path) {
     }
 }
 
+/// The last value of a variable.
+fn lookup(vars: &[(String, String)], name: &str) -> Option<String> {
+    vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// BuildKit's platform ARGs (`TARGETPLATFORM`, `BUILDOS`, …), then the
+/// Dockerfile's ARGs before the first FROM, each the build argument's value
+/// or else its default, in which the ARGs above it are substituted.
+fn global_args(file: &dockerfile::Dockerfile, options: &BuildOptions) -> Result<Vec<(String, String)>> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let build = format!("{}/{arch}", std::env::consts::OS);
+    let target = options.platform.clone().unwrap_or_else(|| build.clone());
+    let mut vars = Vec::new();
+    for (prefix, platform) in [("BUILD", &build), ("TARGET", &target)] {
+        let mut parts = platform.splitn(3, '/');
+        vars.push((format!("{prefix}PLATFORM"), platform.clone()));
+        vars.push((format!("{prefix}OS"), parts.next().unwrap_or_default().to_owned()));
+        vars.push((format!("{prefix}ARCH"), parts.next().unwrap_or_default().to_owned()));
+        vars.push((format!("{prefix}VARIANT"), parts.next().unwrap_or_default().to_owned()));
+    }
+    for (name, default) in &file.global_args {
+        let given = lookup(&options.build_args, name);
+        let value = match (given, default) {
+            (Some(value), _) => Some(value),
+            (None, Some(default)) => Some(dockerfile::expand(default, '\\', &|n| lookup(&vars, n))?),
+            (None, None) => None,
+        };
+        vars.extend(value.map(|v| (name.clone(), v)));
+    }
+    Ok(vars)
+}
+
+/// Docker's predefined proxy ARGs: RUN sees them when `--build-arg` gives
+/// them, without an ARG line, and they stay out of the image.
+const PROXY_ARGS: [&str; 10] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 /// A stage's starting point: nothing, or a wasm image's layers, config and files.
 fn start_stage(
     root: &Path,
@@ -310,6 +384,8 @@ fn start_stage(
         vars: Vec::new(),
         chain: LayerCache::key(&[base]),
         platform: None,
+        from_image: false,
+        cmd_set: false,
     };
     if base == "scratch" {
         return Ok(stage);
@@ -353,6 +429,7 @@ fn start_stage(
         image.raw_config.pointer("/rootfs/diff_ids").and_then(Value::as_array).cloned().unwrap_or_default();
     stage.history = image.raw_config.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
     stage.config = image.raw_config.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
+    stage.from_image = true;
     stage.vars = env_vars(&stage.config);
     Ok(stage)
 }
@@ -386,6 +463,9 @@ fn env_vars(config: &Map<String, Value>) -> Vec<(String, String)> {
 
 /// What every step of one build shares.
 struct Builder<'a> {
+    /// The ARGs before the first FROM, BuildKit's platform ARGs, and the
+    /// values `--build-arg` gives them.
+    globals: Vec<(String, String)>,
     root: &'a Path,
     store: &'a Store,
     compile_cache: &'a CompileCache,
@@ -409,8 +489,7 @@ fn apply(
     let (store, options, mtime) = (b.store, b.options, b.mtime);
     let kind = &instruction.kind;
     let vars = stage.vars.clone();
-    let lookup = move |name: &str| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let expand = |word: &str| dockerfile::expand(word, '\\', &lookup);
+    let expand = |word: &str| dockerfile::expand(word, '\\', &|name| lookup(&vars, name));
     let workdir = stage.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("/").to_owned();
     // The step's key: the steps before it, itself, and the variables it sees.
     let vars_text = serde_json::to_string(&stage.vars).expect("JSON");
@@ -420,7 +499,11 @@ fn apply(
     let mut cached = false;
     match kind {
         Kind::Run { command, mounts, network, script } => {
-            let mut env = stage.vars.clone();
+            let mut env: Vec<(String, String)> = (options.build_args.iter())
+                .filter(|(k, _)| PROXY_ARGS.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            env.extend(stage.vars.iter().cloned());
             // The image's ENV wins over build arguments of the same name.
             env.extend(env_vars(&stage.config));
             let (descriptor, diff_id) = match b.layers.get(store, &key) {
@@ -499,7 +582,15 @@ fn apply(
             if !*add && sources.iter().any(|s| add::is_url(s)) {
                 return Err(Error::usage("COPY cannot fetch a URL; use ADD URL DEST"));
             }
-            let (uid, gid) = owner(chown.as_deref())?;
+            let (uid, gid) = match chown {
+                None => (0, 0),
+                Some(spec) => {
+                    let stage_root =
+                        RootDir::open(stage.files.path()).map_err(|e| Error::Internal(e.into()))?;
+                    let (uid, gid) = crate::users::owner(stage_root.dir(), &expand(spec)?)?;
+                    (u64::from(uid), u64::from(gid))
+                }
+            };
             let mode = chmod.as_deref().map(|m| u32::from_str_radix(m, 8)).transpose().map_err(|_| {
                 Error::usage(format!(
                     "--chmod={}: give octal permissions, e.g. 755",
@@ -624,20 +715,41 @@ fn apply(
             }
         }
         Kind::Arg(name, default) => {
-            let value = options.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            if let Some(value) = value.or(default.as_ref().map(|d| expand(d)).transpose()?) {
+            // The build argument, else the default; an ARG without one takes
+            // the value of the ARG of that name before the first FROM.
+            let value = match (lookup(&options.build_args, name), default) {
+                (Some(value), _) => Some(value),
+                (None, Some(default)) => Some(expand(default)?),
+                (None, None) => lookup(&b.globals, name),
+            };
+            if let Some(value) = value {
                 stage.vars.push((name.clone(), value));
             }
         }
         Kind::Workdir(dir) => {
-            stage.config.insert("WorkingDir".into(), json!(guest_join(&workdir, &expand(dir)?)));
+            let path = guest_join(&workdir, &expand(dir)?);
+            stage.config.insert("WorkingDir".into(), json!(path));
+            // As BuildKit: the directory is made now, owned by USER, in a
+            // layer of its own.
+            let user = stage.config.get("User").and_then(Value::as_str).filter(|u| !u.is_empty());
+            let layer = make_workdir(stage.files.path(), &path, user)?;
+            if !layer.is_empty() {
+                let (descriptor, diff_id) = store_layer(store, &layer, mtime)?;
+                stage.layers.push(descriptor);
+                stage.diff_ids.push(json!(diff_id));
+                empty_layer = false;
+            }
         }
         Kind::Entrypoint(command) => {
             stage.config.insert("Entrypoint".into(), json!(argv(command, &stage.config)));
-            // Docker: a new ENTRYPOINT resets a CMD from the base image.
-            stage.config.remove("Cmd");
+            // Docker: a new ENTRYPOINT resets a CMD from the base image,
+            // not one this stage set.
+            if !stage.cmd_set {
+                stage.config.remove("Cmd");
+            }
         }
         Kind::Cmd(command) => {
+            stage.cmd_set = true;
             stage.config.insert("Cmd".into(), json!(argv(command, &stage.config)));
         }
         Kind::Label(pairs) => {
@@ -649,9 +761,9 @@ fn apply(
         Kind::Expose(ports) => {
             let exposed = stage.config.entry("ExposedPorts").or_insert_with(|| json!({}));
             for port in ports {
-                let port = expand(port)?;
-                let port = if port.contains('/') { port } else { format!("{port}/tcp") };
-                exposed[port] = json!({});
+                for port in exposed_ports(&expand(port)?)? {
+                    exposed[port] = json!({});
+                }
             }
         }
         Kind::User(user) => {
@@ -669,8 +781,33 @@ fn apply(
         Kind::StopSignal(signal) => {
             stage.config.insert("StopSignal".into(), json!(expand(signal)?));
         }
-        Kind::Healthcheck(text) => {
-            stage.config.insert("Healthcheck".into(), json!({ "Test": ["CMD-SHELL", text] }));
+        Kind::Healthcheck(check) => {
+            let test = match &check.command {
+                None => json!(["NONE"]),
+                Some(Command::Exec(words)) => {
+                    json!(["CMD"].into_iter().chain(words.iter().map(String::as_str)).collect::<Vec<_>>())
+                }
+                Some(Command::Shell(line)) => json!(["CMD-SHELL", line]),
+            };
+            let mut healthcheck = json!({ "Test": test });
+            for (key, value) in [
+                ("Interval", check.interval),
+                ("Timeout", check.timeout),
+                ("StartPeriod", check.start_period),
+                ("StartInterval", check.start_interval),
+            ] {
+                if let Some(nanos) = value.filter(|n| *n > 0) {
+                    healthcheck[key] = json!(nanos);
+                }
+            }
+            if let Some(retries) = check.retries.filter(|r| *r > 0) {
+                healthcheck["Retries"] = json!(retries);
+            }
+            stage.config.insert("Healthcheck".into(), healthcheck);
+        }
+        Kind::OnBuild(trigger) => {
+            let triggers = stage.config.entry("OnBuild").or_insert_with(|| json!([]));
+            triggers.as_array_mut().expect("OnBuild is a list").push(json!(trigger));
         }
     }
     stage.history.push(json!({
@@ -698,6 +835,54 @@ fn files_of(b: &Builder, built: &[Stage], name: &str) -> Result<mounts::Files> {
     })?;
     let (rootfs, hold) = b.store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
     Ok((rootfs, Some(hold)))
+}
+
+/// Makes a WORKDIR's missing directories (mode 755, owned by `user`),
+/// resolved inside the stage; returns the layer of those it made.
+fn make_workdir(files: &Path, path: &str, user: Option<&str>) -> Result<Layer> {
+    let root = RootDir::open(files).map_err(|e| Error::Internal(e.into()))?;
+    let failed = |e: std::io::Error| Error::usage(format!("cannot make the working directory {path}: {e}"));
+    let resolved = root.resolve(path).map_err(failed)?;
+    let mut layer = Layer::default();
+    if root.dir().symlink_metadata(&resolved).is_ok() || resolved.as_os_str().is_empty() {
+        return Ok(layer);
+    }
+    let (uid, gid) = match user {
+        None => (0, 0),
+        Some(user) => {
+            let found = crate::users::user(root.dir(), Some(user))?;
+            (found.uid, found.gid)
+        }
+    };
+    let mut made = PathBuf::new();
+    for part in resolved.components() {
+        made.push(part);
+        if root.dir().symlink_metadata(&made).is_ok() {
+            continue;
+        }
+        root.dir().create_dir(&made).map_err(failed)?;
+        let entry = Entry { content: Content::Dir, mode: 0o755, uid: uid.into(), gid: gid.into() };
+        layer.add(made.to_string_lossy().into_owned(), entry);
+    }
+    layer.write_into(root.dir()).map_err(failed)?;
+    Ok(layer)
+}
+
+/// EXPOSE's forms: `80`, `80/tcp`, `53/udp`, and ranges (`8000-8002/tcp`),
+/// each port of a range on its own, as Docker records them.
+fn exposed_ports(spec: &str) -> Result<Vec<String>> {
+    let (ports, protocol) = spec.split_once('/').unwrap_or((spec, "tcp"));
+    let protocol = protocol.to_ascii_lowercase();
+    let bad = || Error::usage(format!("EXPOSE {spec}: give PORT[/tcp|udp|sctp] or a range, e.g. 8000-8002"));
+    if !["tcp", "udp", "sctp"].contains(&protocol.as_str()) {
+        return Err(bad());
+    }
+    let (first, last) = ports.split_once('-').unwrap_or((ports, ports));
+    let (first, last): (u16, u16) = (first.parse().map_err(|_| bad())?, last.parse().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    Ok((first..=last).map(|port| format!("{port}/{protocol}")).collect())
 }
 
 /// Writes a layer's blob into the store.
@@ -731,16 +916,6 @@ fn set_env(config: &mut Map<String, Value>, key: &str, value: &str) {
     {
         Some(i) => list[i] = entry,
         None => list.push(entry),
-    }
-}
-
-/// `--chown=UID[:GID]`, numeric: a wasm image has no /etc/passwd to ask.
-fn owner(chown: Option<&str>) -> Result<(u64, u64)> {
-    let Some(spec) = chown else { return Ok((0, 0)) };
-    let (user, group) = spec.split_once(':').unwrap_or((spec, spec));
-    match (user.parse(), group.parse()) {
-        (Ok(uid), Ok(gid)) => Ok((uid, gid)),
-        _ => Err(Error::usage(format!("--chown={spec}: give numeric ids, e.g. --chown=1000:1000"))),
     }
 }
 
@@ -988,4 +1163,19 @@ fn write_image(store: &Store, stage: Stage, mtime: u64) -> Result<Descriptor> {
     let descriptor = Descriptor::of(media::OCI_MANIFEST, &manifest_bytes);
     store.put_blob(&descriptor, &manifest_bytes)?;
     Ok(descriptor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposed_ports_as_docker_records_them() {
+        assert_eq!(exposed_ports("80").unwrap(), ["80/tcp"]);
+        assert_eq!(exposed_ports("53/UDP").unwrap(), ["53/udp"]);
+        assert_eq!(exposed_ports("8000-8002/tcp").unwrap(), ["8000/tcp", "8001/tcp", "8002/tcp"]);
+        for bad in ["http", "80/ip", "9-1", "70000"] {
+            assert!(exposed_ports(bad).is_err(), "{bad}");
+        }
+    }
 }
