@@ -243,3 +243,30 @@ fn cache_mounts_persist_and_secret_mounts_leave_no_trace() {
     let err = stderr(&out);
     assert!(err.contains("line 5") && err.contains("--secret id=token"), "{err}");
 }
+
+#[test]
+fn a_newline_in_an_arg_is_a_value_or_an_error_never_an_instruction() {
+    let wbox = Wbox::new();
+    let ctx = tempfile::tempdir().unwrap();
+    let dir = ctx.path().to_str().unwrap();
+    // A quote opened on an ARG line and closed on the next: an error there.
+    fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nARG V=\"one\nLABEL two\"\n").unwrap();
+    let out = wbox.run(&["build", "-t", "local/quote", dir]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("line 2") && stderr(&out).contains("quote"), "{}", stderr(&out));
+    assert_eq!(ok(wbox.run(&["images", "-q"])), "", "no image");
+
+    // A value with a newline stays one value: no instruction comes of it.
+    fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nARG V\nLABEL v=$V\nONBUILD LABEL w=$V\n")
+        .unwrap();
+    let value = "ok\nEXPOSE 1234\nLABEL injected=yes";
+    ok(wbox.run(&["build", "-t", "local/newline", "--build-arg", &format!("V={value}"), dir]));
+    let inspected: serde_json::Value =
+        serde_json::from_str(&ok(wbox.run(&["inspect", "local/newline"]))).unwrap();
+    let config = &inspected[0]["Config"];
+    assert_eq!(config["Labels"]["v"], value);
+    assert!(
+        config["Labels"].get("injected").is_none() && config.get("ExposedPorts").is_none_or(|p| p.is_null())
+    );
+    assert_eq!(config["OnBuild"], serde_json::json!(["LABEL w=$V"]), "a trigger is kept as written");
+}

@@ -631,10 +631,17 @@ fn apply(
             let resolved = stage_root.resolve(&dest_path).map_err(placing)?;
             let is_dir = stage_root.dir().symlink_metadata(&resolved).is_ok_and(|m| m.is_dir())
                 || resolved.as_os_str().is_empty();
-            let into_dir = dest.ends_with('/')
-                || dest == "."
-                || is_dir
-                || sources_found.len() + urls.len() + inline.len() > 1;
+            let several = sources_found.len() + urls.len() + inline.len() > 1;
+            // The reference: "If multiple source files are specified, either
+            // directly or using a wildcard, then the destination must be a
+            // directory (end with a trailing slash /)". BuildKit takes `.` as one.
+            let says_dir = dest.ends_with('/') || dest == ".";
+            if several && !says_dir {
+                return Err(Error::usage(format!(
+                    "several sources are copied, so the destination must be a directory ending in /: write {dest}/"
+                )));
+            }
+            let into_dir = says_dir || is_dir || several;
             let dest_path = if resolved.as_os_str().is_empty() {
                 "/".to_owned()
             } else if into_dir {
