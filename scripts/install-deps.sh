@@ -3,7 +3,7 @@
 # (protobuf-compiler: the shim's containerd API client is generated at build).
 set -euo pipefail
 
-packages=(protobuf-compiler libseccomp-dev slirp4netns busybox-static debootstrap bzip2 xz-utils clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine docker-registry skopeo umoci apache2-utils containerd zstd python3-venv wrk curl)
+packages=(protobuf-compiler libseccomp-dev slirp4netns busybox-static debootstrap bzip2 xz-utils clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine docker-registry skopeo umoci apache2-utils containerd docker.io zstd python3-venv wrk curl)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

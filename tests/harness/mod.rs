@@ -1,9 +1,11 @@
 //! What the end-to-end tests share: a wbox with its own state directory, and
 //! the guests that examples/build.sh compiled; for the pull tests, a real
-//! registry (registry.rs) and the images pushed to it (images.rs).
+//! registry (registry.rs) and the images pushed to it (images.rs); a private
+//! Docker daemon to compare with (dockerd.rs).
 #![allow(dead_code)]
 
 pub mod containerd;
+pub mod dockerd;
 pub mod images;
 pub mod registry;
 

@@ -1,0 +1,1 @@
+ln tree/first.txt tree/second.txt

@@ -1,0 +1,1 @@
+echo 'a file named $FOO' > '$FOO'
