@@ -10,6 +10,9 @@ use crate::store::{Descriptor, Digest, Manifest, REF_NAME, Store, media};
 use crate::wasm::{CompileCache, DirGrant, Grants, Program};
 use crate::{Error, Result};
 
+/// Docker's PATH for an image that sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// An image in the store.
 #[derive(Debug, Clone)]
 pub struct Image {

@@ -74,6 +74,11 @@ impl RootDir {
         Ok(RootDir { dir: Dir::open_ambient_dir(path, cap_std::ambient_authority())? })
     }
 
+    /// A root made of a directory handle already open.
+    pub fn from_dir(dir: Dir) -> RootDir {
+        RootDir { dir }
+    }
+
     pub fn dir(&self) -> &Dir {
         &self.dir
     }

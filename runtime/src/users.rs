@@ -67,9 +67,9 @@ pub(crate) fn user(rootfs: &Dir, wanted: Option<&str>) -> Result<User> {
 }
 
 /// `--chown=USER[:GROUP]` of COPY and ADD: names or numbers, resolved in
-/// the stage's files. As the Dockerfile reference says, "providing a
-/// username without groupname or a UID without GID will use the same
-/// numeric UID as the GID".
+/// the stage's files. Without a group, a user name takes its primary group
+/// and a number the same number as the GID (what Docker does; the
+/// reference says the UID for both).
 pub(crate) fn owner(rootfs: &Dir, spec: &str) -> Result<(u32, u32)> {
     let (name, group) = match spec.split_once(':') {
         Some((name, group)) => (name, Some(group)),
@@ -83,7 +83,8 @@ pub(crate) fn owner(rootfs: &Dir, spec: &str) -> Result<(u32, u32)> {
         }),
     )
     .map_err(|e| Error::usage(format!("--chown={spec}: {e}")))?;
-    Ok((found.uid, if group.is_some() { found.gid } else { found.uid }))
+    let by_number = name.parse::<u32>().is_ok();
+    Ok((found.uid, if group.is_none() && by_number { found.uid } else { found.gid }))
 }
 
 #[cfg(test)]
@@ -122,7 +123,7 @@ mod tests {
             ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\n"),
             ("etc/group", "root:x:0:\nwww:x:34:\nstaff:x:50:www\n"),
         ]);
-        assert_eq!(owner(&dir, "www").unwrap(), (33, 33), "no group: the uid as the gid");
+        assert_eq!(owner(&dir, "www").unwrap(), (33, 34), "no group: the user's own");
         assert_eq!(owner(&dir, "www:staff").unwrap(), (33, 50));
         assert_eq!(owner(&dir, "10:www").unwrap(), (10, 34));
         assert_eq!(owner(&dir, "7").unwrap(), (7, 7));

@@ -10,6 +10,8 @@ use crate::{Error, Result};
 /// A whole Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dockerfile {
+    /// The escape character (`# escape=`), a backslash unless told.
+    pub escape: char,
     /// `ARG`s before the first `FROM`: usable in `FROM` lines.
     pub global_args: Vec<(String, Option<String>)>,
     pub stages: Vec<Stage>,
@@ -68,11 +70,14 @@ pub enum Kind {
         dest: String,
     },
     Env(Vec<(String, String)>),
-    Arg(String, Option<String>),
+    /// Names, each with its default as written.
+    Arg(Vec<(String, Option<String>)>),
     Workdir(String),
     Entrypoint(Command),
     Cmd(Command),
     Label(Vec<(String, String)>),
+    /// The image's author (deprecated by Docker, still honoured).
+    Maintainer(String),
     Expose(Vec<String>),
     User(String),
     Volume(Vec<String>),
@@ -159,7 +164,7 @@ pub fn parse(text: &str) -> Result<Dockerfile> {
         match stages.last_mut() {
             Some(stage) => stage.instructions.push(Instruction { line, text, kind }),
             None => match kind {
-                Kind::Arg(name, default) => global_args.push((name, default)),
+                Kind::Arg(args) => global_args.extend(args),
                 _ => return Err(at(format!("{upper} before the first FROM; only ARG may come before it"))),
             },
         }
@@ -167,7 +172,7 @@ pub fn parse(text: &str) -> Result<Dockerfile> {
     if stages.is_empty() {
         return Err(Error::usage("the Dockerfile has no FROM: start it with e.g. FROM scratch"));
     }
-    Ok(Dockerfile { global_args, stages })
+    Ok(Dockerfile { escape, global_args, stages })
 }
 
 fn instruction(
@@ -260,14 +265,20 @@ fn instruction(
         }
         "ENV" => Kind::Env(pairs(rest, escape, true)?),
         "LABEL" => Kind::Label(pairs(rest, escape, false)?),
-        "MAINTAINER" => Kind::Label(vec![("maintainer".into(), rest.trim().to_owned())]),
-        "ARG" => match words()?.as_slice() {
-            [one] => match one.split_once('=') {
-                Some((name, default)) => Kind::Arg(name.to_owned(), Some(default.to_owned())),
-                None => Kind::Arg(one.clone(), None),
-            },
-            _ => return Err("ARG takes one NAME or NAME=default".into()),
-        },
+        "MAINTAINER" => Kind::Maintainer(rest.trim().to_owned()),
+        "ARG" => {
+            let args: Vec<(String, Option<String>)> = split_raw(rest, escape)?
+                .into_iter()
+                .map(|word| match word.split_once('=') {
+                    Some((name, default)) => (name.to_owned(), Some(default.to_owned())),
+                    None => (word, None),
+                })
+                .collect();
+            if args.is_empty() || args.iter().any(|(name, _)| !is_name(name)) {
+                return Err("ARG takes NAME or NAME=default, one or more".into());
+            }
+            Kind::Arg(args)
+        }
         "WORKDIR" => Kind::Workdir(single(rest, "WORKDIR takes one directory")?),
         "USER" => Kind::User(single(rest, "USER takes one user[:group]")?),
         "STOPSIGNAL" => Kind::StopSignal(single(rest, "STOPSIGNAL takes one signal")?),
@@ -483,7 +494,7 @@ fn flag(flags: &[(String, String)], name: &str) -> Option<String> {
 /// `KEY=VALUE …` pairs (quotes allowed), or the old `ENV KEY value with
 /// spaces` form when `legacy` allows it.
 fn pairs(rest: &str, escape: char, legacy: bool) -> std::result::Result<Vec<(String, String)>, String> {
-    let words = split_words(rest, escape)?;
+    let words = split_raw(rest, escape)?;
     if legacy && words.first().is_some_and(|w| !w.contains('=')) {
         let (key, value) = rest.trim().split_once(char::is_whitespace).ok_or("ENV needs a value")?;
         return Ok(vec![(key.to_owned(), value.trim().to_owned())]);
@@ -495,6 +506,44 @@ fn pairs(rest: &str, escape: char, legacy: bool) -> std::result::Result<Vec<(Str
             _ => Err(format!("'{w}' is not KEY=VALUE")),
         })
         .collect()
+}
+
+/// Splits on whitespace outside quotes, keeping the words as written
+/// (quotes and escapes in them), for [`process_word`].
+fn split_raw(text: &str, escape: char) -> std::result::Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (c, quote) {
+            (c, q) if c == escape && q != Some('\'') => {
+                word.push(c);
+                word.extend(chars.next());
+            }
+            ('"' | '\'', None) => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (c, Some(q)) if c == q => {
+                quote = None;
+                word.push(c);
+            }
+            (c, None) if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (c, _) => word.push(c),
+        }
+    }
+    if quote.is_some() {
+        return Err("a quote is not closed".into());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Ok(words)
 }
 
 /// Splits on unquoted whitespace, removing quotes and escapes.
@@ -631,16 +680,58 @@ fn logical_lines(text: &str, escape: char) -> Result<Vec<Logical>> {
     Ok(out)
 }
 
-/// Substitutes `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR:+alt}` from
-/// `lookup`, as Docker does in FROM, COPY, ENV, LABEL, WORKDIR and the
-/// other instructions that are not commands. An escaped `$` stays.
+/// Substitutes `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:+alt}`,
+/// `${VAR-default}` and `${VAR+alt}` from `lookup`, as Docker does in FROM,
+/// COPY, WORKDIR and the other instructions that are not commands. An
+/// escaped `$` stays.
 pub fn expand(word: &str, escape: char, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+    substitute(word, escape, false, lookup)
+}
+
+/// A word of ENV, LABEL or ARG as Docker's shell-like lexer reads it:
+/// substitution as in [`expand`], and also quotes removed (nothing is
+/// substituted inside single quotes) and escapes taken away.
+pub fn process_word(word: &str, escape: char, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String> {
+    substitute(word, escape, true, lookup)
+}
+
+fn substitute(
+    word: &str,
+    escape: char,
+    quotes: bool,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
     let mut out = String::new();
     let mut chars = word.chars().peekable();
+    let mut double = false;
     while let Some(c) = chars.next() {
-        if c == escape && chars.peek() == Some(&'$') {
-            out.push('$');
-            chars.next();
+        if quotes && c == '\'' && !double {
+            // Single quotes: everything up to the next one, as written.
+            loop {
+                match chars.next() {
+                    Some('\'') => break,
+                    Some(c) => out.push(c),
+                    None => return Err(Error::usage(format!("'{word}': a quote is not closed"))),
+                }
+            }
+            continue;
+        }
+        if quotes && c == '"' {
+            double = !double;
+            continue;
+        }
+        if c == escape {
+            match chars.peek().copied() {
+                Some('$') => {
+                    out.push('$');
+                    chars.next();
+                }
+                Some(next) if quotes && (!double || next == '"' || next == escape) => {
+                    out.push(next);
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
             continue;
         }
         if c != '$' {
@@ -657,20 +748,28 @@ pub fn expand(word: &str, escape: char, lookup: &dyn Fn(&str) -> Option<String>)
                     None => return Err(Error::usage(format!("'{word}': ${{ without a closing }}"))),
                 }
             }
-            let (name, modifier) = match inner.find(":-").or_else(|| inner.find(":+")) {
-                Some(at) => (&inner[..at], Some((&inner[at..at + 2], &inner[at + 2..]))),
-                None => (inner.as_str(), None),
+            let name_end =
+                inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
+            let (name, modifier) = inner.split_at(name_end);
+            let (operator, operand) = match modifier {
+                "" => ("", ""),
+                m if m.starts_with(":-") || m.starts_with(":+") => m.split_at(2),
+                m if m.starts_with('-') || m.starts_with('+') => m.split_at(1),
+                _ => return Err(Error::usage(format!("'{word}': bad substitution ${{{inner}}}"))),
             };
             if !is_name(name) {
                 return Err(Error::usage(format!("'{word}': bad substitution ${{{inner}}}")));
             }
-            let value = lookup(name).filter(|v| !v.is_empty());
-            out.push_str(&match (modifier, value) {
-                (None, value) => value.unwrap_or_default(),
-                (Some((":-", default)), None) => expand(default, escape, lookup)?,
-                (Some((":-", _)), Some(value)) => value,
-                (Some((_, alternative)), Some(_)) => expand(alternative, escape, lookup)?,
-                (Some(_), None) => String::new(),
+            let value = lookup(name);
+            let set_and_not_empty = value.as_deref().is_some_and(|v| !v.is_empty());
+            let nested = || substitute(operand, escape, quotes, lookup);
+            out.push_str(&match operator {
+                ":-" if !set_and_not_empty => nested()?,
+                "-" if value.is_none() => nested()?,
+                ":+" if set_and_not_empty => nested()?,
+                "+" if value.is_some() => nested()?,
+                ":+" | "+" => String::new(),
+                _ => value.unwrap_or_default(),
             });
         } else {
             let mut name = String::new();
@@ -688,6 +787,9 @@ pub fn expand(word: &str, escape: char, lookup: &dyn Fn(&str) -> Option<String>)
                 out.push_str(&lookup(&name).unwrap_or_default());
             }
         }
+    }
+    if double {
+        return Err(Error::usage(format!("'{word}': a quote is not closed")));
     }
     Ok(out)
 }
@@ -841,7 +943,7 @@ mod tests {
         let last = &file.stages[1].instructions;
         assert_eq!(
             last[0].kind,
-            Kind::Label(vec![("org.opencontainers.image.title".into(), "hello".into())])
+            Kind::Label(vec![("org.opencontainers.image.title".into(), "\"hello\"".into())])
         );
         assert!(matches!(&last[1].kind, Kind::Copy { from: Some(f), sources, dest, .. }
             if f == "build" && sources == &["/src/app.wasm"] && dest == "/app/app.wasm"));
@@ -861,16 +963,13 @@ mod tests {
                 Kind::Cmd(Command::Shell("[not json".into())),
                 Kind::Env(vec![
                     ("A".into(), "1".into()),
-                    ("B".into(), "two words".into()),
-                    ("C".into(), "x y".into())
+                    ("B".into(), "\"two words\"".into()),
+                    ("C".into(), "x\\ y".into())
                 ]),
                 Kind::Env(vec![("OLD".into(), "some value".into())]),
             ]
         );
-        assert_eq!(
-            kinds("FROM scratch\nMAINTAINER Ada\n"),
-            vec![Kind::Label(vec![("maintainer".into(), "Ada".into())])]
-        );
+        assert_eq!(kinds("FROM scratch\nMAINTAINER Ada\n"), vec![Kind::Maintainer("Ada".into())]);
         assert_eq!(
             kinds("# escape=`\nFROM scratch\nRUN a `\n  b\nCOPY [\"x y\", \"/d/\"]\n"),
             vec![
@@ -931,6 +1030,21 @@ mod tests {
         ] {
             assert_eq!(expand(word, '\\', &vars).unwrap(), want, "{word}");
         }
+        for (word, want) in [
+            ("'single $A'", "single $A"),
+            ("\"double $A\"", "double one"),
+            ("\\$A", "$A"),
+            ("\\${A}", "${A}"),
+            ("x\\ y", "x y"),
+            ("\"a \\\"q\\\" b\"", "a \"q\" b"),
+            ("${B-unset}", "unset"),
+            ("${EMPTY-unset}", ""),
+            ("${EMPTY+set}", "set"),
+            ("${B+set}", ""),
+        ] {
+            assert_eq!(process_word(word, '\\', &vars).unwrap(), want, "{word}");
+        }
+        assert!(process_word("'open", '\\', &vars).is_err());
         assert!(expand("${A", '\\', &vars).is_err());
         assert!(expand("${A B}", '\\', &vars).is_err());
     }

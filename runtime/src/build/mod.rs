@@ -7,6 +7,7 @@
 //! the context or another stage, RUN of a wasm program from the stage's
 //! files (`run_step`), and every config instruction.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::Dir;
@@ -17,7 +18,7 @@ use crate::reference::ImageRef;
 use crate::registry;
 use crate::rootdir::{self, RootDir};
 use crate::scratch::{self, Scratch};
-use crate::store::{Descriptor, Digest, Store, climbs_out, media};
+use crate::store::{Descriptor, Digest, Store, media};
 use crate::wasm::{CompileCache, Network};
 use crate::{Error, Result};
 
@@ -25,6 +26,7 @@ mod add;
 mod artifact;
 mod cache;
 pub mod dockerfile;
+mod glob;
 pub(crate) mod ignore;
 mod layer;
 mod mounts;
@@ -105,6 +107,8 @@ pub struct Built {
 
 /// A stage being built.
 struct Stage {
+    /// Its place in the Dockerfile, from 0 (`--from=0`).
+    index: usize,
     name: Option<String>,
     files: Scratch,
     layers: Vec<Descriptor>,
@@ -123,6 +127,8 @@ struct Stage {
     from_image: bool,
     /// Whether this stage has a CMD of its own, which ENTRYPOINT keeps.
     cmd_set: bool,
+    /// MAINTAINER: the image's `author`.
+    author: Option<String>,
 }
 
 /// Builds the image and tags it; `say` is told each step.
@@ -183,6 +189,7 @@ pub fn build(
         .or_else(|| context.read_to_string(".dockerignore").ok())
         .unwrap_or_default();
     let builder = Builder {
+        escape: file.escape,
         globals: global_args(&file, options)?,
         root,
         store,
@@ -196,19 +203,22 @@ pub fn build(
     };
     let _adding = store.adding()?;
     let mut built: Vec<Stage> = Vec::new();
-    let steps: usize = file.stages[..=last].iter().map(|s| s.instructions.len() + 1).sum();
+    // As BuildKit: only the stages the target needs are built.
+    let needed = needed_stages(&file, last, &builder.globals);
+    let stages = || file.stages[..=last].iter().enumerate().filter(|(i, _)| needed[*i]);
+    let steps: usize = stages().map(|(_, s)| s.instructions.len() + 1).sum();
     let mut step = 0;
-    for stage in &file.stages[..=last] {
+    for (index, stage) in stages() {
         step += 1;
         let global = |name: &str| lookup(&builder.globals, name);
-        let base = dockerfile::expand(&stage.base, '\\', &global)?;
+        let base = dockerfile::expand(&stage.base, file.escape, &global)?;
         say(&format!(
             "Step {step}/{steps} : FROM {base}{}",
             stage.name.as_ref().map(|n| format!(" AS {n}")).unwrap_or_default()
         ));
         let at = |line: usize| move |e: Error| Error::usage(format!("Dockerfile line {line}: {e}"));
         let mut current =
-            start_stage(root, store, &base, stage.name.clone(), &built).map_err(at(stage.line))?;
+            start_stage(root, store, &base, (index, stage.name.clone()), &built).map_err(at(stage.line))?;
         // The base image's ONBUILD triggers run first, as if written after
         // FROM, and are not passed on.
         let triggers = match current.config.remove("OnBuild") {
@@ -314,6 +324,54 @@ pub fn reap_abandoned(root: &Path) {
     }
 }
 
+/// An ENV, LABEL or ARG word, quotes and all, with `vars` substituted.
+fn process(word: &str, vars: &[(String, String)], escape: char) -> Result<String> {
+    dockerfile::process_word(word, escape, &|name| lookup(vars, name))
+}
+
+/// Which stages up to `last` the build needs: `last`, and the earlier
+/// stages a needed one starts from (by name) or copies or mounts files
+/// from (by name or index).
+fn needed_stages(file: &dockerfile::Dockerfile, last: usize, globals: &[(String, String)]) -> Vec<bool> {
+    let expand = |name: &str| {
+        dockerfile::expand(name, file.escape, &|n| lookup(globals, n))
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let by_name = |name: &str, before: usize| {
+        file.stages[..before].iter().position(|s| s.name.as_deref() == Some(name))
+    };
+    let mut needed = vec![false; last + 1];
+    needed[last] = true;
+    for i in (0..=last).rev() {
+        if !needed[i] {
+            continue;
+        }
+        let stage = &file.stages[i];
+        let mut depends = vec![by_name(&expand(&stage.base), i)];
+        for instruction in &stage.instructions {
+            let from = match &instruction.kind {
+                Kind::Copy { from: Some(from), .. } => vec![from.clone()],
+                Kind::Run { mounts, .. } => mounts
+                    .iter()
+                    .filter_map(|m| match m {
+                        dockerfile::Mount::Bind { from, .. } => from.clone(),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for name in from.iter().map(|f| expand(f)) {
+                depends.push(by_name(&name, i).or_else(|| name.parse().ok().filter(|j| *j < i)));
+            }
+        }
+        for j in depends.into_iter().flatten() {
+            needed[j] = true;
+        }
+    }
+    needed
+}
+
 /// The last value of a variable.
 fn lookup(vars: &[(String, String)], name: &str) -> Option<String> {
     vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
@@ -342,7 +400,9 @@ fn global_args(file: &dockerfile::Dockerfile, options: &BuildOptions) -> Result<
         let given = lookup(&options.build_args, name);
         let value = match (given, default) {
             (Some(value), _) => Some(value),
-            (None, Some(default)) => Some(dockerfile::expand(default, '\\', &|n| lookup(&vars, n))?),
+            (None, Some(default)) => {
+                Some(dockerfile::process_word(default, file.escape, &|n| lookup(&vars, n))?)
+            }
             (None, None) => None,
         };
         vars.extend(value.map(|v| (name.clone(), v)));
@@ -370,11 +430,13 @@ fn start_stage(
     root: &Path,
     store: &Store,
     base: &str,
-    name: Option<String>,
+    index_and_name: (usize, Option<String>),
     built: &[Stage],
 ) -> Result<Stage> {
     let files = Scratch::new(root, "build-")?;
+    let (index, name) = index_and_name;
     let mut stage = Stage {
+        index,
         name,
         files,
         layers: Vec::new(),
@@ -386,8 +448,10 @@ fn start_stage(
         platform: None,
         from_image: false,
         cmd_set: false,
+        author: None,
     };
     if base == "scratch" {
+        set_default_path(&mut stage);
         return Ok(stage);
     }
     if let Some(earlier) =
@@ -398,7 +462,8 @@ fn start_stage(
         stage.diff_ids = earlier.diff_ids.clone();
         stage.history = earlier.history.clone();
         stage.config = earlier.config.clone();
-        stage.vars = env_vars(&stage.config);
+        // Its ARGs too: "inherited by other stages based on that stage".
+        stage.vars = earlier.vars.clone();
         stage.chain = earlier.chain.clone();
         stage.platform = earlier.platform.clone();
         return Ok(stage);
@@ -430,7 +495,7 @@ fn start_stage(
     stage.history = image.raw_config.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
     stage.config = image.raw_config.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
     stage.from_image = true;
-    stage.vars = env_vars(&stage.config);
+    set_default_path(&mut stage);
     Ok(stage)
 }
 
@@ -450,6 +515,15 @@ fn image_or_pull(root: &Path, store: &Store, name: &str) -> Result<Image> {
     }
 }
 
+/// BuildKit's rule: a stage whose base sets no PATH gets Docker's default
+/// one in its ENV, so that RUN and the image's containers find programs.
+fn set_default_path(stage: &mut Stage) {
+    if !env_vars(&stage.config).iter().any(|(k, _)| k == "PATH") {
+        set_env(&mut stage.config, "PATH", image::DEFAULT_PATH);
+    }
+    stage.vars = env_vars(&stage.config);
+}
+
 /// A config's `Env`, as the variables a stage starts with.
 fn env_vars(config: &Map<String, Value>) -> Vec<(String, String)> {
     let env = config.get("Env").and_then(Value::as_array).into_iter().flatten();
@@ -463,6 +537,8 @@ fn env_vars(config: &Map<String, Value>) -> Vec<(String, String)> {
 
 /// What every step of one build shares.
 struct Builder<'a> {
+    /// The Dockerfile's escape character.
+    escape: char,
     /// The ARGs before the first FROM, BuildKit's platform ARGs, and the
     /// values `--build-arg` gives them.
     globals: Vec<(String, String)>,
@@ -489,7 +565,8 @@ fn apply(
     let (store, options, mtime) = (b.store, b.options, b.mtime);
     let kind = &instruction.kind;
     let vars = stage.vars.clone();
-    let expand = |word: &str| dockerfile::expand(word, '\\', &|name| lookup(&vars, name));
+    let escape = b.escape;
+    let expand = |word: &str| dockerfile::expand(word, escape, &|name| lookup(&vars, name));
     let workdir = stage.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("/").to_owned();
     // The step's key: the steps before it, itself, and the variables it sees.
     let vars_text = serde_json::to_string(&stage.vars).expect("JSON");
@@ -608,6 +685,7 @@ fn apply(
                     (dir, held)
                 }
             };
+            let source_root = RootDir::from_dir(source_root);
             let dest = expand(dest)?;
             let dest_path = guest_join(&workdir, &dest);
             let ignored = |path: &Path| from.is_none() && b.ignore.excludes(path);
@@ -658,6 +736,7 @@ fn apply(
                     uid,
                     gid,
                 };
+                add_missing_dirs(&mut layer, &stage_root, parent_of(&target), (uid, gid));
                 layer.add(target.trim_start_matches('/').to_owned(), entry);
             }
             for url in &urls {
@@ -666,30 +745,38 @@ fn apply(
                     if into_dir { guest_join(&dest_path, &add::file_name(url)?) } else { dest_path.clone() };
                 // Docker gives a download 0600 unless told otherwise.
                 let entry = Entry { content: Content::File(bytes), mode: mode.unwrap_or(0o600), uid, gid };
+                add_missing_dirs(&mut layer, &stage_root, parent_of(&target), (uid, gid));
                 layer.add(target.trim_start_matches('/').to_owned(), entry);
             }
-            for source in &sources_found {
+            let mut copying = Copying { owner: (uid, gid), mode, ignored: &ignored, linked: HashMap::new() };
+            for Source { named, resolved } in &sources_found {
+                let is_dir = resolved.as_os_str().is_empty()
+                    || source_root.dir().metadata(resolved).is_ok_and(|m| m.is_dir());
                 if *add
-                    && source_root.metadata(source).is_ok_and(|m| m.is_file())
-                    && let Some(bytes) = add::archive_in(&source_root, source)?
+                    && !is_dir
+                    && let Some(bytes) = add::archive_in(source_root.dir(), resolved)?
                 {
+                    add_missing_dirs(&mut layer, &stage_root, &dest_path, (uid, gid));
                     let owner = chown.as_ref().map(|_| (uid, gid));
-                    add::unpack(&source.display().to_string(), &bytes, &dest_path, &mut layer, owner)?;
+                    add::unpack(&named.display().to_string(), &bytes, &dest_path, &mut layer, owner)?;
                     continue;
                 }
-                let is_dir = source_root.metadata(source).map(|m| m.is_dir()).unwrap_or(false);
-                let target = if is_dir || !into_dir {
-                    dest_path.clone()
+                if is_dir {
+                    // A directory's contents go into the destination.
+                    add_missing_dirs(&mut layer, &stage_root, &dest_path, (uid, gid));
+                    let into = dest_path.trim_matches('/');
+                    copy_children(source_root.dir(), resolved, into, &mut layer, &mut copying)?;
+                    continue;
+                }
+                let target = if into_dir {
+                    let name = named.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    format!("{}/{name}", dest_path.trim_end_matches('/'))
                 } else {
-                    format!(
-                        "{}/{}",
-                        dest_path.trim_end_matches('/'),
-                        source.file_name().unwrap_or_default().to_string_lossy()
-                    )
+                    dest_path.clone()
                 };
-                collect(&source_root, source, &target, &mut layer, (uid, gid), mode, &ignored)?;
+                add_missing_dirs(&mut layer, &stage_root, parent_of(&target), (uid, gid));
+                collect(source_root.dir(), resolved, &target, &mut layer, &mut copying)?;
             }
-            add_parents(&mut layer, &dest_path);
             layer
                 .write_into(stage_root.dir())
                 .map_err(|e| Error::usage(format!("cannot place the copied files: {e}")))?;
@@ -715,23 +802,30 @@ fn apply(
             empty_layer = false;
         }
         Kind::Env(pairs) => {
+            // Every pair sees the variables as they were before the line.
+            let before = stage.vars.clone();
             for (k, v) in pairs {
-                let v = expand(v)?;
-                set_env(&mut stage.config, k, &v);
-                stage.vars.push((k.clone(), v));
+                let (k, v) = (process(k, &before, escape)?, process(v, &before, escape)?);
+                set_env(&mut stage.config, &k, &v);
+                stage.vars.push((k, v));
             }
         }
-        Kind::Arg(name, default) => {
-            // The build argument, else the default; an ARG without one takes
-            // the value of the ARG of that name before the first FROM.
-            let value = match (lookup(&options.build_args, name), default) {
-                (Some(value), _) => Some(value),
-                (None, Some(default)) => Some(expand(default)?),
-                (None, None) => lookup(&b.globals, name),
-            };
-            if let Some(value) = value {
-                stage.vars.push((name.clone(), value));
+        Kind::Arg(args) => {
+            for (name, default) in args {
+                // The build argument, else the default; an ARG without one
+                // takes the value of the ARG of that name before the first FROM.
+                let value = match (lookup(&options.build_args, name), default) {
+                    (Some(value), _) => Some(value),
+                    (None, Some(default)) => Some(process(default, &stage.vars, escape)?),
+                    (None, None) => lookup(&b.globals, name),
+                };
+                if let Some(value) = value {
+                    stage.vars.push((name.clone(), value));
+                }
             }
+        }
+        Kind::Maintainer(author) => {
+            stage.author = Some(author.clone());
         }
         Kind::Workdir(dir) => {
             let path = guest_join(&workdir, &expand(dir)?);
@@ -762,7 +856,7 @@ fn apply(
         Kind::Label(pairs) => {
             let labels = stage.config.entry("Labels").or_insert_with(|| json!({}));
             for (k, v) in pairs {
-                labels[expand(k)?] = json!(expand(v)?);
+                labels[process(k, &stage.vars, escape)?] = json!(process(v, &stage.vars, escape)?);
             }
         }
         Kind::Expose(ports) => {
@@ -830,11 +924,9 @@ fn apply(
 /// read.
 fn files_of(b: &Builder, built: &[Stage], name: &str) -> Result<mounts::Files> {
     let lower = name.to_ascii_lowercase();
-    let earlier = built
-        .iter()
-        .enumerate()
-        .find(|(i, s)| s.name.as_deref() == Some(lower.as_str()) || name == i.to_string());
-    if let Some((_, stage)) = earlier {
+    let earlier =
+        built.iter().find(|s| s.name.as_deref() == Some(lower.as_str()) || name == s.index.to_string());
+    if let Some(stage) = earlier {
         return Ok((stage.files.path().to_owned(), None));
     }
     let image = image_or_pull(b.root, b.store, name).map_err(|e| {
@@ -926,70 +1018,70 @@ fn set_env(config: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
+/// A COPY source found: the path it is known by (its name in the
+/// destination) and where it resolves inside its root.
+struct Source {
+    named: PathBuf,
+    resolved: PathBuf,
+}
+
 /// The paths in `root` a COPY source names: itself, or what its last
-/// component's `*` and `?` match, leaving out what `.dockerignore` excludes.
-/// A source that leaves the root is refused.
-fn matching(root: &Dir, source: &str, ignored: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
-    let path = inside(source).ok_or_else(|| {
-        Error::usage(format!(
-            "COPY source {source} is outside the build context; copy only what is inside it"
-        ))
-    })?;
+/// component's wildcards match, leaving out what `.dockerignore` excludes.
+/// As BuildKit: `..` stops at the root, and a source that is a symlink is
+/// followed inside the root (what it points to is copied, by its name).
+fn matching(root: &RootDir, source: &str, ignored: &dyn Fn(&Path) -> bool) -> Result<Vec<Source>> {
+    let path = clamp(source);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if !name.contains(['*', '?']) {
+    let found = |named: PathBuf| -> Result<Source> {
+        let resolved = root
+            .resolve(&named.to_string_lossy())
+            .map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
+        let shown = if resolved.as_os_str().is_empty() { Path::new(".") } else { &resolved };
+        root.dir().symlink_metadata(shown).map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
+        Ok(Source { named, resolved })
+    };
+    if !glob::has_wildcards(&name) {
         if ignored(&path) {
             return Err(Error::usage(format!("COPY source {source} is excluded by .dockerignore")));
         }
-        if let Ok(link) = root.read_link_contents(&path) {
-            check_link(&path, &link)?;
-        }
-        root.symlink_metadata(if path.as_os_str().is_empty() { Path::new(".") } else { &path })
-            .map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
-        return Ok(vec![path]);
+        return Ok(vec![found(path)?]);
     }
     let parent = path.parent().unwrap_or(Path::new(""));
-    let listing = root
-        .read_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })
+    let parent_resolved = root
+        .resolve(&parent.to_string_lossy())
         .map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
-    let mut found: Vec<PathBuf> = listing
+    let listing = root
+        .dir()
+        .read_dir(if parent_resolved.as_os_str().is_empty() { Path::new(".") } else { &parent_resolved })
+        .map_err(|e| Error::usage(format!("COPY source {source}: {e}")))?;
+    let mut names: Vec<PathBuf> = listing
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|candidate| glob(&name, candidate))
+        .filter(|candidate| glob::matches(&name, candidate))
         .map(|candidate| parent.join(candidate))
         .filter(|path| !ignored(path))
         .collect();
-    found.sort();
-    if found.is_empty() {
+    names.sort();
+    if names.is_empty() {
         return Err(Error::usage(format!("COPY source {source}: no file matches")));
     }
-    Ok(found)
+    names.into_iter().map(found).collect()
 }
 
-/// `*` (any run of characters) and `?` (any one) within a name. Only the
-/// last `*` is ever retried, so a pattern of many stars (a hostile
-/// `.dockerignore`) costs at most its length times the name's, never
-/// exponential time.
-fn glob(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni) = (0, 0);
-    // Where the last `*` is, and where in the name it would next give way.
-    let mut retry: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if p.get(pi) == Some(&'*') {
-            retry = Some((pi, ni));
-            pi += 1;
-        } else if p.get(pi).is_some_and(|&c| c == '?' || c == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if let Some((star, from)) = retry {
-            retry = Some((star, from + 1));
-            pi = star + 1;
-            ni = from + 1;
-        } else {
-            return false;
+/// A path relative to a root, `..` stopping at the root as it does for a
+/// process whose `/` it is (a leading `/` means the root).
+fn clamp(path: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    out
 }
 
 /// A path relative to a root, if it stays inside it (`..` resolved
@@ -1006,85 +1098,91 @@ fn inside(path: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Adds `source` (a file, a symlink, or a directory's contents) at `target`.
-fn collect(
-    root: &Dir,
-    source: &Path,
-    target: &str,
-    layer: &mut Layer,
-    (uid, gid): (u64, u64),
+/// What one COPY gives every file it copies.
+struct Copying<'a> {
+    owner: (u64, u64),
+    /// `--chmod`, else each file keeps its own mode.
     mode: Option<u32>,
-    ignored: &dyn Fn(&Path) -> bool,
-) -> Result<()> {
+    ignored: &'a dyn Fn(&Path) -> bool,
+    /// The first target of each file with several names, so that the
+    /// others become hard links to it, as in the source.
+    linked: HashMap<(u64, u64), String>,
+}
+
+/// Adds `source` (a file, a symlink, or a directory and what it holds) at
+/// `target`, with its mode unless `--chmod` gives one. Symlinks are copied
+/// as the links they are.
+fn collect(root: &Dir, source: &Path, target: &str, layer: &mut Layer, c: &mut Copying) -> Result<()> {
+    use cap_std::fs::{MetadataExt, PermissionsExt};
     let shown = || source.display().to_string();
-    let source_or_dot = if source.as_os_str().is_empty() { Path::new(".") } else { source };
-    let meta = root
-        .symlink_metadata(source_or_dot)
-        .map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
+    let meta =
+        root.symlink_metadata(source).map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
     let target = target.trim_end_matches('/').trim_start_matches('/').to_owned();
+    let (uid, gid) = c.owner;
+    let mode = c.mode.unwrap_or(meta.permissions().mode() & 0o7777);
+    if meta.is_dir() {
+        layer.add(target.clone(), Entry { content: Content::Dir, mode, uid, gid });
+        return copy_children(root, source, &target, layer, c);
+    }
     if meta.is_symlink() {
         let link = root
             .read_link_contents(source)
             .map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
-        check_link(source, &link)?;
-        layer.add(
-            target,
-            Entry { content: Content::Symlink(link.to_string_lossy().into_owned()), mode: 0o777, uid, gid },
-        );
+        let link = Content::Symlink(link.to_string_lossy().into_owned());
+        layer.add(target, Entry { content: link, mode: 0o777, uid, gid });
         return Ok(());
     }
-    if meta.is_dir() {
-        if !target.is_empty() {
-            layer.add(target.clone(), Entry { content: Content::Dir, mode: mode.unwrap_or(0o755), uid, gid });
+    if meta.is_file() && meta.nlink() > 1 {
+        if let Some(first) = c.linked.get(&(meta.dev(), meta.ino())) {
+            layer.add(target, Entry { content: Content::HardLink(first.clone()), mode, uid, gid });
+            return Ok(());
         }
-        let mut children: Vec<_> = root
-            .read_dir(source_or_dot)
-            .map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        children.sort();
-        for child in children.into_iter().filter(|child| !ignored(&source.join(child))) {
-            let child_target = if target.is_empty() {
-                child.to_string_lossy().into_owned()
-            } else {
-                format!("{target}/{}", child.to_string_lossy())
-            };
-            collect(root, &source.join(&child), &child_target, layer, (uid, gid), mode, ignored)?;
-        }
-        return Ok(());
+        c.linked.insert((meta.dev(), meta.ino()), target.clone());
     }
     // A fifo or device node is copied as what it is, never opened.
-    let (content, meta) =
+    let (content, _) =
         rootdir::node(root, source).map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
-    use cap_std::fs::PermissionsExt;
-    let executable = meta.permissions().mode() & 0o111 != 0;
-    let mode = mode.unwrap_or(if executable { 0o755 } else { 0o644 });
     layer.add(target, Entry { content, mode, uid, gid });
     Ok(())
 }
 
-/// A symlink in the context may only point inside it.
-fn check_link(source: &Path, link: &Path) -> Result<()> {
-    let dir = source.parent().unwrap_or(Path::new(""));
-    if link.is_absolute() || climbs_out(dir, &link.to_string_lossy()) {
-        return Err(Error::usage(format!(
-            "COPY source {} is a symlink to {}, outside the build context; copy the file itself",
-            source.display(),
-            link.display()
-        )));
+/// Adds what a directory holds at `target`, in name order.
+fn copy_children(root: &Dir, source: &Path, target: &str, layer: &mut Layer, c: &mut Copying) -> Result<()> {
+    let source_or_dot = if source.as_os_str().is_empty() { Path::new(".") } else { source };
+    let mut children: Vec<_> = root
+        .read_dir(source_or_dot)
+        .map_err(|e| Error::usage(format!("COPY source {}: {e}", source.display())))?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    children.sort();
+    for child in children.into_iter().filter(|child| !(c.ignored)(&source.join(child))) {
+        let child_target = if target.is_empty() {
+            child.to_string_lossy().into_owned()
+        } else {
+            format!("{target}/{}", child.to_string_lossy())
+        };
+        collect(root, &source.join(&child), &child_target, layer, c)?;
     }
     Ok(())
 }
 
-/// The directories above a destination, as Docker creates them.
-fn add_parents(layer: &mut Layer, dest: &str) {
-    let mut path = String::new();
-    let parts: Vec<&str> = dest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
-    for part in parts.iter().take(parts.len().saturating_sub(1)) {
-        path = if path.is_empty() { (*part).to_owned() } else { format!("{path}/{part}") };
-        layer.add_if_missing(path.clone(), Entry { content: Content::Dir, mode: 0o755, uid: 0, gid: 0 });
+/// The directories a COPY makes for its destination, as BuildKit makes
+/// them: those missing in the stage, mode 755, owned as `--chown` says.
+fn add_missing_dirs(layer: &mut Layer, stage: &RootDir, dir: &str, (uid, gid): (u64, u64)) {
+    let mut path = PathBuf::new();
+    for part in clamp(dir).components() {
+        path.push(part);
+        if stage.dir().symlink_metadata(&path).is_err() {
+            let entry = Entry { content: Content::Dir, mode: 0o755, uid, gid };
+            layer.add_if_missing(path.to_string_lossy().into_owned(), entry);
+        }
     }
+}
+
+/// The directory a path is in.
+fn parent_of(path: &str) -> &str {
+    path.trim_end_matches('/').rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
 /// A guest path from a working directory and a path that may be relative.
@@ -1095,7 +1193,7 @@ fn guest_join(workdir: &str, path: &str) -> String {
         format!("{}/{path}", workdir.trim_end_matches('/'))
     };
     let keep_slash = joined.ends_with('/') && joined != "/";
-    let normal = inside(&joined).map(|p| format!("/{}", p.display())).unwrap_or_else(|| "/".into());
+    let normal = format!("/{}", clamp(&joined).display());
     if keep_slash { format!("{normal}/") } else { normal }
 }
 
@@ -1149,7 +1247,7 @@ fn write_artifact(store: &Store, stage: Stage, mtime: u64) -> Result<Descriptor>
 
 fn write_image(store: &Store, stage: Stage, mtime: u64) -> Result<Descriptor> {
     let (os, architecture) = stage.platform.clone().unwrap_or(("wasi".into(), "wasm".into()));
-    let config = json!({
+    let mut config = json!({
         "created": epoch_text(mtime),
         "architecture": architecture,
         "os": os,
@@ -1157,6 +1255,9 @@ fn write_image(store: &Store, stage: Stage, mtime: u64) -> Result<Descriptor> {
         "rootfs": { "type": "layers", "diff_ids": stage.diff_ids },
         "history": stage.history,
     });
+    if let Some(author) = &stage.author {
+        config["author"] = json!(author);
+    }
     let config_bytes = serde_json::to_vec(&config).expect("JSON");
     let config_descriptor = Descriptor::of("application/vnd.oci.image.config.v1+json", &config_bytes);
     store.put_blob(&config_descriptor, &config_bytes)?;

@@ -199,6 +199,15 @@ impl MountPoints {
     }
 }
 
+/// Whether a path is the same file, with the same contents and metadata,
+/// as before. Its link count and ctime are not asked: a new hard link to a
+/// file changes neither it nor what it holds (Docker's layer then has the
+/// new name as a file of its own, and not the old one).
+fn unchanged(was: &crate::rootdir::Seen, is: &crate::rootdir::Seen) -> bool {
+    (was.kind, was.size, was.mode, was.uid, was.gid, was.modified, was.inode, was.rdev)
+        == (is.kind, is.size, is.mode, is.uid, is.gid, is.modified, is.inode, is.rdev)
+}
+
 /// The layer of what changed in the stage between two snapshots. Owners
 /// are kept when wbox runs as root (a native step's `chown` is the image's);
 /// otherwise every file is wbox's own, and the image's root's.
@@ -210,7 +219,7 @@ fn changes(root: &RootDir, before: &Snapshot, after: Snapshot) -> Result<Layer> 
     // bytes, the others are hard links to it, as in Docker's layers.
     let mut first_names: HashMap<(u64, u64), String> = HashMap::new();
     for (path, seen) in &after {
-        if before.get(path) == Some(seen) {
+        if before.get(path).is_some_and(|was| unchanged(was, seen)) {
             continue;
         }
         let linked = (seen.kind == S_IFREG && seen.links > 1).then(|| first_names.get(&seen.inode)).flatten();

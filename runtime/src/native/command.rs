@@ -11,8 +11,7 @@ use cap_std::fs::Dir;
 
 use crate::{Error, Result};
 
-/// Docker's PATH for an image that sets none.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+use crate::image::DEFAULT_PATH;
 
 pub(crate) use crate::users::{User, user};
 

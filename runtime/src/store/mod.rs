@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 pub use descriptor::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, Platform, media};
-pub(crate) use unpack::climbs_out;
 
 use crate::reference::ImageRef;
 use crate::{Error, Result};
