@@ -92,11 +92,17 @@ pub fn run_native(
 ) -> Result<Layer> {
     let stage = open(files)?;
     make_workdir(&stage, workdir)?;
-    let mut targets: Vec<(&str, bool)> = MountPoints::FILES.iter().map(|f| (*f, false)).collect();
-    targets.extend(s.mounts.iter().map(|m| (m.guest.as_str(), m.host.is_dir())));
-    targets.extend(s.tmpfs.iter().map(|t| (t.as_str(), true)));
-    let mount_points = MountPoints::make(&stage, &targets)?;
+    let mut targets: Vec<Target> = MountPoints::FILES.iter().map(|f| Target::Etc(f)).collect();
+    // Under /dev, the container's own tmpfs, the runtime makes them there.
+    let on_dev = |path: &str| Path::new(path).starts_with("/dev");
+    targets.extend(
+        s.mounts.iter().filter(|m| !on_dev(&m.guest)).map(|m| Target::Mount(&m.guest, m.host.is_dir())),
+    );
+    targets.extend(s.tmpfs.iter().map(|t| Target::Mount(t, true)));
+    // Before the mount points are made: the directories made for the
+    // step's own mounts are among its changes.
     let mut before = stage.snapshot();
+    let mount_points = MountPoints::make(&stage, &targets)?;
     let step = crate::native::BuildStep {
         root: s.root,
         files,
@@ -128,6 +134,18 @@ fn make_workdir(root: &RootDir, workdir: &str) -> Result<std::path::PathBuf> {
         .map_err(|e| Error::usage(format!("cannot make the working directory {workdir}: {e}")))
 }
 
+/// Where a native step's container gets something mounted.
+#[cfg(target_os = "linux")]
+enum Target<'a> {
+    /// Its own `/etc/hostname`, `/etc/hosts` or `/etc/resolv.conf`: made
+    /// for the step only, with the directories made for it.
+    Etc(&'a str),
+    /// A `RUN --mount` target, a directory when `true`. As BuildKit, the
+    /// directories made for it stay in the image (empty); a file made to
+    /// mount a file on does not.
+    Mount(&'a str, bool),
+}
+
 /// The files a native step's container gets its own `/etc/hostname`,
 /// `/etc/hosts` and `/etc/resolv.conf` mounted on, and the targets of its
 /// `RUN --mount`s. Made by us, inside the
@@ -144,13 +162,16 @@ struct MountPoints {
 impl MountPoints {
     const FILES: [&str; 3] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
 
-    /// Makes each target that is missing: a file, or a directory when
-    /// `true`.
-    fn make(root: &RootDir, targets: &[(&str, bool)]) -> Result<MountPoints> {
+    /// Makes each target that is missing, and the directories above it.
+    fn make(root: &RootDir, targets: &[Target]) -> Result<MountPoints> {
         use cap_std::fs::MetadataExt;
         let mut made = Vec::new();
         let inode = |meta: cap_std::fs::Metadata| (meta.dev(), meta.ino());
-        for (target, is_dir) in targets {
+        for target in targets {
+            let (target, is_dir, keep_dirs) = match *target {
+                Target::Etc(file) => (file, false, false),
+                Target::Mount(path, is_dir) => (path, is_dir, true),
+            };
             let mut make_one = || -> std::io::Result<()> {
                 let path = root.resolve(target)?;
                 if root.dir().symlink_metadata(&path).is_ok() || path.as_os_str().is_empty() {
@@ -161,12 +182,16 @@ impl MountPoints {
                     dir.push(part);
                     if root.dir().symlink_metadata(&dir).is_err() {
                         root.dir().create_dir(&dir)?;
-                        made.push(inode(root.dir().symlink_metadata(&dir)?));
+                        if !keep_dirs {
+                            made.push(inode(root.dir().symlink_metadata(&dir)?));
+                        }
                     }
                 }
-                if *is_dir {
+                if is_dir {
                     root.dir().create_dir(&path)?;
-                    made.push(inode(root.dir().symlink_metadata(&path)?));
+                    if !keep_dirs {
+                        made.push(inode(root.dir().symlink_metadata(&path)?));
+                    }
                 } else {
                     made.push(inode(root.dir().create(&path)?.metadata()?));
                 }
