@@ -506,7 +506,7 @@ fn normalise(name: &str, value: Value) -> Option<Value> {
     let value = match (name, value) {
         ("WorkingDir", Value::String(s)) if s == "/" => Value::Null,
         ("Healthcheck", Value::Object(map)) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !(v.is_null() || *v == Value::from(0))).collect())
+            Value::Object(map.into_iter().filter(|(_, v)| !(v.is_null() || v.as_i64() == Some(0))).collect())
         }
         (_, value) => value,
     };
@@ -743,7 +743,7 @@ impl Rootfs {
     fn insert(&mut self, path: String, node: Node) {
         let mut parent = parent_of(&path);
         let mut missing = Vec::new();
-        while !parent.is_empty() && !self.nodes.get(parent).is_some_and(|n| n.kind == "dir") {
+        while !parent.is_empty() && self.nodes.get(parent).is_none_or(|n| n.kind != "dir") {
             missing.push(parent.to_owned());
             parent = parent_of(parent);
         }
