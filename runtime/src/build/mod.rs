@@ -26,6 +26,7 @@ mod add;
 mod artifact;
 mod cache;
 pub mod dockerfile;
+mod files;
 mod glob;
 pub(crate) mod ignore;
 mod layer;
@@ -110,7 +111,7 @@ struct Stage {
     /// Its place in the Dockerfile, from 0 (`--from=0`).
     index: usize,
     name: Option<String>,
-    files: Scratch,
+    files: files::StageFiles,
     layers: Vec<Descriptor>,
     diff_ids: Vec<Value>,
     history: Vec<Value>,
@@ -318,6 +319,7 @@ pub fn reap_abandoned(root: &Path) {
                 crate::native::remove_state(&state, &container.file_name().to_string_lossy());
             }
         }
+        files::unmount_left_in(&dir);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             tracing::warn!("cannot remove {}, left by a killed build: {e}", dir.display());
         }
@@ -433,7 +435,7 @@ fn start_stage(
     index_and_name: (usize, Option<String>),
     built: &[Stage],
 ) -> Result<Stage> {
-    let files = Scratch::new(root, "build-")?;
+    let files = files::StageFiles::empty(root)?;
     let (index, name) = index_and_name;
     let mut stage = Stage {
         index,
@@ -457,7 +459,7 @@ fn start_stage(
     if let Some(earlier) =
         built.iter().find(|s| s.name.as_deref() == Some(base.to_ascii_lowercase().as_str()))
     {
-        copy_tree(earlier.files.path(), stage.files.path())?;
+        stage.files = files::StageFiles::copy_of(root, earlier.files.path())?;
         stage.layers = earlier.layers.clone();
         stage.diff_ids = earlier.diff_ids.clone();
         stage.history = earlier.history.clone();
@@ -487,8 +489,12 @@ fn start_stage(
         }
     }
     stage.chain = LayerCache::key(&[image.manifest_digest.as_str()]);
-    let (rootfs, _hold) = store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
-    copy_tree(&rootfs, stage.files.path())?;
+    let (rootfs, hold) = store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
+    stage.files = match stage.platform {
+        // A native base's files are large: seen through an overlay.
+        Some(_) => files::StageFiles::over(root, &rootfs, hold)?,
+        None => files::StageFiles::copy_of(root, &rootfs)?,
+    };
     stage.layers = image.manifest.layers.clone();
     stage.diff_ids =
         image.raw_config.pointer("/rootfs/diff_ids").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -1195,20 +1201,6 @@ fn guest_join(workdir: &str, path: &str) -> String {
     let keep_slash = joined.ends_with('/') && joined != "/";
     let normal = format!("/{}", clamp(&joined).display());
     if keep_slash { format!("{normal}/") } else { normal }
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    let status = std::process::Command::new("cp")
-        .args(["-a", "--no-preserve=ownership"])
-        .arg(format!("{}/.", from.display()))
-        .arg(to)
-        .status()
-        .map_err(|e| Error::Internal(e.into()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::Internal(anyhow::anyhow!("copying the base image's files failed")))
-    }
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else 0: the one timestamp of a build, so that

@@ -12,23 +12,28 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 
 /// The container's root, mounted while it runs.
-pub(super) struct Rootfs {
+pub struct Rootfs {
     pub path: PathBuf,
     mounted: bool,
 }
 
 impl Rootfs {
     /// Joins `image` (read-only) and `dir/upper` (the container's changes,
-    /// kept across restarts) at `dir/rootfs`.
-    pub fn mount(dir: &Path, image: &Path) -> Result<Rootfs> {
+    /// kept across restarts) at `dir/rootfs`. With `renames`, a directory
+    /// of the image can be renamed (overlayfs' `redirect_dir`), as on a
+    /// plain filesystem; a build step expects that (`mv /etc /etc.old`).
+    pub fn mount(dir: &Path, image: &Path, renames: bool) -> Result<Rootfs> {
         let (upper, work, path) = (dir.join("upper"), dir.join("work"), dir.join("rootfs"));
         for d in [&upper, &work, &path] {
             fs::create_dir_all(d).map_err(|e| fs_error(d, e))?;
         }
         // A mount left by a supervisor that was killed.
         unmount(&path);
-        let options =
+        let mut options =
             format!("lowerdir={},upperdir={},workdir={}", image.display(), upper.display(), work.display());
+        if renames {
+            options.push_str(",redirect_dir=on");
+        }
         match mount(Some("overlay"), &path, Some("overlay"), 0, Some(&options)) {
             Ok(()) => return Ok(Rootfs { path, mounted: true }),
             Err(e) => tracing::debug!("overlayfs refused ({e}); the container gets a copy of the image"),
@@ -63,6 +68,12 @@ impl Rootfs {
             unmount(&self.path);
         }
     }
+}
+
+/// Unmounts the overlay `Rootfs::mount` made in `dir`, if it is still
+/// mounted (its process was killed).
+pub fn unmount_rootfs_in(dir: &Path) {
+    unmount(&dir.join("rootfs"));
 }
 
 /// Unmounts what is mounted at `path`, if anything (lazily: a process of

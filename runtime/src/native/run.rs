@@ -124,7 +124,7 @@ pub fn start(s: Start) -> Result<Running> {
     let published = network::claim_ports(&s.grants.ports)?;
 
     let (image_root, image_lock) = s.store.use_rootfs(&s.image.manifest_digest, &s.image.manifest.layers)?;
-    let rootfs = Rootfs::mount(&dir, &image_root)?;
+    let rootfs = Rootfs::mount(&dir, &image_root, false)?;
     let prepared = prepare(&s, &dir, &rootfs, mode);
     let (bundle, cgroup) = match prepared {
         Ok(prepared) => prepared,
@@ -525,13 +525,22 @@ pub fn clean_up(container_dir: &Path, id: &str) {
 pub fn remove_state(root: &Path, id: &str) {
     let state = root.join(id);
     if state.exists() {
-        match Runtime::load(state.clone()) {
-            Ok(mut runtime) => {
-                if let Err(e) = runtime.delete(true) {
+        // A killed process takes a moment to leave its cgroup, which cannot
+        // be removed before: try again for a while.
+        for attempt in 1..=20 {
+            let deleted = Runtime::load(state.clone()).map(|mut runtime| runtime.delete(true));
+            match deleted {
+                Ok(Err(e)) if attempt < 20 => {
+                    tracing::debug!("cleaning up container {id} (attempt {attempt}): {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Ok(Err(e)) => tracing::warn!("cleaning up container {id}: {e}"),
+                Ok(Ok(())) => break,
+                Err(e) => {
                     tracing::warn!("cleaning up container {id}: {e}");
+                    break;
                 }
             }
-            Err(e) => tracing::warn!("cleaning up container {id}: {e}"),
         }
         let _ = fs::remove_dir_all(&state);
     }
