@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use harness::images::{push_busybox_image, push_debian_python_image};
 use harness::registry::Registry;
-use harness::{Wbox, code, ok, stderr, stdout, text_server};
+use harness::{Wbox, code, ok, package_registries_reachable, stderr, stdout, text_server};
 
 /// A registry holding the busybox image, stopped when the test ends. The
 /// tests take turns (`one_at_a_time`), so that one's leak check does not
@@ -604,18 +604,6 @@ fn a_multi_stage_build_runs_native_steps_and_ships_wasm() {
     assert_ne!(code(&failed), 0);
     assert!(stderr(&failed).contains("failed with exit code 3"), "{}", stderr(&failed));
     assert!(stdout(&failed).contains("failing"), "{}", stdout(&failed));
-}
-
-/// Whether Debian's mirror and PyPI answer: the Python example's build
-/// stage needs both (a build reaches them with the host's network).
-fn package_registries_reachable() -> bool {
-    use std::net::ToSocketAddrs;
-    ["deb.debian.org:80", "pypi.org:443", "files.pythonhosted.org:443"].iter().all(|host| {
-        host.to_socket_addrs()
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
-    })
 }
 
 #[test]
