@@ -115,6 +115,13 @@ fn a_native_command_runs_isolated() {
         "echo $GREETING $PWD $PATH",
     ]));
     assert_eq!(env, "hi /tmp /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    // A working directory the image lacks is made, as Docker's daemon makes
+    // it (a WORKDIR that no later step fills is one).
+    let made = ok(wbox.run(&["run", "--rm", "-w", "/not/yet", image, "sh", "-c", "pwd; ls -ld /not/yet"]));
+    assert!(made.starts_with("/not/yet\ndrwxr-xr-x") && made.contains(" root "), "{made}");
+    let file = wbox.run(&["run", "--rm", "-w", "/etc/passwd", image, "pwd"]);
+    assert_eq!(code(&file), 125);
+    assert!(stderr(&file).contains("cannot make the working directory /etc/passwd"), "{}", stderr(&file));
     let id = ok(wbox.run(&["run", "--rm", "-u", "nobody", image, "id"]));
     assert!(id.starts_with("uid=65534(nobody) gid=65534(nogroup)"), "{id}");
     let entry = ok(wbox.run(&["run", "--rm", "--entrypoint", "/bin/echo", image, "via", "entrypoint"]));
