@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# The Docker tutorials' Flask Dockerfile (WORKDIR, `COPY requirements.txt ./`,
-# `RUN pip install`, `COPY src/ .`) on a Debian python base image, built by
-# `wbox build` and by Debian's `buildah bud` (vfs storage, its own root):
-# every step again (`--no-cache`), then fully cached. Prints the medians and
-# the ratios. With WBOX_BEFORE=PATH, an earlier wbox binary is timed too, so
-# that a change's cost shows beside it (the path confinement of a build's
-# steps was measured so).
+# The Docker tutorials' Flask Dockerfile, exactly as they write it (WORKDIR,
+# `COPY requirements.txt .`, `RUN pip install -r requirements.txt`,
+# `COPY src/ .`, CMD) on a Debian python base image shaped like the official
+# python:3.11-slim (pip, no EXTERNALLY-MANAGED marker, `python`), built by
+# `wbox build` and by Debian's `buildah bud --layers --isolation chroot` (vfs
+# storage, its own root), each with the same command in two cases:
+#
+#   cold     empty caches: each run starts from a store that holds only the
+#            base image, pulled and unpacked (buildah unpacks at pull; wbox at
+#            first use, so its preparation runs the image once); pip
+#            downloads flask from PyPI every time
+#   cached   nothing changed since the last build: every step cached
+#
+# Prints the medians and the ratios. With WBOX_BEFORE=PATH, an earlier wbox
+# binary is timed too, so that a change's cost shows beside it (the path
+# confinement of a build's steps was measured so). RUNS=N runs per case (5).
 #
 #   bench/build-native.sh        (root; needs hyperfine, buildah, debootstrap,
 #                                 the network for pip; builds wbox --release)
@@ -15,16 +24,19 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 command -v buildah >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null
 cargo build --quiet --release -p wbox
-wbox=${CARGO_TARGET_DIR:-$PWD/target}/release/wbox
-work=$PWD/target/bench
+target=${CARGO_TARGET_DIR:-$PWD/target}
+wbox=$target/release/wbox
+work=$target/bench
 mkdir -p "$work"
 . scripts/lib.sh
 
-# The base image: Debian bookworm with python3 and venv, made once.
-base=$work/debian-python
-if [ ! -x "$base/usr/bin/python3" ]; then
+# The base image's files: Debian bookworm (Python 3.11) with pip, made once,
+# in a directory named after its packages so that another list makes another.
+packages=python3,python3-venv,python3-pip
+base=$work/debian-python-rootfs-${packages//,/+}
+if [ ! -x "$base/usr/bin/pip3" ]; then
     rm -rf "$base.tmp"
-    debootstrap --variant=minbase --include=python3,python3-venv bookworm "$base.tmp" http://deb.debian.org/debian >/dev/null
+    debootstrap --variant=minbase --include=$packages bookworm "$base.tmp" http://deb.debian.org/debian >/dev/null
     rm -rf "$base.tmp"/var/cache/apt/archives "$base.tmp"/var/lib/apt/lists "$base.tmp"/usr/share/{doc,locale,man}
     mv "$base.tmp" "$base"
 fi
@@ -33,54 +45,68 @@ tmp=$(mktemp -d)
 port=$(free_port)
 trap 'kill $registry_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 start_registry "$port" "$tmp/registry"
-image="127.0.0.1:$port/python:3.11"
+image="127.0.0.1:$port/python:3.11-slim"
 umoci init --layout "$tmp/layout" >/dev/null
 umoci new --image "$tmp/layout:t"
 umoci unpack --rootless --image "$tmp/layout:t" "$tmp/bundle" >/dev/null
-cp -a "$base/." "$tmp/bundle/rootfs/"
-cp /etc/ssl/certs/ca-certificates.crt "$tmp/bundle/rootfs/etc/ssl/certs/" 2>/dev/null || true
+rootfs=$tmp/bundle/rootfs
+cp -a "$base/." "$rootfs/"
+# As the official python images (and tests/harness/images.rs): pip may install
+# into the system Python (Debian marks it externally managed, PEP 668, and its
+# pip then refuses), and `python` is python3.
+rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
+[ -e "$rootfs/usr/bin/python" ] || ln -s python3 "$rootfs/usr/bin/python"
+# The host's CA, for where HTTPS is intercepted.
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
+    printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$rootfs/etc/pip.conf"
+fi
 umoci repack --image "$tmp/layout:t" "$tmp/bundle" >/dev/null
 umoci config --image "$tmp/layout:t" --os linux --architecture amd64 --config.cmd bash
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/layout:t" "docker://$image"
 
 ctx=$tmp/ctx
 mkdir -p "$ctx/src"
-echo flask > "$ctx/requirements.txt"
+echo flask==3.0.3 > "$ctx/requirements.txt"
 cat > "$ctx/src/server.py" <<'PY'
 from flask import Flask
+
 app = Flask(__name__)
+
+
 @app.route("/")
 def hello():
     return "Hello from Flask!\n"
+
+
 if __name__ == "__main__":
     app.run(host="0.0.0.0", port=5000)
 PY
-# Debian's python is externally managed (PEP 668): pip goes into a venv.
 cat > "$ctx/Dockerfile" <<DOCKERFILE
 FROM $image
 WORKDIR /code
-RUN python3 -m venv /venv
-ENV PATH=/venv/bin:\$PATH
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt .
+RUN pip install -r requirements.txt
 COPY src/ .
 CMD ["python", "./server.py"]
 DOCKERFILE
 
-buildah=(buildah --root "$tmp/buildah/root" --runroot "$tmp/buildah/run" --storage-driver vfs)
-"${buildah[@]}" pull -q --tls-verify=false "$image" >/dev/null
 binaries=("now=$wbox")
 [ -z "${WBOX_BEFORE:-}" ] || binaries+=("before=$WBOX_BEFORE")
 commands=()
 for entry in "${binaries[@]}"; do
     name=${entry%%=*} bin=${entry#*=}
-    export WBOX_ROOT=$tmp/wbox-$name
-    "$bin" pull -q "$image" >/dev/null
-    commands+=(-n "wbox $name (no cache)" "WBOX_ROOT=$WBOX_ROOT $bin build -q --no-cache -t bench/flask $ctx")
-    commands+=(-n "wbox $name (cached)" "WBOX_ROOT=$WBOX_ROOT $bin build -q -t bench/flask $ctx")
+    root=$tmp/wbox-$name
+    wbox_build="WBOX_ROOT=$root $bin build -q -t bench/flask $ctx"
+    empty="rm -rf $root && WBOX_ROOT=$root $bin pull -q $image >/dev/null && WBOX_ROOT=$root $bin run --rm $image true"
+    commands+=(--prepare "$empty" -n "wbox $name (cold)" "$wbox_build")
+    commands+=(--prepare true -n "wbox $name (cached)" "$wbox_build")
 done
-commands+=(-n "buildah bud (no cache)" "${buildah[*]} bud --isolation chroot --no-cache -q -t bench/flask $ctx")
-commands+=(-n "buildah bud (cached)" "${buildah[*]} bud --isolation chroot --layers -q -t bench/flask $ctx")
+buildah="buildah --root $tmp/buildah/root --runroot $tmp/buildah/run --storage-driver vfs"
+buildah_build="$buildah bud --isolation chroot --layers -q -t bench/flask $ctx"
+empty="rm -rf $tmp/buildah && $buildah pull -q --tls-verify=false $image >/dev/null"
+commands+=(--prepare "$empty" -n "buildah bud (cold)" "$buildah_build")
+commands+=(--prepare true -n "buildah bud (cached)" "$buildah_build")
 hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$work/build-native.json" "${commands[@]}" >/dev/null
 
 python3 - "$work/build-native.json" <<'PY'
@@ -91,7 +117,7 @@ header = f"{'build':<12}{'wbox ms':>10}{'buildah ms':>12}{'ratio':>8}"
 if has_before:
     header += f"{'before ms':>12}{'now/before':>12}"
 print(header)
-for case in ["no cache", "cached"]:
+for case in ["cold", "cached"]:
     w, b = results[f"wbox now ({case})"], results[f"buildah bud ({case})"]
     line = f"{case:<12}{w:>10.0f}{b:>12.0f}{w / b:>8.2f}x"
     if has_before:

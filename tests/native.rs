@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use harness::images::{push_busybox_image, push_debian_python_image};
 use harness::registry::Registry;
-use harness::{Wbox, code, ok, stderr, stdout, text_server};
+use harness::{Wbox, code, ok, package_registries_reachable, stderr, stdout, text_server};
 
 /// A registry holding the busybox image, stopped when the test ends. The
 /// tests take turns (`one_at_a_time`), so that one's leak check does not
@@ -115,6 +115,13 @@ fn a_native_command_runs_isolated() {
         "echo $GREETING $PWD $PATH",
     ]));
     assert_eq!(env, "hi /tmp /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    // A working directory the image lacks is made, as Docker's daemon makes
+    // it (a WORKDIR that no later step fills is one).
+    let made = ok(wbox.run(&["run", "--rm", "-w", "/not/yet", image, "sh", "-c", "pwd; ls -ld /not/yet"]));
+    assert!(made.starts_with("/not/yet\ndrwxr-xr-x") && made.contains(" root "), "{made}");
+    let file = wbox.run(&["run", "--rm", "-w", "/etc/passwd", image, "pwd"]);
+    assert_eq!(code(&file), 125);
+    assert!(stderr(&file).contains("cannot make the working directory /etc/passwd"), "{}", stderr(&file));
     let id = ok(wbox.run(&["run", "--rm", "-u", "nobody", image, "id"]));
     assert!(id.starts_with("uid=65534(nobody) gid=65534(nogroup)"), "{id}");
     let entry = ok(wbox.run(&["run", "--rm", "--entrypoint", "/bin/echo", image, "via", "entrypoint"]));
@@ -604,18 +611,6 @@ fn a_multi_stage_build_runs_native_steps_and_ships_wasm() {
     assert_ne!(code(&failed), 0);
     assert!(stderr(&failed).contains("failed with exit code 3"), "{}", stderr(&failed));
     assert!(stdout(&failed).contains("failing"), "{}", stdout(&failed));
-}
-
-/// Whether Debian's mirror and PyPI answer: the Python example's build
-/// stage needs both (a build reaches them with the host's network).
-fn package_registries_reachable() -> bool {
-    use std::net::ToSocketAddrs;
-    ["deb.debian.org:80", "pypi.org:443", "files.pythonhosted.org:443"].iter().all(|host| {
-        host.to_socket_addrs()
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
-    })
 }
 
 #[test]

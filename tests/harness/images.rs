@@ -56,34 +56,63 @@ pub fn push_busybox_image(reg: &Registry, name_tag: &str) -> String {
     push_umoci_image(reg, name_tag, fill, &["--os", "linux", "--architecture", "amd64", "--config.cmd", "sh"])
 }
 
-/// Pushes a native Debian bookworm image with python3 and python3-venv,
-/// made with debootstrap (minbase) from Debian's mirror. The rootfs is kept
-/// in the target directory, so a second run of the tests skips debootstrap.
-/// Returns the manifest's digest.
+/// The Debian packages of the Python base image. python3-pip because the
+/// official `python` images have pip, and the Docker tutorials' Dockerfiles
+/// `RUN pip install` on them.
+const DEBIAN_PYTHON_PACKAGES: &str = "python3,python3-venv,python3-pip";
+
+/// Pushes a native Debian bookworm image with python3, python3-venv and pip,
+/// made with debootstrap (minbase) from Debian's mirror, and shaped like the
+/// official `python` images (see below). The rootfs is kept in the target
+/// directory under a name that says its packages, so a second run of the
+/// tests skips debootstrap, and a change of the packages does not reuse an
+/// old rootfs. Returns the manifest's digest.
 pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
-    let cached = Path::new(env!("CARGO_TARGET_TMPDIR")).join("debian-python-rootfs");
-    if !cached.join("usr/bin/python3").exists() {
-        let staging = cached.with_extension("tmp");
-        let _ = fs::remove_dir_all(&staging);
-        run(Command::new("debootstrap")
-            .args(["--variant=minbase", "--include=python3,python3-venv", "bookworm"])
-            .arg(&staging)
-            .arg("http://deb.debian.org/debian"));
-        // What an image does not need: downloaded packages, docs, locales.
-        for dir in [
-            "var/cache/apt/archives",
-            "var/lib/apt/lists",
-            "usr/share/doc",
-            "usr/share/locale",
-            "usr/share/man",
-        ] {
-            let _ = fs::remove_dir_all(staging.join(dir));
+    // Tests of one binary run in parallel: one debootstrap at a time.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let cached = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("debian-python-rootfs-{}", DEBIAN_PYTHON_PACKAGES.replace(',', "+")));
+    {
+        let _making = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !cached.join("usr/bin/pip3").exists() {
+            let staging = cached.with_extension("tmp");
+            let _ = fs::remove_dir_all(&staging);
+            run(Command::new("debootstrap")
+                .args(["--variant=minbase", &format!("--include={DEBIAN_PYTHON_PACKAGES}"), "bookworm"])
+                .arg(&staging)
+                .arg("http://deb.debian.org/debian"));
+            // What an image does not need: downloaded packages, docs, locales.
+            for dir in [
+                "var/cache/apt/archives",
+                "var/lib/apt/lists",
+                "usr/share/doc",
+                "usr/share/locale",
+                "usr/share/man",
+            ] {
+                let _ = fs::remove_dir_all(staging.join(dir));
+            }
+            let _ = fs::remove_dir_all(&cached);
+            fs::rename(&staging, &cached).unwrap();
         }
-        let _ = fs::remove_dir_all(&cached);
-        fs::rename(&staging, &cached).unwrap();
     }
     let fill = |rootfs: &Path| {
         run(Command::new("cp").arg("-a").arg(cached.join(".")).arg(rootfs));
+        // As the official python images: Dockerfiles written for them `RUN
+        // pip install` into the system Python and run `python`. Debian marks
+        // its Python as externally managed (PEP 668), so its pip refuses to
+        // install there ("externally-managed-environment"); the official
+        // images, whose Python is built apart from any package manager, have
+        // no such marker. And Debian has no `python` unless
+        // python-is-python3 is installed, which is this one link.
+        for lib in fs::read_dir(rootfs.join("usr/lib")).unwrap().flatten() {
+            if lib.file_name().to_string_lossy().starts_with("python3") {
+                let _ = fs::remove_file(lib.path().join("EXTERNALLY-MANAGED"));
+            }
+        }
+        let python = rootfs.join("usr/bin/python");
+        if python.symlink_metadata().is_err() {
+            std::os::unix::fs::symlink("python3", python).unwrap();
+        }
         // The host's trusted certificates, as a site's base image carries
         // its own CA: where HTTPS goes through an intercepting proxy, pip in
         // the image trusts what the host trusts.

@@ -18,6 +18,7 @@ use super::rootfs::{self, Rootfs, fs_error};
 use super::terminal::{ConsoleSocket, Terminal};
 use super::{Options, command, spec};
 use crate::image::Image;
+use crate::rootdir::RootDir;
 use crate::store::Store;
 use crate::wasm::{Grants, Limits, Network, PublishedPort};
 use crate::{Error, Result};
@@ -224,6 +225,13 @@ fn prepare(s: &Start, dir: &Path, rootfs: &Rootfs, mode: Mode) -> Result<(PathBu
         .or_else(|| run.working_dir.clone())
         .filter(|w| !w.is_empty())
         .unwrap_or_else(|| "/".to_owned());
+    // Docker's daemon makes a working directory the image lacks (a WORKDIR
+    // no step filled, `-w`) before the container starts, root's, in the
+    // container's own layer; without it the runtime fails to chdir with an
+    // error that does not say so.
+    RootDir::open(&rootfs.path)
+        .and_then(|root| root.create_dir_all(&cwd))
+        .map_err(|e| Error::usage(format!("cannot make the working directory {cwd}: {e}")))?;
     command::check_program(&root, &s.argv[0], &env, &cwd)?;
 
     let resolv = match mode {

@@ -1,0 +1,257 @@
+//! The Docker tutorials' Python apps, built and run by wbox from their
+//! Dockerfiles as the tutorials write them: a Flask server started with
+//! `python`, and a Flask model service under gunicorn. Only the FROM line
+//! differs: it names the harness's Debian image (bookworm's Python 3.11,
+//! with pip, shaped like the official `python:3.11-slim`) in a test
+//! registry. pip installs from PyPI, so the build's RUN steps need the
+//! network (a native stage gets the host's). As root, as CI runs them.
+#![cfg(target_os = "linux")]
+
+mod harness;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use harness::images::push_debian_python_image;
+use harness::registry::Registry;
+use harness::{Wbox, code, ok, package_registries_reachable, stderr, stdout};
+
+/// The base image the tutorials start from; the tests push the Debian
+/// image under this name and point FROM at it.
+const TUTORIAL_BASE: &str = "python:3.11-slim";
+
+const FLASK_DOCKERFILE: &str = r#"FROM python:3.11-slim
+WORKDIR /code
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY src/ .
+CMD ["python", "./server.py"]
+"#;
+
+const FLASK_SERVER: &str = r#"from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/")
+def hello():
+    return "Hello from the Docker tutorial, built by wbox!\n"
+
+
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=5000)
+"#;
+
+const GUNICORN_DOCKERFILE: &str = r#"FROM python:3.11-slim
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY predict.py .
+EXPOSE 9696
+ENTRYPOINT ["gunicorn", "--bind=0.0.0.0:9696", "predict:app"]
+"#;
+
+/// A churn model of the kind the tutorials ship with gunicorn: a logistic
+/// regression whose weights are written out instead of unpickled.
+const PREDICT: &str = r#"import math
+
+from flask import Flask, jsonify, request
+
+app = Flask("churn")
+
+WEIGHTS = {"tenure": -0.05, "monthlycharges": 0.03, "contract_monthly": 1.2}
+BIAS = -1.5
+
+
+@app.route("/predict", methods=["POST"])
+def predict():
+    customer = request.get_json()
+    z = BIAS + sum(w * float(customer.get(name, 0)) for name, w in WEIGHTS.items())
+    probability = 1 / (1 + math.exp(-z))
+    return jsonify({"churn_probability": probability, "churn": probability >= 0.5})
+"#;
+
+/// A registry holding the base image under the tutorials' name.
+fn registry_with_base() -> Registry {
+    let registry = Registry::start();
+    push_debian_python_image(&registry, TUTORIAL_BASE);
+    registry
+}
+
+/// The tutorial's Dockerfile with its FROM line naming the base image in
+/// `registry`; not a byte else changes.
+fn pointed_at(dockerfile: &str, registry: &Registry) -> String {
+    let from = format!("FROM {TUTORIAL_BASE}\n");
+    assert!(dockerfile.starts_with(&from));
+    format!("FROM {}/{TUTORIAL_BASE}\n{}", registry.addr, &dockerfile[from.len()..])
+}
+
+fn write(dir: &Path, path: &str, content: &str) {
+    let path = dir.join(path);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, content).unwrap();
+}
+
+/// A free TCP port on the host, for `-p`.
+fn free_port() -> u16 {
+    TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Builds `context` (plain progress) and returns what it printed and the
+/// image's digest.
+fn build(wbox: &Wbox, tag: &str, context: &Path) -> (String, String) {
+    let out = wbox.run(&["build", "--progress", "plain", "-t", tag, context.to_str().unwrap()]);
+    let printed = stdout(&out);
+    assert_eq!(code(&out), 0, "{printed}{}", stderr(&out));
+    let digest = printed
+        .lines()
+        .find_map(|line| line.strip_prefix("Successfully built "))
+        .unwrap_or_else(|| panic!("no digest in:\n{printed}"))
+        .to_owned();
+    (printed, digest)
+}
+
+/// Sends `request` to the host port and returns the response's status line
+/// and body, or the error.
+fn exchange(port: u16, request: &str) -> Result<(String, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or_else(|| format!("no HTTP answer: {answer:?}"))?;
+    Ok((head.lines().next().unwrap_or_default().to_owned(), body.to_owned()))
+}
+
+/// Asks until the container answers (the app takes a moment to start
+/// listening; until then the port forwarder drops the connection).
+fn until_it_answers(port: u16, request: &str) -> (String, String) {
+    let start = Instant::now();
+    loop {
+        match exchange(port, request) {
+            Ok(answer) => return answer,
+            Err(e) if start.elapsed() > Duration::from_secs(60) => panic!("no answer on port {port}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// A tutorial's app built in a fresh wbox from its Dockerfile and files.
+struct Built {
+    wbox: Wbox,
+    context: tempfile::TempDir,
+    tag: &'static str,
+    digest: String,
+    /// Keeps the base image reachable while the test runs.
+    _registry: Registry,
+}
+
+impl Built {
+    /// Builds the app, checks that pip installed its requirements, or
+    /// returns None when PyPI or Debian's mirror cannot be reached (then
+    /// the test is skipped).
+    fn from(dockerfile: &str, files: &[(&str, &str)], tag: &'static str) -> Option<Built> {
+        if !package_registries_reachable() {
+            eprintln!("SKIPPED: deb.debian.org or pypi.org cannot be reached from this machine");
+            return None;
+        }
+        let registry = registry_with_base();
+        let context = tempfile::tempdir().unwrap();
+        write(context.path(), "Dockerfile", &pointed_at(dockerfile, &registry));
+        for (path, content) in files {
+            write(context.path(), path, content);
+        }
+        let wbox = Wbox::new();
+        let (printed, digest) = build(&wbox, tag, context.path());
+        assert!(printed.contains("Successfully installed"), "pip did not install:\n{printed}");
+        Some(Built { wbox, context, tag, digest, _registry: registry })
+    }
+
+    /// `run -d --name NAME -p HOSTPORT:PORT` of the image; returns HOSTPORT.
+    fn run_published(&self, name: &str, port: u16) -> u16 {
+        let host_port = free_port();
+        let publish = format!("{host_port}:{port}");
+        ok(self.wbox.run(&["run", "-d", "--name", name, "-p", &publish, self.tag]));
+        host_port
+    }
+
+    /// Stops and removes the container; returns how it exited.
+    fn stop_and_remove(&self, name: &str) -> i64 {
+        ok(self.wbox.run(&["stop", name]));
+        let out = ok(self.wbox.run(&["inspect", name]));
+        let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let exit_code =
+            value[0]["State"]["ExitCode"].as_i64().unwrap_or_else(|| panic!("no exit code in {out}"));
+        ok(self.wbox.run(&["rm", name]));
+        exit_code
+    }
+
+    /// Builds the same Dockerfile and context again: every step that makes
+    /// a layer (COPY, RUN) says CACHED on the line after its own, nothing
+    /// runs, and the image is the same.
+    fn assert_rebuild_is_cached(&self) {
+        let (printed, again) = build(&self.wbox, self.tag, self.context.path());
+        let lines: Vec<&str> = printed.lines().collect();
+        let mut layer_steps = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let Some((_, instruction)) = line.split_once(" : ") else { continue };
+            if line.starts_with("Step ")
+                && (instruction.starts_with("RUN ") || instruction.starts_with("COPY "))
+            {
+                layer_steps += 1;
+                assert_eq!(
+                    lines.get(i + 1).copied(),
+                    Some(" ---> CACHED"),
+                    "{line} was not cached:\n{printed}"
+                );
+            }
+        }
+        assert_eq!(layer_steps, 3, "{printed}");
+        assert!(!printed.contains("Collecting"), "pip ran again:\n{printed}");
+        assert_eq!(again, self.digest, "the rebuild made another image:\n{printed}");
+    }
+}
+
+#[test]
+fn the_flask_tutorial_builds_unchanged_and_serves() {
+    let files = [("requirements.txt", "flask==3.0.3\n"), ("src/server.py", FLASK_SERVER)];
+    let Some(app) = Built::from(FLASK_DOCKERFILE, &files, "tutorial/flask") else { return };
+    let port = app.run_published("flask", 5000);
+    let (status, body) = until_it_answers(port, "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    assert!(status.ends_with(" 200 OK"), "{status}: {body}");
+    assert_eq!(body, "Hello from the Docker tutorial, built by wbox!\n");
+    // python as PID 1 has no SIGTERM handler, so the kernel ignores the
+    // signal and stop kills it after the grace period: 137, as in Docker.
+    assert_eq!(app.stop_and_remove("flask"), 137);
+    app.assert_rebuild_is_cached();
+}
+
+#[test]
+fn the_gunicorn_tutorial_builds_unchanged_and_predicts() {
+    let files = [("requirements.txt", "flask==3.0.3\ngunicorn==23.0.0\n"), ("predict.py", PREDICT)];
+    let Some(app) = Built::from(GUNICORN_DOCKERFILE, &files, "tutorial/churn") else { return };
+    let inspect = ok(app.wbox.run(&["inspect", app.tag]));
+    assert!(inspect.contains("9696/tcp"), "EXPOSE is not in the image:\n{inspect}");
+
+    let port = app.run_published("churn", 9696);
+    let customer = r#"{"tenure": 2, "monthlycharges": 80, "contract_monthly": 1}"#;
+    let request = format!(
+        "POST /predict HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \
+         {}\r\n\r\n{customer}",
+        customer.len()
+    );
+    let (status, body) = until_it_answers(port, &request);
+    assert!(status.ends_with(" 200 OK"), "{status}: {body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let z: f64 = -1.5 + -0.05 * 2.0 + 0.03 * 80.0 + 1.2 * 1.0;
+    let expected = 1.0 / (1.0 + (-z).exp());
+    let probability = answer["churn_probability"].as_f64().unwrap_or_else(|| panic!("{body}"));
+    assert!((probability - expected).abs() < 1e-9, "{body}, expected {expected}");
+    assert_eq!(answer["churn"], serde_json::json!(true), "{body}");
+    // gunicorn stops its workers on SIGTERM and exits 0.
+    assert_eq!(app.stop_and_remove("churn"), 0);
+    app.assert_rebuild_is_cached();
+}
