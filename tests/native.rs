@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use harness::images::{push_busybox_image, push_debian_python_image};
 use harness::registry::Registry;
-use harness::{Wbox, code, ok, package_registries_reachable, stderr, stdout, text_server};
+use harness::{Wbox, code, ok, require_package_registries, stderr, stdout, text_server};
 
 /// A registry holding the busybox image, stopped when the test ends. The
 /// tests take turns (`one_at_a_time`), so that one's leak check does not
@@ -616,10 +616,7 @@ fn a_multi_stage_build_runs_native_steps_and_ships_wasm() {
 #[test]
 fn the_python_example_builds_from_source_in_a_debian_stage() {
     let _turn = one_at_a_time();
-    if !package_registries_reachable() {
-        eprintln!("SKIPPED: deb.debian.org or pypi.org cannot be reached from this machine");
-        return;
-    }
+    require_package_registries();
     let registry = Registry::start();
     push_debian_python_image(&registry, "debian-python:bookworm");
     let wbox = Wbox::new();

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use harness::images::push_debian_python_image;
 use harness::registry::Registry;
-use harness::{Wbox, code, ok, package_registries_reachable, stderr, stdout};
+use harness::{Wbox, code, ok, require_package_registries, stderr, stdout};
 
 /// The base image the tutorials start from; the tests push the Debian
 /// image under this name and point FROM at it.
@@ -150,14 +150,9 @@ struct Built {
 }
 
 impl Built {
-    /// Builds the app, checks that pip installed its requirements, or
-    /// returns None when PyPI or Debian's mirror cannot be reached (then
-    /// the test is skipped).
-    fn from(dockerfile: &str, files: &[(&str, &str)], tag: &'static str) -> Option<Built> {
-        if !package_registries_reachable() {
-            eprintln!("SKIPPED: deb.debian.org or pypi.org cannot be reached from this machine");
-            return None;
-        }
+    /// Builds the app and checks that pip installed its requirements.
+    fn from(dockerfile: &str, files: &[(&str, &str)], tag: &'static str) -> Built {
+        require_package_registries();
         let registry = registry_with_base();
         let context = tempfile::tempdir().unwrap();
         write(context.path(), "Dockerfile", &pointed_at(dockerfile, &registry));
@@ -167,7 +162,7 @@ impl Built {
         let wbox = Wbox::new();
         let (printed, digest) = build(&wbox, tag, context.path());
         assert!(printed.contains("Successfully installed"), "pip did not install:\n{printed}");
-        Some(Built { wbox, context, tag, digest, _registry: registry })
+        Built { wbox, context, tag, digest, _registry: registry }
     }
 
     /// `run -d --name NAME -p HOSTPORT:PORT` of the image; returns HOSTPORT.
@@ -218,7 +213,7 @@ impl Built {
 #[test]
 fn the_flask_tutorial_builds_unchanged_and_serves() {
     let files = [("requirements.txt", "flask==3.0.3\n"), ("src/server.py", FLASK_SERVER)];
-    let Some(app) = Built::from(FLASK_DOCKERFILE, &files, "tutorial/flask") else { return };
+    let app = Built::from(FLASK_DOCKERFILE, &files, "tutorial/flask");
     let port = app.run_published("flask", 5000);
     let (status, body) = until_it_answers(port, "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
     assert!(status.ends_with(" 200 OK"), "{status}: {body}");
@@ -232,7 +227,7 @@ fn the_flask_tutorial_builds_unchanged_and_serves() {
 #[test]
 fn the_gunicorn_tutorial_builds_unchanged_and_predicts() {
     let files = [("requirements.txt", "flask==3.0.3\ngunicorn==23.0.0\n"), ("predict.py", PREDICT)];
-    let Some(app) = Built::from(GUNICORN_DOCKERFILE, &files, "tutorial/churn") else { return };
+    let app = Built::from(GUNICORN_DOCKERFILE, &files, "tutorial/churn");
     let inspect = ok(app.wbox.run(&["inspect", app.tag]));
     assert!(inspect.contains("9696/tcp"), "EXPOSE is not in the image:\n{inspect}");
 

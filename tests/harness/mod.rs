@@ -153,16 +153,18 @@ pub fn text_server(body: &'static str) -> u16 {
     port
 }
 
-/// Whether Debian's mirror and PyPI answer: the Debian Python base image
-/// needs the one, a build that pip installs the other (a build reaches them
-/// with the host's network).
-pub fn package_registries_reachable() -> bool {
+/// Fails the test, saying why, unless Debian's mirror and PyPI answer: the
+/// Debian Python base image needs the one, a build that pip installs the
+/// other (a build reaches them with the host's network).
+pub fn require_package_registries() {
     use std::net::{TcpStream, ToSocketAddrs};
     use std::time::Duration;
-    ["deb.debian.org:80", "pypi.org:443", "files.pythonhosted.org:443"].iter().all(|host| {
-        host.to_socket_addrs()
+    for host in ["deb.debian.org:80", "pypi.org:443", "files.pythonhosted.org:443"] {
+        let reachable = host
+            .to_socket_addrs()
             .ok()
             .and_then(|mut addrs| addrs.next())
-            .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok())
-    })
+            .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok());
+        assert!(reachable, "{host} cannot be reached: this test builds from Debian's mirror and PyPI");
+    }
 }
