@@ -123,7 +123,7 @@ pub fn unpack(
         let mut entry = entry.map_err(|e| bad(format!("a damaged entry: {e}")))?;
         let raw = entry.path().map_err(|e| bad(format!("an entry's name: {e}")))?.into_owned();
         // Absolute names are taken inside the destination; `..` is refused.
-        let relative = super::inside(&raw.to_string_lossy())
+        let relative = super::copy::inside(&raw.to_string_lossy())
             .filter(|_| !raw.components().any(|c| c == std::path::Component::ParentDir))
             .ok_or_else(|| bad(format!("entry {} climbs with '..'; nothing was added", raw.display())))?;
         if relative.as_os_str().is_empty() {
@@ -156,7 +156,8 @@ pub fn unpack(
                     .ok()
                     .flatten()
                     .ok_or_else(|| bad(format!("link {} has no target", raw.display())))?;
-                let linked = super::inside(&link.to_string_lossy()).and_then(|p| files.get(&p).cloned());
+                let linked =
+                    super::copy::inside(&link.to_string_lossy()).and_then(|p| files.get(&p).cloned());
                 Content::File(linked.ok_or_else(|| {
                     bad(format!(
                         "hard link {} names {}, which is not an earlier file of the archive",
