@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::Spec;
 
 use crate::store::{Descriptor, Digest, Index, Manifest, media};
 use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Network, Program, StdioFiles};
@@ -118,7 +118,7 @@ pub fn create(
                 workdir: Some(cwd).filter(|c| c != "/" && !c.is_empty()),
                 stdin: io.stdin.is_some(),
                 tty: Some(process.terminal().unwrap_or(false)),
-                network: if has_own_network(&spec) { Network::None } else { Network::Host },
+                network: if crate::oci::has_own_network(&spec) { Network::None } else { Network::Host },
                 ports: Vec::new(),
                 stdio: Some(StdioFiles {
                     stdin: io.stdin.map(Arc::new),
@@ -294,14 +294,6 @@ fn memory_limit(spec: &Spec) -> Option<u64> {
 fn root_path(dir: &Path, spec: &Spec) -> PathBuf {
     let root = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_else(|| "rootfs".into());
     dir.join(root)
-}
-
-/// Whether the spec makes a network namespace of its own (none to join):
-/// no network for a wasm guest, loopback only for a native container.
-pub(crate) fn has_own_network(spec: &Spec) -> bool {
-    spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).is_some_and(|namespaces| {
-        namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none())
-    })
 }
 
 /// What the spec's program is in the root filesystem.

@@ -408,7 +408,8 @@ pub struct Removed {
 /// `rmi`: removes a name, or by id every name of an image (with `force`
 /// when there are several), then the blobs no image uses any more. A name
 /// is removed even when its image no longer reads, so damage can be undone.
-pub fn remove(store: &Store, name: &str, force: bool) -> Result<Removed> {
+/// `in_use`: the images containers were made of, which stay.
+pub fn remove(store: &Store, name: &str, force: bool, in_use: &[Digest]) -> Result<Removed> {
     let named = match ImageRef::parse(name) {
         Ok(reference) => store.resolve(&reference)?.map(|descriptor| (reference, descriptor)),
         Err(_) => None,
@@ -436,7 +437,7 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Removed> {
     }
     let deleted = store.resolve_digest(&manifest).is_err();
     if deleted {
-        store.collect_garbage()?;
+        store.collect_garbage(in_use)?;
     }
     Ok(Removed { untagged, id, deleted })
 }

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::registry::{self, PullOptions};
 use wbox_runtime::store::Store;
-use wbox_runtime::{archive, image};
+use wbox_runtime::{archive, container, image};
 
 use crate::output;
 use crate::progress::PullProgress;
@@ -275,7 +275,7 @@ pub fn rmi(root: &Path, args: RmiArgs) -> crate::Result<i32> {
     let store = Store::open(root)?;
     let mut failed = false;
     for name in &args.images {
-        match image::remove(&store, name, args.force) {
+        match image::remove(&store, name, args.force, &container::images_in_use(root)) {
             Ok(removed) => {
                 for tag in &removed.untagged {
                     println!("Untagged: {}", tag.familiar());
@@ -325,7 +325,7 @@ pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
                     println!("Untagged: {name}");
                 }
             }
-            let freed = store.collect_garbage()?;
+            let freed = store.collect_garbage(&container::images_in_use(root))?;
             println!("Total reclaimed space: {}", output::human_size(freed));
             Ok(0)
         }

@@ -70,5 +70,5 @@ pub fn prune(root: &Path, store: &Store) -> crate::Result<u64> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(anyhow::anyhow!("removing {}: {e}", dir.display()).into()),
     }
-    Ok(entries + store.collect_garbage()?)
+    Ok(entries + store.collect_garbage(&crate::container::images_in_use(root))?)
 }

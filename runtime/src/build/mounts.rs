@@ -1,5 +1,6 @@
 //! `RUN --mount`: what each mount of a step binds into it. A cache is a
-//! directory under `ROOT/build-cache` kept across builds; a secret is copied
+//! directory under `ROOT/build-cache/mounts` kept across builds (until
+//! `builder prune`); a secret is copied
 //! into the step's own scratch directory and bound read-only, so it is
 //! never among the stage's files; a bind shows files of the context, a
 //! stage or an image, read-only, or a copy of them when `rw`.
@@ -40,7 +41,7 @@ pub struct Sources<'a> {
 
 /// The directory a cache mount of this id uses, made on first use.
 fn cache_dir(root: &Path, id: &str, (mode, uid, gid): (u32, u32, u32)) -> Result<PathBuf> {
-    let dir = root.join("build-cache").join(hex::encode(Sha256::digest(id.as_bytes())));
+    let dir = root.join("build-cache/mounts").join(hex::encode(Sha256::digest(id.as_bytes())));
     if !dir.exists() {
         let fail = |e: std::io::Error| Error::Internal(anyhow::anyhow!("cannot make the cache {id}: {e}"));
         std::fs::create_dir_all(&dir).map_err(fail)?;

@@ -34,6 +34,8 @@ mod supervisor;
 
 pub use supervisor::{Attach, supervise};
 
+pub use crate::ids::parse_signal;
+
 /// Seconds `stop` waits for a guest to end before interrupting it.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
 
@@ -142,39 +144,6 @@ impl Request {
     }
 }
 
-/// The signal to deliver, or None for one whose default effect is nothing.
-pub fn parse_signal(text: &str) -> Result<Option<i32>> {
-    let upper = text.to_ascii_uppercase();
-    let name = upper.trim_start_matches("SIG");
-    let number = match name {
-        "HUP" => 1,
-        "INT" => 2,
-        "QUIT" => 3,
-        "ABRT" => 6,
-        "KILL" => 9,
-        "USR1" => 10,
-        "USR2" => 12,
-        "PIPE" => 13,
-        "ALRM" => 14,
-        "TERM" => 15,
-        "CHLD" | "CONT" | "URG" | "WINCH" => return Ok(None),
-        "STOP" | "TSTP" | "TTIN" | "TTOU" => {
-            return Err(Error::usage(format!(
-                "SIG{name} would pause the container; wasm containers cannot be paused"
-            )));
-        }
-        _ => match text.parse::<i32>() {
-            Ok(n @ 1..=64) => n,
-            _ => {
-                return Err(Error::usage(format!(
-                    "invalid signal {text}: give a name (KILL, TERM) or a number"
-                )));
-            }
-        },
-    };
-    Ok(Some(number))
-}
-
 /// All containers of one root.
 pub struct Containers {
     dir: PathBuf,
@@ -210,7 +179,7 @@ impl Containers {
             }
             None => names::generate(|name| taken(name).is_some()),
         };
-        let config = Config { id: new_id()?, name, created: Utc::now(), spec };
+        let config = Config { id: crate::ids::new_id()?, name, created: Utc::now(), spec };
         // Built aside and renamed, so that no one sees half a container.
         let staging = self.dir.join(format!(".creating-{}", config.id));
         fs::create_dir(&staging).map_err(|e| fs_error(&staging, e))?;
@@ -265,7 +234,7 @@ impl Containers {
 
 /// The images containers were made of, which image garbage collection
 /// keeps. A record that cannot be read keeps nothing, with a warning.
-pub(crate) fn images_in_use(root: &Path) -> Vec<Digest> {
+pub fn images_in_use(root: &Path) -> Vec<Digest> {
     let Ok(containers) = Containers::open(root) else { return Vec::new() };
     containers.list().unwrap_or_default().into_iter().map(|c| c.config.spec.image_id).collect()
 }
@@ -755,15 +724,6 @@ fn fs_error(path: &Path, e: io::Error) -> Error {
     Error::Internal(anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-/// 64 hex digits from the kernel's random source, as Docker's ids are.
-pub(crate) fn new_id() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot read /dev/urandom: {e}")))?;
-    Ok(hex::encode(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,17 +734,5 @@ mod tests {
             assert_eq!(Request::decode(&request.encode()), Some(request));
         }
         assert_eq!(Request::decode("halt 3"), None);
-    }
-
-    #[test]
-    fn signals_by_name_or_number() {
-        for (text, number) in
-            [("KILL", Some(9)), ("sigterm", Some(15)), ("SIGINT", Some(2)), ("15", Some(15)), ("WINCH", None)]
-        {
-            assert_eq!(parse_signal(text).unwrap(), number, "{text}");
-        }
-        for bad in ["STOP", "bogus", "0", "65"] {
-            assert!(parse_signal(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -42,7 +42,7 @@ pub fn run_build_step(step: BuildStep) -> Result<i32> {
     // Under ROOT, held while the step runs: if this process is killed, the
     // next wbox finds the runtime state there and ends the container.
     let work = Scratch::new(step.root, "run-")?;
-    let id = format!("wbox-build-{}", &crate::container::new_id()?[..16]);
+    let id = format!("wbox-build-{}", &crate::ids::new_id()?[..16]);
     let root = Dir::open_ambient_dir(step.files, cap_std::ambient_authority())
         .map_err(|e| fs_error(step.files, e))?;
     if super::run::rootless().is_some() {

@@ -353,7 +353,7 @@ pub fn create_from_bundle(b: FromBundle) -> Result<Created> {
     };
     // A container made with its own network namespace has only a loopback
     // device, down; the spec's maker (containerd) adds any other.
-    if crate::bundle::has_own_network(&spec)
+    if crate::oci::has_own_network(&spec)
         && let Err(e) = network::loopback_up(pid, false)
     {
         running.signaller().send(libc::SIGKILL);
@@ -586,6 +586,6 @@ fn stop_signal(image: &Image) -> i32 {
         .config
         .stop_signal
         .as_deref()
-        .and_then(|s| crate::container::parse_signal(s).ok().flatten())
+        .and_then(|s| crate::ids::parse_signal(s).ok().flatten())
         .unwrap_or(libc::SIGTERM)
 }

@@ -235,19 +235,19 @@ impl Store {
         Ok(file)
     }
 
-    /// Removes every blob and unpacked rootfs that no tagged image and no
-    /// container uses,
-    /// except a rootfs a running guest holds (`use_rootfs`), and what killed
-    /// pulls left half-written. Returns how many bytes were freed.
-    pub fn collect_garbage(&self) -> Result<u64> {
+    /// Removes every blob and unpacked rootfs that no image in the index
+    /// and no manifest of `in_use` (the images containers were made of,
+    /// which the caller knows) needs, except a rootfs a running guest holds
+    /// (`use_rootfs`), and what killed pulls left half-written. Returns how
+    /// many bytes were freed.
+    pub fn collect_garbage(&self, in_use: &[Digest]) -> Result<u64> {
         let gc = self.lock_file("gc.lock")?;
         gc.lock().map_err(|e| Error::image(format!("cannot lock the image store: {e}")))?;
         let _index = self.lock()?;
         let mut live = HashSet::new();
         // Roots: every tagged image, and every image a container was made of.
-        let root = self.dir.parent().expect("the store lives in a root");
         let tagged = self.index()?.manifests.into_iter().map(|entry| entry.digest);
-        for digest in tagged.chain(crate::container::images_in_use(root)) {
+        for digest in tagged.chain(in_use.iter().cloned()) {
             live.insert(digest.hex().to_owned());
             let path = self.blob_path(&digest);
             let bytes = match fs::read(&path) {
