@@ -18,6 +18,12 @@ pub fn default_root() -> PathBuf {
     data_home.join("wbox")
 }
 
+/// The root `$WBOX_ROOT` names, else the default: what a process started
+/// without a `--root` flag (the containerd shim) uses.
+pub fn from_env() -> PathBuf {
+    std::env::var_os("WBOX_ROOT").filter(|v| !v.is_empty()).map_or_else(default_root, PathBuf::from)
+}
+
 /// Bytes taken by a file or a directory tree, as far as it can be read.
 pub(crate) fn disk_usage(path: &Path) -> u64 {
     match std::fs::symlink_metadata(path) {

@@ -103,7 +103,7 @@ impl Tasks {
         containerd: &str,
         exit: Arc<ExitSignal>,
     ) -> Tasks {
-        let root = std::env::var_os("WBOX_ROOT").map_or_else(wbox_runtime::root::default_root, PathBuf::from);
+        let root = wbox_runtime::root::from_env();
         Tasks {
             containers: Mutex::new(HashMap::new()),
             events: Arc::new(Events { publisher, namespace: namespace.to_owned() }),
@@ -482,33 +482,11 @@ fn open_io(stdin: &str, stdout: &str, stderr: &str) -> Result<Io, String> {
 /// a directory). Not the shim crate's `mount_rootfs`: that waits for its
 /// helper through the reaper this shim turns off.
 fn mount_rootfs(mount: &containerd_shim::protos::types::mount::Mount, target: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    let mut flags = 0;
-    let mut data = Vec::new();
-    for option in &mount.options {
-        match option.as_str() {
-            "ro" => flags |= libc::MS_RDONLY,
-            "rw" => {}
-            "bind" => flags |= libc::MS_BIND,
-            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
-            other => data.push(other),
-        }
-    }
-    let c = |s: &str| CString::new(s).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput));
-    let (source, kind, data) = (c(&mount.source)?, c(&mount.type_)?, c(&data.join(","))?);
-    let target = c(&target.to_string_lossy())?;
-    // SAFETY: every pointer is to a NUL-terminated string that outlives the call.
-    let done =
-        unsafe { libc::mount(source.as_ptr(), target.as_ptr(), kind.as_ptr(), flags, data.as_ptr().cast()) };
-    if done == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    wbox_runtime::native::mount_described(&mount.source, &mount.type_, &mount.options, target)
 }
 
 pub fn unmount_rootfs(bundle: &Path) {
-    let target = bundle.join("rootfs");
-    let Ok(path) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) else { return };
-    // SAFETY: umount2 on a path we own; a target that is not mounted fails
-    // harmlessly.
-    unsafe { libc::umount2(path.as_ptr(), libc::MNT_DETACH) };
+    wbox_runtime::native::unmount(&bundle.join("rootfs"));
 }
 
 pub fn timestamp(at: SystemTime) -> Timestamp {

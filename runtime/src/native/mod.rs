@@ -34,7 +34,7 @@ pub use build_step::{BUILD_STEP_STATE, BuildStep, run_build_step};
 #[cfg(target_os = "linux")]
 pub use exec::{Exec, exec, is_native};
 #[cfg(target_os = "linux")]
-pub use rootfs::{Rootfs, unmount_rootfs_in};
+pub use rootfs::{Rootfs, mount_described, unmount, unmount_rootfs_in};
 #[cfg(target_os = "linux")]
 pub use run::{
     Created, Ended, FromBundle, Running, Signaller, Start, clean_up, create_from_bundle, processes,

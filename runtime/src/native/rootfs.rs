@@ -78,11 +78,29 @@ pub fn unmount_rootfs_in(dir: &Path) {
 
 /// Unmounts what is mounted at `path`, if anything (lazily: a process of
 /// the container that outlived it must not keep the mount busy).
-pub(super) fn unmount(path: &Path) {
+pub fn unmount(path: &Path) {
     if let Ok(target) = CString::new(path.as_os_str().as_bytes()) {
         // SAFETY: umount2 with a valid path string.
         unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
     }
+}
+
+/// Mounts a filesystem described as containerd and OCI specs describe one:
+/// a source, a type and options, of which `ro`, `rw`, `bind` and `rbind`
+/// are flags and the others the filesystem's own (an overlay's dirs).
+pub fn mount_described(source: &str, kind: &str, options: &[String], target: &Path) -> io::Result<()> {
+    let mut flags = 0;
+    let mut data = Vec::new();
+    for option in options {
+        match option.as_str() {
+            "ro" => flags |= libc::MS_RDONLY,
+            "rw" => {}
+            "bind" => flags |= libc::MS_BIND,
+            "rbind" => flags |= libc::MS_BIND | libc::MS_REC,
+            other => data.push(other),
+        }
+    }
+    mount(Some(source), target, Some(kind), flags, Some(&data.join(",")))
 }
 
 pub(super) fn mount(
