@@ -30,6 +30,18 @@ pub enum Error {
     #[error("{0}")]
     Image(String),
 
+    /// No container has this name or id, or id prefix (exit 125).
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+
+    /// An id prefix that fits several of them (exit 125).
+    #[error("{count} {what} have an id starting with {prefix}; give more of the id")]
+    Ambiguous { prefix: String, count: usize, what: &'static str },
+
+    /// What was there was removed meanwhile, by another wbox (exit 125).
+    #[error("{} is gone", path.display())]
+    Gone { path: PathBuf },
+
     /// An error another wbox process met and passed on (a supervisor that
     /// could not start its guest), with that error's exit code.
     #[error("{message}")]
@@ -46,7 +58,12 @@ impl Error {
             Error::NotFound { .. } | Error::CommandNotFound(_) => 127,
             Error::NotRunnable(_) => 126,
             Error::Relayed { code, .. } => *code,
-            Error::Usage(_) | Error::Image(_) | Error::Internal(_) => 125,
+            Error::Usage(_)
+            | Error::Image(_)
+            | Error::Internal(_)
+            | Error::NoSuchContainer(_)
+            | Error::Ambiguous { .. }
+            | Error::Gone { .. } => 125,
         }
     }
 

@@ -390,10 +390,7 @@ fn by_id<'a>(tagged: &'a [Tagged], id: &str) -> Result<Option<&'a Image>> {
     match matching.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        _ => Err(Error::usage(format!(
-            "image id prefix {id} names {} images; give more of it",
-            matching.len()
-        ))),
+        _ => Err(Error::Ambiguous { prefix: id.to_owned(), count: matching.len(), what: "images" }),
     }
 }
 

@@ -407,7 +407,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
 pub fn inspect(root: &Path, name: &str) -> crate::Result<Option<serde_json::Value>> {
     match Containers::open(root)?.lookup(name) {
         Ok(container) => Ok(Some(container.inspect())),
-        Err(Error::Usage(_)) => Ok(None),
+        Err(Error::NoSuchContainer(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -205,7 +205,7 @@ impl Containers {
             match Container::load(&entry.path()) {
                 Ok(container) => containers.push(container),
                 // Removed meanwhile by another wbox.
-                Err(Error::Usage(_)) if !entry.path().exists() => {}
+                Err(Error::Gone { .. }) => {}
                 Err(e) => tracing::warn!("skipping container {}: {e}", name.to_string_lossy()),
             }
         }
@@ -224,10 +224,8 @@ impl Containers {
             all.into_iter().filter(|c| !wanted.is_empty() && c.config.id.starts_with(wanted)).collect();
         match matching.len() {
             1 => Ok(matching.remove(0)),
-            0 => Err(Error::usage(format!("No such container: {name_or_id}"))),
-            n => Err(Error::usage(format!(
-                "{n} containers have an id starting with {name_or_id}; give more of the id"
-            ))),
+            0 => Err(Error::NoSuchContainer(name_or_id.to_owned())),
+            count => Err(Error::Ambiguous { prefix: name_or_id.to_owned(), count, what: "containers" }),
         }
     }
 }
@@ -500,7 +498,7 @@ impl Container {
         #[cfg(target_os = "linux")]
         crate::native::clean_up(&self.dir, &self.config.id);
         remove_files(&self.dir).map_err(|e| match e {
-            Error::Usage(_) => Error::usage(format!("No such container: {}", self.config.name)),
+            Error::Gone { .. } => Error::NoSuchContainer(self.config.name.clone()),
             e => e,
         })
     }
@@ -685,7 +683,7 @@ fn remove_files(dir: &Path) -> Result<()> {
     let name = dir.file_name().expect("a container's directory has a name").to_string_lossy();
     let doomed = parent.join(format!(".removing-{name}"));
     fs::rename(dir, &doomed).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::usage(format!("{} is gone", dir.display())),
+        io::ErrorKind::NotFound => Error::Gone { path: dir.to_owned() },
         _ => fs_error(dir, e),
     })?;
     fs::remove_dir_all(&doomed).map_err(|e| fs_error(&doomed, e))
@@ -705,7 +703,7 @@ fn lock_file(path: &Path) -> Result<fs::File> {
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let mut text = String::new();
     fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::usage(format!("{} is gone", path.display())),
+        io::ErrorKind::NotFound => Error::Gone { path: path.to_owned() },
         _ => fs_error(path, e),
     })?;
     serde_json::from_str(&text).map_err(|e| {
