@@ -165,6 +165,11 @@ impl Image {
         }
     }
 
+    /// Docker's `--entrypoint`: one program, and `""` clears the image's.
+    pub fn entrypoint_flag(flag: Option<&str>) -> Option<Vec<String>> {
+        flag.map(|e| if e.is_empty() { Vec::new() } else { vec![e.to_owned()] })
+    }
+
     /// The program's path in the rootfs and its default arguments after it:
     /// Docker's rule, ENTRYPOINT then CMD, where given arguments replace CMD
     /// and a given entrypoint replaces both.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use wbox_runtime::Error;
 use wbox_runtime::container::{self, Containers};
-use wbox_runtime::image::RunTarget;
+use wbox_runtime::image::{Image, RunTarget};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::wasm::{self, CompileCache, Grants, Limits, Network, Program, PublishedPort};
@@ -252,15 +252,9 @@ pub fn create(
     // Docker's rules for a container's stdio; a FILE run keeps wbox's own.
     grants.stdin = flags.interactive;
     grants.tty = Some(flags.tty);
-    if flags.cpus.is_some_and(|cpus| !(cpus > 0.0 && cpus.is_finite())) {
-        return Err(Error::usage("--cpus takes a positive number, e.g. 0.5 or 2"));
-    }
-    if flags.pids_limit.is_some_and(|n| n < 1) {
-        return Err(Error::usage("--pids-limit takes a positive number of processes"));
-    }
-    // Docker's --entrypoint is one program; "" clears the image's.
-    let entrypoint: Option<Vec<String>> =
-        flags.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
+    let native = flags.native(grant_flags);
+    native.check()?;
+    let entrypoint = Image::entrypoint_flag(flags.entrypoint.as_deref());
     let store = Store::open(root)?;
     let image = super::image::pull_if_missing(root, &store, reference, pull)?;
     Containers::open(root)?.create(
@@ -274,7 +268,7 @@ pub fn create(
             limits,
             auto_remove: flags.rm,
             stop_timeout: flags.stop_timeout.unwrap_or(container::DEFAULT_STOP_TIMEOUT),
-            native: flags.native(grant_flags),
+            native,
             log,
         },
     )

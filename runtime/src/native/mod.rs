@@ -72,3 +72,16 @@ pub struct Options {
     #[serde(default)]
     pub network_given: bool,
 }
+
+impl Options {
+    /// Refuses limits no container could have.
+    pub fn check(&self) -> crate::Result<()> {
+        if self.cpus.is_some_and(|cpus| !(cpus > 0.0 && cpus.is_finite())) {
+            return Err(crate::Error::usage("--cpus takes a positive number, e.g. 0.5 or 2"));
+        }
+        if self.pids_limit.is_some_and(|n| n < 1) {
+            return Err(crate::Error::usage("--pids-limit takes a positive number of processes"));
+        }
+        Ok(())
+    }
+}
