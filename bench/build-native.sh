@@ -65,31 +65,11 @@ umoci repack --image "$tmp/layout:t" "$tmp/bundle" >/dev/null
 umoci config --image "$tmp/layout:t" --os linux --architecture amd64 --config.cmd bash
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/layout:t" "docker://$image"
 
+# The app tests/tutorial.rs builds and serves, its FROM pointed at the base.
 ctx=$tmp/ctx
-mkdir -p "$ctx/src"
-echo flask==3.0.3 > "$ctx/requirements.txt"
-cat > "$ctx/src/server.py" <<'PY'
-from flask import Flask
-
-app = Flask(__name__)
-
-
-@app.route("/")
-def hello():
-    return "Hello from Flask!\n"
-
-
-if __name__ == "__main__":
-    app.run(host="0.0.0.0", port=5000)
-PY
-cat > "$ctx/Dockerfile" <<DOCKERFILE
-FROM $image
-WORKDIR /code
-COPY requirements.txt .
-RUN pip install -r requirements.txt
-COPY src/ .
-CMD ["python", "./server.py"]
-DOCKERFILE
+cp -r tests/tutorial/flask "$ctx"
+sed -i "1s|^FROM python:3.11-slim\$|FROM $image|" "$ctx/Dockerfile"
+grep -qx "FROM $image" "$ctx/Dockerfile"
 
 binaries=("now=$wbox")
 [ -z "${WBOX_BEFORE:-}" ] || binaries+=("before=$WBOX_BEFORE")

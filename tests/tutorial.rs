@@ -23,57 +23,6 @@ use harness::{Wbox, code, ok, require_package_registries, stderr, stdout};
 /// image under this name and point FROM at it.
 const TUTORIAL_BASE: &str = "python:3.11-slim";
 
-const FLASK_DOCKERFILE: &str = r#"FROM python:3.11-slim
-WORKDIR /code
-COPY requirements.txt .
-RUN pip install -r requirements.txt
-COPY src/ .
-CMD ["python", "./server.py"]
-"#;
-
-const FLASK_SERVER: &str = r#"from flask import Flask
-
-app = Flask(__name__)
-
-
-@app.route("/")
-def hello():
-    return "Hello from the Docker tutorial, built by wbox!\n"
-
-
-if __name__ == "__main__":
-    app.run(host="0.0.0.0", port=5000)
-"#;
-
-const GUNICORN_DOCKERFILE: &str = r#"FROM python:3.11-slim
-WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
-COPY predict.py .
-EXPOSE 9696
-ENTRYPOINT ["gunicorn", "--bind=0.0.0.0:9696", "predict:app"]
-"#;
-
-/// A churn model of the kind the tutorials ship with gunicorn: a logistic
-/// regression whose weights are written out instead of unpickled.
-const PREDICT: &str = r#"import math
-
-from flask import Flask, jsonify, request
-
-app = Flask("churn")
-
-WEIGHTS = {"tenure": -0.05, "monthlycharges": 0.03, "contract_monthly": 1.2}
-BIAS = -1.5
-
-
-@app.route("/predict", methods=["POST"])
-def predict():
-    customer = request.get_json()
-    z = BIAS + sum(w * float(customer.get(name, 0)) for name, w in WEIGHTS.items())
-    probability = 1 / (1 + math.exp(-z))
-    return jsonify({"churn_probability": probability, "churn": probability >= 0.5})
-"#;
-
 /// A registry holding the base image under the tutorials' name.
 fn registry_with_base() -> Registry {
     let registry = Registry::start();
@@ -89,10 +38,17 @@ fn pointed_at(dockerfile: &str, registry: &Registry) -> String {
     format!("FROM {}/{TUTORIAL_BASE}\n{}", registry.addr, &dockerfile[from.len()..])
 }
 
-fn write(dir: &Path, path: &str, content: &str) {
-    let path = dir.join(path);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, content).unwrap();
+/// A copy of a tutorial app of `tests/tutorial/`, the Dockerfile pointed
+/// at the base image in `registry`.
+fn context_of(app: &str, registry: &Registry) -> tempfile::TempDir {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tutorial").join(app);
+    let context = tempfile::tempdir().unwrap();
+    let copied =
+        std::process::Command::new("cp").arg("-r").arg(source.join(".")).arg(context.path()).status();
+    assert!(copied.unwrap().success(), "copying {}", source.display());
+    let dockerfile = context.path().join("Dockerfile");
+    fs::write(&dockerfile, pointed_at(&fs::read_to_string(&dockerfile).unwrap(), registry)).unwrap();
+    context
 }
 
 /// A free TCP port on the host, for `-p`.
@@ -150,15 +106,12 @@ struct Built {
 }
 
 impl Built {
-    /// Builds the app and checks that pip installed its requirements.
-    fn from(dockerfile: &str, files: &[(&str, &str)], tag: &'static str) -> Built {
+    /// Builds the app of `tests/tutorial/APP` and checks that pip installed
+    /// its requirements.
+    fn from(app: &str, tag: &'static str) -> Built {
         require_package_registries();
         let registry = registry_with_base();
-        let context = tempfile::tempdir().unwrap();
-        write(context.path(), "Dockerfile", &pointed_at(dockerfile, &registry));
-        for (path, content) in files {
-            write(context.path(), path, content);
-        }
+        let context = context_of(app, &registry);
         let wbox = Wbox::new();
         let (printed, digest) = build(&wbox, tag, context.path());
         assert!(printed.contains("Successfully installed"), "pip did not install:\n{printed}");
@@ -212,8 +165,7 @@ impl Built {
 
 #[test]
 fn the_flask_tutorial_builds_unchanged_and_serves() {
-    let files = [("requirements.txt", "flask==3.0.3\n"), ("src/server.py", FLASK_SERVER)];
-    let app = Built::from(FLASK_DOCKERFILE, &files, "tutorial/flask");
+    let app = Built::from("flask", "tutorial/flask");
     let port = app.run_published("flask", 5000);
     let (status, body) = until_it_answers(port, "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n");
     assert!(status.ends_with(" 200 OK"), "{status}: {body}");
@@ -226,8 +178,7 @@ fn the_flask_tutorial_builds_unchanged_and_serves() {
 
 #[test]
 fn the_gunicorn_tutorial_builds_unchanged_and_predicts() {
-    let files = [("requirements.txt", "flask==3.0.3\ngunicorn==23.0.0\n"), ("predict.py", PREDICT)];
-    let app = Built::from(GUNICORN_DOCKERFILE, &files, "tutorial/churn");
+    let app = Built::from("gunicorn", "tutorial/churn");
     let inspect = ok(app.wbox.run(&["inspect", app.tag]));
     assert!(inspect.contains("9696/tcp"), "EXPOSE is not in the image:\n{inspect}");
 
