@@ -379,9 +379,15 @@ pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
 }
 
 /// The image whose id (or a unique prefix of it, with or without
-/// `sha256:`) this is, as `docker run 3c70709e` finds an untagged build.
-pub fn by_id_text(store: &Store, id: &str) -> Result<Option<Image>> {
-    Ok(by_id(&list(store)?, id)?.cloned())
+/// `sha256:`) a reference was written as, as `docker run 3c70709e` finds an
+/// untagged build. A name without a tag was given `latest`, and `sha256:ID`
+/// reads as a name and a tag: what the user wrote is recovered from those.
+pub fn by_id_written_as(store: &Store, reference: &ImageRef) -> Result<Option<Image>> {
+    let written = match reference.tag() {
+        Some("latest") if reference.digest().is_none() => reference.familiar_repository(),
+        _ => reference.familiar(),
+    };
+    Ok(by_id(&list(store)?, &written)?.cloned())
 }
 
 fn by_id<'a>(tagged: &'a [Tagged], id: &str) -> Result<Option<&'a Image>> {

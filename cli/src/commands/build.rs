@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use wbox_runtime::Error;
-use wbox_runtime::build::{self, BuildOptions, Context, DockerfileAt};
+use wbox_runtime::build::{self, BuildOptions};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::wasm::{Network, parse_env};
@@ -52,7 +52,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
     /// A secret RUN --mount=type=secret,id=ID can read, never stored in the image:
-    /// id=ID,src=FILE or id=ID,env=VAR (repeatable)
+    /// id=ID,src=FILE (repeatable)
     #[arg(long, value_name = "id=ID,src=FILE")]
     pub secret: Vec<String>,
     /// The build context: the directory COPY reads from; - reads a tar (or a Dockerfile alone) from stdin
@@ -64,37 +64,10 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
     for spec in &args.build_args {
         build_args.extend(parse_env(spec)?);
     }
-    let stdin_is = |path: &Path| path.as_os_str() == "-";
-    if stdin_is(&args.context) && args.file.as_deref().is_some_and(stdin_is) {
-        return Err(Error::usage("the context and the Dockerfile cannot both come from stdin"));
-    }
-    let read_stdin = || {
+    let (context, dockerfile) = build::inputs(args.context, args.file, &mut || {
         let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::usage(format!("cannot read stdin: {e}")))?;
-        Ok::<_, Error>(bytes)
-    };
-    let (context, mut dockerfile) = if stdin_is(&args.context) {
-        match Context::from_stdin(read_stdin()?) {
-            (context, Some(text)) => (context, DockerfileAt::Text(text)),
-            (context, None) => (context, DockerfileAt::Default),
-        }
-    } else {
-        (Context::Dir(args.context), DockerfileAt::Default)
-    };
-    match args.file {
-        Some(file) if stdin_is(&file) => {
-            dockerfile = DockerfileAt::Text(String::from_utf8_lossy(&read_stdin()?).into_owned());
-        }
-        Some(_) if matches!(context, Context::Empty) => {
-            return Err(Error::usage(
-                "-f names a file of the context, and stdin held a Dockerfile, not a context",
-            ));
-        }
-        Some(file) => dockerfile = DockerfileAt::Path(file),
-        None => {}
-    }
+        std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
+    })?;
     let options = BuildOptions {
         context,
         dockerfile,

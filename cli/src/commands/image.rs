@@ -94,15 +94,6 @@ fn pull_showing_progress(
     Ok(image)
 }
 
-/// What the user wrote, if it was an image id: a name without a tag was
-/// given `latest`, and `sha256:ID` reads as a name and a tag.
-fn image_id_text(reference: &ImageRef) -> String {
-    match reference.tag() {
-        Some("latest") if reference.digest().is_none() => reference.familiar_repository(),
-        _ => reference.familiar(),
-    }
-}
-
 /// The image to run, from the store or else pulled first, as `docker run` does.
 pub fn pull_if_missing(
     root: &Path,
@@ -120,7 +111,7 @@ pub fn pull_if_missing(
             }
             _ => return Ok(found),
         }
-    } else if let Some(found) = image::by_id_text(store, &image_id_text(reference))? {
+    } else if let Some(found) = image::by_id_written_as(store, reference)? {
         return Ok(found);
     } else {
         eprintln!("Unable to find image '{}' locally", reference.familiar());

@@ -67,6 +67,7 @@ pub struct BuildOptions {
 }
 
 /// The files COPY and ADD read.
+#[derive(Debug)]
 pub enum Context {
     /// A directory (`wbox build DIR`).
     Dir(PathBuf),
@@ -90,7 +91,39 @@ impl Context {
     }
 }
 
+/// The context and the Dockerfile as the command line names them, `-`
+/// for stdin (read by `read_stdin`), with Docker's rules: stdin can be one
+/// of the two, and `-f FILE` with a context from stdin names a file in it.
+pub fn inputs(
+    context: PathBuf,
+    file: Option<PathBuf>,
+    read_stdin: &mut dyn FnMut() -> std::io::Result<Vec<u8>>,
+) -> Result<(Context, DockerfileAt)> {
+    let is_stdin = |path: &Path| path.as_os_str() == "-";
+    let mut stdin = || read_stdin().map_err(|e| Error::usage(format!("cannot read stdin: {e}")));
+    if is_stdin(&context) && file.as_deref().is_some_and(is_stdin) {
+        return Err(Error::usage("the context and the Dockerfile cannot both come from stdin"));
+    }
+    let (context, from_stdin) =
+        if is_stdin(&context) { Context::from_stdin(stdin()?) } else { (Context::Dir(context), None) };
+    let dockerfile = match (file, from_stdin) {
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                "-f names a file of the context, and stdin held a Dockerfile, not a context",
+            ));
+        }
+        (Some(file), None) if is_stdin(&file) => {
+            DockerfileAt::Text(String::from_utf8_lossy(&stdin()?).into_owned())
+        }
+        (Some(file), None) => DockerfileAt::Path(file),
+        (None, Some(text)) => DockerfileAt::Text(text),
+        (None, None) => DockerfileAt::Default,
+    };
+    Ok((context, dockerfile))
+}
+
 /// Where the Dockerfile is.
+#[derive(Debug)]
 pub enum DockerfileAt {
     /// `Dockerfile` at the top of the context.
     Default,
@@ -977,6 +1010,35 @@ fn write_image(store: &Store, stage: Stage, mtime: u64) -> Result<Descriptor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stdin_is_the_context_or_the_dockerfile_never_both() {
+        let dash = || PathBuf::from("-");
+        let text = |t: &'static str| move || Ok(t.as_bytes().to_vec());
+        let mut tar = tar::Builder::new(Vec::new());
+        tar.append_data(&mut tar::Header::new_ustar(), "Dockerfile", &b""[..]).unwrap();
+        let tar = tar.into_inner().unwrap();
+        let mut read = text("FROM scratch\n");
+        assert!(inputs(dash(), Some(dash()), &mut read).unwrap_err().to_string().contains("both"));
+        let mut read = text("FROM scratch\n");
+        let err = inputs(dash(), Some("Other".into()), &mut read).unwrap_err().to_string();
+        assert!(err.contains("held a Dockerfile"), "{err}");
+        let mut read = text("FROM scratch\n");
+        assert!(matches!(
+            inputs(dash(), None, &mut read).unwrap(),
+            (Context::Empty, DockerfileAt::Text(t)) if t == "FROM scratch\n"
+        ));
+        let mut read = move || Ok(tar.clone());
+        assert!(matches!(
+            inputs(dash(), None, &mut read).unwrap(),
+            (Context::Archive(_), DockerfileAt::Default)
+        ));
+        let mut read = text("FROM scratch\n");
+        assert!(matches!(
+            inputs(".".into(), Some(dash()), &mut read).unwrap(),
+            (Context::Dir(_), DockerfileAt::Text(_))
+        ));
+    }
 
     #[test]
     fn exposed_ports_as_docker_records_them() {
