@@ -273,3 +273,24 @@ fn a_newline_in_an_arg_is_a_value_or_an_error_never_an_instruction() {
     );
     assert_eq!(config["OnBuild"], serde_json::json!(["LABEL w=$V"]), "a trigger is kept as written");
 }
+
+#[test]
+fn a_bind_mount_source_is_found_inside_the_context_never_through_a_link_out() {
+    let (_registry, base) = busybox();
+    let wbox = Wbox::new();
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("secret.txt"), "host secret\n").unwrap();
+    let ctx = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), ctx.path().join("out")).unwrap();
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {base}\nRUN --mount=type=bind,source=out,target=/m cat /m/secret.txt > /copied\n"),
+    )
+    .unwrap();
+    // The link is followed inside the context, where it leads nowhere.
+    let out = wbox.run(&["build", "-t", "local/bind-out", ctx.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("line 2") && stderr(&out).contains("source=out"), "{}", stderr(&out));
+    assert!(!ok(wbox.run(&["images"])).contains("local/bind-out"));
+    assert!(!all_layer_bytes(&wbox).windows(11).any(|w| w == b"host secret"), "the host file is in a layer");
+}

@@ -1041,6 +1041,15 @@ mod tests {
     }
 
     #[test]
+    fn secrets_as_docker_takes_them() {
+        assert_eq!(secret("id=tok,src=/run/t").unwrap(), ("tok".to_owned(), PathBuf::from("/run/t")));
+        assert_eq!(secret("type=file,id=a,source=f").unwrap(), ("a".to_owned(), PathBuf::from("f")));
+        for bad in ["id=tok", "src=f", "id=,src=f", "id=t,env=HOME", "tok"] {
+            assert!(secret(bad).unwrap_err().to_string().contains("id=ID,src=FILE"), "{bad}");
+        }
+    }
+
+    #[test]
     fn exposed_ports_as_docker_records_them() {
         assert_eq!(exposed_ports("80").unwrap(), ["80/tcp"]);
         assert_eq!(exposed_ports("53/UDP").unwrap(), ["53/udp"]);
