@@ -3,7 +3,7 @@
 //! containerd, and bad Dockerfiles and contexts are clear errors that make
 //! no image.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! basics: a Dockerfile or a whole context on stdin, untagged builds known
 //! by their id, BuildKit's heredocs, and RUN's cache and secret mounts.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::io::{Read, Write};

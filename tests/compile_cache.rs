@@ -1,7 +1,7 @@
 //! The compile cache: a program is compiled once; damaged or foreign entries
 //! are never executed; concurrent runs leave one good entry.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 

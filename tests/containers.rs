@@ -2,7 +2,7 @@
 //! start, wait, inspect, prune — with real supervisor processes, killed and
 //! raced the way users and machines do it.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::time::{Duration, Instant};

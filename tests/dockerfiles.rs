@@ -18,7 +18,7 @@
 //! Run as root: dockerd and native build steps need it.
 #![cfg(target_os = "linux")]
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -3,7 +3,7 @@
 //! real registry; a request that traps, overruns `--timeout` or outgrows
 //! `--memory` gets a 500 and the service goes on; a stop drains it.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

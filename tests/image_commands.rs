@@ -1,7 +1,7 @@
 //! The image verbs beyond pull: push, tag, rmi, image prune, inspect,
 //! history, login, save and load, against a real registry and skopeo.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! nothing is left behind.
 #![cfg(target_os = "linux")]
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::collections::BTreeSet;
 use std::fs;

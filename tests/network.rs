@@ -2,7 +2,7 @@
 //! host` grants, looks names up only with a network, and binds only
 //! published ports. Each grant is tried from both sides of its boundary.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::net::TcpListener;
 

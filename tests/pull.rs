@@ -2,7 +2,7 @@
 //! tampered blobs, hostile layers and bad credentials are refused and leave
 //! the store as it was; concurrent pulls end with one good copy.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::path::{Path, PathBuf};

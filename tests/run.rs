@@ -1,6 +1,6 @@
 //! `wbox run`: arguments, environment, stdio, exit codes, limits and bad input.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::time::{Duration, Instant};
 

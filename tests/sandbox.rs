@@ -1,7 +1,7 @@
 //! Directory grants: each works, and each boundary holds against a guest that
 //! tries `..`, absolute paths, symlinks and writes to read-only grants.
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::os::unix::fs::symlink;

@@ -7,7 +7,7 @@
 //! Run as root, as CI does: native stages need it.
 #![cfg(target_os = "linux")]
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -3,12 +3,7 @@
 //! `io.containerd.wbox.v1`, their exit codes, grants, kills and clean-up,
 //! and one shim process for a pod's containers.
 
-mod harness {
-    #![allow(dead_code)]
-    pub mod containerd;
-    pub mod images;
-    pub mod registry;
-}
+use wbox_test_harness as harness;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -7,7 +7,7 @@
 //! network (a native stage gets the host's). As root, as CI runs them.
 #![cfg(target_os = "linux")]
 
-mod harness;
+use wbox_test_harness as harness;
 
 use std::fs;
 use std::io::{Read, Write};

@@ -1,6 +1,7 @@
 //! The `wbox` command line: parse, call wbox-runtime, print.
 
 mod commands;
+mod flags;
 mod output;
 mod progress;
 
@@ -48,16 +49,16 @@ enum Command {
     Exec(commands::container::ExecArgs),
     Rm(commands::container::RmArgs),
     Build(commands::build::BuildArgs),
-    Pull(commands::image::PullArgs),
-    Push(commands::image::PushArgs),
+    Pull(commands::registry::PullArgs),
+    Push(commands::registry::PushArgs),
     Images(commands::image::ImagesArgs),
     Tag(commands::image::TagArgs),
     Rmi(commands::image::RmiArgs),
     Inspect(commands::image::InspectArgs),
     History(commands::image::HistoryArgs),
-    Login(commands::image::LoginArgs),
-    Save(commands::image::SaveArgs),
-    Load(commands::image::LoadArgs),
+    Login(commands::registry::LoginArgs),
+    Save(commands::archive::SaveArgs),
+    Load(commands::archive::LoadArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(commands::container::ContainerCommand),
@@ -118,16 +119,16 @@ fn main() -> ExitCode {
         Command::Container(command) => commands::container::container_command(&root, command),
         Command::Supervise(args) => commands::container::supervise(&root, args),
         Command::Build(args) => commands::build::build(&root, args),
-        Command::Pull(args) => commands::image::pull(&root, args),
-        Command::Push(args) => commands::image::push(&root, args),
+        Command::Pull(args) => commands::registry::pull(&root, args),
+        Command::Push(args) => commands::registry::push(&root, args),
         Command::Images(args) => commands::image::images(&root, args),
         Command::Tag(args) => commands::image::tag(&root, args),
         Command::Rmi(args) => commands::image::rmi(&root, args),
         Command::Inspect(args) => commands::image::inspect(&root, args),
         Command::History(args) => commands::image::history(&root, args),
-        Command::Login(args) => commands::image::login(&root, args),
-        Command::Save(args) => commands::image::save(&root, args),
-        Command::Load(args) => commands::image::load(&root, args),
+        Command::Login(args) => commands::registry::login(&root, args),
+        Command::Save(args) => commands::archive::save(&root, args),
+        Command::Load(args) => commands::archive::load(&root, args),
         Command::Image(command) => commands::image::image_command(&root, command),
         Command::Builder(command) => commands::system::builder(&root, command),
         Command::System(command) => commands::system::run(&root, command),

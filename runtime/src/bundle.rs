@@ -12,12 +12,14 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use oci_spec::runtime::Spec;
 
+use crate::plan::{
+    DirGrant, Found, Grants, Limits, Module, ModuleSource, NativeRun, Network, RunPlan, StdioFiles, Workload,
+    find_program,
+};
 use crate::store::{Descriptor, Digest, Index, Manifest, media};
-use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Network, Program, StdioFiles};
 use crate::{Error, Result};
 
 /// The files a bundle's process gets as stdin, stdout and stderr; a missing
@@ -27,29 +29,6 @@ pub struct Io {
     pub stdin: Option<File>,
     pub stdout: Option<File>,
     pub stderr: Option<File>,
-}
-
-/// How a task ended.
-#[derive(Debug, Clone, Copy)]
-pub struct Exit {
-    /// Its exit code, or 128 + the signal that ended it.
-    pub code: i32,
-    pub at: SystemTime,
-}
-
-/// A bundle's task, created and not yet started.
-pub enum Created {
-    Wasm(Box<WasmTask>),
-    #[cfg(target_os = "linux")]
-    Native(Box<crate::native::Created>),
-}
-
-/// A wasm program with its grants, compiled and ready to start.
-pub struct WasmTask {
-    id: String,
-    program: Program,
-    grants: Grants,
-    limits: Limits,
 }
 
 /// The image a bundle was made from, as its maker keeps it. Asked only when
@@ -63,16 +42,9 @@ pub trait ImageSource {
     fn read(&mut self, digest: &Digest) -> Result<Vec<u8>>;
 }
 
-/// Reads the bundle in `dir` and makes its task: a wasm program compiled
-/// (through `cache`), or a native container created. A program that cannot
-/// run is an error here, before anything starts.
-pub fn create(
-    id: &str,
-    dir: &Path,
-    io: Io,
-    cache: &CompileCache,
-    image: &mut dyn ImageSource,
-) -> Result<Created> {
+/// Reads the bundle in `dir` and makes the plan of its task: a wasm
+/// program, or a native container run as the spec says.
+pub fn plan(id: &str, dir: &Path, io: Io, image: &mut dyn ImageSource) -> Result<RunPlan> {
     let spec = Spec::load(dir.join("config.json"))
         .map_err(|e| Error::usage(format!("the bundle's config.json cannot be read: {e}")))?;
     let rootfs = root_path(dir, &spec);
@@ -90,12 +62,12 @@ pub fn create(
     let root = cap_std::fs::Dir::open_ambient_dir(&rootfs, cap_std::ambient_authority())
         .map_err(|e| Error::usage(format!("the bundle's root filesystem cannot be opened: {e}")))?;
     let found = match args.first() {
-        Some(program) => find_program(&root, program, &env, &cwd),
+        Some(program) => wasm_program(&root, program, &env, &cwd),
         None => Found::Missing,
     };
     let wasm = match found {
-        Found::Wasm(path, bytes) => Some((path, bytes)),
-        Found::Other => None,
+        Found::File { path, .. } => read_wasm(&root, &path).map(|bytes| (path, bytes)),
+        Found::NotRunnable(_) => None,
         Found::Missing => artifact_module(image)?.map(|(title, bytes)| {
             if args.is_empty() {
                 args.push(title);
@@ -108,180 +80,53 @@ pub fn create(
             "the bundle's spec names no program (process.args), and its image is no wasm artifact",
         ));
     }
-    match wasm {
-        Some((path, bytes)) => {
-            let program = Program::load_bytes(path, &bytes, cache)?;
-            let grants = Grants {
-                dirs: dir_grants(&spec, &rootfs),
-                env,
-                args,
-                workdir: Some(cwd).filter(|c| c != "/" && !c.is_empty()),
-                stdin: io.stdin.is_some(),
-                tty: Some(process.terminal().unwrap_or(false)),
-                network: if crate::oci::has_own_network(&spec) { Network::None } else { Network::Host },
-                ports: Vec::new(),
-                stdio: Some(StdioFiles {
-                    stdin: io.stdin.map(Arc::new),
-                    stdout: io.stdout.map(Arc::new),
-                    stderr: io.stderr.map(Arc::new),
-                }),
-            };
-            grants.check()?;
-            let limits = Limits { memory: memory_limit(&spec), ..Limits::default() };
-            Ok(Created::Wasm(Box::new(WasmTask { id: id.to_owned(), program, grants, limits })))
-        }
-        None => create_native(id, dir, io),
-    }
+    let stdio = StdioFiles {
+        stdin: io.stdin.map(Arc::new),
+        stdout: io.stdout.map(Arc::new),
+        stderr: io.stderr.map(Arc::new),
+    };
+    let Some((path, bytes)) = wasm else {
+        let grants = Grants { args, env, stdio: Some(stdio), ..Grants::default() };
+        return Ok(RunPlan {
+            id: id.to_owned(),
+            workload: Workload::Native(NativeRun::Bundle { dir: dir.to_owned() }),
+            grants,
+            limits: Limits::default(),
+            stop_signal: SIGTERM,
+            hold: None,
+        });
+    };
+    let grants = Grants {
+        dirs: dir_grants(&spec, &rootfs),
+        env,
+        args,
+        workdir: Some(cwd).filter(|c| c != "/" && !c.is_empty()),
+        stdin: stdio.stdin.is_some(),
+        tty: Some(process.terminal().unwrap_or(false)),
+        network: if crate::oci::has_own_network(&spec) { Network::None } else { Network::Host },
+        ports: Vec::new(),
+        stdio: Some(stdio),
+    };
+    grants.check()?;
+    Ok(RunPlan {
+        id: id.to_owned(),
+        workload: Workload::Wasm(Module { name: path, source: ModuleSource::Bytes(bytes) }),
+        grants,
+        limits: Limits { memory: memory_limit(&spec), ..Limits::default() },
+        stop_signal: SIGTERM,
+        hold: None,
+    })
 }
 
-#[cfg(target_os = "linux")]
-fn create_native(id: &str, dir: &Path, io: Io) -> Result<Created> {
-    let state = dir.join("wbox-state");
-    let stdio = [io.stdin.map(Into::into), io.stdout.map(Into::into), io.stderr.map(Into::into)];
-    let created = crate::native::create_from_bundle(crate::native::FromBundle {
-        id,
-        bundle: dir,
-        state: &state,
-        stdio,
-    })?;
-    Ok(Created::Native(Box::new(created)))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn create_native(_id: &str, _dir: &Path, _io: Io) -> Result<Created> {
-    Err(Error::NotRunnable("the bundle's program is not wasm, and native containers need Linux".to_owned()))
-}
-
-/// A task that was started: running, or ended.
-pub struct Task {
-    pid: u32,
-    /// A native container's cgroup, which holds its processes.
-    cgroup: Option<String>,
-    signal: Box<dyn Fn(i32) + Send + Sync>,
-}
-
-impl Created {
-    /// The process the task is: a native container's first process; for
-    /// wasm, this process, which runs the guest.
-    pub fn pid(&self) -> u32 {
-        match self {
-            Created::Wasm(_) => std::process::id(),
-            #[cfg(target_os = "linux")]
-            Created::Native(native) => native.pid() as u32,
-        }
-    }
-
-    /// Starts the task; `on_exit` is called (on another thread) once it ends.
-    pub fn start(self, on_exit: impl FnOnce(Exit) + Send + 'static) -> Result<Task> {
-        let ended = move |code: i32| on_exit(Exit { code, at: SystemTime::now() });
-        let pid = self.pid();
-        let mut cgroup = None;
-        let signal: Box<dyn Fn(i32) + Send + Sync> = match self {
-            Created::Wasm(task) => {
-                let (stop, stop_signal) = wasm::stoppable();
-                let WasmTask { id, program, grants, limits } = *task;
-                let stderr = grants.stdio.as_ref().and_then(|s| s.stderr.clone());
-                std::thread::Builder::new()
-                    .name(format!("wasm {id}"))
-                    .spawn(move || {
-                        let outcome =
-                            wasm::ready(&program, &grants, &limits).and_then(|r| r.run_blocking(stop_signal));
-                        let code = match outcome {
-                            Ok(outcome) => {
-                                if let wasm::Outcome::Trapped(message) = &outcome {
-                                    report(
-                                        stderr.as_deref(),
-                                        &format!("{} trapped: {message}", program.name()),
-                                    );
-                                }
-                                outcome.exit_code()
-                            }
-                            Err(e) => {
-                                report(stderr.as_deref(), &e.to_string());
-                                e.exit_code()
-                            }
-                        };
-                        ended(code);
-                    })
-                    .map_err(|e| {
-                        Error::Internal(anyhow::anyhow!("cannot start a thread for the guest: {e}"))
-                    })?;
-                // WASI has no signals: any signal ends the guest with its effect.
-                Box::new(move |signal| {
-                    if signal != 0 {
-                        stop.stop(signal)
-                    }
-                })
-            }
-            #[cfg(target_os = "linux")]
-            Created::Native(created) => {
-                let signaller = created.signaller();
-                let running = created.start()?;
-                cgroup = Some(running.cgroup().to_owned());
-                std::thread::Builder::new()
-                    .name(format!("wait {pid}"))
-                    .spawn(move || ended(running.wait().exit_code))
-                    .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start a thread to wait: {e}")))?;
-                Box::new(move |signal| signaller.send(signal))
-            }
-        };
-        Ok(Task { pid, cgroup, signal })
-    }
-
-    /// Removes a task that was never started.
-    pub fn discard(self) {
-        match self {
-            Created::Wasm(_) => {}
-            #[cfg(target_os = "linux")]
-            Created::Native(native) => {
-                native.discard();
-            }
-        }
-    }
-}
-
-impl Task {
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// Sends a signal: to a native container's process; a wasm guest is
-    /// ended with the signal's effect.
-    pub fn signal(&self, signal: i32) {
-        (self.signal)(signal)
-    }
-
-    pub fn is_wasm(&self) -> bool {
-        self.cgroup.is_none()
-    }
-
-    /// The task's processes: a native container's, as its cgroup lists
-    /// them; a wasm guest is this process.
-    pub fn processes(&self) -> Vec<u32> {
-        #[cfg(target_os = "linux")]
-        if let Some(cgroup) = &self.cgroup
-            && let Some(pids) = crate::native::processes(cgroup)
-        {
-            return pids;
-        }
-        vec![self.pid]
-    }
-}
+/// What a bundle's containerd asks for when no signal is named.
+const SIGTERM: i32 = 15;
 
 /// Removes what a bundle's task left (its native container's processes,
 /// cgroup and state), after a shim that was killed or a create that failed.
 pub fn clean_up(id: &str, dir: &Path) {
     #[cfg(target_os = "linux")]
-    crate::native::remove_state(&dir.join("wbox-state"), id);
-    let _ = std::fs::remove_dir_all(dir.join("wbox-state"));
-}
-
-/// Where the guest's own errors go: its stderr, as a runtime's would.
-fn report(stderr: Option<&File>, message: &str) {
-    use std::io::Write;
-    if let Some(mut stderr) = stderr {
-        let _ = writeln!(stderr, "wbox: {message}");
-    }
+    crate::native::clean_up_bundle(id, dir);
+    let _ = (id, dir);
 }
 
 /// The spec's memory limit (of a Linux container's cgroup): the guest's cap.
@@ -296,39 +141,24 @@ fn root_path(dir: &Path, spec: &Spec) -> PathBuf {
     dir.join(root)
 }
 
-/// What the spec's program is in the root filesystem.
-#[derive(Debug, PartialEq)]
-enum Found {
-    /// A wasm module or component: its path and bytes.
-    Wasm(String, Vec<u8>),
-    /// Something else (a native program).
-    Other,
-    Missing,
+/// The spec's program, found as execve would (`plan::find_program`) on
+/// the spec's PATH, inside the root filesystem only.
+fn wasm_program(root: &cap_std::fs::Dir, program: &str, env: &[(String, String)], cwd: &str) -> Found {
+    let path = env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str());
+    find_program(root, program, path, cwd)
 }
 
-/// The program, found as a shell would (a name without `/` on the spec's
-/// PATH, a relative path from the working directory), inside the root
-/// filesystem only.
-fn find_program(root: &cap_std::fs::Dir, program: &str, env: &[(String, String)], cwd: &str) -> Found {
-    let candidates: Vec<String> = if program.contains('/') {
-        vec![if program.starts_with('/') { program.to_owned() } else { format!("{cwd}/{program}") }]
-    } else {
-        let path = env.iter().rev().find(|(k, _)| k == "PATH").map_or("", |(_, v)| v.as_str());
-        path.split(':').filter(|d| d.starts_with('/')).map(|d| format!("{d}/{program}")).collect()
-    };
-    for candidate in candidates {
-        let relative = candidate.trim_start_matches('/');
-        let Ok(mut file) = root.open(relative) else { continue };
-        let mut magic = [0; 4];
-        if std::io::Read::read_exact(&mut file, &mut magic).is_err() || &magic != b"\0asm" {
-            return Found::Other;
-        }
-        return match root.read(relative) {
-            Ok(bytes) => Found::Wasm(candidate, bytes),
-            Err(_) => Found::Other,
-        };
+/// The file's bytes if it is a wasm module or component; none for
+/// anything else (a native program).
+fn read_wasm(root: &cap_std::fs::Dir, path: &str) -> Option<Vec<u8>> {
+    let relative = path.trim_start_matches('/');
+    let mut file = root.open(relative).ok()?;
+    let mut magic = [0; 4];
+    std::io::Read::read_exact(&mut file, &mut magic).ok()?;
+    if &magic != b"\0asm" {
+        return None;
     }
-    Found::Missing
+    root.read(relative).ok()
 }
 
 /// The module of a wasm OCI artifact image (or of an index's wasm entry),
@@ -395,6 +225,7 @@ fn dir_grants(spec: &Spec, rootfs: &Path) -> Vec<DirGrant> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wasm::CompileCache;
 
     fn spec(json: serde_json::Value) -> Spec {
         serde_json::from_value(json).unwrap()
@@ -439,7 +270,9 @@ mod tests {
         let cache = CompileCache::disabled();
         let create = |config: &str| {
             std::fs::write(dir.path().join("config.json"), config).unwrap();
-            match create("c", dir.path(), Io::default(), &cache, &mut NoImage) {
+            let task = plan("c", dir.path(), Io::default(), &mut NoImage)
+                .and_then(|plan| crate::task::create(plan, &cache));
+            match task {
                 Ok(_) => panic!("{config} was accepted"),
                 Err(e) => e.to_string(),
             }
@@ -460,15 +293,17 @@ mod tests {
         std::fs::write(dir.path().join("bin/echo"), b"\x7fELF").unwrap();
         let root = cap_std::fs::Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
         let env = [("PATH".to_owned(), "/usr/bin:/bin".to_owned())];
-        let path = |found| match found {
-            Found::Wasm(path, _) => Some(path),
-            _ => None,
-        };
-        assert_eq!(path(find_program(&root, "app.wasm", &env, "/")).as_deref(), Some("/bin/app.wasm"));
-        assert_eq!(path(find_program(&root, "/bin/app.wasm", &[], "/")).as_deref(), Some("/bin/app.wasm"));
-        assert_eq!(find_program(&root, "app.wasm", &[], "/bin"), Found::Missing, "not on a PATH");
-        assert_eq!(path(find_program(&root, "./app.wasm", &[], "/bin")).as_deref(), Some("/bin/./app.wasm"));
-        assert_eq!(find_program(&root, "echo", &env, "/"), Found::Other);
-        assert_eq!(find_program(&root, "/../../etc/passwd", &env, "/"), Found::Missing);
+        let wasm =
+            |program: &str, env: &[(String, String)], cwd: &str| match wasm_program(&root, program, env, cwd)
+            {
+                Found::File { path, .. } => read_wasm(&root, &path).map(|_| path),
+                _ => None,
+            };
+        assert_eq!(wasm("app.wasm", &env, "/").as_deref(), Some("/bin/app.wasm"));
+        assert_eq!(wasm("/bin/app.wasm", &[], "/").as_deref(), Some("/bin/app.wasm"));
+        assert_eq!(wasm("app.wasm", &[], "/").as_deref(), Some("/bin/app.wasm"), "Docker's default PATH");
+        assert_eq!(wasm("./app.wasm", &[], "/bin").as_deref(), Some("/bin/./app.wasm"));
+        assert_eq!(wasm("echo", &env, "/"), None);
+        assert_eq!(wasm_program(&root, "/../../etc/passwd", &env, "/"), Found::Missing);
     }
 }

@@ -5,13 +5,15 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::plan::{
+    DirGrant, Grants, Limits, Module, ModuleSource, NativeOptions, NativeRoot, NativeRun, RunPlan, Workload,
+};
 use crate::reference::ImageRef;
 use crate::store::{Descriptor, Digest, Manifest, REF_NAME, Store, media};
-use crate::wasm::{CompileCache, DirGrant, Grants, Program};
 use crate::{Error, Result};
 
-/// Docker's PATH for an image that sets none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The stop signal of an image that names none.
+const SIGTERM: i32 = 15;
 
 /// An image in the store.
 #[derive(Debug, Clone)]
@@ -202,36 +204,30 @@ impl Image {
         .collect()
     }
 
-    /// The program to run and the grants to run it with. The image gives its
-    /// defaults — its rootfs read-only at `/`, its environment, working
-    /// directory and command — and the user's grants and arguments win.
-    pub fn prepare_run(
+    /// The plan for running this image as container `id` (whose files go
+    /// in `dir`): the image gives its defaults — its environment, working
+    /// directory, user, stop signal and, for wasm, its rootfs read-only at
+    /// `/` — and the user's grants (`user.args`: the arguments as
+    /// `Image::argv` made them) win.
+    pub fn plan(
         &self,
         store: &Store,
-        cache: &CompileCache,
-        argv: &[String],
+        id: &str,
+        dir: &Path,
         user: Grants,
-    ) -> Result<Prepared> {
-        let mut grants = Grants {
-            env: self.env(),
-            stdin: user.stdin,
-            tty: user.tty,
-            network: user.network,
-            ports: user.ports,
-            ..Grants::default()
-        };
+        limits: Limits,
+        options: NativeOptions,
+    ) -> Result<RunPlan> {
+        let run = &self.config.config;
+        let mut grants = Grants { env: self.env(), ..user.clone() };
         grants.env.extend(user.env);
-        grants.workdir =
-            user.workdir.or_else(|| self.config.config.working_dir.clone().filter(|w| !w.is_empty()));
-        grants.args = argv.to_vec();
+        grants.workdir = user.workdir.or_else(|| run.working_dir.clone().filter(|w| !w.is_empty()));
+        grants.dirs = Vec::new();
         let mut hold = None;
-        let program = match self.kind()? {
-            Kind::Native { platform } => {
-                return Err(Error::NotRunnable(format!("a native {platform} image has no wasm program")));
-            }
+        let workload = match self.kind()? {
             Kind::WasmArtifact { layer } => {
                 let bytes = store.read_blob(&layer.digest)?;
-                Program::load_bytes(grants.args[0].clone(), &bytes, cache)?
+                Workload::Wasm(Module { name: grants.args[0].clone(), source: ModuleSource::Bytes(bytes) })
             }
             Kind::WasmRootfs => {
                 let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;
@@ -239,12 +235,27 @@ impl Image {
                 let entry = grants.args[0].clone();
                 let bytes = read_in_rootfs(&rootfs, &entry)?;
                 grants.dirs.push(DirGrant { host: rootfs, guest: "/".into(), read_only: true });
-                Program::load_bytes(entry, &bytes, cache)?
+                Workload::Wasm(Module { name: entry, source: ModuleSource::Bytes(bytes) })
+            }
+            Kind::Native { .. } => {
+                let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;
+                hold = Some(lock);
+                let user = options.user.clone().or_else(|| run.user.clone()).filter(|u| !u.is_empty());
+                let root = NativeRoot::Layered(rootfs);
+                Workload::Native(NativeRun::Image { dir: dir.to_owned(), root, options, user })
             }
         };
         grants.dirs.extend(user.dirs);
         grants.check()?;
-        Ok(Prepared { program, grants, hold })
+        let stop_signal = run.stop_signal.as_deref().and_then(|s| crate::ids::parse_signal(s).ok().flatten());
+        Ok(RunPlan {
+            id: id.to_owned(),
+            workload,
+            grants,
+            limits,
+            stop_signal: stop_signal.unwrap_or(SIGTERM),
+            hold,
+        })
     }
 
     /// `docker image inspect`'s view of the image.
@@ -287,15 +298,6 @@ pub struct Step {
     pub created_by: String,
     pub size: u64,
     pub comment: String,
-}
-
-/// What a run of an image needs.
-pub struct Prepared {
-    pub program: Program,
-    pub grants: Grants,
-    /// Keeps the image's files from garbage collection: hold it until the
-    /// guest ends.
-    pub hold: Option<std::fs::File>,
 }
 
 /// Reads the entrypoint from the rootfs through cap-std, so that a symlink
@@ -378,11 +380,38 @@ pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
     Ok((image.clone(), names.filter_map(|t| t.reference.clone()).collect()))
 }
 
+/// What `run` does for an image it names: use the one stored, or pull it
+/// first, as `docker run` does.
+pub enum ForRun {
+    Stored(Box<Image>),
+    /// Pull it; what to tell the user first.
+    Pull(String),
+}
+
+/// The stored image `reference` names (or the untagged one whose id it was
+/// written as), unless it is stored for another platform than `platform`,
+/// which Docker pulls again.
+pub fn for_run(store: &Store, reference: &ImageRef, platform: Option<&str>) -> Result<ForRun> {
+    if let Some(found) = find(store, reference)? {
+        let stored = format!("{}/{}", found.config.os, found.config.architecture);
+        return Ok(match platform {
+            Some(wanted) if !wanted.starts_with(&stored) => {
+                ForRun::Pull(format!("The stored '{}' is {stored}; pulling {wanted}", reference.familiar()))
+            }
+            _ => ForRun::Stored(Box::new(found)),
+        });
+    }
+    Ok(match by_id_written_as(store, reference)? {
+        Some(found) => ForRun::Stored(Box::new(found)),
+        None => ForRun::Pull(format!("Unable to find image '{}' locally", reference.familiar())),
+    })
+}
+
 /// The image whose id (or a unique prefix of it, with or without
 /// `sha256:`) a reference was written as, as `docker run 3c70709e` finds an
 /// untagged build. A name without a tag was given `latest`, and `sha256:ID`
 /// reads as a name and a tag: what the user wrote is recovered from those.
-pub fn by_id_written_as(store: &Store, reference: &ImageRef) -> Result<Option<Image>> {
+fn by_id_written_as(store: &Store, reference: &ImageRef) -> Result<Option<Image>> {
     let written = match reference.tag() {
         Some("latest") if reference.digest().is_none() => reference.familiar_repository(),
         _ => reference.familiar(),

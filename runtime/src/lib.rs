@@ -13,12 +13,14 @@ pub mod ids;
 pub mod image;
 pub mod native;
 pub mod oci;
+pub mod plan;
 pub mod reference;
 pub mod registry;
 pub mod root;
 pub mod rootdir;
 pub mod scratch;
 pub mod store;
+pub mod task;
 pub mod units;
 pub mod users;
 pub mod wasm;
@@ -30,11 +32,13 @@ pub use error::{Error, Result};
 mod layers {
     const LAYERS: &[&[&str]] = &[
         &["error", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
+        &["plan"],
         &["config", "wasm"],
         &["store"],
         &["image"],
         &["registry", "archive"],
         &["native"],
+        &["task"],
         &["bundle"],
         &["container"],
         &["build"],

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 /// `/var/lib/wbox` for root, `$XDG_DATA_HOME/wbox` (or `~/.local/share/wbox`)
 /// for everyone else.
 pub fn default_root() -> PathBuf {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if rustix::process::geteuid().is_root() {
         return PathBuf::from("/var/lib/wbox");
     }
     let data_home = std::env::var_os("XDG_DATA_HOME")

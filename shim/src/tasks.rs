@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use containerd_shim::api::{self, Status};
@@ -17,14 +17,16 @@ use containerd_shim::protos::topics;
 use containerd_shim::protos::ttrpc::{self, Code};
 use containerd_shim::synchronous::publisher::RemotePublisher;
 use containerd_shim::{Context, ExitSignal, TtrpcContext, TtrpcResult, warn};
-use wbox_runtime::bundle::{self, Created, Exit, Io, Task};
+use wbox_runtime::bundle::{self, Io};
+use wbox_runtime::plan::{Exit, ExitCell, Task};
+use wbox_runtime::task;
+use wbox_runtime::wasm::CompileCache;
 
 use crate::image::ContainerImage;
-use wbox_runtime::wasm::CompileCache;
 
 /// The tasks this shim process serves (one, or a pod's).
 pub struct Tasks {
-    containers: Mutex<HashMap<String, Container>>,
+    containers: Mutex<HashMap<String, Served>>,
     events: Arc<Events>,
     /// wbox's root, whose compile cache the shim shares.
     root: PathBuf,
@@ -33,51 +35,51 @@ pub struct Tasks {
     exit: Arc<ExitSignal>,
 }
 
-struct Container {
+/// A container this shim serves: its bundle, stdio and task.
+struct Served {
     bundle: PathBuf,
     io: [String; 3],
     terminal: bool,
     /// Whether this shim mounted the root filesystem (and so unmounts it).
     mounted: bool,
-    state: State,
-    ended: Arc<Ended>,
+    task: Arc<dyn Task>,
+    phase: Phase,
+    /// How the task ended, once it has. containerd may wait for it before
+    /// it asks for the start.
+    ended: Arc<ExitCell>,
 }
 
-enum State {
-    Created(Created),
-    /// Being started: the created task was taken out to start it.
-    Starting,
-    Started(Arc<Task>),
-    /// Killed before it was started, or it could not start.
+/// Where a task is in its life, as containerd's task API has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Created,
+    /// Started; it runs until its exit is recorded.
+    Started,
+    /// Ended before it was started: killed, or it could not start.
     Discarded,
 }
 
-/// How a container's task ended, once it has. containerd may wait for it
-/// before it asks for the start.
-#[derive(Default)]
-struct Ended {
-    exit: Mutex<Option<Exit>>,
-    changed: Condvar,
-}
-
-impl Ended {
-    fn set(&self, exit: Exit) {
-        *self.exit.lock().unwrap_or_else(|e| e.into_inner()) = Some(exit);
-        self.changed.notify_all();
-    }
-
-    fn get(&self) -> Option<Exit> {
-        *self.exit.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn wait(&self) -> Exit {
-        let mut exit = self.exit.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(exit) = *exit {
-                return exit;
+impl Phase {
+    /// The one way to start: from created.
+    fn start(&mut self, id: &str) -> TtrpcResult<()> {
+        match self {
+            Phase::Created => {
+                *self = Phase::Started;
+                Ok(())
             }
-            exit = self.changed.wait(exit).unwrap_or_else(|e| e.into_inner());
+            Phase::Started | Phase::Discarded => {
+                Err(error(Code::FAILED_PRECONDITION, format!("task {id} was started already")))
+            }
         }
+    }
+
+    /// A created task may be discarded; one that started runs to its end.
+    fn discard(&mut self) -> bool {
+        let created = *self == Phase::Created;
+        if created {
+            *self = Phase::Discarded;
+        }
+        created
     }
 }
 
@@ -113,18 +115,18 @@ impl Tasks {
         }
     }
 
-    fn containers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Container>> {
+    fn containers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Served>> {
         self.containers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn task(&self, id: &str) -> TtrpcResult<Arc<Task>> {
-        self.find(id, |c| match &c.state {
-            State::Started(task) => Ok(Arc::clone(task)),
+    fn task(&self, id: &str) -> TtrpcResult<Arc<dyn Task>> {
+        self.find(id, |c| match c.phase {
+            Phase::Started => Ok(Arc::clone(&c.task)),
             _ => Err(error(Code::FAILED_PRECONDITION, format!("task {id} is not started"))),
         })
     }
 
-    fn find<T>(&self, id: &str, f: impl FnOnce(&mut Container) -> TtrpcResult<T>) -> TtrpcResult<T> {
+    fn find<T>(&self, id: &str, f: impl FnOnce(&mut Served) -> TtrpcResult<T>) -> TtrpcResult<T> {
         let mut containers = self.containers();
         let container =
             containers.get_mut(id).ok_or_else(|| error(Code::NOT_FOUND, format!("no task {id}")))?;
@@ -152,9 +154,10 @@ impl containerd_shim::Task for Tasks {
         let created = open_io(&req.stdin, &req.stdout, &req.stderr).and_then(|io| {
             let mut image = ContainerImage::new(&self.containerd, &self.events.namespace, &req.id);
             let cache = CompileCache::in_root(&self.root);
-            bundle::create(&req.id, &bundle, io, &cache, &mut image).map_err(|e| e.to_string())
+            let plan = bundle::plan(&req.id, &bundle, io, &mut image);
+            plan.and_then(|plan| task::create(plan, &cache)).map_err(|e| e.to_string())
         });
-        let created = match created {
+        let task = match created {
             Ok(created) => created,
             Err(e) => {
                 bundle::clean_up(&req.id, &bundle);
@@ -164,7 +167,7 @@ impl containerd_shim::Task for Tasks {
                 return Err(error(Code::FAILED_PRECONDITION, e));
             }
         };
-        let pid = created.pid();
+        let pid = task.pid();
         self.events.publish(
             topics::TASK_CREATE_EVENT_TOPIC,
             Box::new(TaskCreate {
@@ -175,12 +178,13 @@ impl containerd_shim::Task for Tasks {
                 ..Default::default()
             }),
         );
-        let container = Container {
+        let container = Served {
             bundle,
             io: [req.stdin, req.stdout, req.stderr],
             terminal: req.terminal,
             mounted,
-            state: State::Created(created),
+            task,
+            phase: Phase::Created,
             ended: Arc::default(),
         };
         self.containers().insert(req.id, container);
@@ -189,45 +193,34 @@ impl containerd_shim::Task for Tasks {
 
     fn start(&self, _ctx: &TtrpcContext, req: api::StartRequest) -> TtrpcResult<api::StartResponse> {
         refuse_exec(&req.exec_id)?;
-        let (created, ended) =
-            self.find(&req.id, |c| match std::mem::replace(&mut c.state, State::Starting) {
-                State::Created(created) => Ok((created, Arc::clone(&c.ended))),
-                other => {
-                    c.state = other;
-                    Err(error(Code::FAILED_PRECONDITION, format!("task {} was started already", req.id)))
-                }
-            })?;
-        let pid = created.pid();
-        let (events, id, on_exit) = (Arc::clone(&self.events), req.id.clone(), Arc::clone(&ended));
-        let started = created.start(move |exit| {
-            on_exit.set(exit);
-            events.publish(
-                topics::TASK_EXIT_EVENT_TOPIC,
-                Box::new(TaskExit {
-                    container_id: id.clone(),
-                    id,
-                    pid,
-                    exit_status: exit.code as u32,
-                    exited_at: MessageField::some(timestamp(exit.at)),
-                    ..Default::default()
-                }),
-            );
-        });
-        let task = match started {
-            Ok(task) => task,
-            Err(e) => {
-                ended.set(Exit { code: e.exit_code(), at: SystemTime::now() });
-                let _ = self.find(&req.id, |c| {
-                    c.state = State::Discarded;
-                    Ok(())
-                });
-                return Err(error(Code::FAILED_PRECONDITION, e));
-            }
-        };
-        self.find(&req.id, |c| {
-            c.state = State::Started(Arc::new(task));
-            Ok(())
+        let (task, ended) = self.find(&req.id, |c| {
+            c.phase.start(&req.id)?;
+            Ok((Arc::clone(&c.task), Arc::clone(&c.ended)))
         })?;
+        let pid = task.pid();
+        if let Err(e) = task.start() {
+            ended.set(Exit::failed(&e));
+            return Err(error(Code::FAILED_PRECONDITION, e));
+        }
+        let (events, id) = (Arc::clone(&self.events), req.id.clone());
+        std::thread::Builder::new()
+            .name(format!("wait {id}"))
+            .spawn(move || {
+                ended.set(task.wait());
+                let (exit, at) = ended.wait();
+                events.publish(
+                    topics::TASK_EXIT_EVENT_TOPIC,
+                    Box::new(TaskExit {
+                        container_id: id.clone(),
+                        id,
+                        pid,
+                        exit_status: exit.code as u32,
+                        exited_at: MessageField::some(timestamp(at)),
+                        ..Default::default()
+                    }),
+                );
+            })
+            .map_err(|e| error(Code::INTERNAL, format!("cannot start a thread to wait: {e}")))?;
         self.events.publish(
             topics::TASK_START_EVENT_TOPIC,
             Box::new(TaskStart { container_id: req.id, pid, ..Default::default() }),
@@ -239,25 +232,23 @@ impl containerd_shim::Task for Tasks {
         refuse_exec(&req.exec_id)?;
         self.find(&req.id, |c| {
             let exit = c.ended.get();
-            let (pid, status) = match &c.state {
-                State::Created(created) => (created.pid(), Status::CREATED),
-                State::Starting => (0, Status::CREATED),
-                State::Started(task) if exit.is_some() => (task.pid(), Status::STOPPED),
-                State::Started(task) => (task.pid(), Status::RUNNING),
-                State::Discarded => (0, Status::STOPPED),
+            let status = match c.phase {
+                Phase::Created => Status::CREATED,
+                Phase::Started if exit.is_none() => Status::RUNNING,
+                Phase::Started | Phase::Discarded => Status::STOPPED,
             };
             let [stdin, stdout, stderr] = c.io.clone();
             Ok(api::StateResponse {
                 id: req.id.clone(),
                 bundle: c.bundle.to_string_lossy().into_owned(),
-                pid,
+                pid: c.task.pid(),
                 status: status.into(),
                 stdin,
                 stdout,
                 stderr,
                 terminal: c.terminal,
-                exit_status: exit.map_or(0, |e| e.code as u32),
-                exited_at: exit.map(|e| timestamp(e.at)).into(),
+                exit_status: exit.as_ref().map_or(0, |(e, _)| e.code as u32),
+                exited_at: exit.map(|(_, at)| timestamp(at)).into(),
                 ..Default::default()
             })
         })
@@ -265,10 +256,10 @@ impl containerd_shim::Task for Tasks {
 
     fn wait(&self, _ctx: &TtrpcContext, req: api::WaitRequest) -> TtrpcResult<api::WaitResponse> {
         refuse_exec(&req.exec_id)?;
-        let exit = self.find(&req.id, |c| Ok(Arc::clone(&c.ended)))?.wait();
+        let (exit, at) = self.find(&req.id, |c| Ok(Arc::clone(&c.ended)))?.wait();
         Ok(api::WaitResponse {
             exit_status: exit.code as u32,
-            exited_at: MessageField::some(timestamp(exit.at)),
+            exited_at: MessageField::some(timestamp(at)),
             ..Default::default()
         })
     }
@@ -276,32 +267,25 @@ impl containerd_shim::Task for Tasks {
     fn kill(&self, _ctx: &TtrpcContext, req: api::KillRequest) -> TtrpcResult<api::Empty> {
         refuse_exec(&req.exec_id)?;
         let signal = req.signal as i32;
-        let discarded = self.find(&req.id, |c| match std::mem::replace(&mut c.state, State::Starting) {
-            State::Created(created) => {
-                created.discard();
-                let exit = Exit { code: 128 + signal, at: SystemTime::now() };
-                c.ended.set(exit);
-                c.state = State::Discarded;
-                Ok(Some(exit))
+        let discarded = self.find(&req.id, |c| {
+            if c.phase.discard() {
+                c.task.discard();
+                c.ended.set(Exit::signaled(signal));
+                return Ok(c.ended.get());
             }
-            State::Started(task) => {
-                task.signal(signal);
-                c.state = State::Started(task);
-                Ok(None)
+            if c.phase == Phase::Started {
+                c.task.signal(signal);
             }
-            other => {
-                c.state = other;
-                Ok(None)
-            }
+            Ok(None)
         })?;
-        if let Some(exit) = discarded {
+        if let Some((exit, at)) = discarded {
             self.events.publish(
                 topics::TASK_EXIT_EVENT_TOPIC,
                 Box::new(TaskExit {
                     container_id: req.id.clone(),
                     id: req.id,
                     exit_status: exit.code as u32,
-                    exited_at: MessageField::some(timestamp(exit.at)),
+                    exited_at: MessageField::some(timestamp(at)),
                     ..Default::default()
                 }),
             );
@@ -311,14 +295,12 @@ impl containerd_shim::Task for Tasks {
 
     fn delete(&self, _ctx: &TtrpcContext, req: api::DeleteRequest) -> TtrpcResult<api::DeleteResponse> {
         refuse_exec(&req.exec_id)?;
-        let container = {
+        let mut container = {
             let mut containers = self.containers();
             let container = containers
                 .get(&req.id)
                 .ok_or_else(|| error(Code::NOT_FOUND, format!("no task {}", req.id)))?;
-            if matches!(container.state, State::Started(_) | State::Starting)
-                && container.ended.get().is_none()
-            {
+            if container.phase == Phase::Started && container.ended.get().is_none() {
                 return Err(error(
                     Code::FAILED_PRECONDITION,
                     format!("task {} is running; kill it first", req.id),
@@ -326,17 +308,12 @@ impl containerd_shim::Task for Tasks {
             }
             containers.remove(&req.id).expect("found above")
         };
-        let pid = match container.state {
-            State::Created(created) => {
-                let pid = created.pid();
-                created.discard();
-                container.ended.set(Exit { code: 128 + libc::SIGKILL, at: SystemTime::now() });
-                pid
-            }
-            State::Started(task) => task.pid(),
-            State::Starting | State::Discarded => 0,
-        };
-        let exit = container.ended.wait();
+        if container.phase.discard() {
+            container.task.discard();
+            container.ended.set(Exit::signaled(libc::SIGKILL));
+        }
+        let pid = container.task.pid();
+        let (exit, at) = container.ended.wait();
         bundle::clean_up(&req.id, &container.bundle);
         if container.mounted {
             unmount_rootfs(&container.bundle);
@@ -348,14 +325,14 @@ impl containerd_shim::Task for Tasks {
                 id: req.id,
                 pid,
                 exit_status: exit.code as u32,
-                exited_at: MessageField::some(timestamp(exit.at)),
+                exited_at: MessageField::some(timestamp(at)),
                 ..Default::default()
             }),
         );
         Ok(api::DeleteResponse {
             pid,
             exit_status: exit.code as u32,
-            exited_at: MessageField::some(timestamp(exit.at)),
+            exited_at: MessageField::some(timestamp(at)),
             ..Default::default()
         })
     }
@@ -392,13 +369,7 @@ impl containerd_shim::Task for Tasks {
     }
 
     fn exec(&self, _ctx: &TtrpcContext, req: api::ExecProcessRequest) -> TtrpcResult<api::Empty> {
-        let wasm = self.find(&req.id, |c| {
-            Ok(match &c.state {
-                State::Started(task) => task.is_wasm(),
-                State::Created(created) => matches!(created, Created::Wasm(_)),
-                _ => false,
-            })
-        })?;
+        let wasm = self.find(&req.id, |c| Ok(c.task.is_wasm()))?;
         Err(error(
             Code::UNIMPLEMENTED,
             if wasm {
@@ -416,13 +387,7 @@ impl containerd_shim::Task for Tasks {
     }
 
     fn connect(&self, _ctx: &TtrpcContext, req: api::ConnectRequest) -> TtrpcResult<api::ConnectResponse> {
-        let task_pid = self.find(&req.id, |c| {
-            Ok(match &c.state {
-                State::Created(created) => created.pid(),
-                State::Started(task) => task.pid(),
-                _ => 0,
-            })
-        })?;
+        let task_pid = self.find(&req.id, |c| Ok(c.task.pid()))?;
         Ok(api::ConnectResponse {
             shim_pid: std::process::id(),
             task_pid,

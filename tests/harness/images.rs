@@ -70,7 +70,7 @@ const DEBIAN_PYTHON_PACKAGES: &str = "python3,python3-venv,python3-pip";
 pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
     // Tests of one binary run in parallel: one debootstrap at a time.
     static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let cached = Path::new(env!("CARGO_TARGET_TMPDIR"))
+    let cached = super::target_tmpdir()
         .join(format!("debian-python-rootfs-{}", DEBIAN_PYTHON_PACKAGES.replace(',', "+")));
     {
         let _making = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -209,7 +209,7 @@ fn oci_push(reg: &Registry, args: &[&str]) -> String {
 }
 
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/oci_push.py")
+    super::workspace().join("tests/tools/oci_push.py")
 }
 
 /// skopeo's `FLAG=user:password` for a registry with basic auth; nothing otherwise.

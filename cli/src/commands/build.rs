@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use wbox_runtime::Error;
 use wbox_runtime::build::{self, BuildOptions};
+use wbox_runtime::plan::{Network, parse_env};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
-use wbox_runtime::wasm::{Network, parse_env};
 
 use crate::progress::BuildSteps;
 

@@ -10,8 +10,8 @@ use wbox_runtime::Error;
 use wbox_runtime::container::{self, Container, Containers, Request, Status, logs};
 use wbox_runtime::image::RunTarget;
 
-use super::image::PullFlags;
-use super::run::{ContainerFlags, GrantFlags, compile_cache, split_command};
+use super::run::{compile_cache, split_command};
+use crate::flags::{ContainerFlags, GrantFlags, PullFlags};
 use crate::output;
 
 /// Create a container of an image without starting it
@@ -341,7 +341,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> crate::Result<i32> {
     let container = Containers::open(root)?.lookup(&args.container)?;
     let mut env = Vec::new();
     for spec in &args.env {
-        env.extend(wbox_runtime::wasm::parse_env(spec)?);
+        env.extend(wbox_runtime::plan::parse_env(spec)?);
     }
     container.exec(&args.command, &env, args.workdir.as_deref(), args.user.as_deref(), args.interactive)
 }

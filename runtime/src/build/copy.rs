@@ -10,22 +10,53 @@ use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::Dir;
 
-use super::dockerfile::Kind;
+use super::cache::LayerCache;
+use super::dockerfile::Op;
 use super::layer::{Content, Entry, Layer};
-use super::{Builder, Stage, add, files_of, glob, guest_join};
+use super::{Builder, Stage, Step, add, files_of, glob, guest_join};
 use crate::rootdir::{self, RootDir};
+use crate::store::Digest;
 use crate::{Error, Result};
 
+/// Applies a COPY or ADD (`kind`), whose step has the layer cache's `key`:
+/// the files are written into the stage's and make its layer. True when
+/// that layer came from the cache.
+pub(super) fn apply(
+    step: Step,
+    stage: &mut Stage,
+    expand: &dyn Fn(&str) -> Result<String>,
+    kind: &Op,
+) -> Result<bool> {
+    let Step { b, built, key, workdir } = step;
+    let layer = layer(b, stage, built, workdir, expand, kind)?;
+    // The same files copied after the same steps: the same layer.
+    let tar = layer.tar(b.mtime).map_err(|e| Error::Internal(e.into()))?;
+    let diff_id = Digest::of(&tar);
+    let key = LayerCache::key(&[key, diff_id.as_str()]);
+    stage.chain = key.clone();
+    let (descriptor, cached) = match b.layers.get(b.store, &key) {
+        Some((descriptor, _)) => (descriptor, true),
+        None => {
+            let (bytes, descriptor) = super::layer::compress(&tar).map_err(|e| Error::Internal(e.into()))?;
+            b.store.put_blob(&descriptor, &bytes)?;
+            b.layers.put(&key, &descriptor, &diff_id);
+            (descriptor, false)
+        }
+    };
+    stage.add_layer(descriptor, diff_id);
+    Ok(cached)
+}
+
 /// The layer of a COPY or ADD (`kind`), already written into the stage's files.
-pub(super) fn layer(
+fn layer(
     b: &Builder,
     stage: &Stage,
     built: &[Stage],
     workdir: &str,
     expand: &dyn Fn(&str) -> Result<String>,
-    kind: &Kind,
+    kind: &Op,
 ) -> Result<Layer> {
-    let Kind::Copy { add, from, chown, chmod, checksum, sources, inline, dest } = kind else {
+    let Op::Copy { add, from, chown, chmod, checksum, sources, inline, dest } = kind else {
         unreachable!("only COPY and ADD are copied")
     };
     if checksum.is_some() && !(*add && sources.iter().all(|s| add::is_url(s))) {

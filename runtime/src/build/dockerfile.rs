@@ -34,7 +34,7 @@ pub struct Instruction {
     pub line: usize,
     /// As written, continuations joined: what the image's history shows.
     pub text: String,
-    pub kind: Kind,
+    pub op: Op,
 }
 
 /// A command as written: `["prog", "arg"]` or `prog arg` for the shell.
@@ -44,8 +44,9 @@ pub enum Command {
     Shell(String),
 }
 
+/// What an instruction does, with its arguments as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub enum Op {
     Run {
         command: Command,
         /// `--mount=…`, in the order written.
@@ -162,9 +163,9 @@ pub fn parse(text: &str) -> Result<Dockerfile> {
             text.push_str(&format!("\n{}{}", heredoc.body, heredoc.name));
         }
         match stages.last_mut() {
-            Some(stage) => stage.instructions.push(Instruction { line, text, kind }),
+            Some(stage) => stage.instructions.push(Instruction { line, text, op: kind }),
             None => match kind {
-                Kind::Arg(args) => global_args.extend(args),
+                Op::Arg(args) => global_args.extend(args),
                 _ => return Err(at(format!("{upper} before the first FROM; only ARG may come before it"))),
             },
         }
@@ -180,7 +181,7 @@ fn instruction(
     rest: &str,
     escape: char,
     heredocs: Vec<Heredoc>,
-) -> std::result::Result<Kind, String> {
+) -> std::result::Result<Op, String> {
     let words = || split_words(rest, escape);
     if !heredocs.is_empty() && !matches!(keyword, "RUN" | "COPY" | "ADD") {
         return Err(format!("{keyword} takes no heredoc; only RUN, COPY and ADD do"));
@@ -223,10 +224,10 @@ fn instruction(
                     (Command::Shell(full), None)
                 }
             };
-            Kind::Run { command, mounts, network, script }
+            Op::Run { command, mounts, network, script }
         }
-        "CMD" => Kind::Cmd(command(rest)?),
-        "ENTRYPOINT" => Kind::Entrypoint(command(rest)?),
+        "CMD" => Op::Cmd(command(rest)?),
+        "ENTRYPOINT" => Op::Entrypoint(command(rest)?),
         "COPY" | "ADD" => {
             let add = keyword == "ADD";
             let allowed: &[&str] = if add {
@@ -252,7 +253,7 @@ fn instruction(
                 return Err(format!("{keyword} needs at least one source and a destination"));
             }
             let dest = paths.pop().ok_or(format!("{keyword} needs a destination after its sources"))?;
-            Kind::Copy {
+            Op::Copy {
                 add,
                 from: flag(&flags, "from"),
                 chown: flag(&flags, "chown"),
@@ -263,9 +264,9 @@ fn instruction(
                 dest,
             }
         }
-        "ENV" => Kind::Env(pairs(rest, escape, true)?),
-        "LABEL" => Kind::Label(pairs(rest, escape, false)?),
-        "MAINTAINER" => Kind::Maintainer(rest.trim().to_owned()),
+        "ENV" => Op::Env(pairs(rest, escape, true)?),
+        "LABEL" => Op::Label(pairs(rest, escape, false)?),
+        "MAINTAINER" => Op::Maintainer(rest.trim().to_owned()),
         "ARG" => {
             let args: Vec<(String, Option<String>)> = split_raw(rest, escape)?
                 .into_iter()
@@ -277,21 +278,21 @@ fn instruction(
             if args.is_empty() || args.iter().any(|(name, _)| !is_name(name)) {
                 return Err("ARG takes NAME or NAME=default, one or more".into());
             }
-            Kind::Arg(args)
+            Op::Arg(args)
         }
-        "WORKDIR" => Kind::Workdir(single(rest, "WORKDIR takes one directory")?),
-        "USER" => Kind::User(single(rest, "USER takes one user[:group]")?),
-        "STOPSIGNAL" => Kind::StopSignal(single(rest, "STOPSIGNAL takes one signal")?),
-        "EXPOSE" => Kind::Expose(words()?),
-        "VOLUME" => Kind::Volume(match json_array(rest)? {
+        "WORKDIR" => Op::Workdir(single(rest, "WORKDIR takes one directory")?),
+        "USER" => Op::User(single(rest, "USER takes one user[:group]")?),
+        "STOPSIGNAL" => Op::StopSignal(single(rest, "STOPSIGNAL takes one signal")?),
+        "EXPOSE" => Op::Expose(words()?),
+        "VOLUME" => Op::Volume(match json_array(rest)? {
             Some(list) => list,
             None => words()?,
         }),
         "SHELL" => match json_array(rest)? {
-            Some(list) if !list.is_empty() => Kind::Shell(list),
+            Some(list) if !list.is_empty() => Op::Shell(list),
             _ => return Err("SHELL takes a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]".into()),
         },
-        "HEALTHCHECK" => Kind::Healthcheck(healthcheck(rest)?),
+        "HEALTHCHECK" => Op::Healthcheck(healthcheck(rest)?),
         "ONBUILD" => {
             let trigger = rest.trim();
             let keyword = trigger.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
@@ -301,7 +302,7 @@ fn instruction(
                 ));
             }
             instruction(&keyword, trigger[keyword.len()..].trim(), escape, Vec::new())?;
-            Kind::OnBuild(trigger.to_owned())
+            Op::OnBuild(trigger.to_owned())
         }
         other => return Err(format!("unknown instruction {other}")),
     })
@@ -802,8 +803,8 @@ fn is_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn run(command: Command) -> Kind {
-        Kind::Run { command, mounts: vec![], network: None, script: None }
+    fn run(command: Command) -> Op {
+        Op::Run { command, mounts: vec![], network: None, script: None }
     }
 
     #[test]
@@ -818,21 +819,21 @@ mod tests {
                     ENV Z=1\n";
         let parsed = parse(file).unwrap();
         let stage = &parsed.stages[0].instructions;
-        assert_eq!(stage[0].kind, run(Command::Shell("echo one\necho two\n".into())));
+        assert_eq!(stage[0].op, run(Command::Shell("echo one\necho two\n".into())));
         assert_eq!(
-            stage[1].kind,
-            Kind::Run {
+            stage[1].op,
+            Op::Run {
                 command: Command::Exec(vec!["/dev/pipes/X".into()]),
                 mounts: vec![],
                 network: None,
                 script: Some(doc("X", "#!/bin/sh\necho $A\n", false)),
             }
         );
-        assert_eq!(stage[2].kind, run(Command::Shell("python3 <<EOF > /out\nprint(1)\nEOF".into())));
-        assert!(matches!(&stage[3].kind, Kind::Copy { sources, inline, dest, .. }
+        assert_eq!(stage[2].op, run(Command::Shell("python3 <<EOF > /out\nprint(1)\nEOF".into())));
+        assert!(matches!(&stage[3].op, Op::Copy { sources, inline, dest, .. }
             if sources.is_empty() && dest == "/dest/"
                 && inline == &[doc("a.sh", "$A\n", true), doc("b", "$B\n", false)]));
-        assert_eq!((stage[4].line, &stage[4].kind), (18, &Kind::Env(vec![("Z".into(), "1".into())])));
+        assert_eq!((stage[4].line, &stage[4].op), (18, &Op::Env(vec![("Z".into(), "1".into())])));
     }
 
     #[test]
@@ -843,7 +844,7 @@ mod tests {
         );
         assert_eq!(
             kinds[0],
-            Kind::Healthcheck(Healthcheck {
+            Op::Healthcheck(Healthcheck {
                 command: Some(Command::Shell("curl -f http://x/".into())),
                 interval: Some(90_000_000_000),
                 timeout: Some(500_000_000),
@@ -853,10 +854,10 @@ mod tests {
             })
         );
         assert!(
-            matches!(&kinds[1], Kind::Healthcheck(Healthcheck { command: Some(Command::Exec(w)), .. }) if w.len() == 2)
+            matches!(&kinds[1], Op::Healthcheck(Healthcheck { command: Some(Command::Exec(w)), .. }) if w.len() == 2)
         );
-        assert!(matches!(&kinds[2], Kind::Healthcheck(Healthcheck { command: None, .. })));
-        assert_eq!(kinds[3], Kind::OnBuild("COPY . /app".into()));
+        assert!(matches!(&kinds[2], Op::Healthcheck(Healthcheck { command: None, .. })));
+        assert_eq!(kinds[3], Op::OnBuild("COPY . /app".into()));
         for (text, what) in [
             ("FROM scratch\nHEALTHCHECK --interval=soon CMD x\n", "not a duration"),
             ("FROM scratch\nHEALTHCHECK x\n", "CMD command, or NONE"),
@@ -876,8 +877,8 @@ mod tests {
         .unwrap()
         .stages[0]
             .instructions[0]
-            .kind;
-        let Kind::Run { mounts, network, command, .. } = kind else { panic!("{kind:?}") };
+            .op;
+        let Op::Run { mounts, network, command, .. } = kind else { panic!("{kind:?}") };
         assert_eq!(
             mounts,
             &[
@@ -903,8 +904,8 @@ mod tests {
         assert_eq!((network.as_deref(), command), (Some("none"), &Command::Shell("make".into())));
     }
 
-    fn kinds(text: &str) -> Vec<Kind> {
-        parse(text).unwrap().stages.remove(0).instructions.into_iter().map(|i| i.kind).collect()
+    fn kinds(text: &str) -> Vec<Op> {
+        parse(text).unwrap().stages.remove(0).instructions.into_iter().map(|i| i.op).collect()
     }
 
     #[test]
@@ -934,7 +935,7 @@ mod tests {
         );
         assert_eq!(build.instructions[2].line, 6);
         assert_eq!(
-            build.instructions[2].kind,
+            build.instructions[2].op,
             run(Command::Shell(
                 "pip install componentize-py &&     componentize-py -w wasi:http/proxy componentize app -o app.wasm"
                     .into()
@@ -942,12 +943,12 @@ mod tests {
         );
         let last = &file.stages[1].instructions;
         assert_eq!(
-            last[0].kind,
-            Kind::Label(vec![("org.opencontainers.image.title".into(), "\"hello\"".into())])
+            last[0].op,
+            Op::Label(vec![("org.opencontainers.image.title".into(), "\"hello\"".into())])
         );
-        assert!(matches!(&last[1].kind, Kind::Copy { from: Some(f), sources, dest, .. }
+        assert!(matches!(&last[1].op, Op::Copy { from: Some(f), sources, dest, .. }
             if f == "build" && sources == &["/src/app.wasm"] && dest == "/app/app.wasm"));
-        assert_eq!(last[4].kind, Kind::Entrypoint(Command::Exec(vec!["/app/app.wasm".into()])));
+        assert_eq!(last[4].op, Op::Entrypoint(Command::Exec(vec!["/app/app.wasm".into()])));
         assert_eq!(last[4].line, 15);
     }
 
@@ -958,23 +959,23 @@ mod tests {
                 "FROM scratch\nCMD echo hi\nCMD [\"a\", \"b c\"]\nCMD [not json\nENV A=1 B=\"two words\" C=x\\ y\nENV OLD some value\n"
             ),
             vec![
-                Kind::Cmd(Command::Shell("echo hi".into())),
-                Kind::Cmd(Command::Exec(vec!["a".into(), "b c".into()])),
-                Kind::Cmd(Command::Shell("[not json".into())),
-                Kind::Env(vec![
+                Op::Cmd(Command::Shell("echo hi".into())),
+                Op::Cmd(Command::Exec(vec!["a".into(), "b c".into()])),
+                Op::Cmd(Command::Shell("[not json".into())),
+                Op::Env(vec![
                     ("A".into(), "1".into()),
                     ("B".into(), "\"two words\"".into()),
                     ("C".into(), "x\\ y".into())
                 ]),
-                Kind::Env(vec![("OLD".into(), "some value".into())]),
+                Op::Env(vec![("OLD".into(), "some value".into())]),
             ]
         );
-        assert_eq!(kinds("FROM scratch\nMAINTAINER Ada\n"), vec![Kind::Maintainer("Ada".into())]);
+        assert_eq!(kinds("FROM scratch\nMAINTAINER Ada\n"), vec![Op::Maintainer("Ada".into())]);
         assert_eq!(
             kinds("# escape=`\nFROM scratch\nRUN a `\n  b\nCOPY [\"x y\", \"/d/\"]\n"),
             vec![
                 run(Command::Shell("a   b".into())),
-                Kind::Copy {
+                Op::Copy {
                     add: false,
                     from: None,
                     chown: None,

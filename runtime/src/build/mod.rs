@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use cap_std::fs::Dir;
 use serde_json::{Map, Value, json};
 
-use crate::image::{self, Image, Kind as ImageKind};
+use crate::image::{self, Image};
+use crate::plan::Network;
 use crate::reference::ImageRef;
 use crate::registry;
 use crate::rootdir::RootDir;
 use crate::scratch::{self, Scratch};
 use crate::store::{Descriptor, Digest, Store, media};
-use crate::wasm::{CompileCache, Network};
+use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
 mod add;
@@ -31,13 +32,14 @@ pub mod dockerfile;
 mod files;
 mod glob;
 pub(crate) mod ignore;
+mod image_config;
 mod layer;
 mod mounts;
 mod run_step;
 
 use cache::LayerCache;
 pub use cache::prune as prune_cache;
-use dockerfile::{Command, Kind};
+use dockerfile::{Command, Op};
 use ignore::Ignore;
 use layer::{Content, Entry, Layer};
 
@@ -165,6 +167,13 @@ struct Stage {
     cmd_set: bool,
     /// MAINTAINER: the image's `author`.
     author: Option<String>,
+}
+
+impl Stage {
+    fn add_layer(&mut self, descriptor: Descriptor, diff_id: Digest) {
+        self.layers.push(descriptor);
+        self.diff_ids.push(json!(diff_id));
+    }
 }
 
 /// Builds the image and tags it; `say` is told each step.
@@ -349,7 +358,7 @@ pub fn reap_abandoned(root: &Path) {
     for (dir, _held) in scratch::abandoned(root) {
         #[cfg(target_os = "linux")]
         {
-            let state = dir.join(crate::native::BUILD_STEP_STATE);
+            let state = dir.join(crate::native::STATE_DIR);
             for container in std::fs::read_dir(&state).into_iter().flatten().flatten() {
                 crate::native::remove_state(&state, &container.file_name().to_string_lossy());
             }
@@ -387,9 +396,9 @@ fn needed_stages(file: &dockerfile::Dockerfile, last: usize, globals: &[(String,
         let stage = &file.stages[i];
         let mut depends = vec![by_name(&expand(&stage.base), i)];
         for instruction in &stage.instructions {
-            let from = match &instruction.kind {
-                Kind::Copy { from: Some(from), .. } => vec![from.clone()],
-                Kind::Run { mounts, .. } => mounts
+            let from = match &instruction.op {
+                Op::Copy { from: Some(from), .. } => vec![from.clone()],
+                Op::Run { mounts, .. } => mounts
                     .iter()
                     .filter_map(|m| match m {
                         dockerfile::Mount::Bind { from, .. } => from.clone(),
@@ -507,17 +516,17 @@ fn start_stage(
     }
     let image = image_or_pull(root, store, base)?;
     match image.kind()? {
-        ImageKind::WasmRootfs => {}
-        ImageKind::Native { .. } if cfg!(target_os = "linux") => {
+        image::Kind::WasmRootfs => {}
+        image::Kind::Native { .. } if cfg!(target_os = "linux") => {
             stage.platform = Some((image.config.os.clone(), image.config.architecture.clone()));
         }
-        ImageKind::Native { platform } => {
+        image::Kind::Native { platform } => {
             return Err(Error::usage(format!(
                 "FROM {base}: a native {platform} stage runs its RUN steps in Linux containers, which this \
                  host cannot run; build on Linux, or build this stage's output elsewhere and COPY it in"
             )));
         }
-        ImageKind::WasmArtifact { .. } => {
+        image::Kind::WasmArtifact { .. } => {
             return Err(Error::usage(format!(
                 "FROM {base}: a wasm artifact has no filesystem to build on; COPY its module instead"
             )));
@@ -560,7 +569,7 @@ fn image_or_pull(root: &Path, store: &Store, name: &str) -> Result<Image> {
 /// one in its ENV, so that RUN and the image's containers find programs.
 fn set_default_path(stage: &mut Stage) {
     if !env_vars(&stage.config).iter().any(|(k, _)| k == "PATH") {
-        set_env(&mut stage.config, "PATH", image::DEFAULT_PATH);
+        set_env(&mut stage.config, "PATH", crate::plan::DEFAULT_PATH);
     }
     stage.vars = env_vars(&stage.config);
 }
@@ -603,8 +612,7 @@ fn apply(
     built: &[Stage],
     instruction: &dockerfile::Instruction,
 ) -> Result<bool> {
-    let (store, options, mtime) = (b.store, b.options, b.mtime);
-    let kind = &instruction.kind;
+    let kind = &instruction.op;
     let vars = stage.vars.clone();
     let escape = b.escape;
     let expand = |word: &str| dockerfile::expand(word, escape, &|name| lookup(&vars, name));
@@ -613,225 +621,90 @@ fn apply(
     let vars_text = serde_json::to_string(&stage.vars).expect("JSON");
     let key = LayerCache::key(&[&stage.chain, &instruction.text, &vars_text]);
     stage.chain = key.clone();
-    let mut empty_layer = true;
-    let mut cached = false;
-    match kind {
-        Kind::Run { command, mounts, network, script } => {
-            let mut env: Vec<(String, String)> = (options.build_args.iter())
-                .filter(|(k, _)| PROXY_ARGS.contains(&k.as_str()))
-                .cloned()
-                .collect();
-            env.extend(stage.vars.iter().cloned());
-            // The image's ENV wins over build arguments of the same name.
-            env.extend(env_vars(&stage.config));
-            let (descriptor, diff_id) = match b.layers.get(store, &key) {
-                Some((descriptor, diff_id)) => {
-                    store.unpack_into(std::slice::from_ref(&descriptor), stage.files.path())?;
-                    cached = true;
-                    (descriptor, diff_id)
-                }
-                None => {
-                    let argv = argv(command, &stage.config);
-                    let from = |name: &str| files_of(b, built, name);
-                    let sources = mounts::Sources {
-                        root: b.root,
-                        context: &b.context_path,
-                        secrets: &options.secrets,
-                        from: &from,
-                    };
-                    let mounts = mounts::prepare(mounts, script.as_ref(), &sources)?;
-                    let network = match network.as_deref() {
-                        Some("none") => Some(Network::None),
-                        Some("host") => Some(Network::Host),
-                        _ => options.network.clone(),
-                    };
-                    let layer = match &stage.platform {
-                        None => {
-                            if !mounts.tmpfs.is_empty() || mounts.binds.iter().any(|m| !m.host.is_dir()) {
-                                return Err(Error::usage(
-                                    "a wasm stage's RUN can mount directories (cache, bind of a directory) \
-                                     only; tmpfs and file mounts need a native stage",
-                                ));
-                            }
-                            run_step::run(
-                                stage.files.path(),
-                                argv,
-                                env,
-                                &workdir,
-                                network.as_ref().unwrap_or(&Network::None),
-                                &mounts.binds,
-                                b.compile_cache,
-                            )?
-                        }
-                        #[cfg(target_os = "linux")]
-                        Some(_) => run_step::run_native(
-                            stage.files.path(),
-                            argv,
-                            env,
-                            &workdir,
-                            run_step::NativeStep {
-                                root: b.root,
-                                user: stage
-                                    .config
-                                    .get("User")
-                                    .and_then(Value::as_str)
-                                    .filter(|u| !u.is_empty()),
-                                host_network: !matches!(network, Some(Network::None)),
-                                mounts: &mounts.binds,
-                                tmpfs: &mounts.tmpfs,
-                            },
-                        )?,
-                        #[cfg(not(target_os = "linux"))]
-                        Some(_) => unreachable!("native stages are refused off Linux"),
-                    };
-                    let (descriptor, diff_id) = store_layer(store, &layer, mtime)?;
-                    b.layers.put(&key, &descriptor, &diff_id);
-                    (descriptor, diff_id)
-                }
-            };
-            stage.layers.push(descriptor);
-            stage.diff_ids.push(json!(diff_id));
-            empty_layer = false;
+    let layers_before = stage.layers.len();
+    let step = Step { b, built, key: &key, workdir: &workdir };
+    let cached = match kind {
+        Op::Run { .. } => run_step::apply(step, stage, kind)?,
+        Op::Copy { .. } => copy::apply(step, stage, &expand, kind)?,
+        Op::Workdir(dir) => {
+            set_workdir(b, stage, &guest_join(&workdir, &expand(dir)?))?;
+            false
         }
-        Kind::Copy { .. } => {
-            let layer = copy::layer(b, stage, built, &workdir, &expand, kind)?;
-            // The same files copied after the same steps: the same layer.
-            let tar = layer.tar(mtime).map_err(|e| Error::Internal(e.into()))?;
-            let diff_id = Digest::of(&tar);
-            let key = LayerCache::key(&[&key, diff_id.as_str()]);
-            stage.chain = key.clone();
-            let descriptor = match b.layers.get(store, &key) {
-                Some((descriptor, _)) => {
-                    cached = true;
-                    descriptor
-                }
-                None => {
-                    let (bytes, descriptor) = layer::compress(&tar).map_err(|e| Error::Internal(e.into()))?;
-                    store.put_blob(&descriptor, &bytes)?;
-                    b.layers.put(&key, &descriptor, &diff_id);
-                    descriptor
-                }
-            };
-            stage.layers.push(descriptor);
-            stage.diff_ids.push(json!(diff_id));
-            empty_layer = false;
+        Op::Env(pairs) => {
+            set_env_pairs(stage, pairs, escape)?;
+            false
         }
-        Kind::Env(pairs) => {
-            // Every pair sees the variables as they were before the line.
-            let before = stage.vars.clone();
-            for (k, v) in pairs {
-                let (k, v) = (process(k, &before, escape)?, process(v, &before, escape)?);
-                set_env(&mut stage.config, &k, &v);
-                stage.vars.push((k, v));
-            }
+        Op::Arg(args) => {
+            declare_args(b, stage, args, escape)?;
+            false
         }
-        Kind::Arg(args) => {
-            for (name, default) in args {
-                // The build argument, else the default; an ARG without one
-                // takes the value of the ARG of that name before the first FROM.
-                let value = match (lookup(&options.build_args, name), default) {
-                    (Some(value), _) => Some(value),
-                    (None, Some(default)) => Some(process(default, &stage.vars, escape)?),
-                    (None, None) => lookup(&b.globals, name),
-                };
-                if let Some(value) = value {
-                    stage.vars.push((name.clone(), value));
-                }
-            }
+        _ => {
+            image_config::apply(stage, kind, &expand, escape)?;
+            false
         }
-        Kind::Maintainer(author) => {
-            stage.author = Some(author.clone());
-        }
-        Kind::Workdir(dir) => {
-            let path = guest_join(&workdir, &expand(dir)?);
-            stage.config.insert("WorkingDir".into(), json!(path));
-            // As BuildKit: the directory is made now, owned by USER, in a
-            // layer of its own.
-            let user = stage.config.get("User").and_then(Value::as_str).filter(|u| !u.is_empty());
-            let layer = make_workdir(stage.files.path(), &path, user)?;
-            if !layer.is_empty() {
-                let (descriptor, diff_id) = store_layer(store, &layer, mtime)?;
-                stage.layers.push(descriptor);
-                stage.diff_ids.push(json!(diff_id));
-                empty_layer = false;
-            }
-        }
-        Kind::Entrypoint(command) => {
-            stage.config.insert("Entrypoint".into(), json!(argv(command, &stage.config)));
-            // Docker: a new ENTRYPOINT resets a CMD from the base image,
-            // not one this stage set.
-            if !stage.cmd_set {
-                stage.config.remove("Cmd");
-            }
-        }
-        Kind::Cmd(command) => {
-            stage.cmd_set = true;
-            stage.config.insert("Cmd".into(), json!(argv(command, &stage.config)));
-        }
-        Kind::Label(pairs) => {
-            let labels = stage.config.entry("Labels").or_insert_with(|| json!({}));
-            for (k, v) in pairs {
-                labels[process(k, &stage.vars, escape)?] = json!(process(v, &stage.vars, escape)?);
-            }
-        }
-        Kind::Expose(ports) => {
-            let exposed = stage.config.entry("ExposedPorts").or_insert_with(|| json!({}));
-            for port in ports {
-                for port in exposed_ports(&expand(port)?)? {
-                    exposed[port] = json!({});
-                }
-            }
-        }
-        Kind::User(user) => {
-            stage.config.insert("User".into(), json!(expand(user)?));
-        }
-        Kind::Volume(paths) => {
-            let volumes = stage.config.entry("Volumes").or_insert_with(|| json!({}));
-            for path in paths {
-                volumes[expand(path)?] = json!({});
-            }
-        }
-        Kind::Shell(shell) => {
-            stage.config.insert("Shell".into(), json!(shell));
-        }
-        Kind::StopSignal(signal) => {
-            stage.config.insert("StopSignal".into(), json!(expand(signal)?));
-        }
-        Kind::Healthcheck(check) => {
-            let test = match &check.command {
-                None => json!(["NONE"]),
-                Some(Command::Exec(words)) => {
-                    json!(["CMD"].into_iter().chain(words.iter().map(String::as_str)).collect::<Vec<_>>())
-                }
-                Some(Command::Shell(line)) => json!(["CMD-SHELL", line]),
-            };
-            let mut healthcheck = json!({ "Test": test });
-            for (key, value) in [
-                ("Interval", check.interval),
-                ("Timeout", check.timeout),
-                ("StartPeriod", check.start_period),
-                ("StartInterval", check.start_interval),
-            ] {
-                if let Some(nanos) = value.filter(|n| *n > 0) {
-                    healthcheck[key] = json!(nanos);
-                }
-            }
-            if let Some(retries) = check.retries.filter(|r| *r > 0) {
-                healthcheck["Retries"] = json!(retries);
-            }
-            stage.config.insert("Healthcheck".into(), healthcheck);
-        }
-        Kind::OnBuild(trigger) => {
-            let triggers = stage.config.entry("OnBuild").or_insert_with(|| json!([]));
-            triggers.as_array_mut().expect("OnBuild is a list").push(json!(trigger));
-        }
-    }
+    };
     stage.history.push(json!({
-        "created": epoch_text(mtime),
+        "created": epoch_text(b.mtime),
         "created_by": instruction.text,
-        "empty_layer": empty_layer,
+        "empty_layer": stage.layers.len() == layers_before,
     }));
     Ok(cached)
+}
+
+/// What a step that makes a layer works with, besides its stage.
+#[derive(Clone, Copy)]
+struct Step<'s> {
+    b: &'s Builder<'s>,
+    /// The stages built before this one, for `--from`.
+    built: &'s [Stage],
+    /// The layer cache's key of the step.
+    key: &'s str,
+    workdir: &'s str,
+}
+
+/// ENV: every pair sees the variables as they were before the line.
+fn set_env_pairs(stage: &mut Stage, pairs: &[(String, String)], escape: char) -> Result<()> {
+    let before = stage.vars.clone();
+    for (k, v) in pairs {
+        let (k, v) = (process(k, &before, escape)?, process(v, &before, escape)?);
+        set_env(&mut stage.config, &k, &v);
+        stage.vars.push((k, v));
+    }
+    Ok(())
+}
+
+/// ARG: the build argument, else the default; an ARG without one takes the
+/// value of the ARG of that name before the first FROM.
+fn declare_args(
+    b: &Builder,
+    stage: &mut Stage,
+    args: &[(String, Option<String>)],
+    escape: char,
+) -> Result<()> {
+    for (name, default) in args {
+        let value = match (lookup(&b.options.build_args, name), default) {
+            (Some(value), _) => Some(value),
+            (None, Some(default)) => Some(process(default, &stage.vars, escape)?),
+            (None, None) => lookup(&b.globals, name),
+        };
+        if let Some(value) = value {
+            stage.vars.push((name.clone(), value));
+        }
+    }
+    Ok(())
+}
+
+/// WORKDIR: as BuildKit, the directory is made now, owned by USER, in a
+/// layer of its own.
+fn set_workdir(b: &Builder, stage: &mut Stage, path: &str) -> Result<()> {
+    stage.config.insert("WorkingDir".into(), json!(path));
+    let user = stage.config.get("User").and_then(Value::as_str).filter(|u| !u.is_empty());
+    let layer = make_workdir(stage.files.path(), path, user)?;
+    if !layer.is_empty() {
+        let (descriptor, diff_id) = store_layer(b.store, &layer, b.mtime)?;
+        stage.add_layer(descriptor, diff_id);
+    }
+    Ok(())
 }
 
 /// The files of an earlier stage (by name or index) or of an image, as

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use super::dockerfile::{Heredoc, Mount};
+use crate::plan::DirGrant;
 use crate::rootdir::RootDir;
 use crate::scratch::Scratch;
-use crate::wasm::DirGrant;
 use crate::{Error, Result};
 
 /// What a step's mounts became, held until the step ends.

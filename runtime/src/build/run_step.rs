@@ -7,10 +7,98 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::dockerfile::Op;
 use super::layer::{Content, Entry, Layer};
+use super::{PROXY_ARGS, Stage, Step, env_vars, files_of, mounts, store_layer};
+use crate::plan::{DirGrant, Grants, Limits, Module, ModuleSource, Network, RunPlan};
+#[cfg(target_os = "linux")]
+use crate::plan::{NativeOptions, NativeRoot, NativeRun, Workload};
 use crate::rootdir::{RootDir, S_IFDIR, S_IFREG, Snapshot};
-use crate::wasm::{self, CompileCache, DirGrant, Grants, Limits, Network, Outcome, Program};
+#[cfg(target_os = "linux")]
+use crate::scratch::Scratch;
+use crate::wasm::CompileCache;
 use crate::{Error, Result};
+
+/// Applies a RUN (`kind`), whose step has the layer cache's `key`: its
+/// layer from the cache, else from running it in the stage's files. True
+/// when the layer came from the cache.
+pub(super) fn apply(step: Step, stage: &mut Stage, kind: &Op) -> Result<bool> {
+    let Step { b, built, key, workdir } = step;
+    let Op::Run { command, mounts, network, script } = kind else { unreachable!("only RUN runs") };
+    let mut env: Vec<(String, String)> =
+        (b.options.build_args.iter()).filter(|(k, _)| PROXY_ARGS.contains(&k.as_str())).cloned().collect();
+    env.extend(stage.vars.iter().cloned());
+    // The image's ENV wins over build arguments of the same name.
+    env.extend(env_vars(&stage.config));
+    let (descriptor, diff_id) = match b.layers.get(b.store, key) {
+        Some((descriptor, diff_id)) => {
+            b.store.unpack_into(std::slice::from_ref(&descriptor), stage.files.path())?;
+            stage.add_layer(descriptor, diff_id);
+            return Ok(true);
+        }
+        None => {
+            let argv = super::argv(command, &stage.config);
+            let from = |name: &str| files_of(b, built, name);
+            let sources = mounts::Sources {
+                root: b.root,
+                context: &b.context_path,
+                secrets: &b.options.secrets,
+                from: &from,
+            };
+            let mounts = mounts::prepare(mounts, script.as_ref(), &sources)?;
+            let network = match network.as_deref() {
+                Some("none") => Some(Network::None),
+                Some("host") => Some(Network::Host),
+                _ => b.options.network.clone(),
+            };
+            let layer = match &stage.platform {
+                None => {
+                    if !mounts.tmpfs.is_empty() || mounts.binds.iter().any(|m| !m.host.is_dir()) {
+                        return Err(Error::usage(
+                            "a wasm stage's RUN can mount directories (cache, bind of a directory) \
+                             only; tmpfs and file mounts need a native stage",
+                        ));
+                    }
+                    run(
+                        stage.files.path(),
+                        argv,
+                        env,
+                        workdir,
+                        network.as_ref().unwrap_or(&Network::None),
+                        &mounts.binds,
+                        b.compile_cache,
+                    )?
+                }
+                #[cfg(target_os = "linux")]
+                Some(_) => run_native(
+                    stage.files.path(),
+                    argv,
+                    env,
+                    workdir,
+                    NativeStep {
+                        root: b.root,
+                        user: stage
+                            .config
+                            .get("User")
+                            .and_then(serde_json::Value::as_str)
+                            .filter(|u| !u.is_empty()),
+                        host_network: !matches!(network, Some(Network::None)),
+                        mounts: &mounts.binds,
+                        tmpfs: &mounts.tmpfs,
+                        cache: b.compile_cache,
+                    },
+                )?,
+                #[cfg(not(target_os = "linux"))]
+                Some(_) => unreachable!("native stages are refused off Linux"),
+            };
+            let (descriptor, diff_id) = store_layer(b.store, &layer, b.mtime)?;
+            b.layers.put(key, &descriptor, &diff_id);
+            (descriptor, diff_id)
+        }
+    };
+    stage.add_layer(descriptor, diff_id);
+    Ok(false)
+}
 
 /// Runs `argv` in `files` and returns the layer of what it changed.
 pub fn run(
@@ -31,7 +119,6 @@ pub fn run(
             argv[0]
         )));
     };
-    let program = Program::load_bytes(argv[0].clone(), &bytes, cache)?;
     // Where the working directory really is: the guest cannot follow a
     // symlink that its grant's handle refuses (an absolute one).
     let workdir = format!("/{}", make_workdir(&root, workdir)?.display());
@@ -49,21 +136,12 @@ pub fn run(
         ..Grants::default()
     };
     grants.check()?;
+    let module = Module { name: argv[0].clone(), source: ModuleSource::Bytes(bytes) };
     let before = root.snapshot();
-    let (_stop, stop_signal) = wasm::stoppable();
-    match wasm::run_blocking(&program, &grants, &Limits::default(), stop_signal)? {
-        Outcome::Exited(0) => {}
-        outcome => {
-            return Err(Error::usage(format!(
-                "RUN {} failed with exit code {}{}",
-                argv.join(" "),
-                outcome.exit_code(),
-                match outcome {
-                    Outcome::Trapped(message) => format!(": it trapped: {message}"),
-                    _ => String::new(),
-                }
-            )));
-        }
+    let exit = crate::task::run(RunPlan::wasm(module, grants, Limits::default()), cache)?;
+    if exit.code != 0 {
+        // How it ended beyond its code (a trap) is on the build's output.
+        return Err(Error::usage(format!("RUN {} failed with exit code {}", argv.join(" "), exit.code)));
     }
     changes(&root, &before, root.snapshot())
 }
@@ -78,7 +156,12 @@ pub struct NativeStep<'a> {
     pub mounts: &'a [DirGrant],
     /// `RUN --mount=type=tmpfs` targets.
     pub tmpfs: &'a [String],
+    pub cache: &'a CompileCache,
 }
+
+/// What a step's container is asked to end with.
+#[cfg(target_os = "linux")]
+const SIGTERM: i32 = 15;
 
 /// Runs `argv` in a native container on `files` and returns the layer of
 /// what it changed.
@@ -103,18 +186,42 @@ pub fn run_native(
     // step's own mounts are among its changes.
     let mut before = stage.snapshot();
     let mount_points = MountPoints::make(&stage, &targets)?;
-    let step = crate::native::BuildStep {
-        root: s.root,
-        files,
-        argv: &argv,
-        env: &env,
-        workdir,
-        user: s.user,
-        host_network: s.host_network,
-        mounts: s.mounts,
-        tmpfs: s.tmpfs,
+    // Under ROOT, held while the step runs: if this process is killed, the
+    // next wbox finds the container's state there and ends it.
+    let work = Scratch::new(s.root, "run-")?;
+    let id = format!("wbox-build-{}", &crate::ids::new_id()?[..16]);
+    // Docker's default for a build is the host's network; else loopback.
+    let network = if s.host_network { Network::Host } else { Network::None };
+    let options = NativeOptions {
+        hostname: Some(id.clone()),
+        tmpfs: s.tmpfs.to_vec(),
+        network_given: true,
+        ..NativeOptions::default()
     };
-    let code = crate::native::run_build_step(step)?;
+    let files_run = NativeRun::Image {
+        dir: work.path().to_owned(),
+        root: NativeRoot::InPlace(files.to_owned()),
+        options,
+        user: s.user.map(str::to_owned),
+    };
+    let grants = Grants {
+        dirs: s.mounts.to_vec(),
+        env,
+        args: argv.clone(),
+        workdir: Some(workdir.to_owned()),
+        tty: Some(false),
+        network,
+        ..Grants::default()
+    };
+    let plan = RunPlan {
+        id,
+        workload: Workload::Native(files_run),
+        grants,
+        limits: Limits::default(),
+        stop_signal: SIGTERM,
+        hold: None,
+    };
+    let code = crate::task::run(plan, s.cache)?.code;
     let mut after = stage.snapshot();
     mount_points.remove(&stage, &mut before, &mut after);
     if code != 0 {
@@ -237,8 +344,7 @@ fn unchanged(was: &crate::rootdir::Seen, is: &crate::rootdir::Seen) -> bool {
 /// are kept when wbox runs as root (a native step's `chown` is the image's);
 /// otherwise every file is wbox's own, and the image's root's.
 fn changes(root: &RootDir, before: &Snapshot, after: Snapshot) -> Result<Layer> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let keep_owners = unsafe { libc::geteuid() } == 0;
+    let keep_owners = rustix::process::geteuid().is_root();
     let mut layer = Layer::default();
     // A file with several names in this layer: the first name holds the
     // bytes, the others are hard links to it, as in Docker's layers.

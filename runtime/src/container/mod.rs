@@ -17,104 +17,35 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use rustix::process::Signal;
 
+use crate::image::Image;
+use crate::plan::{Grants, Limits, NativeOptions, PublishedPort};
+use crate::reference::ImageRef;
 use crate::store::{Digest, write_atomic};
-use crate::wasm::{Grants, Limits, Network, PublishedPort};
 use crate::{Error, Result};
 
+mod inspect;
+mod lock;
 pub mod logs;
 mod names;
+mod record;
 mod supervisor;
 
+pub use record::{Config, Spec, State, Status};
 pub use supervisor::{Attach, supervise};
+
+use lock::{lock_file, lock_holder, take_run_lock};
+use record::{read_json, remove_files, write_json};
 
 pub use crate::ids::parse_signal;
 
 /// Seconds `stop` waits for a guest to end before interrupting it.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
-
-/// A container's record, fixed when it is created.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Config {
-    pub id: String,
-    pub name: String,
-    pub created: DateTime<Utc>,
-    #[serde(flatten)]
-    pub spec: Spec,
-}
-
-/// What a container runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Spec {
-    /// The image as the user named it.
-    pub image: String,
-    /// The image's manifest digest in the store.
-    pub image_id: Digest,
-    /// The guest's arguments as they will be, `argv[0]` first.
-    pub argv: Vec<String>,
-    /// The arguments given after the image's name.
-    pub args: Vec<String>,
-    /// The user's grants (the image's own are added when it starts).
-    pub grants: Grants,
-    pub limits: Limits,
-    /// `--rm`: removed once it ends.
-    pub auto_remove: bool,
-    /// Seconds `stop` waits by default.
-    pub stop_timeout: u64,
-    /// What only a native container uses.
-    #[serde(default)]
-    pub native: crate::native::Options,
-    /// How its output is kept. Containers recorded before there was a
-    /// choice get the default, which bounds their logs too.
-    #[serde(default)]
-    pub log: logs::LogConfig,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    #[default]
-    Created,
-    Running,
-    Exited,
-    /// Its supervisor died without recording how the guest ended.
-    Dead,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Exited => "exited",
-            Status::Dead => "dead",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct State {
-    pub status: Status,
-    /// The process that runs the guest.
-    pub pid: Option<u32>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub exit_code: Option<i32>,
-    /// Why it could not start, why it ended, or what went wrong on the way.
-    pub error: Option<String>,
-    /// The ports published while it runs, with the host ports chosen.
-    #[serde(default)]
-    pub ports: Vec<PublishedPort>,
-    /// A native container the kernel killed for going past `--memory`.
-    #[serde(default)]
-    pub oom_killed: bool,
-}
 
 /// A stop or kill asked of a running container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +75,27 @@ impl Request {
     }
 }
 
+/// What a user asks of a new container (the flags of `run` and `create`),
+/// before Docker's rules make it a `Spec`.
+pub struct NewContainer {
+    pub name: Option<String>,
+    /// The arguments given after the image's name.
+    pub args: Vec<String>,
+    /// `--entrypoint`: one program; `""` clears the image's.
+    pub entrypoint: Option<String>,
+    pub grants: Grants,
+    pub limits: Limits,
+    pub native: NativeOptions,
+    /// `-i`: the guest reads the caller's stdin.
+    pub interactive: bool,
+    /// `-t`: the guest is told its stdio is a terminal.
+    pub tty: bool,
+    /// `--rm`.
+    pub auto_remove: bool,
+    pub stop_timeout: Option<u64>,
+    pub log: logs::LogConfig,
+}
+
 /// All containers of one root.
 pub struct Containers {
     dir: PathBuf,
@@ -158,7 +110,7 @@ impl Containers {
 
     /// Records a new container, with a unique name (the one given, or a
     /// generated one).
-    pub fn create(&self, name: Option<String>, spec: Spec) -> Result<Container> {
+    fn create(&self, name: Option<String>, spec: Spec) -> Result<Container> {
         if let Some(name) = &name {
             names::check(name)?;
         }
@@ -191,6 +143,30 @@ impl Containers {
         let dir = self.dir.join(&config.id);
         fs::rename(&staging, &dir).map_err(|e| fs_error(&dir, e))?;
         Ok(Container { dir, config, state: State::default() })
+    }
+
+    /// Records a container of `image`, which the user named `reference`,
+    /// with Docker's rules for its stdio, command and stop timeout.
+    pub fn create_of(&self, image: &Image, reference: &ImageRef, new: NewContainer) -> Result<Container> {
+        new.native.check()?;
+        let entrypoint = Image::entrypoint_flag(new.entrypoint.as_deref());
+        let argv = image.argv(&reference.to_string(), &new.args, entrypoint.as_deref())?;
+        // A container's stdin is empty unless `-i`, and it is told of a
+        // terminal only with `-t`, whatever wbox's own stdio are.
+        let grants = Grants { stdin: new.interactive, tty: Some(new.tty), ..new.grants };
+        let spec = Spec {
+            image: reference.familiar(),
+            image_id: image.manifest_digest.clone(),
+            argv,
+            args: new.args,
+            grants,
+            limits: new.limits,
+            auto_remove: new.auto_remove,
+            stop_timeout: new.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            native: new.native,
+            log: new.log,
+        };
+        self.create(new.name, spec)
     }
 
     /// Every container, oldest first; a record that cannot be read is
@@ -372,11 +348,12 @@ impl Container {
         use std::os::unix::process::CommandExt;
         use std::process::Stdio;
         supervisor.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
-        // SAFETY: setsid(2) between fork and exec: the supervisor leaves our
-        // session, so that a terminal's hangup or Ctrl-C does not reach it.
+        // SAFETY: setsid(2) between fork and exec, async-signal-safe: the
+        // supervisor leaves our session, so that a terminal's hangup or
+        // Ctrl-C does not reach it.
         unsafe {
             supervisor.pre_exec(|| {
-                libc::setsid();
+                let _ = rustix::process::setsid();
                 Ok(())
             });
         }
@@ -428,8 +405,7 @@ impl Container {
         let Some(pid) = self.runner_pid() else { return Ok(false) };
         let path = self.dir.join("request");
         write_atomic(&path, request.encode().as_bytes()).map_err(|e| fs_error(&path, e))?;
-        // SAFETY: kill(2) on the pid that holds the run lock right now.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGUSR1) };
+        signal_runner(pid, Signal::USR1);
         Ok(true)
     }
 
@@ -465,8 +441,7 @@ impl Container {
             return Ok(());
         }
         if let Some(pid) = self.runner_pid() {
-            // SAFETY: kill(2) on the pid that holds the run lock right now.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            signal_runner(pid, Signal::KILL);
         }
         self.wait_until_ended(Some(Duration::from_secs(5)))?;
         self.update(|state| {
@@ -489,7 +464,7 @@ impl Container {
                     self.config.name
                 )));
             }
-            self.request(Request::Kill(libc::SIGKILL))?;
+            self.request(Request::Kill(Signal::KILL.as_raw()))?;
             self.end_within(Duration::ZERO)?;
         }
         let _lock = lock_file(&self.dir.join("lock"))?;
@@ -538,180 +513,17 @@ impl Container {
         )))
     }
 
-    /// `docker inspect`'s view of the container.
     /// The ports it is reachable on: while it runs, those it published.
     pub fn published_ports(&self) -> &[PublishedPort] {
         if self.state.status == Status::Running { &self.state.ports } else { &[] }
     }
+}
 
-    pub fn inspect(&self) -> serde_json::Value {
-        let (c, spec) = (&self.config, &self.config.spec);
-        let s = &self.state;
-        let time = |t: Option<DateTime<Utc>>| {
-            t.map_or("0001-01-01T00:00:00Z".to_owned(), |t| {
-                t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-            })
-        };
-        let mounts: Vec<_> = spec
-            .grants
-            .dirs
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "Type": "bind", "Source": d.host, "Destination": d.guest,
-                    "Mode": if d.read_only { "ro" } else { "" }, "RW": !d.read_only,
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "Id": c.id,
-            "Created": time(Some(c.created)),
-            "Path": spec.argv.first(),
-            "Args": spec.argv.iter().skip(1).collect::<Vec<_>>(),
-            "State": {
-                "Status": s.status.as_str(),
-                "Running": s.status == Status::Running,
-                "Paused": false,
-                "Restarting": false,
-                "OOMKilled": s.oom_killed,
-                "Dead": s.status == Status::Dead,
-                "Pid": s.pid.filter(|_| s.status == Status::Running).unwrap_or(0),
-                "ExitCode": s.exit_code.unwrap_or(0),
-                "Error": s.error.clone().unwrap_or_default(),
-                "StartedAt": time(s.started_at),
-                "FinishedAt": time(s.finished_at),
-            },
-            "Image": spec.image_id,
-            "Name": format!("/{}", c.name),
-            "LogPath": self.log_path().unwrap_or_default(),
-            "Mounts": mounts,
-            "NetworkSettings": {
-                "Ports": port_map(self.published_ports(), |p| serde_json::json!([{
-                    "HostIp": p.host_ip.map_or("0.0.0.0".to_owned(), |ip| ip.to_string()),
-                    "HostPort": p.host_port.to_string(),
-                }])),
-            },
-            "HostConfig": {
-                "PortBindings": port_map(&spec.grants.ports, |p| serde_json::json!([{
-                    "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
-                    "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() },
-                }])),
-                "NetworkMode": match &spec.grants.network {
-                    Network::None => "none",
-                    Network::Host => "host",
-                    Network::Allow(_) => "allow-list",
-                },
-                "Binds": spec.grants.dirs.iter().map(|d| format!("{}:{}{}", d.host.display(), d.guest, if d.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
-                "Memory": spec.limits.memory.unwrap_or(0),
-                "NanoCpus": spec.native.cpus.map_or(0, |c| (c * 1e9) as i64),
-                "PidsLimit": spec.native.pids_limit,
-                "Privileged": spec.native.privileged,
-                "ReadonlyRootfs": spec.native.read_only,
-                "Tmpfs": spec.native.tmpfs.iter().map(|t| {
-                    let (path, options) = t.split_once(':').unwrap_or((t, ""));
-                    (path.to_owned(), serde_json::json!(options))
-                }).collect::<serde_json::Map<_, _>>(),
-                "AutoRemove": spec.auto_remove,
-                "LogConfig": spec.log,
-                "Timeout": spec.limits.timeout.map(|t| t.as_secs_f64()),
-            },
-            "Config": {
-                "Image": spec.image,
-                "Cmd": spec.args,
-                "Env": spec.grants.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-                "WorkingDir": spec.grants.workdir.clone().unwrap_or_default(),
-                "Hostname": spec.native.hostname.clone().unwrap_or_else(|| c.id[..12].to_owned()),
-                "User": spec.native.user.clone().unwrap_or_default(),
-                "StopTimeout": spec.stop_timeout,
-            },
-        })
+/// Signals the process that holds a container's run lock right now.
+fn signal_runner(pid: u32, signal: Signal) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+        let _ = rustix::process::kill_process(pid, signal);
     }
-}
-
-/// Docker's map of ports: `{"80/tcp": VALUE}`.
-fn port_map(
-    ports: &[PublishedPort],
-    value: impl Fn(&PublishedPort) -> serde_json::Value,
-) -> serde_json::Value {
-    ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol()), value(p))).collect()
-}
-
-/// The one byte range every run lock covers: the whole file.
-fn run_lock(kind: i16) -> libc::flock {
-    // SAFETY: flock is plain data; all zeroes is a valid value.
-    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = kind;
-    lock.l_whence = libc::SEEK_SET as i16;
-    lock
-}
-
-/// Takes the run lock of a container for this process, or says who has it.
-fn take_run_lock(dir: &Path) -> Result<std::result::Result<fs::File, u32>> {
-    let path = dir.join("running.lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| fs_error(&path, e))?;
-    let lock = run_lock(libc::F_WRLCK as i16);
-    // SAFETY: F_SETLK with a valid flock on a file we hold open.
-    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &lock) } == 0 {
-        return Ok(Ok(file));
-    }
-    drop(file);
-    Ok(Err(lock_holder(dir).unwrap_or(0)))
-}
-
-fn lock_holder(dir: &Path) -> Option<u32> {
-    let file = fs::File::open(dir.join("running.lock")).ok()?;
-    let mut query = run_lock(libc::F_WRLCK as i16);
-    // SAFETY: F_GETLK fills in the flock we pass; it only asks the kernel.
-    let answered = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut query) } == 0;
-    (answered && query.l_type != libc::F_UNLCK as i16).then_some(query.l_pid as u32)
-}
-
-fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).expect("records serialise");
-    write_atomic(path, &bytes).map_err(|e| fs_error(path, e))
-}
-
-/// Removes a container's directory: renamed first, so that it disappears at
-/// once and another `rm` racing this one finds nothing.
-fn remove_files(dir: &Path) -> Result<()> {
-    let parent = dir.parent().expect("a container lives in containers/");
-    let name = dir.file_name().expect("a container's directory has a name").to_string_lossy();
-    let doomed = parent.join(format!(".removing-{name}"));
-    fs::rename(dir, &doomed).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::Gone { path: dir.to_owned() },
-        _ => fs_error(dir, e),
-    })?;
-    fs::remove_dir_all(&doomed).map_err(|e| fs_error(&doomed, e))
-}
-
-fn lock_file(path: &Path) -> Result<fs::File> {
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|e| fs_error(path, e))?;
-    file.lock().map_err(|e| fs_error(path, e))?;
-    Ok(file)
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let mut text = String::new();
-    fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::Gone { path: path.to_owned() },
-        _ => fs_error(path, e),
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        Error::Internal(anyhow::anyhow!(
-            "{} is damaged: {e}; remove the container with wbox rm -f",
-            path.display()
-        ))
-    })
 }
 
 fn log_error(e: io::Error) -> Error {

@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::IntoRawFd;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -16,8 +16,10 @@ use chrono::Utc;
 use super::logs::Logger;
 use super::{Container, Containers, Request, Status, take_run_lock};
 use crate::image::Image;
+use crate::plan::{Grants, PublishedPort, Reason, Task};
 use crate::store::Store;
-use crate::wasm::{self, CompileCache, Outcome, StopHandle};
+use crate::task;
+use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
 /// Where the guest's output goes.
@@ -70,105 +72,41 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         Attach::Terminal => None,
     };
 
-    let image = Store::open(root).and_then(|store| {
-        let image = Image::load(&store, &container.config.spec.image_id)?;
-        Ok((store, image))
-    });
-    let (store, image) = match image {
-        Ok(found) => found,
-        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
-    };
-    #[cfg(target_os = "linux")]
-    if matches!(image.kind(), Ok(crate::image::Kind::Native { .. })) {
-        return supervise_native(&store, &image, container, &attach, handshake, logger);
-    }
-
-    let (stop, stop_signal) = wasm::stoppable();
-    let prepared = {
+    let planned = Store::open(root).and_then(|store| {
         let spec = &container.config.spec;
-        image.prepare_run(&store, cache, &spec.argv, spec.grants.clone())
-    };
-    let prepared = match prepared {
-        Ok(prepared) => prepared,
+        let image = Image::load(&store, &spec.image_id)?;
+        let grants = Grants { args: spec.argv.clone(), ..spec.grants.clone() };
+        image.plan(
+            &store,
+            &container.config.id,
+            &container.dir,
+            grants,
+            spec.limits.clone(),
+            spec.native.clone(),
+        )
+    });
+    let task = match planned.and_then(|plan| task::create(plan, cache)) {
+        Ok(task) => task,
         Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
     };
-    let limits = container.config.spec.limits.clone();
-    let ready = match wasm::ready(&prepared.program, &prepared.grants, &limits) {
-        Ok(ready) => ready,
-        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
-    };
-    mark_running(&mut container, std::process::id(), ready.published())?;
-    answer_signals(&container.dir, Arc::new(stop))?;
+    if let Err(e) = task.start() {
+        return Err(not_started(e, &mut container, &mut handshake, logger));
+    }
+    mark_running(&mut container, task.pid(), &task.published())?;
+    answer_signals(&container.dir, Arc::clone(&task))?;
     say(&mut handshake, "ok");
 
-    let outcome = ready.run_blocking(stop_signal);
-    let name = prepared.program.name();
-    let (code, error) = match &outcome {
-        Ok(outcome) => {
-            let why = match outcome {
-                Outcome::Exited(_) | Outcome::Signaled(_) => None,
-                Outcome::Trapped(message) => Some(format!("{name} trapped: {message}")),
-                Outcome::TimedOut(after) => {
-                    Some(format!("{name} timed out after {after:?} (--timeout) and was stopped"))
-                }
-            };
-            if let Some(why) = &why {
-                eprintln!("wbox: {why}");
-            }
-            (outcome.exit_code(), why)
-        }
-        Err(e) => (e.exit_code(), Some(e.to_string())),
+    let exit = task.wait();
+    let error = match exit.reason {
+        // Told the guest's stderr already; kept for `inspect`.
+        Reason::Exited | Reason::Signaled(_) => None,
+        _ => exit.describe(&container.config.spec.argv[0]),
     };
-    mark_ended(container, code, error, false, logger)?;
-    outcome.map(|o| o.exit_code())
+    mark_ended(container, exit.code, error, exit.reason == Reason::OomKilled, logger)?;
+    Ok(exit.code)
 }
 
-/// Runs a native container's process to its end.
-#[cfg(target_os = "linux")]
-fn supervise_native(
-    store: &Store,
-    image: &Image,
-    mut container: Container,
-    attach: &Attach,
-    mut handshake: Option<fs::File>,
-    logger: Option<Logger>,
-) -> Result<i32> {
-    use crate::native;
-    let spec = container.config.spec.clone();
-    let stdin = match attach {
-        Attach::Terminal if spec.grants.stdin => dup_fd(0).map(Some),
-        _ => Ok(None),
-    };
-    let started = stdin.and_then(|stdin| {
-        native::start(native::Start {
-            id: &container.config.id,
-            dir: &container.dir,
-            store,
-            image,
-            argv: &spec.argv,
-            grants: &spec.grants,
-            limits: &spec.limits,
-            options: &spec.native,
-            stdin,
-        })
-    });
-    let running = match started {
-        Ok(running) => running,
-        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
-    };
-    mark_running(&mut container, running.pid() as u32, running.published())?;
-    answer_signals(&container.dir, Arc::new(running.signaller()))?;
-    if let Some(mut pipe) = handshake.take() {
-        let _ = writeln!(pipe, "ok");
-    }
-    let ended = running.wait();
-    let error =
-        ended.oom_killed.then(|| "killed by the kernel for going past --memory (OOMKilled)".to_owned());
-    mark_ended(container, ended.exit_code, error, ended.oom_killed, logger)?;
-    Ok(ended.exit_code)
-}
-
-fn mark_running(container: &mut Container, pid: u32, ports: &[crate::wasm::PublishedPort]) -> Result<()> {
+fn mark_running(container: &mut Container, pid: u32, ports: &[PublishedPort]) -> Result<()> {
     container.update(|state| {
         state.status = Status::Running;
         state.pid = Some(pid);
@@ -205,37 +143,6 @@ fn mark_ended(
     Ok(())
 }
 
-/// What a supervisor does to its guest when asked to stop or kill it.
-trait Guest: Send + Sync + 'static {
-    /// Asks it to end by itself: a wasm service drains, a native process
-    /// gets its STOPSIGNAL. (A wasm command cannot be asked: WASI has no
-    /// signals.)
-    fn ask_to_end(&self);
-    /// The effect of this signal, now.
-    fn signal(&self, signal: i32);
-}
-
-impl Guest for StopHandle {
-    fn ask_to_end(&self) {
-        self.drain();
-    }
-
-    fn signal(&self, signal: i32) {
-        self.stop(signal);
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Guest for crate::native::Signaller {
-    fn ask_to_end(&self) {
-        self.send(self.stop_signal);
-    }
-
-    fn signal(&self, signal: i32) {
-        self.send(signal);
-    }
-}
-
 /// Records why the guest could not start and tells the starter.
 fn not_started(
     e: Error,
@@ -263,7 +170,7 @@ fn not_started(
 /// the process itself (Ctrl-C on a foreground run, a shutdown) end the guest
 /// with their effect. A handler only writes the signal's number to a pipe;
 /// a thread acts on it, whichever thread the kernel interrupted.
-fn answer_signals(dir: &Path, guest: Arc<dyn Guest>) -> Result<()> {
+fn answer_signals(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
     static PIPE: OnceLock<i32> = OnceLock::new();
     extern "C" fn on_signal(signal: libc::c_int) {
         if let Some(&fd) = PIPE.get() {
@@ -273,14 +180,11 @@ fn answer_signals(dir: &Path, guest: Arc<dyn Guest>) -> Result<()> {
             unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
         }
     }
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two descriptors we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(Error::Internal(std::io::Error::last_os_error().into()));
-    }
-    let _ = PIPE.set(fds[1]);
-    // SAFETY: the read end is ours alone.
-    let mut signals = fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[0]) });
+    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| Error::Internal(std::io::Error::from(e).into()))?;
+    // The write end lives as long as the process: the handler writes to it.
+    let _ = PIPE.set(writer.into_raw_fd());
+    let mut signals = fs::File::from(reader);
     for signal in [libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
         // SAFETY: installing a handler that only calls write(2).
         unsafe { libc::signal(signal, on_signal as *const () as libc::sighandler_t) };
@@ -318,15 +222,7 @@ fn answer_signals(dir: &Path, guest: Arc<dyn Guest>) -> Result<()> {
 }
 
 fn dup_stdout() -> Result<fs::File> {
-    dup_fd(1).map(fs::File::from)
-}
-
-fn dup_fd(fd: i32) -> Result<OwnedFd> {
-    // SAFETY: dup(2) of an open descriptor gives a new one we own.
-    let fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    if fd < 0 {
-        return Err(Error::Internal(std::io::Error::last_os_error().into()));
-    }
-    // SAFETY: fd is fresh and ours.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let fd = rustix::io::fcntl_dupfd_cloexec(std::io::stdout(), 3)
+        .map_err(|e| Error::Internal(std::io::Error::from(e).into()))?;
+    Ok(fs::File::from(fd))
 }

@@ -50,7 +50,7 @@ pub fn exec(container_dir: &Path, id: &str, e: Exec) -> Result<i32> {
         None => (process.user().uid(), process.user().gid()),
     };
     let extra: HashMap<String, String> = e.env.iter().cloned().collect();
-    let pid = super::run::builder(id, &dir.join("runtime"), super::run::Stdio::Inherit(e.stdin))?
+    let pid = super::process::builder(id, &dir.join("runtime"), super::process::Stdio::Inherit(e.stdin))?
         .as_tenant()
         .with_container_args(e.args.to_vec())
         .with_env(extra)
@@ -62,5 +62,5 @@ pub fn exec(container_dir: &Path, id: &str, e: Exec) -> Result<i32> {
         .map_err(|err| {
             Error::Internal(anyhow::anyhow!("cannot start the process in the container: {err}"))
         })?;
-    Ok(super::run::wait_for(pid.as_raw()))
+    Ok(super::process::wait_for(pid.as_raw()).code)
 }

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::rootfs::fs_error as rootfs_error;
-use crate::wasm::PublishedPort;
+use crate::plan::PublishedPort;
 use crate::{Error, Result};
 
 /// slirp4netns' fixed addresses: the container's, and its DNS forwarder.
@@ -77,7 +77,7 @@ pub(super) fn loopback_up(pid: i32, rootless: bool) -> Result<()> {
     if child < 0 {
         return Err(Error::Internal(anyhow::anyhow!("cannot fork: {}", std::io::Error::last_os_error())));
     }
-    let code = super::run::wait_for(child);
+    let code = super::process::wait_for(child).code;
     if code != 0 {
         let step =
             ["", "join its user namespace", "join its network namespace", "make a socket", "read", "set"];

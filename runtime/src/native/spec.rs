@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::Options;
-use crate::wasm::DirGrant;
+use crate::plan::DirGrant;
+use crate::plan::NativeOptions;
 use crate::{Error, Result};
 
 /// Docker's default capabilities.
@@ -119,7 +119,7 @@ pub(super) struct Plan<'a> {
     /// Holds the container's own `hostname`, `hosts` and `resolv.conf`.
     pub etc: &'a Path,
     pub dirs: &'a [DirGrant],
-    pub options: &'a Options,
+    pub options: &'a NativeOptions,
     pub memory: Option<u64>,
     pub host_network: bool,
     /// `-t`: the process gets a pseudo-terminal.

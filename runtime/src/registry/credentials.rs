@@ -211,9 +211,11 @@ fn from_helper(helper: &str, server: &str) -> Result<Option<(String, String)>> {
     let out = match answer.recv_timeout(HELPER_TIMEOUT) {
         Ok(out) => out.map_err(|e| failed(format!("failed: {e}")))?,
         Err(_) => {
-            // SAFETY: kill(2) on the helper's pid, which its waiting thread
-            // has not reaped yet: it is still our child.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            // The helper's pid, which its waiting thread has not reaped
+            // yet: it is still our child.
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
             return Err(failed(format!(
                 "did not answer within {} s; check that it works: echo {server} | {program} get",
                 HELPER_TIMEOUT.as_secs()

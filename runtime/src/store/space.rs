@@ -19,17 +19,9 @@ fn reserve(total: u64) -> u64 {
 /// filesystem holding `dir`; `None` where the platform cannot tell.
 #[cfg(unix)]
 fn statvfs(dir: &Path) -> io::Result<Option<(u64, u64)>> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
-    // SAFETY: a zeroed statvfs is a valid value for the call to fill in.
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: path is NUL-terminated and stat a valid, writable statvfs.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let unit = stat.f_frsize as u64;
-    Ok(Some((stat.f_bavail as u64 * unit, stat.f_blocks as u64 * unit)))
+    let stat = rustix::fs::statvfs(dir)?;
+    let unit = stat.f_frsize;
+    Ok(Some((stat.f_bavail * unit, stat.f_blocks * unit)))
 }
 
 #[cfg(not(unix))]

@@ -201,8 +201,7 @@ fn read_trusted(entry: &Path) -> std::io::Result<Vec<u8>> {
     {
         use std::os::unix::fs::MetadataExt;
         let meta = file.metadata()?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
+        let me = rustix::process::geteuid().as_raw();
         if meta.uid() != me || meta.mode() & 0o022 != 0 {
             return Err(std::io::Error::other(format!(
                 "not trusted: owned by uid {} with mode {:o}; only the user's own, private entries are loaded",

@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
 
@@ -13,57 +12,32 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use super::context::report;
 use super::engine::start_epoch_ticker;
-use super::grants::Grants;
-use super::limits::{Limits, MemoryCap};
-use super::network::{PublishedPort, listen_for_service, map_published_ports, reserve_for_guest};
+use super::memory::MemoryCap;
+use super::network::{listen_for_service, map_published_ports, reserve_for_guest};
 use super::program::{Compiled, Program};
 use super::serve::serve;
+use crate::plan::{Exit, Grants, Limits, PublishedPort};
 use crate::{Error, Result};
-
-/// How a guest ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// It returned or called exit with this code.
-    Exited(i32),
-    /// It trapped; the message says where and why.
-    Trapped(String),
-    /// It was still running at the deadline and was interrupted.
-    TimedOut(Duration),
-    /// It was ended with this signal's effect (`stop`, `kill`, Ctrl-C).
-    Signaled(i32),
-}
-
-impl Outcome {
-    /// The exit code Docker users expect: the guest's own, 134 for a trap
-    /// (as for an abort), 124 for a deadline (as `timeout(1)` does).
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Outcome::Exited(code) => *code,
-            Outcome::Trapped(_) => 134,
-            Outcome::TimedOut(_) => 124,
-            Outcome::Signaled(signal) => 128 + signal,
-        }
-    }
-}
 
 /// Ends a running guest from any thread, with a signal's effect: the guest
 /// is interrupted at its next epoch tick, or at once if it waits in a host
 /// call.
 #[derive(Clone)]
-pub struct StopHandle {
+pub(crate) struct StopHandle {
     stop: Arc<Mutex<Option<oneshot::Sender<i32>>>>,
     drain: Arc<Notify>,
 }
 
 /// What `run` waits on besides the guest: a `StopHandle` firing.
-pub struct StopSignal {
+pub(crate) struct StopSignal {
     pub(crate) stop: oneshot::Receiver<i32>,
     pub(crate) drain: Arc<Notify>,
 }
 
 /// A handle to stop a run, and the signal to give `run`.
-pub fn stoppable() -> (StopHandle, StopSignal) {
+pub(crate) fn stoppable() -> (StopHandle, StopSignal) {
     let (sender, receiver) = oneshot::channel();
     let drain = Arc::new(Notify::new());
     (
@@ -93,21 +67,24 @@ impl StopHandle {
 /// A program with its grants, ready to run: the names in its network grant
 /// resolved and, for an HTTP service, its published ports bound, so that a
 /// bad name or a port in use is an error before anything starts.
-pub struct Ready<'a> {
-    program: &'a Program,
+pub(crate) struct Ready {
+    program: Program,
     grants: Grants,
-    limits: &'a Limits,
+    limits: Limits,
     listeners: Vec<TcpListener>,
 }
 
 /// Prepares `program` to run with exactly these grants and limits.
-pub fn ready<'a>(program: &'a Program, grants: &Grants, limits: &'a Limits) -> Result<Ready<'a>> {
+pub(crate) fn ready(program: Program, grants: &Grants, limits: Limits) -> Result<Ready> {
     let mut grants = Grants { network: grants.network.resolved()?, ..grants.clone() };
     let listeners = if program.is_http_service() {
         if grants.ports.is_empty() {
-            eprintln!(
-                "wbox: {} is an HTTP service, but no port is published: nothing can reach it; publish one, e.g. -p 8080:80",
-                program.name
+            report(
+                grants.stdio.as_ref(),
+                &format!(
+                    "{} is an HTTP service, but no port is published: nothing can reach it; publish one, e.g. -p 8080:80",
+                    program.name
+                ),
             );
         }
         listen_for_service(&program.name, &mut grants.ports)?
@@ -118,7 +95,7 @@ pub fn ready<'a>(program: &'a Program, grants: &Grants, limits: &'a Limits) -> R
     Ok(Ready { program, grants, limits, listeners })
 }
 
-impl Ready<'_> {
+impl Ready {
     /// The published ports, with the host ports chosen for those given as 0.
     pub fn published(&self) -> &[PublishedPort] {
         &self.grants.ports
@@ -126,13 +103,12 @@ impl Ready<'_> {
 
     /// Runs the program to its end, or until `stop` fires; a service until
     /// it is stopped. The guest's stdio is the caller's.
-    pub async fn run(self, stop: StopSignal) -> Result<Outcome> {
+    pub async fn run(self, stop: StopSignal) -> Result<Exit> {
         match &self.program.compiled {
             Compiled::Component(component) if self.program.is_http_service() => {
-                serve(&self.program.name, component, self.grants, self.limits.clone(), self.listeners, stop)
-                    .await
+                serve(&self.program.name, component, self.grants, self.limits, self.listeners, stop).await
             }
-            _ => run_command(self.program, &self.grants, self.limits, stop).await,
+            _ => run_command(&self.program, &self.grants, &self.limits, stop).await,
         }
     }
 
@@ -140,7 +116,7 @@ impl Ready<'_> {
     /// is shut down without waiting for host calls a deadline left blocked
     /// (a read of a pipe that never ends), so that wbox exits when the guest
     /// does. A service's runtime has a thread per core.
-    pub fn run_blocking(self, stop: StopSignal) -> Result<Outcome> {
+    pub fn run_blocking(self, stop: StopSignal) -> Result<Exit> {
         let runtime = if self.program.is_http_service() {
             tokio::runtime::Builder::new_multi_thread().enable_all().build()
         } else {
@@ -153,28 +129,7 @@ impl Ready<'_> {
     }
 }
 
-/// Runs a program to its end with exactly these grants and limits, or until
-/// `stop` fires. The guest's stdio is the caller's.
-pub async fn run(program: &Program, grants: &Grants, limits: &Limits, stop: StopSignal) -> Result<Outcome> {
-    ready(program, grants, limits)?.run(stop).await
-}
-
-/// `run` for callers that are not async.
-pub fn run_blocking(
-    program: &Program,
-    grants: &Grants,
-    limits: &Limits,
-    stop: StopSignal,
-) -> Result<Outcome> {
-    ready(program, grants, limits)?.run_blocking(stop)
-}
-
-async fn run_command(
-    program: &Program,
-    grants: &Grants,
-    limits: &Limits,
-    stop: StopSignal,
-) -> Result<Outcome> {
+async fn run_command(program: &Program, grants: &Grants, limits: &Limits, stop: StopSignal) -> Result<Exit> {
     let mut builder = grants.wasi_builder()?;
     let run = async {
         match &program.compiled {
@@ -194,7 +149,7 @@ async fn run_command(
                         program.name
                     ))
                 })?;
-                Ok(Outcome::from_result(start.call_async(&mut store, ()).await))
+                Ok(exit_of(start.call_async(&mut store, ()).await))
             }
             Compiled::Component(component) => {
                 let state = P2State {
@@ -211,10 +166,10 @@ async fn run_command(
                     Err(e) => return started_and_ended(&program.name, e),
                 };
                 Ok(match command.wasi_cli_run().call_run(&mut store).await {
-                    Ok(Ok(())) => Outcome::Exited(0),
+                    Ok(Ok(())) => Exit::exited(0),
                     // WASI 0.2's exit carries only success or failure.
-                    Ok(Err(())) => Outcome::Exited(1),
-                    Err(e) => Outcome::from_result(Err(e)),
+                    Ok(Err(())) => Exit::exited(1),
+                    Err(e) => exit_of(Err(e)),
                 })
             }
         }
@@ -243,8 +198,8 @@ async fn run_command(
     // Dropping the run future drops the store: the guest is gone.
     tokio::select! {
         result = run => result,
-        after = deadline => Ok(Outcome::TimedOut(after)),
-        signal = stopped => Ok(Outcome::Signaled(signal)),
+        after = deadline => Ok(Exit::timed_out(after)),
+        signal = stopped => Ok(Exit::signaled(signal)),
     }
 }
 
@@ -263,15 +218,14 @@ pub(crate) fn new_store<T: Send + 'static>(
     store
 }
 
-impl Outcome {
-    pub(crate) fn from_result(result: wasmtime::Result<()>) -> Outcome {
-        match result {
-            Ok(()) => Outcome::Exited(0),
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(exit) => Outcome::Exited(exit.0),
-                None => Outcome::Trapped(trap_message(&e)),
-            },
-        }
+/// How a guest's call into wasm ended.
+pub(crate) fn exit_of(result: wasmtime::Result<()>) -> Exit {
+    match result {
+        Ok(()) => Exit::exited(0),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => Exit::exited(exit.0),
+            None => Exit::trapped(trap_message(&e)),
+        },
     }
 }
 
@@ -288,15 +242,15 @@ fn trap_message(e: &wasmtime::Error) -> String {
 /// Instantiation failed. If the guest's own start code trapped or exited, it
 /// ran and ended like any run; otherwise it could not be started at all (an
 /// import we do not grant, a memory larger than the cap allows).
-fn started_and_ended(name: &str, e: wasmtime::Error) -> Result<Outcome> {
+fn started_and_ended(name: &str, e: wasmtime::Error) -> Result<Exit> {
     if e.is::<I32Exit>() || e.is::<wasmtime::Trap>() {
-        Ok(Outcome::from_result(Err(e)))
+        Ok(exit_of(Err(e)))
     } else {
         Err(Error::NotRunnable(format!("cannot start {name}: {e:#}")))
     }
 }
 
-fn internal(e: wasmtime::Error) -> Error {
+pub(crate) fn internal(e: wasmtime::Error) -> Error {
     Error::Internal(anyhow::anyhow!("{e:#}"))
 }
 

@@ -25,11 +25,11 @@ use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use super::context::report;
 use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
-use super::grants::Grants;
-use super::limits::{Limits, MemoryCap};
-use super::network::Network;
-use super::run::{Outcome, StopSignal, new_store};
+use super::memory::MemoryCap;
+use super::run::{StopSignal, exit_of, internal, new_store};
+use crate::plan::{Exit, Grants, Limits, Network, Reason};
 use crate::{Error, Result};
 
 struct Service {
@@ -65,7 +65,7 @@ pub(crate) async fn serve(
     limits: Limits,
     listeners: Vec<TcpListener>,
     stop: StopSignal,
-) -> Result<Outcome> {
+) -> Result<Exit> {
     let mut linker = Linker::new(component.engine());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
@@ -97,7 +97,7 @@ pub(crate) async fn serve(
     };
     tokio::pin!(stopped);
     tokio::select! {
-        signal = &mut stopped => return Ok(Outcome::Signaled(signal)),
+        signal = &mut stopped => return Ok(Exit::signaled(signal)),
         () = drain.notified() => {}
     }
     // No new connections; idle keep-alive connections close, busy ones
@@ -106,8 +106,8 @@ pub(crate) async fn serve(
     while accepting.join_next().await.is_some() {}
     let graceful = Arc::into_inner(graceful).expect("every acceptor has ended");
     tokio::select! {
-        () = graceful.shutdown() => Ok(Outcome::Exited(0)),
-        signal = stopped => Ok(Outcome::Signaled(signal)),
+        () = graceful.shutdown() => Ok(Exit::exited(0)),
+        signal = stopped => Ok(Exit::signaled(signal)),
     }
 }
 
@@ -156,7 +156,7 @@ impl Service {
         match self.call_guest(request).await {
             Ok(response) => response,
             Err(why) => {
-                eprintln!("wbox: {what}: {why}");
+                report(self.grants.stdio.as_ref(), &format!("{what}: {why}"));
                 failure(why)
             }
         }
@@ -215,9 +215,9 @@ impl Service {
             Ok(Err(code)) => Err(format!("the guest answered with an error: {code:?}")),
             Err(_) => Err(match guest.await {
                 Ok(Ok(())) => "the guest returned without a response".to_string(),
-                Ok(Err(e)) => match Outcome::from_result(Err(e)) {
-                    Outcome::Trapped(message) => format!("the guest trapped: {message}"),
-                    other => format!("the guest ended: {other:?}"),
+                Ok(Err(e)) => match exit_of(Err(e)) {
+                    Exit { reason: Reason::Trapped(message), .. } => format!("the guest trapped: {message}"),
+                    exit => format!("the guest ended with exit code {}", exit.code),
                 },
                 Err(e) => format!("the guest's task failed: {e}"),
             }),
@@ -249,10 +249,6 @@ fn failure(why: String) -> hyper::Response<HyperOutgoingBody> {
     *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, "text/plain".parse().expect("a valid header"));
     response
-}
-
-fn internal(e: wasmtime::Error) -> Error {
-    Error::Internal(anyhow::anyhow!("{e:#}"))
 }
 
 struct RequestState {

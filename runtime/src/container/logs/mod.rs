@@ -11,7 +11,7 @@ pub use files::{LogFiles, Reader};
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -47,10 +47,7 @@ impl Logger {
         let mut copiers = Vec::new();
         for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
             let (reader, writer) = pipe()?;
-            // SAFETY: dup2 onto a standard descriptor; the old one is closed.
-            if unsafe { libc::dup2(writer.as_raw_fd(), fd) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
+            if fd == 1 { rustix::stdio::dup2_stdout(&writer) } else { rustix::stdio::dup2_stderr(&writer) }?;
             drop(writer);
             let file = Arc::clone(&file);
             copiers.push(std::thread::spawn(move || copy(fs::File::from(reader), stream, &file)));
@@ -71,10 +68,8 @@ impl Logger {
 /// Points fds 1 and 2 at /dev/null.
 fn discard_stdio() {
     if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
-        for fd in [1, 2] {
-            // SAFETY: dup2 onto a standard descriptor; the old one is closed.
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
     }
 }
 
@@ -115,11 +110,5 @@ fn copy(reader: fs::File, stream: &str, file: &Mutex<Writer>) -> Option<String> 
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two descriptors we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both are fresh descriptors nobody else owns.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
 }

@@ -2,7 +2,6 @@
 //! the guests that examples/build.sh compiled; for the pull tests, a real
 //! registry (registry.rs) and the images pushed to it (images.rs); a private
 //! Docker daemon to compare with (dockerd.rs).
-#![allow(dead_code)]
 
 pub mod containerd;
 pub mod dockerd;
@@ -14,9 +13,37 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+/// The workspace's top directory.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A binary of the workspace, built beside the running test (Cargo builds
+/// a package's binaries before its integration tests): the test is
+/// `target/PROFILE/deps/NAME-HASH`, the binary `target/PROFILE/NAME`.
+pub fn binary(name: &str) -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    test.parent().and_then(Path::parent).expect("a test lives in target/PROFILE/deps").join(name)
+}
+
+/// A directory for what tests keep between runs: Cargo's `target/tmp`.
+pub fn target_tmpdir() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's own path");
+    let target = test.ancestors().nth(3).expect("a test lives in target/PROFILE/deps");
+    let dir = target.join("tmp");
+    std::fs::create_dir_all(&dir).expect("target/tmp");
+    dir
+}
+
 /// A wbox whose state lives in a fresh temporary root.
 pub struct Wbox {
     pub root: TempDir,
+}
+
+impl Default for Wbox {
+    fn default() -> Self {
+        Wbox::new()
+    }
 }
 
 impl Wbox {
@@ -30,7 +57,7 @@ impl Wbox {
     /// module's digest and written atomically, so sharing is safe.
     pub fn with_shared_compile_cache() -> Self {
         let wbox = Wbox::new();
-        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-cache");
+        let shared = target_tmpdir().join("compile-cache");
         std::fs::create_dir_all(&shared).unwrap();
         std::fs::create_dir_all(wbox.root.path().join("cache")).unwrap();
         std::os::unix::fs::symlink(&shared, wbox.root.path().join("cache/compiled")).unwrap();
@@ -40,7 +67,7 @@ impl Wbox {
     /// A `wbox` command with this root and nothing of the test's own
     /// environment that could change what wbox prints.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wbox"));
+        let mut command = Command::new(binary("wbox"));
         command
             .env("WBOX_ROOT", self.root.path())
             .env_remove("RUST_BACKTRACE")
@@ -103,7 +130,7 @@ impl Drop for Wbox {
 
 /// A guest built by examples/build.sh, e.g. `guest("hello.wasm")`.
 pub fn guest(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/out").join(name);
+    let path = workspace().join("examples/out").join(name);
     assert!(path.exists(), "{} is missing: run examples/build.sh first", path.display());
     path.to_str().unwrap().to_owned()
 }

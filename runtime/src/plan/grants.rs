@@ -1,13 +1,11 @@
-//! Grants: what a guest may touch. Nothing is granted unless asked for; each
-//! grant is handed to wasmtime-wasi, which enforces it with cap-std.
+//! Grants: what a guest may touch. Nothing is granted unless asked for; a
+//! wasm guest's grants are handed to wasmtime-wasi, which enforces them with
+//! cap-std, a native container's become its mounts.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime_wasi::cli::{AsyncStdinStream, IsTerminal, OutputFile, StdinStream, StdoutStream};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
-
-use super::network::{self, Network, PublishedPort};
+use super::network::{Network, PublishedPort};
 use crate::{Error, Result};
 
 /// Everything a guest is given besides its limits.
@@ -159,6 +157,20 @@ fn normalise_guest_path(guest: &str) -> std::result::Result<String, String> {
     Ok(if normal.is_empty() { "/".into() } else { normal })
 }
 
+/// An environment given in layers (an image's, then a user's): for a key
+/// given more than once, the last value, in the place the key first
+/// appeared.
+pub fn merge_env<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mut env: Vec<(&str, &str)> = Vec::new();
+    for (key, value) in pairs {
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => env.push((key, value)),
+        }
+    }
+    env
+}
+
 /// Parses `-e KEY=VALUE`, or `-e KEY` which takes KEY from wbox's own
 /// environment and is skipped when unset, as Docker does.
 pub fn parse_env(spec: &str) -> Result<Option<(String, String)>> {
@@ -263,148 +275,16 @@ impl Grants {
     /// The environment the guest sees: for a key given more than once, the
     /// last value, in the place the key first appeared.
     pub fn effective_env(&self) -> Vec<(&str, &str)> {
-        let mut env: Vec<(&str, &str)> = Vec::new();
-        for (key, value) in &self.env {
-            match env.iter_mut().find(|(k, _)| k == key) {
-                Some(slot) => slot.1 = value,
-                None => env.push((key, value)),
-            }
-        }
-        env
-    }
-
-    /// A WASI context builder holding exactly these grants (and the
-    /// caller's stdio), and nothing else. The grants must have passed
-    /// `check` (`from_flags` does it), and their network be `resolved`.
-    pub(crate) fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
-        let mut builder = WasiCtxBuilder::new();
-        if self.network != Network::None || !self.ports.is_empty() {
-            let (network, ports) = (self.network.clone(), self.ports.clone());
-            builder.socket_addr_check(move |address, usage| {
-                let allowed = network::check(&network, &ports, address, usage);
-                Box::pin(async move { allowed })
-            });
-            builder.allow_tcp(true).allow_udp(true);
-            builder.allow_ip_name_lookup(self.network.allows_lookup());
-        }
-        let terminal = |host: bool| self.tty.unwrap_or(host);
-        if let Some(files) = &self.stdio {
-            files.give_to(&mut builder, terminal(false))?;
-        } else {
-            if self.stdin {
-                let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
-                builder.stdin(Reported { stream: wasmtime_wasi::cli::stdin(), terminal });
-            }
-            let terminal = terminal(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-            builder.stdout(Reported { stream: wasmtime_wasi::cli::stdout(), terminal });
-            builder.stderr(Reported { stream: wasmtime_wasi::cli::stderr(), terminal });
-        }
-        builder.args(&self.args);
-        for (key, value) in self.effective_env() {
-            builder.env(key, value);
-        }
-        for dir in &self.dirs {
-            builder
-                .preopened_dir(&dir.host, &dir.guest, dir.perms())
-                .map_err(|e| Error::usage(format!("cannot grant {}: {e}", dir.host.display())))?;
-        }
-        if let Some(workdir) = &self.workdir {
-            self.check_workdir(workdir)?;
-            // The working directory is only that: where the guest starts
-            // (wasi:cli's initial-cwd). It is never made a preopen of its
-            // own: wasi-libc resolves "x" and "/x" alike from its own cwd,
-            // which starts at "/", so a preopen "." would take the place of
-            // "/" for every absolute path (issue 26).
-            builder.initial_cwd(workdir);
-        }
-        Ok(builder)
-    }
-
-    /// Refuses a working directory that a grant holds but that is not a
-    /// directory there, looked up as the guest would reach it: through
-    /// cap-std, so a symlink inside the grant (perhaps one a guest made)
-    /// cannot lead outside it.
-    fn check_workdir(&self, workdir: &str) -> Result<()> {
-        let Some((grant, rest)) = self.grant_holding(workdir) else { return Ok(()) };
-        let root = cap_std::fs::Dir::open_ambient_dir(&grant.host, cap_std::ambient_authority());
-        let opened =
-            root.and_then(|root| if rest.as_os_str().is_empty() { Ok(root) } else { root.open_dir(rest) });
-        opened.map(drop).map_err(|e| {
-            Error::usage(format!(
-                "working directory {workdir} cannot be opened in the grant of {}: {e}",
-                grant.host.display()
-            ))
-        })
+        merge_env(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// The grant whose guest path holds `guest_path`, and the rest of the
     /// path below that grant.
-    fn grant_holding<'a>(&'a self, guest_path: &'a str) -> Option<(&'a DirGrant, &'a Path)> {
+    pub(crate) fn grant_holding<'a>(&'a self, guest_path: &'a str) -> Option<(&'a DirGrant, &'a Path)> {
         self.dirs
             .iter()
             .filter_map(|grant| Some((grant, Path::new(guest_path).strip_prefix(&grant.guest).ok()?)))
             .max_by_key(|(grant, _)| grant.guest.len())
-    }
-}
-
-impl StdioFiles {
-    fn give_to(&self, builder: &mut WasiCtxBuilder, terminal: bool) -> Result<()> {
-        let own = |file: &Arc<std::fs::File>| {
-            file.try_clone()
-                .map_err(|e| Error::Internal(anyhow::anyhow!("cannot hand on the guest's stdio: {e}")))
-        };
-        if let Some(stdin) = &self.stdin {
-            // Read on a task of its own, so that a guest waiting for input
-            // can still be stopped.
-            let stream = AsyncStdinStream::new(tokio::fs::File::from_std(own(stdin)?));
-            builder.stdin(Reported { stream, terminal });
-        }
-        if let Some(stdout) = &self.stdout {
-            builder.stdout(Reported { stream: OutputFile::new(own(stdout)?), terminal });
-        }
-        if let Some(stderr) = &self.stderr {
-            builder.stderr(Reported { stream: OutputFile::new(own(stderr)?), terminal });
-        }
-        Ok(())
-    }
-}
-
-/// One of wbox's stdio streams, with what the guest is told about it being
-/// a terminal (the wasi terminal interfaces, preview 1's fdstat).
-struct Reported<T> {
-    stream: T,
-    terminal: bool,
-}
-
-impl<T> IsTerminal for Reported<T> {
-    fn is_terminal(&self) -> bool {
-        self.terminal
-    }
-}
-
-impl<T: StdinStream> StdinStream for Reported<T> {
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
-        self.stream.async_stream()
-    }
-
-    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::InputStream> {
-        self.stream.p2_stream()
-    }
-}
-
-impl<T: StdoutStream> StdoutStream for Reported<T> {
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        self.stream.async_stream()
-    }
-
-    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::OutputStream> {
-        self.stream.p2_stream()
-    }
-}
-
-impl DirGrant {
-    fn perms(&self) -> FsPerms {
-        if self.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite }
     }
 }
 

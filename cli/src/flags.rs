@@ -1,0 +1,206 @@
+//! Flags several commands share, and what they become in the runtime's
+//! terms. Only parsing happens here; the rules are the runtime's.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use wbox_runtime::container::NewContainer;
+use wbox_runtime::container::logs::LogConfig;
+use wbox_runtime::plan::{Grants, Limits, NativeOptions, Network, PublishedPort};
+use wbox_runtime::registry::PullOptions;
+
+/// How to reach registries: flags of every command that talks to one.
+#[derive(Args, Clone, Default)]
+pub struct RegistryFlags {
+    /// Reach this registry over plain HTTP (loopback registries always are) (repeatable)
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+}
+
+impl RegistryFlags {
+    pub fn options(&self) -> PullOptions {
+        PullOptions { platform: None, insecure_registries: self.insecure_registries.clone() }
+    }
+}
+
+/// What to pull: flags shared by `pull` and `run`.
+#[derive(Args, Clone, Default)]
+pub struct PullFlags {
+    /// Platform to pick from a multi-platform image, e.g. wasi/wasm or linux/amd64
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryFlags,
+}
+
+impl PullFlags {
+    pub fn options(&self) -> PullOptions {
+        PullOptions { platform: self.platform.clone(), ..self.registry.options() }
+    }
+}
+
+/// What makes a container of an image, besides its grants: `run` and `create`.
+#[derive(Args)]
+pub struct ContainerFlags {
+    /// Name the container (by default wbox makes one up)
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Remove the container once it ends
+    #[arg(long)]
+    pub rm: bool,
+
+    /// Seconds `wbox stop` gives the program before interrupting it (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
+
+    /// Give the program wbox's stdin (otherwise its stdin is empty)
+    #[arg(short, long)]
+    pub interactive: bool,
+
+    /// Tell the program its stdio is a terminal (otherwise it is told it is not)
+    #[arg(short, long)]
+    pub tty: bool,
+
+    /// Run this program instead of the image's ENTRYPOINT (and its CMD)
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+
+    /// Native containers: the hostname (default: the container's short id)
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+
+    /// Native containers: run as USER[:GROUP], names or numbers (default: the image's USER)
+    #[arg(short = 'u', long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+
+    /// Native containers: mount the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Native containers: mount a tmpfs at PATH, e.g. /tmp or /run:size=64m (repeatable)
+    #[arg(long, value_name = "PATH[:OPTIONS]")]
+    pub tmpfs: Vec<String>,
+
+    /// Native containers: at most N processes (cgroup pids limit)
+    #[arg(long, value_name = "N")]
+    pub pids_limit: Option<i64>,
+
+    /// Native containers: at most this many CPUs' time, e.g. 0.5
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+
+    /// Keep the output with this log driver: local (rotated; the default unless
+    /// ROOT/config.json names another), json-file, or none
+    #[arg(long, value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+
+    /// A log driver option: max-size=SIZE (e.g. 10m) to rotate the log at that size,
+    /// max-file=N files to keep (repeatable)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    pub log_opts: Vec<String>,
+
+    /// Native containers: every capability, no syscall filter, /sys and devices writable.
+    /// Never implied; give it only to a container you trust with the host
+    #[arg(long)]
+    pub privileged: bool,
+}
+
+impl ContainerFlags {
+    /// The container these flags and `grants` ask for, checked.
+    pub fn new_container(
+        &self,
+        root: &Path,
+        grants: &GrantFlags,
+        args: Vec<String>,
+    ) -> wbox_runtime::Result<NewContainer> {
+        let log = LogConfig::for_new_container(root, self.log_driver.as_deref(), &self.log_opts)?;
+        let (grants_given, limits) = grants.to_grants(Vec::new())?;
+        let native = self.native(grants);
+        Ok(NewContainer {
+            name: self.name.clone(),
+            args,
+            entrypoint: self.entrypoint.clone(),
+            grants: grants_given,
+            limits,
+            native,
+            interactive: self.interactive,
+            tty: self.tty,
+            auto_remove: self.rm,
+            stop_timeout: self.stop_timeout,
+            log,
+        })
+    }
+
+    fn native(&self, grants: &GrantFlags) -> NativeOptions {
+        NativeOptions {
+            hostname: self.hostname.clone(),
+            user: self.user.clone(),
+            read_only: self.read_only,
+            tmpfs: self.tmpfs.clone(),
+            pids_limit: self.pids_limit,
+            cpus: self.cpus,
+            privileged: self.privileged,
+            network_given: grants.network.is_some() || !grants.allow_net.is_empty(),
+        }
+    }
+}
+
+/// The grants and limits every command that makes a container shares.
+#[derive(Args)]
+pub struct GrantFlags {
+    /// Grant a host directory at a guest path: HOST:GUEST[:ro] (repeatable)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]
+    pub volumes: Vec<String>,
+
+    /// Set an environment variable: KEY=VALUE, or KEY to pass wbox's own (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Read environment variables from a file of KEY=VALUE lines (repeatable)
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
+    /// The program's working directory, a guest path
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// Publish a container port on the host: [IP:]HOST_PORT:CONTAINER_PORT[/udp] (repeatable)
+    #[arg(short = 'p', long = "publish", value_name = "[IP:]HOST:CONTAINER")]
+    pub publish: Vec<String>,
+
+    /// The network the program may reach: none (the default) or host (everything)
+    #[arg(long, value_name = "none|host")]
+    pub network: Option<String>,
+
+    /// Let the program reach this destination only: HOST[:PORT] or ADDR/CIDR[:PORT] (repeatable)
+    #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
+    pub allow_net: Vec<String>,
+
+    /// Cap on the program's memory (all linear memories and tables): e.g. 64m, 1g
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// For an HTTP service: let one instance answer up to N requests in turn
+    /// (default 1, a fresh instance per request); faster, but a request can
+    /// see what earlier ones left in the instance's memory
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub instance_reuse: Option<u32>,
+
+    /// Interrupt the program after this long (exit 124): e.g. 500ms, 30s, 1m30s
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+impl GrantFlags {
+    pub fn to_grants(&self, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
+        let mut grants =
+            Grants::from_flags(&self.volumes, &self.env_files, &self.env, self.workdir.as_deref(), argv)?;
+        grants.network = Network::from_flags(self.network.as_deref(), &self.allow_net)?;
+        grants.ports = self.publish.iter().map(|p| PublishedPort::parse(p)).collect::<Result<_, _>>()?;
+        let mut limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;
+        limits.instance_reuse = self.instance_reuse;
+        Ok((grants, limits))
+    }
+}

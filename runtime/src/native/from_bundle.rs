@@ -1,0 +1,74 @@
+//! A native container of an OCI bundle someone else prepared (a containerd
+//! shim's): its runtime spec and root filesystem as given.
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::cgroup::remove_state;
+use super::network;
+use super::process::{Stdio, builder, pidfd};
+use super::run::Running;
+use crate::plan::StdioFiles;
+use crate::{Error, Result};
+
+/// Where libcontainer keeps the state of a bundle's container.
+const BUNDLE_STATE: &str = "wbox-state";
+
+/// Makes the container a bundle describes (the first half of
+/// `create`/`start`, as the OCI runtime verbs split it).
+pub(super) fn from_bundle(id: &str, bundle: &Path, stdio: Option<&StdioFiles>) -> Result<Running> {
+    let spec = oci_spec::runtime::Spec::load(bundle.join("config.json"))
+        .map_err(|e| Error::usage(format!("the bundle's config.json cannot be read: {e}")))?;
+    if spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false) {
+        return Err(Error::usage(
+            "a terminal for a native container is not supported by the wbox shim yet; run without -t",
+        ));
+    }
+    let cgroup = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()).unwrap_or_default();
+    let fd = |file: Option<&Arc<fs::File>>| -> Result<Option<OwnedFd>> {
+        let owned = file.map(|f| f.try_clone().map(OwnedFd::from)).transpose();
+        owned.map_err(|e| Error::Internal(anyhow::anyhow!("cannot hand on the task's stdio: {e}")))
+    };
+    let stdio = match stdio {
+        Some(s) => [fd(s.stdin.as_ref())?, fd(s.stdout.as_ref())?, fd(s.stderr.as_ref())?],
+        None => [None, None, None],
+    };
+    let runtime = builder(id, &bundle.join(BUNDLE_STATE), Stdio::Files(stdio))?
+        .as_init(bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build()
+        .map_err(|e| Error::NotRunnable(format!("cannot create the container: {e}")))?;
+    let pid = runtime.pid().map_or(0, |p| p.as_raw());
+    let running = Running {
+        pidfd: Arc::new(pidfd(pid)?),
+        runtime,
+        pid,
+        rootfs: None,
+        slirp: None,
+        terminal: None,
+        cgroup: cgroup.to_string_lossy().into_owned(),
+        published: Vec::new(),
+        stop_signal: libc::SIGTERM,
+        _image: None,
+    };
+    // A container made with its own network namespace has only a loopback
+    // device, down; the spec's maker (containerd) adds any other.
+    if crate::oci::has_own_network(&spec)
+        && let Err(e) = network::loopback_up(pid, false)
+    {
+        running.signaller().send(libc::SIGKILL);
+        running.wait();
+        return Err(e);
+    }
+    Ok(running)
+}
+
+/// Removes what a bundle's container left (its processes, cgroup and
+/// state), after a shim that was killed or a create that failed.
+pub fn clean_up_bundle(id: &str, bundle: &Path) {
+    remove_state(&bundle.join(BUNDLE_STATE), id);
+    let _ = fs::remove_dir_all(bundle.join(BUNDLE_STATE));
+}

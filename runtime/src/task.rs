@@ -1,0 +1,29 @@
+//! The one place that decides how a plan runs: a wasm program under
+//! wasmtime, Linux binaries in a namespace container.
+
+use std::sync::Arc;
+
+use crate::Result;
+use crate::plan::{Exit, RunPlan, Task, Workload};
+use crate::wasm::{self, CompileCache};
+
+/// Makes the task a plan describes, ready to start: a wasm program compiled
+/// (through `cache`), a native container created.
+pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<Arc<dyn Task>> {
+    match &plan.workload {
+        Workload::Wasm(_) => Ok(Arc::new(wasm::create(plan, cache)?)),
+        #[cfg(target_os = "linux")]
+        Workload::Native(_) => Ok(Arc::new(crate::native::create(plan)?)),
+        #[cfg(not(target_os = "linux"))]
+        Workload::Native(_) => Err(crate::Error::NotRunnable(
+            "native containers need Linux; on this host wbox runs wasm images".into(),
+        )),
+    }
+}
+
+/// Runs a plan to its end in the foreground.
+pub fn run(plan: RunPlan, cache: &CompileCache) -> Result<Exit> {
+    let task = create(plan, cache)?;
+    task.start()?;
+    Ok(task.wait())
+}

@@ -1,0 +1,105 @@
+//! A wasm run as a `Task`: compiled and made ready (network names resolved,
+//! a service's ports bound) when created, run on a thread of its own once
+//! started.
+
+use std::sync::{Arc, Mutex};
+
+use super::CompileCache;
+use super::context::report;
+use super::program::Program;
+use super::run::{Ready, StopHandle, StopSignal, ready, stoppable};
+use crate::plan::{Exit, ExitCell, ModuleSource, PublishedPort, RunPlan, StdioFiles, Task, Workload};
+use crate::{Error, Result};
+
+pub struct WasmTask {
+    name: String,
+    published: Vec<PublishedPort>,
+    stop: StopHandle,
+    /// Until it is started.
+    pending: Mutex<Option<(Ready, StopSignal)>>,
+    ended: Arc<ExitCell>,
+    /// Where a trap or a deadline is reported: the guest's stderr.
+    stdio: Option<StdioFiles>,
+    _hold: Option<std::fs::File>,
+}
+
+/// Compiles a plan's wasm program (through `cache`) and makes it ready to
+/// start: what cannot run is an error here, before anything starts.
+pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
+    let Workload::Wasm(module) = plan.workload else {
+        return Err(Error::Internal(anyhow::anyhow!("a native plan was given to the wasm executor")));
+    };
+    let program = match module.source {
+        ModuleSource::Bytes(bytes) => Program::load_bytes(module.name, &bytes, cache)?,
+        ModuleSource::File(path) => Program::load_file(&path, cache)?,
+    };
+    let name = program.name().to_owned();
+    let ready = ready(program, &plan.grants, plan.limits)?;
+    let (stop, signal) = stoppable();
+    Ok(WasmTask {
+        name,
+        published: ready.published().to_vec(),
+        stop,
+        pending: Mutex::new(Some((ready, signal))),
+        ended: Arc::default(),
+        stdio: plan.grants.stdio,
+        _hold: plan.hold,
+    })
+}
+
+impl Task for WasmTask {
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
+
+    fn published(&self) -> Vec<PublishedPort> {
+        self.published.clone()
+    }
+
+    fn start(&self) -> Result<()> {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some((ready, signal)) = pending else {
+            return Err(Error::usage(format!("{} was started already", self.name)));
+        };
+        let (ended, name) = (Arc::clone(&self.ended), self.name.clone());
+        let stdio = self.stdio.clone();
+        std::thread::Builder::new()
+            .name(format!("wasm {name}"))
+            .spawn(move || {
+                let exit = ready.run_blocking(signal).unwrap_or_else(|e| Exit::failed(&e));
+                if let Some(why) = exit.describe(&name) {
+                    report(stdio.as_ref(), &why);
+                }
+                ended.set(exit);
+            })
+            .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start a thread for the guest: {e}")))?;
+        Ok(())
+    }
+
+    fn ask_to_end(&self) {
+        self.stop.drain();
+    }
+
+    /// WASI has no signals: any signal ends the guest with its effect.
+    fn signal(&self, signal: i32) {
+        if signal != 0 {
+            self.stop.stop(signal);
+        }
+    }
+
+    fn wait(&self) -> Exit {
+        self.ended.wait().0
+    }
+
+    fn discard(&self) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    fn processes(&self) -> Vec<u32> {
+        vec![self.pid()]
+    }
+
+    fn is_wasm(&self) -> bool {
+        true
+    }
+}
