@@ -11,6 +11,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod ids;
 pub mod image;
+#[cfg(target_os = "linux")]
 pub mod native;
 pub mod oci;
 pub mod plan;

@@ -6,7 +6,7 @@ use clap::Args;
 
 use wbox_runtime::image;
 use wbox_runtime::reference::ImageRef;
-use wbox_runtime::registry;
+use wbox_runtime::registry::{self, Registries};
 use wbox_runtime::store::Store;
 
 use crate::flags::{PullFlags, RegistryFlags};
@@ -33,13 +33,8 @@ pub fn pull(root: &Path, args: PullArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
     let store = Store::open(root)?;
     if args.quiet {
-        registry::block_on(registry::pull(
-            root,
-            &store,
-            &reference,
-            &args.flags.options(),
-            &registry::Silent,
-        ))?;
+        let registries = Registries::new(root, &store, &args.flags.options())?;
+        registry::block_on(registries.pull(&reference, &registry::Silent))?;
     } else {
         pull_showing_progress(root, &store, &reference, &args.flags, false)?;
     }
@@ -56,7 +51,8 @@ fn pull_showing_progress(
     to_stderr: bool,
 ) -> crate::Result<image::Image> {
     let progress = PullProgress::new(to_stderr);
-    let image = registry::block_on(registry::pull(root, store, reference, &flags.options(), &progress))?;
+    let registries = Registries::new(root, store, &flags.options())?;
+    let image = registry::block_on(registries.pull(reference, &progress))?;
     progress.finish(reference, &image.manifest_digest);
     Ok(image)
 }
@@ -96,11 +92,11 @@ pub struct PushArgs {
 pub fn push(root: &Path, args: PushArgs) -> crate::Result<i32> {
     let reference = ImageRef::parse(&args.image)?;
     let store = Store::open(root)?;
-    let options = args.flags.options();
+    let registries = Registries::new(root, &store, &args.flags.options())?;
     let pushed = if args.quiet {
-        registry::block_on(registry::push(root, &store, &reference, &options, &registry::Silent))?
+        registry::block_on(registries.push(&reference, &registry::Silent))?
     } else {
-        registry::block_on(registry::push(root, &store, &reference, &options, &PullProgress::for_push()))?
+        registry::block_on(registries.push(&reference, &PullProgress::for_push()))?
     };
     println!("{}: digest: {} size: {}", reference.tag().unwrap_or("latest"), pushed.digest, pushed.size);
     Ok(0)

@@ -555,13 +555,10 @@ fn image_or_pull(root: &Path, store: &Store, name: &str) -> Result<Image> {
     let reference = ImageRef::parse(name)?;
     match image::find(store, &reference)? {
         Some(image) => Ok(image),
-        None => registry::block_on(registry::pull(
-            root,
-            store,
-            &reference,
-            &registry::PullOptions::default(),
-            &registry::Silent,
-        )),
+        None => {
+            let registries = registry::Registries::new(root, store, &registry::PullOptions::default())?;
+            registry::block_on(registries.pull(&reference, &registry::Silent))
+        }
     }
 }
 

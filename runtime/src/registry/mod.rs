@@ -69,33 +69,78 @@ impl PullProgress for Silent {
     fn stored(&self, _: &Digest, _: bool) {}
 }
 
-/// Pulls an image into the store and tags it with `reference`. Nothing is
-/// tagged unless every blob arrived and verified.
-pub async fn pull(
-    root: &Path,
-    store: &Store,
-    reference: &ImageRef,
-    options: &PullOptions,
-    progress: &dyn PullProgress,
-) -> Result<Image> {
-    let options = &options.with_config(root)?;
-    let _adding = store.adding()?;
-    let client = client_for(reference, options);
-    let auth = credentials(root, reference.registry())?;
-    let (manifest_bytes, manifest_descriptor) = resolve_manifest(&client, &auth, reference, options).await?;
-    let manifest = Manifest::parse(&manifest_bytes)?;
+/// The registries as a wbox root reaches them, for its store: with its
+/// credentials and the insecure registries its `config.json` lists,
+/// besides the options given.
+pub struct Registries<'a> {
+    root: &'a Path,
+    /// Where what is pulled goes, and what is pushed comes from.
+    store: &'a Store,
+    options: PullOptions,
+}
 
-    let blobs: Vec<Descriptor> = manifest.blobs().cloned().collect();
-    store.check_space_for(&blobs)?;
-    progress.resolved(reference, &manifest_descriptor.digest, &blobs);
-    each_blob(&blobs, |blob| fetch_blob(&client, store, reference, blob, progress)).await?;
-    store.put_blob(&manifest_descriptor, &manifest_bytes)?;
+impl Registries<'_> {
+    pub fn new<'a>(root: &'a Path, store: &'a Store, options: &PullOptions) -> Result<Registries<'a>> {
+        Ok(Registries { root, store, options: options.with_config(root)? })
+    }
 
-    // The layers are unpacked when the image first runs (`Store::use_rootfs`),
-    // not here: a pull is a download, as fast as the registry can send.
-    let image = Image::load(store, &manifest_descriptor.digest)?;
-    store.tag(reference, &manifest_descriptor)?;
-    Ok(image)
+    /// Pulls an image into the store and tags it with `reference`. Nothing is
+    /// tagged unless every blob arrived and verified.
+    pub async fn pull(&self, reference: &ImageRef, progress: &dyn PullProgress) -> Result<Image> {
+        let store = self.store;
+        let _adding = store.adding()?;
+        let (client, auth) = self.connect(reference)?;
+        let (manifest_bytes, manifest_descriptor) =
+            resolve_manifest(&client, &auth, reference, &self.options).await?;
+        let manifest = Manifest::parse(&manifest_bytes)?;
+
+        let blobs: Vec<Descriptor> = manifest.blobs().cloned().collect();
+        store.check_space_for(&blobs)?;
+        progress.resolved(reference, &manifest_descriptor.digest, &blobs);
+        let blobs_of = Blobs { client: &client, store, reference, progress };
+        each_blob(&blobs, |blob| blobs_of.fetch(blob)).await?;
+        store.put_blob(&manifest_descriptor, &manifest_bytes)?;
+
+        // The layers are unpacked when the image first runs (`Store::use_rootfs`),
+        // not here: a pull is a download, as fast as the registry can send.
+        let image = Image::load(store, &manifest_descriptor.digest)?;
+        store.tag(reference, &manifest_descriptor)?;
+        Ok(image)
+    }
+
+    /// Pushes a tagged image from the store: the blobs the registry lacks, then
+    /// the manifest. Returns the manifest's descriptor.
+    pub async fn push(&self, reference: &ImageRef, progress: &dyn PullProgress) -> Result<Descriptor> {
+        let store = self.store;
+        let descriptor = store.resolve(reference)?.ok_or_else(|| {
+            Error::image(format!(
+                "there is no image {reference} in the store; pull it, or name it with `wbox tag SOURCE {reference}`"
+            ))
+        })?;
+        let manifest_bytes = store.read_blob(&descriptor.digest)?;
+        let manifest = Manifest::parse(&manifest_bytes)?;
+        let (client, auth) = self.connect(reference)?;
+        retry(reference, || client.auth(reference.as_oci(), &auth, RegistryOperation::Push)).await?;
+
+        let blobs: Vec<Descriptor> = manifest.blobs().cloned().collect();
+        progress.resolved(reference, &descriptor.digest, &blobs);
+        let blobs_of = Blobs { client: &client, store, reference, progress };
+        each_blob(&blobs, |blob| blobs_of.upload(blob)).await?;
+
+        let media_type = manifest.media_type.as_deref().unwrap_or(&descriptor.media_type);
+        let content_type = http::HeaderValue::from_str(media_type)
+            .map_err(|_| Error::image(format!("the manifest's media type '{media_type}' cannot be sent")))?;
+        retry(reference, || {
+            client.push_manifest_raw(reference.as_oci(), manifest_bytes.clone(), content_type.clone())
+        })
+        .await?;
+        Ok(descriptor)
+    }
+
+    /// A client for the registry `reference` names, and its credentials.
+    fn connect(&self, reference: &ImageRef) -> Result<(oci_client::Client, RegistryAuth)> {
+        Ok((client_for(reference, &self.options), credentials(self.root, reference.registry())?))
+    }
 }
 
 /// Runs a registry operation (`pull`, `push`, `login`) for callers that are
@@ -108,67 +153,73 @@ pub fn block_on<T>(operation: impl std::future::Future<Output = Result<T>>) -> R
         .block_on(operation)
 }
 
-/// Pushes a tagged image from the store: the blobs the registry lacks, then
-/// the manifest. Returns the manifest's descriptor.
-pub async fn push(
-    root: &Path,
-    store: &Store,
-    reference: &ImageRef,
-    options: &PullOptions,
-    progress: &dyn PullProgress,
-) -> Result<Descriptor> {
-    let options = &options.with_config(root)?;
-    let descriptor = store.resolve(reference)?.ok_or_else(|| {
-        Error::image(format!(
-            "there is no image {reference} in the store; pull it, or name it with `wbox tag SOURCE {reference}`"
-        ))
-    })?;
-    let manifest_bytes = store.read_blob(&descriptor.digest)?;
-    let manifest = Manifest::parse(&manifest_bytes)?;
-    let client = client_for(reference, options);
-    let auth = credentials(root, reference.registry())?;
-    retry(reference, || client.auth(reference.as_oci(), &auth, RegistryOperation::Push)).await?;
-
-    let blobs: Vec<Descriptor> = manifest.blobs().cloned().collect();
-    progress.resolved(reference, &descriptor.digest, &blobs);
-    each_blob(&blobs, |blob| upload_blob(&client, store, reference, blob, progress)).await?;
-
-    let media_type = manifest.media_type.as_deref().unwrap_or(&descriptor.media_type);
-    let content_type = http::HeaderValue::from_str(media_type)
-        .map_err(|_| Error::image(format!("the manifest's media type '{media_type}' cannot be sent")))?;
-    retry(reference, || {
-        client.push_manifest_raw(reference.as_oci(), manifest_bytes.clone(), content_type.clone())
-    })
-    .await?;
-    Ok(descriptor)
+/// The blobs of one image moving between a registry and the store.
+struct Blobs<'a> {
+    client: &'a oci_client::Client,
+    store: &'a Store,
+    reference: &'a ImageRef,
+    progress: &'a dyn PullProgress,
 }
 
-/// Uploads one blob unless the registry has it, streamed from the store.
-async fn upload_blob(
-    client: &oci_client::Client,
-    store: &Store,
-    reference: &ImageRef,
-    blob: &Descriptor,
-    progress: &dyn PullProgress,
-) -> Result<()> {
-    let digest = blob.digest.as_str();
-    if retry(reference, || client.blob_exists(reference.as_oci(), digest)).await? {
-        progress.stored(&blob.digest, true);
-        return Ok(());
+impl Blobs<'_> {
+    /// Uploads one blob unless the registry has it, streamed from the store.
+    async fn upload(&self, blob: &Descriptor) -> Result<()> {
+        let Blobs { client, store, reference, progress } = *self;
+        let digest = blob.digest.as_str();
+        if retry(reference, || client.blob_exists(reference.as_oci(), digest)).await? {
+            progress.stored(&blob.digest, true);
+            return Ok(());
+        }
+        retry(reference, || async {
+            let file = std::fs::File::open(store.blob_path(&blob.digest)).map_err(|e| {
+                Transient::No(Error::image(format!("blob {digest} cannot be read from the store: {e}")))
+            })?;
+            client
+                .push_blob_stream(reference.as_oci(), chunks(file), digest, Some(blob.size))
+                .await
+                .map_err(|e| Transient::from_oci(reference, e))
+        })
+        .await?;
+        progress.advanced(&blob.digest, blob.size);
+        progress.stored(&blob.digest, false);
+        Ok(())
     }
-    retry(reference, || async {
-        let file = std::fs::File::open(store.blob_path(&blob.digest)).map_err(|e| {
-            Transient::No(Error::image(format!("blob {digest} cannot be read from the store: {e}")))
-        })?;
-        client
-            .push_blob_stream(reference.as_oci(), chunks(file), digest, Some(blob.size))
-            .await
-            .map_err(|e| Transient::from_oci(reference, e))
-    })
-    .await?;
-    progress.advanced(&blob.digest, blob.size);
-    progress.stored(&blob.digest, false);
-    Ok(())
+
+    /// Downloads one blob into the store, unless it is there already.
+    async fn fetch(&self, blob: &Descriptor) -> Result<()> {
+        let Blobs { client, store, reference, progress } = *self;
+        if store.has_blob(&blob.digest) {
+            progress.stored(&blob.digest, true);
+            return Ok(());
+        }
+        retry(reference, || async {
+            let mut writer = store.blob_writer(blob).map_err(Transient::No)?;
+            let mut stream = client
+                .pull_blob_stream(reference.as_oci(), blob.digest.as_str())
+                .await
+                .map_err(|e| Transient::from_oci(reference, e))?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    // oci-client checks the digest too, as the stream ends: then
+                    // every byte is here, and our own check says what is wrong.
+                    Err(_) if writer.is_complete() => break,
+                    Err(e) => {
+                        return Err(Transient::Yes(Error::image(format!(
+                            "download of blob {} broke off: {e}",
+                            blob.digest
+                        ))));
+                    }
+                };
+                writer.write_all(&chunk).map_err(|e| Transient::No(writer.error(e)))?;
+                progress.advanced(&blob.digest, chunk.len() as u64);
+            }
+            writer.commit().map_err(Transient::No)
+        })
+        .await?;
+        progress.stored(&blob.digest, false);
+        Ok(())
+    }
 }
 
 /// A file as a stream of 1 MiB chunks, ending at the first error.
@@ -301,47 +352,6 @@ fn host_arch() -> &'static str {
         "aarch64" => "arm64",
         other => other,
     }
-}
-
-/// Downloads one blob into the store, unless it is there already.
-async fn fetch_blob(
-    client: &oci_client::Client,
-    store: &Store,
-    reference: &ImageRef,
-    blob: &Descriptor,
-    progress: &dyn PullProgress,
-) -> Result<()> {
-    if store.has_blob(&blob.digest) {
-        progress.stored(&blob.digest, true);
-        return Ok(());
-    }
-    retry(reference, || async {
-        let mut writer = store.blob_writer(blob).map_err(Transient::No)?;
-        let mut stream = client
-            .pull_blob_stream(reference.as_oci(), blob.digest.as_str())
-            .await
-            .map_err(|e| Transient::from_oci(reference, e))?;
-        while let Some(chunk) = stream.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                // oci-client checks the digest too, as the stream ends: then
-                // every byte is here, and our own check says what is wrong.
-                Err(_) if writer.is_complete() => break,
-                Err(e) => {
-                    return Err(Transient::Yes(Error::image(format!(
-                        "download of blob {} broke off: {e}",
-                        blob.digest
-                    ))));
-                }
-            };
-            writer.write_all(&chunk).map_err(|e| Transient::No(writer.error(e)))?;
-            progress.advanced(&blob.digest, chunk.len() as u64);
-        }
-        writer.commit().map_err(Transient::No)
-    })
-    .await?;
-    progress.stored(&blob.digest, false);
-    Ok(())
 }
 
 /// A failure, and whether trying again may help.
