@@ -92,7 +92,10 @@ impl Task for WasmTask {
     }
 
     fn discard(&self) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if self.pending.lock().unwrap_or_else(|e| e.into_inner()).take().is_some() {
+            // As a native container's would: ended by SIGKILL before it ran.
+            self.ended.set(Exit::signaled(9));
+        }
     }
 
     fn processes(&self) -> Vec<u32> {
