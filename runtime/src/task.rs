@@ -23,7 +23,5 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<Arc<dyn Task>> {
 
 /// Runs a plan to its end in the foreground.
 pub fn run(plan: RunPlan, cache: &CompileCache) -> Result<Exit> {
-    let task = create(plan, cache)?;
-    task.start()?;
-    Ok(task.wait())
+    create(plan, cache)?.run()
 }

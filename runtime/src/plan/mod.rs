@@ -118,6 +118,12 @@ pub trait Task: Send + Sync {
     fn signal(&self, signal: i32);
     /// Waits for it to end, once started, and removes what it ran in.
     fn wait(&self) -> Exit;
+    /// Starts it and waits for it to end: a wasm guest then runs on this
+    /// thread, without one of its own to start and join.
+    fn run(&self) -> Result<Exit> {
+        self.start()?;
+        Ok(self.wait())
+    }
     /// Ends a task that was never started and removes what it was made in.
     fn discard(&self);
     /// Its processes.

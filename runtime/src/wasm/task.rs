@@ -47,6 +47,30 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
     })
 }
 
+impl WasmTask {
+    fn take_pending(&self) -> Result<(Ready, StopSignal)> {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        pending.ok_or_else(|| Error::usage(format!("{} was started already", self.name)))
+    }
+}
+
+/// Runs the guest to its end on this thread, tells its stderr how it ended
+/// when its code does not say it all, and records the exit.
+fn run_to_end(
+    ready: Ready,
+    signal: StopSignal,
+    name: &str,
+    stdio: Option<&StdioFiles>,
+    ended: &ExitCell,
+) -> Exit {
+    let exit = ready.run_blocking(signal).unwrap_or_else(|e| Exit::failed(&e));
+    if let Some(why) = exit.describe(name) {
+        report(stdio, &why);
+    }
+    ended.set(exit.clone());
+    exit
+}
+
 impl Task for WasmTask {
     fn pid(&self) -> u32 {
         std::process::id()
@@ -57,23 +81,18 @@ impl Task for WasmTask {
     }
 
     fn start(&self) -> Result<()> {
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some((ready, signal)) = pending else {
-            return Err(Error::usage(format!("{} was started already", self.name)));
-        };
-        let (ended, name) = (Arc::clone(&self.ended), self.name.clone());
-        let stdio = self.stdio.clone();
+        let (ready, signal) = self.take_pending()?;
+        let (ended, name, stdio) = (Arc::clone(&self.ended), self.name.clone(), self.stdio.clone());
         std::thread::Builder::new()
             .name(format!("wasm {name}"))
-            .spawn(move || {
-                let exit = ready.run_blocking(signal).unwrap_or_else(|e| Exit::failed(&e));
-                if let Some(why) = exit.describe(&name) {
-                    report(stdio.as_ref(), &why);
-                }
-                ended.set(exit);
-            })
+            .spawn(move || run_to_end(ready, signal, &name, stdio.as_ref(), &ended))
             .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start a thread for the guest: {e}")))?;
         Ok(())
+    }
+
+    fn run(&self) -> Result<Exit> {
+        let (ready, signal) = self.take_pending()?;
+        Ok(run_to_end(ready, signal, &self.name, self.stdio.as_ref(), &self.ended))
     }
 
     fn ask_to_end(&self) {
