@@ -21,8 +21,7 @@ pub fn save(store: &Store, images: &[(ImageRef, Image)], out: impl Write) -> Res
     let mut index = Index::default();
     let mut blobs: Vec<Descriptor> = Vec::new();
     for (reference, image) in images {
-        let manifest =
-            store.resolve(reference)?.ok_or_else(|| Error::image(format!("no such image: {reference}")))?;
+        let manifest = store.resolve(reference)?.ok_or_else(|| Error::NoSuchImage(reference.to_string()))?;
         let mut entry = manifest.clone();
         entry.annotations = Some(BTreeMap::from([
             (REF_NAME.to_owned(), reference.to_string()),

@@ -30,6 +30,10 @@ pub enum Error {
     #[error("{0}")]
     Image(String),
 
+    /// The store holds no image of this name or id (exit 125).
+    #[error("no such image: {0}; `wbox images` lists what the store holds")]
+    NoSuchImage(String),
+
     /// No container has this name or id, or id prefix (exit 125).
     #[error("No such container: {0}")]
     NoSuchContainer(String),
@@ -61,6 +65,7 @@ impl Error {
             Error::Usage(_)
             | Error::Image(_)
             | Error::Internal(_)
+            | Error::NoSuchImage(_)
             | Error::NoSuchContainer(_)
             | Error::Ambiguous { .. }
             | Error::Gone { .. } => 125,

@@ -372,9 +372,7 @@ pub fn lookup(store: &Store, name: &str) -> Result<(Image, Vec<ImageRef>)> {
         ImageRef::parse(name).ok().and_then(|r| tagged.iter().find(|t| t.reference.as_ref() == Some(&r)));
     let image = match by_name {
         Some(found) => &found.image,
-        None => by_id(&tagged, name)?.ok_or_else(|| {
-            Error::image(format!("no such image: {name}; `wbox images` lists what the store holds"))
-        })?,
+        None => by_id(&tagged, name)?.ok_or_else(|| Error::NoSuchImage(name.to_owned()))?,
     };
     let names = tagged.iter().filter(|t| t.image.manifest_digest == image.manifest_digest);
     Ok((image.clone(), names.filter_map(|t| t.reference.clone()).collect()))

@@ -29,7 +29,7 @@ pub fn save(root: &Path, args: SaveArgs) -> crate::Result<i32> {
     for name in &args.images {
         let reference = ImageRef::parse(name)?;
         let found = image::find(&store, &reference)?
-            .ok_or_else(|| wbox_runtime::Error::image(format!("no such image: {reference}")))?;
+            .ok_or_else(|| wbox_runtime::Error::NoSuchImage(reference.to_string()))?;
         images.push((reference, found));
     }
     match &args.output {

@@ -89,11 +89,17 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         Ok(task) => task,
         Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
     };
+    // Stop and kill are answered, and the record says "running", before
+    // the guest's command starts: a runner killed from then on leaves a
+    // container that reads as dead, never one that reads as created while
+    // its command runs.
+    answer_signals(&container.dir, Arc::clone(&task))?;
+    let before = container.state.clone();
+    mark_running(&mut container, task.pid(), &task.published())?;
     if let Err(e) = task.start() {
+        container.update(|state| *state = before)?;
         return Err(not_started(e, &mut container, &mut handshake, logger));
     }
-    mark_running(&mut container, task.pid(), &task.published())?;
-    answer_signals(&container.dir, Arc::clone(&task))?;
     say(&mut handshake, "ok");
 
     let exit = task.wait();

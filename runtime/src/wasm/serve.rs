@@ -29,7 +29,7 @@ use super::context::report;
 use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
 use super::memory::MemoryCap;
 use super::run::{StopSignal, exit_of, internal, new_store};
-use crate::plan::{Exit, Grants, Limits, Network, Reason};
+use crate::plan::{Exit, Grants, Limits, Network};
 use crate::{Error, Result};
 
 struct Service {
@@ -215,10 +215,11 @@ impl Service {
             Ok(Err(code)) => Err(format!("the guest answered with an error: {code:?}")),
             Err(_) => Err(match guest.await {
                 Ok(Ok(())) => "the guest returned without a response".to_string(),
-                Ok(Err(e)) => match exit_of(Err(e)) {
-                    Exit { reason: Reason::Trapped(message), .. } => format!("the guest trapped: {message}"),
-                    exit => format!("the guest ended with exit code {}", exit.code),
-                },
+                Ok(Err(e)) => {
+                    let exit = exit_of(Err(e));
+                    let why = exit.describe("the guest");
+                    why.unwrap_or_else(|| format!("the guest ended with exit code {}", exit.code))
+                }
                 Err(e) => format!("the guest's task failed: {e}"),
             }),
         }
