@@ -118,6 +118,9 @@ impl ContainerFlags {
         let log = LogConfig::for_new_container(root, self.log_driver.as_deref(), &self.log_opts)?;
         let (grants_given, limits) = grants.to_grants(Vec::new())?;
         let native = self.native(grants);
+        // Refused before anything is pulled; `create_of` checks it again for
+        // every other caller.
+        native.check()?;
         Ok(NewContainer {
             name: self.name.clone(),
             args,

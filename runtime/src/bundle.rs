@@ -92,7 +92,7 @@ pub fn plan(id: &str, dir: &Path, io: Io, image: &mut dyn ImageSource) -> Result
             workload: Workload::Native(NativeRun::Bundle { dir: dir.to_owned() }),
             grants,
             limits: Limits::default(),
-            stop_signal: SIGTERM,
+            stop_signal: crate::ids::SIGTERM,
             hold: None,
         });
     };
@@ -113,13 +113,10 @@ pub fn plan(id: &str, dir: &Path, io: Io, image: &mut dyn ImageSource) -> Result
         workload: Workload::Wasm(Module { name: path, source: ModuleSource::Bytes(bytes) }),
         grants,
         limits: Limits { memory: memory_limit(&spec), ..Limits::default() },
-        stop_signal: SIGTERM,
+        stop_signal: crate::ids::SIGTERM,
         hold: None,
     })
 }
-
-/// What a bundle's containerd asks for when no signal is named.
-const SIGTERM: i32 = 15;
 
 /// Removes what a bundle's task left (its native container's processes,
 /// cgroup and state), after a shim that was killed or a create that failed.

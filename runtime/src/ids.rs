@@ -13,6 +13,10 @@ pub(crate) fn new_id() -> Result<String> {
     Ok(hex::encode(bytes))
 }
 
+/// The signal that asks a process to end: a run's stop signal unless its
+/// image names another.
+pub const SIGTERM: i32 = 15;
+
 /// The signal to deliver, or None for one whose default effect is nothing.
 pub fn parse_signal(text: &str) -> Result<Option<i32>> {
     let upper = text.to_ascii_uppercase();

@@ -12,9 +12,6 @@ use crate::reference::ImageRef;
 use crate::store::{Descriptor, Digest, Manifest, REF_NAME, Store, media};
 use crate::{Error, Result};
 
-/// The stop signal of an image that names none.
-const SIGTERM: i32 = 15;
-
 /// An image in the store.
 #[derive(Debug, Clone)]
 pub struct Image {
@@ -214,15 +211,18 @@ impl Image {
         store: &Store,
         id: &str,
         dir: &Path,
-        user: Grants,
+        mut user: Grants,
         limits: Limits,
         options: NativeOptions,
     ) -> Result<RunPlan> {
         let run = &self.config.config;
-        let mut grants = Grants { env: self.env(), ..user.clone() };
-        grants.env.extend(user.env);
-        grants.workdir = user.workdir.or_else(|| run.working_dir.clone().filter(|w| !w.is_empty()));
-        grants.dirs = Vec::new();
+        // The image's rootfs is granted first, the user's directories over it.
+        let user_dirs = std::mem::take(&mut user.dirs);
+        let mut grants = Grants {
+            env: self.env().into_iter().chain(user.env).collect(),
+            workdir: user.workdir.or_else(|| run.working_dir.clone().filter(|w| !w.is_empty())),
+            ..user
+        };
         let mut hold = None;
         let workload = match self.kind()? {
             Kind::WasmArtifact { layer } => {
@@ -245,7 +245,7 @@ impl Image {
                 Workload::Native(NativeRun::Image { dir: dir.to_owned(), root, options, user })
             }
         };
-        grants.dirs.extend(user.dirs);
+        grants.dirs.extend(user_dirs);
         grants.check()?;
         let stop_signal = run.stop_signal.as_deref().and_then(|s| crate::ids::parse_signal(s).ok().flatten());
         Ok(RunPlan {
@@ -253,7 +253,7 @@ impl Image {
             workload,
             grants,
             limits,
-            stop_signal: stop_signal.unwrap_or(SIGTERM),
+            stop_signal: stop_signal.unwrap_or(crate::ids::SIGTERM),
             hold,
         })
     }

@@ -174,6 +174,22 @@ impl RootDir {
     }
 }
 
+/// A path relative to a root, `..` stopping at the root as it does for a
+/// process whose `/` it is (a leading `/` means the root).
+pub fn clamp(path: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// What `path` in `dir` holds, the last component not followed: a regular
 /// file is read once, opened without following a symlink and without
 /// blocking, and must still be one when opened; a fifo or a device node is

@@ -191,7 +191,7 @@ struct Source {
 /// As BuildKit: `..` stops at the root, and a source that is a symlink is
 /// followed inside the root (what it points to is copied, by its name).
 fn matching(root: &RootDir, source: &str, ignored: &dyn Fn(&Path) -> bool) -> Result<Vec<Source>> {
-    let path = clamp(source);
+    let path = rootdir::clamp(source);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let found = |named: PathBuf| -> Result<Source> {
         let resolved = root
@@ -227,22 +227,6 @@ fn matching(root: &RootDir, source: &str, ignored: &dyn Fn(&Path) -> bool) -> Re
         return Err(Error::usage(format!("COPY source {source}: no file matches")));
     }
     names.into_iter().map(found).collect()
-}
-
-/// A path relative to a root, `..` stopping at the root as it does for a
-/// process whose `/` it is (a leading `/` means the root).
-pub(super) fn clamp(path: &str) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in Path::new(path).components() {
-        match component {
-            Component::Normal(part) => out.push(part),
-            Component::ParentDir => {
-                out.pop();
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// A path relative to a root, if it stays inside it (`..` resolved
@@ -332,7 +316,7 @@ fn copy_children(root: &Dir, source: &Path, target: &str, layer: &mut Layer, c: 
 /// them: those missing in the stage, mode 755, owned as `--chown` says.
 fn add_missing_dirs(layer: &mut Layer, stage: &RootDir, dir: &str, (uid, gid): (u64, u64)) {
     let mut path = PathBuf::new();
-    for part in clamp(dir).components() {
+    for part in rootdir::clamp(dir).components() {
         path.push(part);
         if stage.dir().symlink_metadata(&path).is_err() {
             let entry = Entry { content: Content::Dir, mode: 0o755, uid, gid };

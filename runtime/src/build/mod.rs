@@ -811,7 +811,7 @@ fn guest_join(workdir: &str, path: &str) -> String {
         format!("{}/{path}", workdir.trim_end_matches('/'))
     };
     let keep_slash = joined.ends_with('/') && joined != "/";
-    let normal = format!("/{}", copy::clamp(&joined).display());
+    let normal = format!("/{}", crate::rootdir::clamp(&joined).display());
     if keep_slash { format!("{normal}/") } else { normal }
 }
 

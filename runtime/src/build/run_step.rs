@@ -159,10 +159,6 @@ pub struct NativeStep<'a> {
     pub cache: &'a CompileCache,
 }
 
-/// What a step's container is asked to end with.
-#[cfg(target_os = "linux")]
-const SIGTERM: i32 = 15;
-
 /// Runs `argv` in a native container on `files` and returns the layer of
 /// what it changed.
 #[cfg(target_os = "linux")]
@@ -218,7 +214,7 @@ pub fn run_native(
         workload: Workload::Native(files_run),
         grants,
         limits: Limits::default(),
-        stop_signal: SIGTERM,
+        stop_signal: crate::ids::SIGTERM,
         hold: None,
     };
     let code = crate::task::run(plan, s.cache)?.code;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::cgroup::remove_state;
 use super::network;
-use super::process::{Stdio, builder, pidfd};
+use super::process::{Stdio, builder};
 use super::run::Running;
 use crate::plan::StdioFiles;
 use crate::{Error, Result};
@@ -41,26 +41,13 @@ pub(super) fn from_bundle(id: &str, bundle: &Path, stdio: Option<&StdioFiles>) -
         .with_detach(true)
         .build()
         .map_err(|e| Error::NotRunnable(format!("cannot create the container: {e}")))?;
-    let pid = runtime.pid().map_or(0, |p| p.as_raw());
-    let running = Running {
-        pidfd: Arc::new(pidfd(pid)?),
-        runtime,
-        pid,
-        rootfs: None,
-        slirp: None,
-        terminal: None,
-        cgroup: cgroup.to_string_lossy().into_owned(),
-        published: Vec::new(),
-        stop_signal: libc::SIGTERM,
-        _image: None,
-    };
+    let running = Running::new(runtime, cgroup.to_string_lossy().into_owned())?;
     // A container made with its own network namespace has only a loopback
     // device, down; the spec's maker (containerd) adds any other.
     if crate::oci::has_own_network(&spec)
-        && let Err(e) = network::loopback_up(pid, false)
+        && let Err(e) = network::loopback_up(running.pid, false)
     {
-        running.signaller().send(libc::SIGKILL);
-        running.wait();
+        running.discard();
         return Err(e);
     }
     Ok(running)

@@ -6,13 +6,12 @@
 use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use cap_std::fs::Dir;
 
 use super::cgroup::clean_up;
 use super::network::{self, Mode, Slirp};
-use super::process::{Stdio, builder, check_rootless_possible, pidfd, rootless};
+use super::process::{Stdio, builder, check_rootless_possible, rootless};
 use super::rootfs::{self, Rootfs, fs_error};
 use super::run::Running;
 use super::terminal::{ConsoleSocket, Terminal};
@@ -109,19 +108,10 @@ pub(super) fn from_image(s: FromImage, grants: &Grants, memory: Option<u64>) -> 
             return Err(Error::Internal(anyhow::anyhow!("cannot create the container: {e}")));
         }
     };
-    let pid = runtime.pid().map_or(0, |p| p.as_raw());
-    let mut running = Running {
-        pidfd: Arc::new(pidfd(pid)?),
-        runtime,
-        pid,
-        rootfs,
-        slirp: None,
-        terminal: None,
-        cgroup,
-        published,
-        stop_signal: libc::SIGTERM,
-        _image: None,
-    };
+    let mut running = Running::new(runtime, cgroup)?;
+    let pid = running.pid;
+    running.rootfs = rootfs;
+    running.published = published;
     let networked = (|| -> Result<()> {
         if let Some(console) = console {
             running.terminal = Some(Terminal::attach(console.master()?, input));
@@ -138,8 +128,7 @@ pub(super) fn from_image(s: FromImage, grants: &Grants, memory: Option<u64>) -> 
         Ok(())
     })();
     if let Err(e) = networked {
-        running.signaller().send(libc::SIGKILL);
-        running.wait();
+        running.discard();
         return Err(e);
     }
     Ok(running)

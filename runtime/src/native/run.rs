@@ -13,7 +13,7 @@ use super::cgroup::{oom_kills, processes};
 use super::from_bundle::from_bundle;
 use super::from_image::{FromImage, from_image};
 use super::network::Slirp;
-use super::process::wait_for;
+use super::process::{pidfd, wait_for};
 use super::rootfs::Rootfs;
 use super::terminal::Terminal;
 use crate::plan::{Exit, ExitCell, NativeRun, PublishedPort, RunPlan, Task, Workload};
@@ -70,8 +70,7 @@ impl Task for NativeTask {
             return Err(Error::usage("the container was started already"));
         };
         if let Err(e) = running.runtime.start() {
-            running.signaller().send(libc::SIGKILL);
-            self.ended.set(running.wait());
+            self.ended.set(running.discard());
             return Err(Error::NotRunnable(format!("cannot start the container: {e}")));
         }
         let ended = Arc::clone(&self.ended);
@@ -96,8 +95,7 @@ impl Task for NativeTask {
 
     fn discard(&self) {
         if let Some(running) = self.created.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            running.signaller().send(libc::SIGKILL);
-            self.ended.set(running.wait());
+            self.ended.set(running.discard());
         }
     }
 
@@ -151,6 +149,24 @@ impl Signaller {
 }
 
 impl Running {
+    /// The process libcontainer made for the container, held by a pidfd,
+    /// in `cgroup`; nothing else of it set up yet.
+    pub(super) fn new(runtime: Runtime, cgroup: String) -> Result<Running> {
+        let pid = runtime.pid().map_or(0, |p| p.as_raw());
+        Ok(Running {
+            pidfd: Arc::new(pidfd(pid)?),
+            runtime,
+            pid,
+            rootfs: None,
+            slirp: None,
+            terminal: None,
+            cgroup,
+            published: Vec::new(),
+            stop_signal: libc::SIGTERM,
+            _image: None,
+        })
+    }
+
     pub(super) fn signaller(&self) -> Signaller {
         Signaller { pidfd: Arc::clone(&self.pidfd), stop_signal: self.stop_signal }
     }
@@ -174,5 +190,12 @@ impl Running {
             rootfs.unmount();
         }
         if oom_killed { Exit::oom_killed() } else { exit }
+    }
+
+    /// Kills a process that never ran its command, and removes what it was
+    /// made in.
+    pub(super) fn discard(self) -> Exit {
+        self.signaller().send(libc::SIGKILL);
+        self.wait()
     }
 }

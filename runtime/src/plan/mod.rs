@@ -50,7 +50,7 @@ impl RunPlan {
             workload: Workload::Wasm(module),
             grants,
             limits,
-            stop_signal: 0,
+            stop_signal: crate::ids::SIGTERM,
             hold: None,
         }
     }

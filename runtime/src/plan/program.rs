@@ -38,7 +38,7 @@ pub fn find_program(root: &Dir, program: &str, path: Option<&str>, cwd: &str) ->
     };
     let (mut fallback, mut refused) = (None, None);
     for candidate in candidates {
-        match probe(root, &inside(&candidate)) {
+        match probe(root, &crate::rootdir::clamp(&candidate)) {
             Probe::Missing => {}
             Probe::Executable => return Found::File { path: candidate, executable: true },
             Probe::File => fallback = fallback.or(Some(candidate)),
@@ -52,21 +52,6 @@ pub fn find_program(root: &Dir, program: &str, path: Option<&str>, cwd: &str) ->
     }
 }
 
-/// A path as the root's own kernel would take it: `..` stops at the root.
-fn inside(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            name => parts.push(name),
-        }
-    }
-    parts.join("/")
-}
-
 enum Probe {
     Executable,
     File,
@@ -74,7 +59,7 @@ enum Probe {
     Missing,
 }
 
-fn probe(root: &Dir, path: &str) -> Probe {
+fn probe(root: &Dir, path: &std::path::Path) -> Probe {
     match root.metadata(path) {
         Ok(m) if m.is_dir() => Probe::Directory,
         Ok(m) if !is_executable(&m) => Probe::File,

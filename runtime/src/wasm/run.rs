@@ -75,8 +75,8 @@ pub(crate) struct Ready {
 }
 
 /// Prepares `program` to run with exactly these grants and limits.
-pub(crate) fn ready(program: Program, grants: &Grants, limits: Limits) -> Result<Ready> {
-    let mut grants = Grants { network: grants.network.resolved()?, ..grants.clone() };
+pub(crate) fn ready(program: Program, mut grants: Grants, limits: Limits) -> Result<Ready> {
+    grants.network = grants.network.resolved()?;
     let listeners = if program.is_http_service() {
         if grants.ports.is_empty() {
             report(

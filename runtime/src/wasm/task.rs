@@ -34,7 +34,8 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
         ModuleSource::File(path) => Program::load_file(&path, cache)?,
     };
     let name = program.name().to_owned();
-    let ready = ready(program, &plan.grants, plan.limits)?;
+    let stdio = plan.grants.stdio.clone();
+    let ready = ready(program, plan.grants, plan.limits)?;
     let (stop, signal) = stoppable();
     Ok(WasmTask {
         name,
@@ -42,7 +43,7 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
         stop,
         pending: Mutex::new(Some((ready, signal))),
         ended: Arc::default(),
-        stdio: plan.grants.stdio,
+        stdio,
         _hold: plan.hold,
     })
 }
