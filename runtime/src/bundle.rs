@@ -302,5 +302,14 @@ mod tests {
         assert_eq!(wasm("./app.wasm", &[], "/bin").as_deref(), Some("/bin/./app.wasm"));
         assert_eq!(wasm("echo", &env, "/"), None);
         assert_eq!(wasm_program(&root, "/../../etc/passwd", &env, "/"), Found::Missing);
+        // A link out of the root to a host module is never read as the
+        // bundle's program.
+        let host = tempfile::tempdir().unwrap();
+        std::fs::write(host.path().join("host.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        std::os::unix::fs::symlink(host.path().join("host.wasm"), dir.path().join("bin/out.wasm")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../../../..", dir.path().join("bin/up")).unwrap();
+        assert_eq!(wasm("out.wasm", &env, "/"), None);
+        let climbing = format!("/bin/up{}", host.path().join("host.wasm").display());
+        assert_eq!(wasm(&climbing, &env, "/"), None);
     }
 }
