@@ -26,7 +26,8 @@ impl RegistryFlags {
 /// What to pull: flags shared by `pull` and `run`.
 #[derive(Args, Clone, Default)]
 pub struct PullFlags {
-    /// Platform to pick from a multi-platform image, e.g. wasi/wasm or linux/amd64
+    /// Platform to pick from a multi-platform image: wasi/wasm (on every system), or linux/amd64
+    /// or linux/arm64 (native images, on Linux only)
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
 

@@ -56,11 +56,7 @@ pub fn save_file(store: &Store, images: &[(ImageRef, Image)], path: &std::path::
     let file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     save(store, images, std::io::BufWriter::new(file.as_file()))?;
     // As a file made by a shell redirection would be, not private.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(fail)?;
-    }
+    crate::os::fs::set_shared(file.as_file()).map_err(fail)?;
     file.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }

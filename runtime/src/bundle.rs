@@ -121,9 +121,7 @@ pub fn plan(id: &str, dir: &Path, io: Io, image: &mut dyn ImageSource) -> Result
 /// Removes what a bundle's task left (its native container's processes,
 /// cgroup and state), after a shim that was killed or a create that failed.
 pub fn clean_up(id: &str, dir: &Path) {
-    #[cfg(target_os = "linux")]
     crate::native::clean_up_bundle(id, dir);
-    let _ = (id, dir);
 }
 
 /// The spec's memory limit (of a Linux container's cgroup): the guest's cap.

@@ -1,21 +1,22 @@
 //! Leaf helpers every layer may use: new ids, and signals by name.
 
-use std::io::Read;
-
 use crate::{Error, Result};
 
-/// 64 hex digits from the kernel's random source, as Docker's ids are.
+/// 64 hex digits from the system's random source, as Docker's ids are.
 pub(crate) fn new_id() -> Result<String> {
     let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot read /dev/urandom: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("the system gave no random bytes: {e}")))?;
     Ok(hex::encode(bytes))
 }
 
 /// The signal that asks a process to end: a run's stop signal unless its
 /// image names another.
 pub const SIGTERM: i32 = 15;
+
+/// The signal that ends a process at once: what `stop` sends when the
+/// grace period is over.
+pub const SIGKILL: i32 = 9;
 
 /// The signal to deliver, or None for one whose default effect is nothing.
 pub fn parse_signal(text: &str) -> Result<Option<i32>> {

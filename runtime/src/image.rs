@@ -152,10 +152,14 @@ impl Image {
     /// replaces the image's (`--entrypoint`).
     pub fn argv(&self, name: &str, args: &[String], entrypoint: Option<&[String]>) -> Result<Vec<String>> {
         match self.kind()? {
-            Kind::Native { platform } if !cfg!(target_os = "linux") => Err(Error::NotRunnable(format!(
-                "{name} is a native {platform} image, which runs only on Linux; on this host wbox runs \
-                 wasm images (wasi/wasm): pull one with --platform wasi/wasm if the image offers it"
-            ))),
+            Kind::Native { platform } if !crate::os::platform::RUNS_NATIVE => {
+                Err(Error::NotRunnable(format!(
+                    "{name} is a native {platform} image, which runs only on Linux; on {} wbox runs {}: pull \
+                 one with --platform wasi/wasm if the image offers it",
+                    std::env::consts::OS,
+                    crate::os::platform::runnable().join(", ")
+                )))
+            }
             Kind::WasmArtifact { layer } => {
                 let title = layer.annotation("org.opencontainers.image.title").unwrap_or(name);
                 Ok(std::iter::once(title.to_owned()).chain(args.iter().cloned()).collect())

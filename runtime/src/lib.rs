@@ -13,7 +13,11 @@ pub mod ids;
 pub mod image;
 #[cfg(target_os = "linux")]
 pub mod native;
+#[cfg(not(target_os = "linux"))]
+#[path = "native/elsewhere.rs"]
+pub mod native;
 pub mod oci;
+pub mod os;
 pub mod plan;
 pub mod reference;
 pub mod registry;
@@ -32,6 +36,7 @@ pub use error::{Error, Result};
 #[cfg(test)]
 mod layers {
     const LAYERS: &[&[&str]] = &[
+        &["os"],
         &["error", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
         &["plan"],
         &["config", "wasm"],

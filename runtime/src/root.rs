@@ -3,19 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// `/var/lib/wbox` for root, `$XDG_DATA_HOME/wbox` (or `~/.local/share/wbox`)
-/// for everyone else.
-pub fn default_root() -> PathBuf {
-    if rustix::process::geteuid().is_root() {
-        return PathBuf::from("/var/lib/wbox");
-    }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    data_home.join("wbox")
-}
+pub use crate::os::dirs::default_root;
 
 /// The root `$WBOX_ROOT` names, else the default: what a process started
 /// without a `--root` flag (the containerd shim) uses.

@@ -15,12 +15,14 @@
 //! outside it. Symlinks, fifos, sockets and device nodes found when walking a
 //! root are recorded, never followed or opened.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use cap_std::fs::{Dir, Metadata, MetadataExt, OpenOptions};
+use cap_std::fs::{Dir, Metadata};
+
+pub use crate::os::fs::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, Seen};
 
 /// At most this many symlinks in one path, as Linux's `MAXSYMLINKS`.
 const MAX_LINKS: usize = 40;
@@ -47,21 +49,6 @@ pub enum Node {
         major: u32,
         minor: u32,
     },
-}
-
-/// What is known of a path to tell whether it changed, without opening it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
-    pub kind: u32,
-    pub size: u64,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub modified: (i64, i64),
-    pub changed: (i64, i64),
-    pub inode: (u64, u64),
-    pub links: u64,
-    pub rdev: u64,
 }
 
 /// Every path below a root (`a/b`, no leading `/`), in order.
@@ -190,6 +177,13 @@ pub fn clamp(path: &str) -> PathBuf {
     out
 }
 
+/// A path inside a root as the guest and a layer spell it, `a/b`, with `/`
+/// whatever the host's separator.
+pub fn guest_path(path: &Path) -> String {
+    let parts: Vec<_> = path.components().map(|c| c.as_os_str().to_string_lossy()).collect();
+    parts.join("/")
+}
+
 /// What `path` in `dir` holds, the last component not followed: a regular
 /// file is read once, opened without following a symlink and without
 /// blocking, and must still be one when opened; a fifo or a device node is
@@ -197,13 +191,14 @@ pub fn clamp(path: &str) -> PathBuf {
 /// (no layer can hold one).
 pub fn node(dir: &Dir, path: &Path) -> io::Result<(Node, Metadata)> {
     let meta = dir.symlink_metadata(path)?;
-    let node = match meta.mode() & S_IFMT {
+    let seen = crate::os::fs::seen(&meta);
+    let node = match seen.kind {
         S_IFDIR => Node::Dir,
         S_IFLNK => Node::Symlink(dir.read_link_contents(path)?.to_string_lossy().into_owned()),
         S_IFREG => Node::File(read_regular(dir, path)?),
         S_IFIFO => Node::Fifo,
-        S_IFCHR => Node::CharDevice { major: major(meta.rdev()), minor: minor(meta.rdev()) },
-        S_IFBLK => Node::BlockDevice { major: major(meta.rdev()), minor: minor(meta.rdev()) },
+        S_IFCHR => Node::CharDevice { major: major(seen.rdev), minor: minor(seen.rdev) },
+        S_IFBLK => Node::BlockDevice { major: major(seen.rdev), minor: minor(seen.rdev) },
         _ => {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -212,6 +207,71 @@ pub fn node(dir: &Dir, path: &Path) -> io::Result<(Node, Metadata)> {
         }
     };
     Ok((node, meta))
+}
+
+/// Copies everything below `from` into `to`, as `cp -a` would, but through
+/// the two handles: a symlink is copied as the link it is, never followed;
+/// a file's other names stay hard links to it; modes and modification times
+/// are kept. Owners are not (the store's files are all the unpacker's);
+/// fifos and device nodes are left out, as nothing run from a copy opens
+/// them (a native container gets its `/dev` from the runtime).
+pub fn copy_tree(from: &Dir, to: &Dir) -> io::Result<()> {
+    copy_children(from, to, Path::new(""), &mut HashMap::new())
+}
+
+/// `copy_tree` of two directories of wbox's own, by path; `to` is made if
+/// missing.
+pub fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    let open = |path: &Path| Dir::open_ambient_dir(path, cap_std::ambient_authority());
+    copy_tree(&open(from)?, &open(to)?)
+}
+
+fn copy_children(
+    from: &Dir,
+    to: &Dir,
+    dir: &Path,
+    linked: &mut HashMap<(u64, u64), PathBuf>,
+) -> io::Result<()> {
+    let entries = if dir.as_os_str().is_empty() { from.entries()? } else { from.read_dir(dir)? };
+    for entry in entries {
+        let path = dir.join(entry?.file_name());
+        let meta = from.symlink_metadata(&path)?;
+        let seen = crate::os::fs::seen(&meta);
+        match seen.kind {
+            S_IFDIR => {
+                match to.create_dir(&path) {
+                    Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                    _ => {}
+                }
+                copy_children(from, to, &path, linked)?;
+                // Last: a directory without write permission is filled first.
+                crate::os::fs::set_mode(to, &path, seen.mode & 0o7777)?;
+            }
+            S_IFLNK => {
+                let target = from.read_link_contents(&path)?;
+                crate::os::fs::symlink(to, &target.to_string_lossy(), &path)?;
+            }
+            S_IFREG => {
+                if seen.links > 1 {
+                    if let Some(first) = linked.get(&seen.inode) {
+                        to.hard_link(first, to, &path)?;
+                        continue;
+                    }
+                    linked.insert(seen.inode, path.clone());
+                }
+                let mut source = from.open_with(&path, &crate::os::fs::read_no_follow())?;
+                let mut copy = to.create(&path)?;
+                io::copy(&mut source, &mut copy)?;
+                if let Ok(modified) = meta.modified() {
+                    copy.into_std().set_modified(modified.into_std())?;
+                }
+                crate::os::fs::set_mode(to, &path, seen.mode & 0o7777)?;
+            }
+            _ => tracing::debug!("{}: a fifo, socket or device node, not copied", path.display()),
+        }
+    }
+    Ok(())
 }
 
 /// Puts a path's components in front of what is still to resolve; an
@@ -233,14 +293,6 @@ fn push_front(pending: &mut VecDeque<OsString>, path: &Path, resolved: &mut Path
     }
 }
 
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFDIR: u32 = 0o040000;
-pub const S_IFLNK: u32 = 0o120000;
-pub const S_IFREG: u32 = 0o100000;
-pub const S_IFIFO: u32 = 0o010000;
-pub const S_IFCHR: u32 = 0o020000;
-pub const S_IFBLK: u32 = 0o060000;
-
 /// glibc's `major(3)` and `minor(3)`.
 fn major(dev: u64) -> u32 {
     (((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff)) as u32
@@ -254,14 +306,7 @@ fn minor(dev: u64) -> u32 {
 /// without blocking (a fifo swapped in cannot hang us), and checked to be a
 /// regular file once open (a device node swapped in is never read).
 fn read_regular(dir: &Dir, path: &Path) -> io::Result<Vec<u8>> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use cap_std::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    let mut file = dir.open_with(path, &options)?;
+    let mut file = dir.open_with(path, &crate::os::fs::read_no_follow())?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(io::Error::new(
@@ -284,21 +329,7 @@ fn walk(dir: &Dir, prefix: &str, seen: &mut Snapshot) {
         if meta.is_dir() {
             subdirs.push((name, path.clone()));
         }
-        seen.insert(
-            path,
-            Seen {
-                kind: meta.mode() & S_IFMT,
-                size: meta.len(),
-                mode: meta.mode(),
-                uid: meta.uid(),
-                gid: meta.gid(),
-                modified: (meta.mtime(), meta.mtime_nsec()),
-                changed: (meta.ctime(), meta.ctime_nsec()),
-                inode: (meta.dev(), meta.ino()),
-                links: meta.nlink(),
-                rdev: meta.rdev(),
-            },
-        );
+        seen.insert(path, crate::os::fs::seen(&meta));
     }
     for (name, path) in subdirs {
         // A directory swapped for a symlink since it was seen is opened

@@ -12,12 +12,7 @@ use crate::wasm::{self, CompileCache};
 pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<Arc<dyn Task>> {
     match &plan.workload {
         Workload::Wasm(_) => Ok(Arc::new(wasm::create(plan, cache)?)),
-        #[cfg(target_os = "linux")]
-        Workload::Native(_) => Ok(Arc::new(crate::native::create(plan)?)),
-        #[cfg(not(target_os = "linux"))]
-        Workload::Native(_) => Err(crate::Error::NotRunnable(
-            "native containers need Linux; on this host wbox runs wasm images".into(),
-        )),
+        Workload::Native(_) => crate::native::create(plan),
     }
 }
 

@@ -124,9 +124,9 @@ fn layer(
     let dest_path = if resolved.as_os_str().is_empty() {
         "/".to_owned()
     } else if into_dir {
-        format!("/{}/", resolved.display())
+        format!("/{}/", rootdir::guest_path(&resolved))
     } else {
-        format!("/{}", stage_root.resolve_parent(&dest_path).map_err(placing)?.display())
+        format!("/{}", rootdir::guest_path(&stage_root.resolve_parent(&dest_path).map_err(placing)?))
     };
     for heredoc in inline {
         let target = if into_dir { guest_join(&dest_path, &heredoc.name) } else { dest_path.clone() };
@@ -258,13 +258,13 @@ struct Copying<'a> {
 /// `target`, with its mode unless `--chmod` gives one. Symlinks are copied
 /// as the links they are.
 fn collect(root: &Dir, source: &Path, target: &str, layer: &mut Layer, c: &mut Copying) -> Result<()> {
-    use cap_std::fs::{MetadataExt, PermissionsExt};
     let shown = || source.display().to_string();
     let meta =
         root.symlink_metadata(source).map_err(|e| Error::usage(format!("COPY source {}: {e}", shown())))?;
     let target = target.trim_end_matches('/').trim_start_matches('/').to_owned();
     let (uid, gid) = c.owner;
-    let mode = c.mode.unwrap_or(meta.permissions().mode() & 0o7777);
+    let seen = crate::os::fs::seen(&meta);
+    let mode = c.mode.unwrap_or(seen.mode & 0o7777);
     if meta.is_dir() {
         layer.add(target.clone(), Entry { content: Content::Dir, mode, uid, gid });
         return copy_children(root, source, &target, layer, c);
@@ -277,12 +277,12 @@ fn collect(root: &Dir, source: &Path, target: &str, layer: &mut Layer, c: &mut C
         layer.add(target, Entry { content: link, mode: 0o777, uid, gid });
         return Ok(());
     }
-    if meta.is_file() && meta.nlink() > 1 {
-        if let Some(first) = c.linked.get(&(meta.dev(), meta.ino())) {
+    if meta.is_file() && seen.links > 1 {
+        if let Some(first) = c.linked.get(&seen.inode) {
             layer.add(target, Entry { content: Content::HardLink(first.clone()), mode, uid, gid });
             return Ok(());
         }
-        c.linked.insert((meta.dev(), meta.ino()), target.clone());
+        c.linked.insert(seen.inode, target.clone());
     }
     // A fifo or device node is copied as what it is, never opened.
     let (content, _) =
@@ -320,7 +320,7 @@ fn add_missing_dirs(layer: &mut Layer, stage: &RootDir, dir: &str, (uid, gid): (
         path.push(part);
         if stage.dir().symlink_metadata(&path).is_err() {
             let entry = Entry { content: Content::Dir, mode: 0o755, uid, gid };
-            layer.add_if_missing(path.to_string_lossy().into_owned(), entry);
+            layer.add_if_missing(rootdir::guest_path(&path), entry);
         }
     }
 }

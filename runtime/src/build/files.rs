@@ -1,7 +1,7 @@
 //! A stage's files while the build runs. A stage on a native image sees
 //! the store's unpacked image (shared, read-only) under a writable layer of
 //! its own, joined by overlayfs as a native container's root is, so that a
-//! build does not copy the whole base for every run; elsewhere, and where
+//! build does not copy the whole base for every run; off Linux, and where
 //! the kernel refuses overlayfs, they are a copy.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,6 @@ pub struct StageFiles {
     /// Where the files are: the overlay's mount point, or in the scratch
     /// directory itself.
     path: PathBuf,
-    #[cfg(target_os = "linux")]
     overlay: Option<crate::native::Rootfs>,
     /// What keeps the store from collecting the image underneath.
     _held: Option<std::fs::File>,
@@ -26,43 +25,22 @@ impl StageFiles {
     pub fn empty(root: &Path) -> Result<StageFiles> {
         let scratch = Scratch::new(root, "build-")?;
         let path = scratch.path().to_owned();
-        Ok(StageFiles {
-            _scratch: scratch,
-            path,
-            #[cfg(target_os = "linux")]
-            overlay: None,
-            _held: None,
-        })
+        Ok(StageFiles { _scratch: scratch, path, overlay: None, _held: None })
     }
 
     /// The files of an image unpacked at `image`, which `held` keeps.
     pub fn over(root: &Path, image: &Path, held: std::fs::File) -> Result<StageFiles> {
-        #[cfg(target_os = "linux")]
-        {
-            let scratch = Scratch::new(root, "build-")?;
-            let overlay = crate::native::Rootfs::mount(scratch.path(), image, true)?;
-            let path = overlay.path.clone();
-            Ok(StageFiles { _scratch: scratch, path, overlay: Some(overlay), _held: Some(held) })
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            drop(held);
-            StageFiles::copy_of(root, image)
-        }
+        let scratch = Scratch::new(root, "build-")?;
+        let overlay = crate::native::Rootfs::mount(scratch.path(), image, true)?;
+        let path = overlay.path.clone();
+        Ok(StageFiles { _scratch: scratch, path, overlay: Some(overlay), _held: Some(held) })
     }
 
     /// A copy of the files at `from`.
     pub fn copy_of(root: &Path, from: &Path) -> Result<StageFiles> {
         let files = StageFiles::empty(root)?;
-        let status = std::process::Command::new("cp")
-            .args(["-a", "--no-preserve=ownership"])
-            .arg(format!("{}/.", from.display()))
-            .arg(&files.path)
-            .status()
-            .map_err(|e| Error::Internal(e.into()))?;
-        if !status.success() {
-            return Err(Error::Internal(anyhow::anyhow!("copying the stage's files failed")));
-        }
+        crate::rootdir::copy_dir(from, &files.path)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("copying the stage's files failed: {e}")))?;
         Ok(files)
     }
 
@@ -75,7 +53,6 @@ impl Drop for StageFiles {
     fn drop(&mut self) {
         // Unmounted before the scratch directory is removed, which would
         // otherwise walk into the overlay.
-        #[cfg(target_os = "linux")]
         if let Some(overlay) = self.overlay.take() {
             overlay.unmount();
         }
@@ -85,8 +62,5 @@ impl Drop for StageFiles {
 /// Unmounts the overlay a killed build left in one of its scratch
 /// directories, if any, before the directory is removed.
 pub fn unmount_left_in(scratch: &Path) {
-    #[cfg(target_os = "linux")]
     crate::native::unmount_rootfs_in(scratch);
-    #[cfg(not(target_os = "linux"))]
-    let _ = scratch;
 }

@@ -40,7 +40,6 @@ impl Layer {
     /// Writes the files into a directory, through cap-std: nothing lands
     /// outside it, whatever symlinks it holds.
     pub fn write_into(&self, dir: &cap_std::fs::Dir) -> std::io::Result<()> {
-        use cap_std::fs::PermissionsExt;
         for (path, entry) in &self.entries {
             match &entry.content {
                 Content::Dir => dir.create_dir_all(path)?,
@@ -51,13 +50,13 @@ impl Layer {
                         dir.create_dir_all(parent)?;
                     }
                     dir.write(path, bytes)?;
-                    dir.set_permissions(path, cap_std::fs::Permissions::from_mode(entry.mode))?;
+                    crate::os::fs::set_mode(dir, std::path::Path::new(path), entry.mode)?;
                 }
                 Content::Symlink(target) => {
                     let _ = dir.remove_file(path);
                     // As the image says, even pointing out: it is read
                     // inside the stage, never followed out of it.
-                    dir.symlink_contents(target, path)?;
+                    crate::os::fs::symlink(dir, target, std::path::Path::new(path))?;
                 }
                 Content::HardLink(target) => {
                     let _ = dir.remove_file(path);

@@ -356,12 +356,9 @@ pub fn secret(spec: &str) -> Result<(String, PathBuf)> {
 /// nothing once wbox is used again.
 pub fn reap_abandoned(root: &Path) {
     for (dir, _held) in scratch::abandoned(root) {
-        #[cfg(target_os = "linux")]
-        {
-            let state = dir.join(crate::native::STATE_DIR);
-            for container in std::fs::read_dir(&state).into_iter().flatten().flatten() {
-                crate::native::remove_state(&state, &container.file_name().to_string_lossy());
-            }
+        let state = dir.join(crate::native::STATE_DIR);
+        for container in std::fs::read_dir(&state).into_iter().flatten().flatten() {
+            crate::native::remove_state(&state, &container.file_name().to_string_lossy());
         }
         files::unmount_left_in(&dir);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
@@ -427,12 +424,7 @@ fn lookup(vars: &[(String, String)], name: &str) -> Option<String> {
 /// Dockerfile's ARGs before the first FROM, each the build argument's value
 /// or else its default, in which the ARGs above it are substituted.
 fn global_args(file: &dockerfile::Dockerfile, options: &BuildOptions) -> Result<Vec<(String, String)>> {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    let build = format!("{}/{arch}", std::env::consts::OS);
+    let build = format!("{}/{}", std::env::consts::OS, crate::os::platform::arch());
     let target = options.platform.clone().unwrap_or_else(|| build.clone());
     let mut vars = Vec::new();
     for (prefix, platform) in [("BUILD", &build), ("TARGET", &target)] {
@@ -517,7 +509,7 @@ fn start_stage(
     let image = image_or_pull(root, store, base)?;
     match image.kind()? {
         image::Kind::WasmRootfs => {}
-        image::Kind::Native { .. } if cfg!(target_os = "linux") => {
+        image::Kind::Native { .. } if crate::os::platform::RUNS_NATIVE => {
             stage.platform = Some((image.config.os.clone(), image.config.architecture.clone()));
         }
         image::Kind::Native { platform } => {
@@ -746,7 +738,7 @@ fn make_workdir(files: &Path, path: &str, user: Option<&str>) -> Result<Layer> {
         }
         root.dir().create_dir(&made).map_err(failed)?;
         let entry = Entry { content: Content::Dir, mode: 0o755, uid: uid.into(), gid: gid.into() };
-        layer.add(made.to_string_lossy().into_owned(), entry);
+        layer.add(crate::rootdir::guest_path(&made), entry);
     }
     layer.write_into(root.dir()).map_err(failed)?;
     Ok(layer)

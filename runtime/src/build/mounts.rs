@@ -45,25 +45,9 @@ fn cache_dir(root: &Path, id: &str, (mode, uid, gid): (u32, u32, u32)) -> Result
     if !dir.exists() {
         let fail = |e: std::io::Error| Error::Internal(anyhow::anyhow!("cannot make the cache {id}: {e}"));
         std::fs::create_dir_all(&dir).map_err(fail)?;
-        set_owner_and_mode(&dir, mode, uid, gid).map_err(fail)?;
+        crate::os::fs::set_owner_and_mode(&dir, mode, uid, gid).map_err(fail)?;
     }
     Ok(dir)
-}
-
-#[cfg(unix)]
-fn set_owner_and_mode(path: &Path, mode: u32, uid: u32, gid: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    // Only root can give a file away; otherwise it stays the builder's.
-    match std::os::unix::fs::chown(path, Some(uid), Some(gid)) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
-        other => other,
-    }
-}
-
-#[cfg(not(unix))]
-fn set_owner_and_mode(_path: &Path, _mode: u32, _uid: u32, _gid: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// Prepares a step's mounts, and the directory `/dev/pipes` holding its
@@ -84,7 +68,7 @@ pub fn prepare(mounts: &[Mount], script: Option<&Heredoc>, sources: &Sources) ->
         std::fs::create_dir(&dir).map_err(fail)?;
         let file = RootDir::open(&dir).map_err(fail)?;
         file.dir().write(&script.name, &script.body).map_err(fail)?;
-        set_owner_and_mode(&dir.join(&script.name), 0o755, 0, 0).map_err(fail)?;
+        crate::os::fs::set_owner_and_mode(&dir.join(&script.name), 0o755, 0, 0).map_err(fail)?;
         binds.push(DirGrant { host: dir, guest: "/dev/pipes".into(), read_only: true });
     }
     for (n, mount) in mounts.iter().enumerate() {
@@ -108,7 +92,8 @@ pub fn prepare(mounts: &[Mount], script: Option<&Heredoc>, sources: &Sources) ->
                 std::fs::copy(file, &copy).map_err(|e| {
                     Error::usage(format!("--secret id={id}: cannot read {}: {e}", file.display()))
                 })?;
-                set_owner_and_mode(&copy, *mode, *uid, *gid).map_err(|e| Error::Internal(e.into()))?;
+                crate::os::fs::set_owner_and_mode(&copy, *mode, *uid, *gid)
+                    .map_err(|e| Error::Internal(e.into()))?;
                 binds.push(DirGrant { host: copy, guest: target.clone(), read_only: true });
             }
             Mount::Bind { source, target, from, read_write } => {
@@ -124,15 +109,8 @@ pub fn prepare(mounts: &[Mount], script: Option<&Heredoc>, sources: &Sources) ->
                 if *read_write {
                     // Writes go to a copy, thrown away with the step.
                     let copy = scratch()?.join(format!("bind-{n}"));
-                    let status = std::process::Command::new("cp")
-                        .arg("-a")
-                        .arg(&host)
-                        .arg(&copy)
-                        .status()
-                        .map_err(|e| Error::Internal(e.into()))?;
-                    if !status.success() {
-                        return Err(Error::usage(format!("{}: cannot copy it for rw", shown())));
-                    }
+                    copy_for_writing(&host, &copy)
+                        .map_err(|e| Error::usage(format!("{}: cannot copy it for rw: {e}", shown())))?;
                     host = copy;
                 }
                 binds.push(DirGrant { host, guest: target.clone(), read_only: !*read_write });
@@ -141,4 +119,14 @@ pub fn prepare(mounts: &[Mount], script: Option<&Heredoc>, sources: &Sources) ->
         }
     }
     Ok(StepMounts { binds, tmpfs, _scratch: copies, _held: held })
+}
+
+/// A throw-away copy of a bind mount's source, a directory or a file, for
+/// a step that mounts it `rw`.
+fn copy_for_writing(source: &Path, copy: &Path) -> std::io::Result<()> {
+    if source.is_dir() {
+        crate::rootdir::copy_dir(source, copy)
+    } else {
+        std::fs::copy(source, copy).map(drop)
+    }
 }

@@ -10,11 +10,11 @@ use std::path::Path;
 use super::dockerfile::Op;
 use super::layer::{Content, Entry, Layer};
 use super::{PROXY_ARGS, Stage, Step, env_vars, files_of, mounts, store_layer};
-use crate::plan::{DirGrant, Grants, Limits, Module, ModuleSource, Network, RunPlan};
-#[cfg(target_os = "linux")]
-use crate::plan::{NativeOptions, NativeRoot, NativeRun, Workload};
+use crate::plan::{
+    DirGrant, Grants, Limits, Module, ModuleSource, NativeOptions, NativeRoot, NativeRun, Network,
+};
+use crate::plan::{RunPlan, Workload};
 use crate::rootdir::{RootDir, S_IFDIR, S_IFREG, Snapshot};
-#[cfg(target_os = "linux")]
 use crate::scratch::Scratch;
 use crate::wasm::CompileCache;
 use crate::{Error, Result};
@@ -69,7 +69,6 @@ pub(super) fn apply(step: Step, stage: &mut Stage, kind: &Op) -> Result<bool> {
                         b.compile_cache,
                     )?
                 }
-                #[cfg(target_os = "linux")]
                 Some(_) => run_native(
                     stage.files.path(),
                     argv,
@@ -88,8 +87,6 @@ pub(super) fn apply(step: Step, stage: &mut Stage, kind: &Op) -> Result<bool> {
                         cache: b.compile_cache,
                     },
                 )?,
-                #[cfg(not(target_os = "linux"))]
-                Some(_) => unreachable!("native stages are refused off Linux"),
             };
             let (descriptor, diff_id) = store_layer(b.store, &layer, b.mtime)?;
             b.layers.put(key, &descriptor, &diff_id);
@@ -147,7 +144,6 @@ pub fn run(
 }
 
 /// What a native step runs, besides its command.
-#[cfg(target_os = "linux")]
 pub struct NativeStep<'a> {
     pub root: &'a Path,
     pub user: Option<&'a str>,
@@ -161,7 +157,6 @@ pub struct NativeStep<'a> {
 
 /// Runs `argv` in a native container on `files` and returns the layer of
 /// what it changed.
-#[cfg(target_os = "linux")]
 pub fn run_native(
     files: &Path,
     argv: Vec<String>,
@@ -238,7 +233,6 @@ fn make_workdir(root: &RootDir, workdir: &str) -> Result<std::path::PathBuf> {
 }
 
 /// Where a native step's container gets something mounted.
-#[cfg(target_os = "linux")]
 enum Target<'a> {
     /// Its own `/etc/hostname`, `/etc/hosts` or `/etc/resolv.conf`: made
     /// for the step only, with the directories made for it.
@@ -256,20 +250,17 @@ enum Target<'a> {
 /// resolves them); known afterwards by their inode, wherever the step moved
 /// them, so that neither they nor a directory made for them lands in the
 /// layer.
-#[cfg(target_os = "linux")]
 struct MountPoints {
     made: Vec<(u64, u64)>,
 }
 
-#[cfg(target_os = "linux")]
 impl MountPoints {
     const FILES: [&str; 3] = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
 
     /// Makes each target that is missing, and the directories above it.
     fn make(root: &RootDir, targets: &[Target]) -> Result<MountPoints> {
-        use cap_std::fs::MetadataExt;
         let mut made = Vec::new();
-        let inode = |meta: cap_std::fs::Metadata| (meta.dev(), meta.ino());
+        let inode = |meta: cap_std::fs::Metadata| crate::os::fs::seen(&meta).inode;
         for target in targets {
             let (target, is_dir, keep_dirs) = match *target {
                 Target::Etc(file) => (file, false, false),
@@ -340,7 +331,7 @@ fn unchanged(was: &crate::rootdir::Seen, is: &crate::rootdir::Seen) -> bool {
 /// are kept when wbox runs as root (a native step's `chown` is the image's);
 /// otherwise every file is wbox's own, and the image's root's.
 fn changes(root: &RootDir, before: &Snapshot, after: Snapshot) -> Result<Layer> {
-    let keep_owners = rustix::process::geteuid().is_root();
+    let keep_owners = crate::os::process::is_root();
     let mut layer = Layer::default();
     // A file with several names in this layer: the first name holds the
     // bytes, the others are hard links to it, as in Docker's layers.

@@ -4,16 +4,17 @@
 //! - `config.json`: what it runs, written once at create;
 //! - `state.json`: created, running, exited or dead, replaced atomically
 //!   under `lock` so that concurrent `wbox` commands never tear it;
-//! - `running.lock`: locked (a POSIX record lock) by whoever runs the guest,
-//!   a supervisor or a foreground `run`, for as long as it lives. The kernel
-//!   drops the lock when that process dies however it dies, so a record that
-//!   says "running" while nobody holds the lock is known to be dead;
+//! - `running.lock`: locked by whoever runs the guest, a supervisor or a
+//!   foreground `run`, for as long as it lives, with its pid in
+//!   `running.pid`. The system drops the lock when that process dies however
+//!   it dies, so a record that says "running" while nobody holds the lock is
+//!   known to be dead (see `lock`);
 //! - `container.log`: the guest's output, one JSON object a line, as
 //!   Docker's json-file driver writes it, and the files it was rotated to,
 //!   `container.log.1` (the newest) and on (see `logs`); none with the log
 //!   driver `none`;
-//! - `request`: a stop or kill asked of the supervisor, which a SIGUSR1 tells
-//!   it to read.
+//! - `control`: where the runner answers stop and kill requests (see
+//!   `control`).
 
 use std::fs;
 use std::io::{self, Read};
@@ -21,14 +22,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use rustix::process::Signal;
 
 use crate::image::Image;
 use crate::plan::{Grants, Limits, NativeOptions, PublishedPort};
 use crate::reference::ImageRef;
-use crate::store::{Digest, write_atomic};
+use crate::store::Digest;
 use crate::{Error, Result};
 
+mod control;
 mod inspect;
 mod lock;
 pub mod logs;
@@ -242,7 +243,6 @@ impl Container {
             })?;
             // A native container's processes, cgroup and mounts outlive a
             // killed runner: dead means nothing of it runs on.
-            #[cfg(target_os = "linux")]
             crate::native::clean_up(&container.dir, &container.config.id);
         }
         Ok(container)
@@ -334,9 +334,7 @@ impl Container {
         Ok(())
     }
 
-    /// The process that holds the run lock, if one does. Never ask this in
-    /// the process that holds it: closing any descriptor of the file would
-    /// drop a POSIX lock.
+    /// The process that holds the run lock, if one does.
     pub fn runner_pid(&self) -> Option<u32> {
         lock_holder(&self.dir)
     }
@@ -345,24 +343,15 @@ impl Container {
     /// runs `supervise(…, Attach::Log, …)` for this container. Returns once
     /// the guest runs; false if it already ran.
     pub fn start(&mut self, mut supervisor: std::process::Command) -> Result<bool> {
-        use std::os::unix::process::CommandExt;
         use std::process::Stdio;
         supervisor.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
-        // SAFETY: setsid(2) between fork and exec, async-signal-safe: the
-        // supervisor leaves our session, so that a terminal's hangup or
-        // Ctrl-C does not reach it.
-        unsafe {
-            supervisor.pre_exec(|| {
-                let _ = rustix::process::setsid();
-                Ok(())
-            });
-        }
+        crate::os::process::detach(&mut supervisor);
         let mut child = supervisor
             .spawn()
             .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start the supervisor: {e}")))?;
         let mut answer = String::new();
         let _ = child.stdout.take().expect("piped").read_to_string(&mut answer);
-        // The supervisor lives on; the kernel's init adopts it when we exit.
+        // The supervisor lives on, detached.
         drop(child);
         self.reload()?;
         let answer = answer.trim_end();
@@ -399,14 +388,25 @@ impl Container {
         }
     }
 
-    /// Asks the guest's supervisor to stop or kill it. False when it does
-    /// not run.
+    /// Asks the guest's runner to stop or kill it. False when it does not
+    /// run.
     pub fn request(&self, request: Request) -> Result<bool> {
-        let Some(pid) = self.runner_pid() else { return Ok(false) };
-        let path = self.dir.join("request");
-        write_atomic(&path, request.encode().as_bytes()).map_err(|e| fs_error(&path, e))?;
-        signal_runner(pid, Signal::USR1);
-        Ok(true)
+        // A runner opens its channel just after it takes the run lock.
+        let start = Instant::now();
+        while self.runner_pid().is_some() {
+            if control::send(&self.dir, request) {
+                return Ok(true);
+            }
+            if start.elapsed() > Duration::from_secs(2) {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "the runner of {} (pid {}) does not answer its control channel; wbox rm -f {0} ends it",
+                    self.config.name,
+                    self.runner_pid().unwrap_or(0)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(false)
     }
 
     /// Waits until no one runs the guest, at most `timeout`; then the state
@@ -441,7 +441,7 @@ impl Container {
             return Ok(());
         }
         if let Some(pid) = self.runner_pid() {
-            signal_runner(pid, Signal::KILL);
+            crate::os::process::kill(pid);
         }
         self.wait_until_ended(Some(Duration::from_secs(5)))?;
         self.update(|state| {
@@ -464,15 +464,15 @@ impl Container {
                     self.config.name
                 )));
             }
-            self.request(Request::Kill(Signal::KILL.as_raw()))?;
+            // A runner that does not answer is killed by end_within.
+            let _ = self.request(Request::Kill(crate::ids::SIGKILL));
             self.end_within(Duration::ZERO)?;
         }
-        let _lock = lock_file(&self.dir.join("lock"))?;
+        let lock = lock_file(&self.dir.join("lock"))?;
         // A native container whose supervisor was killed left its processes,
         // cgroup and mounts.
-        #[cfg(target_os = "linux")]
         crate::native::clean_up(&self.dir, &self.config.id);
-        remove_files(&self.dir).map_err(|e| match e {
+        remove_files(&self.dir, Some(lock)).map_err(|e| match e {
             Error::Gone { .. } => Error::NoSuchContainer(self.config.name.clone()),
             e => e,
         })
@@ -495,18 +495,10 @@ impl Container {
                 "container {name} is not running: start it first (wbox start {name})"
             )));
         }
-        #[cfg(target_os = "linux")]
         if crate::native::is_native(&self.dir, &self.config.id) {
-            use std::os::fd::AsFd;
-            let stdin = if stdin {
-                Some(io::stdin().as_fd().try_clone_to_owned().map_err(|e| Error::Internal(e.into()))?)
-            } else {
-                None
-            };
-            let exec = crate::native::Exec { args, env, workdir, user, stdin };
+            let exec = crate::plan::Exec { args, env, workdir, user, stdin };
             return crate::native::exec(&self.dir, &self.config.id, exec);
         }
-        let _ = (args, env, workdir, user, stdin);
         Err(Error::usage(format!(
             "container {name} runs a wasm program, which is one process: exec runs commands in native \
              (Linux) containers only"
@@ -516,13 +508,6 @@ impl Container {
     /// The ports it is reachable on: while it runs, those it published.
     pub fn published_ports(&self) -> &[PublishedPort] {
         if self.state.status == Status::Running { &self.state.ports } else { &[] }
-    }
-}
-
-/// Signals the process that holds a container's run lock right now.
-fn signal_runner(pid: u32, signal: Signal) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, signal);
     }
 }
 

@@ -111,7 +111,7 @@ pub(super) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 
 /// Removes a container's directory: renamed first, so that it disappears at
 /// once and another `rm` racing this one finds nothing.
-pub(super) fn remove_files(dir: &Path) -> Result<()> {
+pub(super) fn remove_files(dir: &Path, lock: Option<fs::File>) -> Result<()> {
     let parent = dir.parent().expect("a container lives in containers/");
     let name = dir.file_name().expect("a container's directory has a name").to_string_lossy();
     let doomed = parent.join(format!(".removing-{name}"));
@@ -119,5 +119,7 @@ pub(super) fn remove_files(dir: &Path) -> Result<()> {
         io::ErrorKind::NotFound => Error::Gone { path: dir.to_owned() },
         _ => fs_error(dir, e),
     })?;
+    // Released once the record is gone: Windows removes no open file.
+    drop(lock);
     fs::remove_dir_all(&doomed).map_err(|e| fs_error(&doomed, e))
 }

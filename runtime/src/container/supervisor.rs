@@ -5,16 +5,16 @@
 //! answer stop and kill requests, and record how the guest ended.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::os::fd::IntoRawFd;
+use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
 use super::logs::Logger;
-use super::{Container, Containers, Request, Status, take_run_lock};
+use super::{Container, Containers, Request, Status, control, take_run_lock};
+use crate::ids::SIGKILL;
 use crate::image::Image;
 use crate::plan::{Grants, PublishedPort, Reason, Task};
 use crate::store::Store;
@@ -42,7 +42,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
     let mut container = containers.lookup(id)?;
     // The starter's pipe, kept aside before stdout becomes the log's.
     let mut handshake = match attach {
-        Attach::Log => Some(dup_stdout()?),
+        Attach::Log => Some(crate::os::stdio::keep_stdout().map_err(|e| Error::Internal(e.into()))?),
         Attach::Terminal => None,
     };
     let say = |handshake: &mut Option<fs::File>, line: &str| {
@@ -50,7 +50,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
             let _ = writeln!(pipe, "{line}");
         }
     };
-    let _run_lock = match take_run_lock(&container.dir)? {
+    let run_lock = match take_run_lock(&container.dir)? {
         Ok(lock) => lock,
         Err(pid) => {
             say(&mut handshake, &format!("error 0 {ALREADY_RUNNING}"));
@@ -87,18 +87,18 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
     });
     let task = match planned.and_then(|plan| task::create(plan, cache)) {
         Ok(task) => task,
-        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger)),
+        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger, run_lock)),
     };
     // Stop and kill are answered, and the record says "running", before
     // the guest's command starts: a runner killed from then on leaves a
     // container that reads as dead, never one that reads as created while
     // its command runs.
-    answer_signals(&container.dir, Arc::clone(&task))?;
+    answer_requests(&container.dir, Arc::clone(&task))?;
     let before = container.state.clone();
     mark_running(&mut container, task.pid(), &task.published())?;
     if let Err(e) = task.start() {
         container.update(|state| *state = before)?;
-        return Err(not_started(e, &mut container, &mut handshake, logger));
+        return Err(not_started(e, &mut container, &mut handshake, logger, run_lock));
     }
     say(&mut handshake, "ok");
 
@@ -108,7 +108,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         Reason::Exited | Reason::Signaled(_) => None,
         _ => exit.describe(&container.config.spec.argv[0]),
     };
-    mark_ended(container, exit.code, error, exit.reason == Reason::OomKilled, logger)?;
+    mark_ended(container, exit.code, error, exit.reason == Reason::OomKilled, logger, run_lock)?;
     Ok(exit.code)
 }
 
@@ -132,10 +132,12 @@ fn mark_ended(
     mut error: Option<String>,
     oom_killed: bool,
     logger: Option<Logger>,
+    run_lock: fs::File,
 ) -> Result<()> {
     if let Some(failure) = logger.and_then(Logger::finish) {
         error = Some(error.map_or(failure.clone(), |e| format!("{e}; {failure}")));
     }
+    control::close(&container.dir);
     container.update(|state| {
         state.status = Status::Exited;
         state.exit_code = Some(code);
@@ -143,8 +145,10 @@ fn mark_ended(
         state.error = error;
         state.oom_killed = oom_killed;
     })?;
+    // Released first: Windows removes no file that is open.
+    drop(run_lock);
     if container.config.spec.auto_remove {
-        super::remove_files(&container.dir)?;
+        super::remove_files(&container.dir, None)?;
     }
     Ok(())
 }
@@ -155,6 +159,7 @@ fn not_started(
     container: &mut Container,
     handshake: &mut Option<fs::File>,
     logger: Option<Logger>,
+    run_lock: fs::File,
 ) -> Error {
     let recorded = container.update(|state| {
         state.exit_code = Some(e.exit_code());
@@ -166,69 +171,31 @@ fn not_started(
     if let Some(logger) = logger {
         logger.finish();
     }
+    drop(run_lock);
     let removed =
-        if container.config.spec.auto_remove { super::remove_files(&container.dir) } else { Ok(()) };
+        if container.config.spec.auto_remove { super::remove_files(&container.dir, None) } else { Ok(()) };
     recorded.and(removed).err().unwrap_or(e)
 }
 
-/// The signals a supervisor answers: SIGUSR1 says a request waits in the
-/// container's `request` file; SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to
-/// the process itself (Ctrl-C on a foreground run, a shutdown) end the guest
-/// with their effect. A handler only writes the signal's number to a pipe;
-/// a thread acts on it, whichever thread the kernel interrupted.
-fn answer_signals(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
-    static PIPE: OnceLock<i32> = OnceLock::new();
-    extern "C" fn on_signal(signal: libc::c_int) {
-        if let Some(&fd) = PIPE.get() {
-            let byte = signal as u8;
-            // SAFETY: write(2) is async-signal-safe; the pipe lives as long
-            // as the process.
-            unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+/// What a runner answers: stop and kill requests on the container's
+/// control channel, and requests to end the process itself (SIGTERM or
+/// Ctrl-C on a foreground run, a shutdown), which end the guest with their
+/// effect.
+fn answer_requests(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
+    let ended = Arc::clone(&guest);
+    crate::os::process::on_termination(move |signal| ended.signal(signal))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot handle termination: {e}")))?;
+    control::serve(dir, move |request| match request {
+        Request::Kill(signal) => guest.signal(signal),
+        Request::Stop(grace) => {
+            // The guest has the grace period to end, then is killed, as
+            // Docker kills a process that ignores SIGTERM.
+            guest.ask_to_end();
+            let guest = Arc::clone(&guest);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(grace));
+                guest.signal(SIGKILL);
+            });
         }
-    }
-    let (reader, writer) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| Error::Internal(std::io::Error::from(e).into()))?;
-    // The write end lives as long as the process: the handler writes to it.
-    let _ = PIPE.set(writer.into_raw_fd());
-    let mut signals = fs::File::from(reader);
-    for signal in [libc::SIGUSR1, libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
-        // SAFETY: installing a handler that only calls write(2).
-        unsafe { libc::signal(signal, on_signal as *const () as libc::sighandler_t) };
-    }
-    let request_path = dir.join("request");
-    std::thread::spawn(move || {
-        let mut byte = [0u8];
-        while signals.read_exact(&mut byte).is_ok() {
-            let signal = byte[0] as i32;
-            if signal != libc::SIGUSR1 {
-                guest.signal(signal);
-                continue;
-            }
-            let request = fs::read_to_string(&request_path).ok().and_then(|text| Request::decode(&text));
-            match request {
-                Some(Request::Kill(signal)) => guest.signal(signal),
-                Some(Request::Stop(grace)) => {
-                    // The guest has the grace period to end, then is
-                    // killed, as Docker kills a process that ignores
-                    // SIGTERM.
-                    guest.ask_to_end();
-                    let guest = Arc::clone(&guest);
-                    std::thread::spawn(move || {
-                        std::thread::sleep(Duration::from_secs(grace));
-                        guest.signal(libc::SIGKILL);
-                    });
-                }
-                None => {
-                    tracing::warn!("a signal came without a readable request in {}", request_path.display())
-                }
-            }
-        }
-    });
-    Ok(())
-}
-
-fn dup_stdout() -> Result<fs::File> {
-    let fd = rustix::io::fcntl_dupfd_cloexec(std::io::stdout(), 3)
-        .map_err(|e| Error::Internal(std::io::Error::from(e).into()))?;
-    Ok(fs::File::from(fd))
+    })
 }

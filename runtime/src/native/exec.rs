@@ -3,24 +3,15 @@
 //! (libcontainer's "tenant" process).
 
 use std::collections::HashMap;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use cap_std::fs::Dir;
 
 use super::command;
 use super::rootfs::fs_error;
+use crate::plan::Exec;
 use crate::{Error, Result};
-
-/// What to run in a container.
-pub struct Exec<'a> {
-    pub args: &'a [String],
-    pub env: &'a [(String, String)],
-    pub workdir: Option<&'a str>,
-    pub user: Option<&'a str>,
-    /// The user's stdin (`-i`), else an empty one.
-    pub stdin: Option<OwnedFd>,
-}
 
 /// Whether a container's record is a running native container's.
 pub fn is_native(container_dir: &Path, id: &str) -> bool {
@@ -50,7 +41,11 @@ pub fn exec(container_dir: &Path, id: &str, e: Exec) -> Result<i32> {
         None => (process.user().uid(), process.user().gid()),
     };
     let extra: HashMap<String, String> = e.env.iter().cloned().collect();
-    let pid = super::process::builder(id, &dir.join("runtime"), super::process::Stdio::Inherit(e.stdin))?
+    let stdin = match e.stdin {
+        true => Some(std::io::stdin().as_fd().try_clone_to_owned().map_err(|e| Error::Internal(e.into()))?),
+        false => None,
+    };
+    let pid = super::process::builder(id, &dir.join("runtime"), super::process::Stdio::Inherit(stdin))?
         .as_tenant()
         .with_container_args(e.args.to_vec())
         .with_env(extra)

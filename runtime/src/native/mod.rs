@@ -22,8 +22,8 @@ mod spec;
 mod terminal;
 
 pub use cgroup::{clean_up, processes, remove_state};
-pub use exec::{Exec, exec, is_native};
+pub use exec::{exec, is_native};
 pub use from_bundle::clean_up_bundle;
 pub use from_image::STATE_DIR;
 pub use rootfs::{Rootfs, mount_described, unmount, unmount_rootfs_in};
-pub use run::{NativeTask, create};
+pub use run::create;

@@ -40,18 +40,9 @@ impl Rootfs {
         }
         let copied = dir.join("copied");
         if !copied.exists() {
-            let status = std::process::Command::new("cp")
-                .arg("-a")
-                .arg(image.join("."))
-                .arg(&upper)
-                .status()
-                .map_err(|e| Error::Internal(anyhow::anyhow!("cannot run cp to copy the image: {e}")))?;
-            if !status.success() {
-                return Err(Error::Internal(anyhow::anyhow!(
-                    "copying the image into {} failed ({status})",
-                    upper.display()
-                )));
-            }
+            crate::rootdir::copy_dir(image, &upper).map_err(|e| {
+                Error::Internal(anyhow::anyhow!("copying the image into {} failed: {e}", upper.display()))
+            })?;
             fs::write(&copied, b"").map_err(|e| fs_error(&copied, e))?;
         }
         Ok(Rootfs { path: upper, mounted: false })

@@ -31,7 +31,7 @@ pub struct NativeTask {
 }
 
 /// Makes the container a plan describes; its process waits to be started.
-pub fn create(plan: RunPlan) -> Result<NativeTask> {
+pub fn create(plan: RunPlan) -> Result<Arc<dyn Task>> {
     let RunPlan { id, workload, grants, limits, stop_signal, hold } = plan;
     let Workload::Native(run) = workload else {
         return Err(Error::Internal(anyhow::anyhow!("a wasm plan was given to the native executor")));
@@ -45,14 +45,14 @@ pub fn create(plan: RunPlan) -> Result<NativeTask> {
     };
     running.stop_signal = stop_signal;
     running._image = hold;
-    Ok(NativeTask {
+    Ok(Arc::new(NativeTask {
         pid: running.pid,
         signaller: running.signaller(),
         cgroup: running.cgroup.clone(),
         published: running.published.clone(),
         created: Mutex::new(Some(running)),
         ended: Arc::default(),
-    })
+    }))
 }
 
 impl Task for NativeTask {

@@ -65,16 +65,19 @@ impl DirGrant {
                 "invalid volume '{spec}': {why}; use -v HOST_DIR:GUEST_DIR[:ro], e.g. -v ./data:/data:ro"
             ))
         };
-        let parts: Vec<&str> = spec.split(':').collect();
+        let (drive, rest) = crate::os::dirs::split_drive(spec);
+        let parts: Vec<&str> = rest.split(':').collect();
         let (host, guest, options) = match parts.as_slice() {
             [host, guest] => (*host, *guest, ""),
             [host, guest, options] => (*host, *guest, *options),
             _ => return Err(bad("expected two or three ':'-separated parts")),
         };
+        let host = &format!("{drive}{host}");
         if host.is_empty() {
             return Err(bad("the host directory is empty"));
         }
-        if !(host.starts_with('/') || host.starts_with('.') || host.starts_with('~')) {
+        let is_path = Path::new(host).is_absolute() || host.starts_with(['/', '\\', '.', '~']);
+        if !is_path {
             return Err(bad(&format!(
                 "'{host}' would be a named volume, which wbox does not have yet; give a host path such as ./{host}"
             )));

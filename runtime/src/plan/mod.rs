@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub use exit::{Exit, ExitCell, Reason};
 pub use grants::{DirGrant, Grants, StdioFiles, merge_env, parse_env, read_env_file};
 pub use limits::Limits;
-pub use native::NativeOptions;
+pub use native::{Exec, NativeOptions};
 pub use network::{Destination, Network, PublishedPort, Target};
 pub use program::{DEFAULT_PATH, Found, find_program};
 

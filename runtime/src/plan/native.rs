@@ -46,3 +46,13 @@ impl NativeOptions {
         Ok(())
     }
 }
+
+/// `exec`: another process to run in a running native container.
+pub struct Exec<'a> {
+    pub args: &'a [String],
+    pub env: &'a [(String, String)],
+    pub workdir: Option<&'a str>,
+    pub user: Option<&'a str>,
+    /// Whether it reads the user's stdin (`-i`); else an empty one.
+    pub stdin: bool,
+}

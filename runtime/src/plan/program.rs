@@ -62,24 +62,13 @@ enum Probe {
 fn probe(root: &Dir, path: &std::path::Path) -> Probe {
     match root.metadata(path) {
         Ok(m) if m.is_dir() => Probe::Directory,
-        Ok(m) if !is_executable(&m) => Probe::File,
+        Ok(m) if !crate::os::fs::is_executable(&m) => Probe::File,
         Ok(_) => Probe::Executable,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Probe::Missing,
         // A symlink cap-std will not follow (an absolute one, written by
         // the container itself): let the kernel decide.
         Err(_) => Probe::Executable,
     }
-}
-
-#[cfg(unix)]
-fn is_executable(m: &cap_std::fs::Metadata) -> bool {
-    use cap_std::fs::PermissionsExt;
-    m.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &cap_std::fs::Metadata) -> bool {
-    true
 }
 
 #[cfg(test)]

@@ -213,9 +213,7 @@ fn from_helper(helper: &str, server: &str) -> Result<Option<(String, String)>> {
         Err(_) => {
             // The helper's pid, which its waiting thread has not reaped
             // yet: it is still our child.
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
+            crate::os::process::kill(pid);
             return Err(failed(format!(
                 "did not answer within {} s; check that it works: echo {server} | {program} get",
                 HELPER_TIMEOUT.as_secs()

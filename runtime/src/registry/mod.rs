@@ -13,6 +13,7 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 
 use crate::image::{self, Image};
+use crate::os::platform;
 use crate::reference::ImageRef;
 use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, Store, media};
 use crate::{Error, Result};
@@ -272,7 +273,7 @@ async fn resolve_manifest(
             index.manifests.iter().filter_map(|m| m.platform.as_ref()).map(|p| p.to_string()).collect();
         Error::image(format!(
             "{reference} has no image for {}; it offers {}{}",
-            options.platform.as_deref().unwrap_or("wasi/wasm or this host's platform"),
+            options.platform.clone().unwrap_or_else(|| platform::runnable().join(" or ")),
             offered.join(", "),
             if options.platform.is_none() { "; choose one with --platform" } else { "" }
         ))
@@ -333,7 +334,7 @@ fn media_type_of(bytes: &[u8]) -> String {
 }
 
 /// The index entry to run: the asked-for platform; by default wasi/wasm,
-/// else this host's Linux platform.
+/// else this host's Linux platform where native images run.
 pub(crate) fn choose_platform<'a>(index: &'a Index, wanted: Option<&str>) -> Option<&'a Descriptor> {
     let with = |pred: &dyn Fn(&str, &str) -> bool| {
         index.manifests.iter().find(|m| m.platform.as_ref().is_some_and(|p| pred(&p.os, &p.architecture)))
@@ -341,16 +342,10 @@ pub(crate) fn choose_platform<'a>(index: &'a Index, wanted: Option<&str>) -> Opt
     match wanted {
         Some(wanted) => with(&|os, arch| format!("{os}/{arch}") == wanted),
         None => {
-            with(&image::is_wasm_platform).or_else(|| with(&|os, arch| os == "linux" && arch == host_arch()))
+            let native =
+                |os: &str, arch: &str| platform::RUNS_NATIVE && os == "linux" && arch == platform::arch();
+            with(&image::is_wasm_platform).or_else(|| with(&native))
         }
-    }
-}
-
-fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
     }
 }
 

@@ -15,20 +15,6 @@ fn reserve(total: u64) -> u64 {
     (total / 20).min(256 << 20)
 }
 
-/// Free bytes (for an unprivileged writer) and total bytes of the
-/// filesystem holding `dir`; `None` where the platform cannot tell.
-#[cfg(unix)]
-fn statvfs(dir: &Path) -> io::Result<Option<(u64, u64)>> {
-    let stat = rustix::fs::statvfs(dir)?;
-    let unit = stat.f_frsize;
-    Ok(Some((stat.f_bavail * unit, stat.f_blocks * unit)))
-}
-
-#[cfg(not(unix))]
-fn statvfs(_dir: &Path) -> io::Result<Option<(u64, u64)>> {
-    Ok(None)
-}
-
 /// Bytes written to one filesystem, weighed against its free space as they
 /// are about to be written. The free space is asked for again only when
 /// the estimate runs short, so a layer of many small files costs few calls.
@@ -48,12 +34,11 @@ impl Space {
     }
 
     fn refresh(&mut self) {
-        match statvfs(&self.dir) {
-            Ok(Some((free, total))) => {
+        match crate::os::fs::space(&self.dir) {
+            Ok((free, total)) => {
                 self.free = Some(free);
                 self.reserve = reserve(total);
             }
-            Ok(None) => self.free = None,
             Err(e) => {
                 tracing::debug!("cannot tell the free space in {}: {e}", self.dir.display());
                 self.free = None;

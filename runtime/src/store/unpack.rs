@@ -176,7 +176,7 @@ fn apply(
             }
             root.create_dir_all(&path).map_err(write_error)?;
             // The owner keeps the right to fill it from later layers.
-            set_mode(root, &path, (mode & 0o777) | 0o700).map_err(write_error)?;
+            crate::os::fs::set_mode(root, &path, (mode & 0o777) | 0o700).map_err(write_error)?;
         }
         tar::EntryType::Regular | tar::EntryType::Continuous => {
             budget.claim(&raw, entry.size())?;
@@ -189,7 +189,7 @@ fn apply(
                 std::time::UNIX_EPOCH + std::time::Duration::from_secs(entry.header().mtime().unwrap_or(0));
             file.into_std().set_times(std::fs::FileTimes::new().set_modified(mtime)).map_err(write_error)?;
             // No setuid, setgid or sticky bits from an image.
-            set_mode(root, &path, mode & 0o777).map_err(write_error)?;
+            crate::os::fs::set_mode(root, &path, mode & 0o777).map_err(write_error)?;
         }
         tar::EntryType::Symlink => {
             let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
@@ -202,7 +202,7 @@ fn apply(
             };
             let target = clamped(parent, &target);
             remove(root, &path).map_err(write_error)?;
-            symlink(root, &target, &path).map_err(write_error)?;
+            crate::os::fs::symlink(root, &target, &path).map_err(write_error)?;
         }
         tar::EntryType::Link => {
             let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
@@ -274,29 +274,6 @@ fn remove(root: &Dir, path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
-}
-
-#[cfg(unix)]
-fn set_mode(root: &Dir, path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    root.set_permissions(path, cap_std::fs::Permissions::from_std(std::fs::Permissions::from_mode(mode)))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_root: &Dir, _path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn symlink(root: &Dir, target: &str, path: &Path) -> io::Result<()> {
-    // The target is stored as written; it is read inside the rootfs later.
-    root.symlink_contents(target, path)
-}
-
-#[cfg(not(unix))]
-fn symlink(_root: &Dir, target: &str, path: &Path) -> io::Result<()> {
-    tracing::warn!("symlink {} -> {target} skipped: not supported on this system", path.display());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The compile cache: compiled code on disk, so a program is compiled once.
 //!
 //! An entry is `<root>/cache/compiled/<engine>/<sha256 of the wasm>.cwasm`,
-//! where `<engine>` names wasmtime's compatibility hash of our engine's
-//! configuration: code from another wasmtime or configuration never meets
-//! this engine. Each entry starts with a header holding a checksum of the
-//! compiled code and the sha256 of the wasm it came from; an entry whose
-//! header does not match (torn write, bit rot, a file copied from elsewhere)
-//! is discarded and the program compiled again, never executed.
+//! where `<engine>` names the system, the architecture and wasmtime's
+//! compatibility hash of our engine's configuration: code from another
+//! system, wasmtime or configuration never meets this engine. Each entry
+//! starts with a header holding a checksum of the compiled code and the
+//! sha256 of the wasm it came from; an entry whose header does not match
+//! (torn write, bit rot, a file copied from elsewhere) is discarded and the
+//! program compiled again, never executed.
 //!
 //! The checksum finds damage, not tampering: compiled code is trusted because
 //! only its user can have written it. The cache's directories are made
@@ -132,14 +133,17 @@ impl CompileCache {
 }
 
 /// The directory name for an engine: entries from any engine whose compiled
-/// code this one cannot load sit elsewhere.
+/// code this one cannot load sit elsewhere. wasmtime's compatibility hash
+/// covers its version, the target and the engine's settings; the system and
+/// architecture are spelt out too, so that a root shared between systems
+/// (a disk mounted in Linux and Windows) shows whose code is whose.
 fn engine_dir_name(engine: &Engine) -> String {
     // SipHash with fixed keys: stable for a given wbox binary, which is all
     // a cache key needs.
     #[allow(deprecated)]
     let mut hasher = std::hash::SipHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
+    format!("{}-{}-{:016x}", std::env::consts::OS, std::env::consts::ARCH, hasher.finish())
 }
 
 fn compile(engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Result<Compiled> {
@@ -183,7 +187,7 @@ fn store(dir: &Path, entry: &Path, digest: &[u8; 32], compiled: &Compiled) -> an
         Compiled::Component(c) => c.serialize(),
     }
     .map_err(|e| anyhow::anyhow!("serialising compiled code: {e}"))?;
-    create_private_dir(dir)?;
+    crate::os::fs::create_private_dir(dir)?;
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     file.write_all(MAGIC)?;
     file.write_all(&xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes())?;
@@ -197,30 +201,10 @@ fn store(dir: &Path, entry: &Path, digest: &[u8; 32], compiled: &Compiled) -> an
 /// it: executing compiled code is as good as running a binary.
 fn read_trusted(entry: &Path) -> std::io::Result<Vec<u8>> {
     let mut file = fs::File::open(entry)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let meta = file.metadata()?;
-        let me = rustix::process::geteuid().as_raw();
-        if meta.uid() != me || meta.mode() & 0o022 != 0 {
-            return Err(std::io::Error::other(format!(
-                "not trusted: owned by uid {} with mode {:o}; only the user's own, private entries are loaded",
-                meta.uid(),
-                meta.mode() & 0o7777
-            )));
-        }
-    }
+    crate::os::fs::check_private(&file.metadata()?)?;
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut file, &mut bytes)?;
     Ok(bytes)
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Seek, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::Entry;
@@ -126,7 +125,7 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 
 /// A file's identity, which survives renames.
 fn identity(meta: &fs::Metadata) -> (u64, u64) {
-    (meta.dev(), meta.ino())
+    crate::os::fs::identity(meta)
 }
 
 /// Reads a container's log, oldest entry first, and then what is appended,

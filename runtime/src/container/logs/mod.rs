@@ -9,13 +9,13 @@ pub use config::{DEFAULT_DRIVER, LogConfig, Retention};
 use files::Writer;
 pub use files::{LogFiles, Reader};
 
-use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
+
+use crate::os::stdio::{self, Stream};
 use serde::{Deserialize, Serialize};
 
 /// A piece of output longer than this is logged without waiting for its
@@ -36,21 +36,20 @@ pub(super) struct Logger {
 }
 
 impl Logger {
-    /// From now on, fds 1 and 2 are pipes read into the log files; with
-    /// none, they are /dev/null.
+    /// From now on, stdout and stderr are pipes read into the log files;
+    /// with none, they are the null device.
     pub fn start(files: Option<LogFiles>) -> io::Result<Logger> {
         let Some(files) = files else {
-            discard_stdio();
+            stdio::discard();
             return Ok(Logger { copiers: Vec::new() });
         };
         let file = Arc::new(Mutex::new(Writer::open(files)?));
         let mut copiers = Vec::new();
-        for (fd, stream) in [(1, "stdout"), (2, "stderr")] {
-            let (reader, writer) = pipe()?;
-            if fd == 1 { rustix::stdio::dup2_stdout(&writer) } else { rustix::stdio::dup2_stderr(&writer) }?;
-            drop(writer);
+        for (to, stream) in [(Stream::Stdout, "stdout"), (Stream::Stderr, "stderr")] {
+            let (reader, writer) = io::pipe()?;
+            stdio::redirect(to, writer)?;
             let file = Arc::clone(&file);
-            copiers.push(std::thread::spawn(move || copy(fs::File::from(reader), stream, &file)));
+            copiers.push(std::thread::spawn(move || copy(reader, stream, &file)));
         }
         Ok(Logger { copiers })
     }
@@ -60,23 +59,15 @@ impl Logger {
     /// anything did.
     pub fn finish(self) -> Option<String> {
         // The pipes' last writers close, and their copiers see the end.
-        discard_stdio();
+        stdio::discard();
         self.copiers.into_iter().filter_map(|c| c.join().ok().flatten()).next()
-    }
-}
-
-/// Points fds 1 and 2 at /dev/null.
-fn discard_stdio() {
-    if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
-        let _ = rustix::stdio::dup2_stdout(&null);
-        let _ = rustix::stdio::dup2_stderr(&null);
     }
 }
 
 /// Copies one stream into the log. A log that cannot be written (a full
 /// disk) does not stop the guest: the stream is drained on, and the failure
 /// reported when the guest ends.
-fn copy(reader: fs::File, stream: &str, file: &Mutex<Writer>) -> Option<String> {
+fn copy(reader: io::PipeReader, stream: &str, file: &Mutex<Writer>) -> Option<String> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut failure = None;
     let mut line = Vec::new();
@@ -107,8 +98,4 @@ fn copy(reader: fs::File, stream: &str, file: &Mutex<Writer>) -> Option<String> 
             ));
         }
     }
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?)
 }

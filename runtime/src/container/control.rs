@@ -1,0 +1,75 @@
+//! The channel a running container's runner answers stop and kill requests
+//! on, the same on every system (a wasm guest has no signals of its own:
+//! the runner maps each request onto it). It is a TCP socket on the
+//! loopback; its address and a secret are in the container's `control`
+//! file, which only its owner can read (written as a private temporary file
+//! and renamed; on Windows, in the user's profile). A request that does not
+//! carry the secret is dropped, so other users on the machine, who can
+//! reach the socket, cannot stop anyone's container.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{Request, fs_error};
+use crate::store::write_atomic;
+use crate::{Error, Result};
+
+/// How long either side waits for the other's line: a client that connects
+/// and says nothing does not hold up the next one for longer.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+fn control_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("control")
+}
+
+/// Opens the channel and answers it on a thread of its own for as long as
+/// the process lives, handing each request to `answer`.
+pub(super) fn serve(dir: &Path, answer: impl Fn(Request) + Send + 'static) -> Result<()> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the control socket: {e}")))?;
+    let address = listener.local_addr().map_err(|e| Error::Internal(e.into()))?;
+    let secret = crate::ids::new_id()?;
+    let path = control_file(dir);
+    write_atomic(&path, format!("{address} {secret}\n").as_bytes()).map_err(|e| fs_error(&path, e))?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            match read_request(&stream, &secret) {
+                Some(request) => {
+                    answer(request);
+                    let _ = (&stream).write_all(b"ok\n");
+                }
+                None => tracing::warn!("a control request without the container's secret was dropped"),
+            }
+        }
+    });
+    Ok(())
+}
+
+fn read_request(stream: &TcpStream, secret: &str) -> Option<Request> {
+    stream.set_read_timeout(Some(PATIENCE)).ok()?;
+    let mut line = String::new();
+    BufReader::new(stream).take(4096).read_line(&mut line).ok()?;
+    let (given, request) = line.trim_end().split_once(' ')?;
+    (given == secret).then(|| Request::decode(request)).flatten()
+}
+
+/// Hands a request to the container's runner; false when no runner answers.
+pub(super) fn send(dir: &Path, request: Request) -> bool {
+    let Ok(text) = std::fs::read_to_string(control_file(dir)) else { return false };
+    let Some((address, secret)) = text.trim_end().split_once(' ') else { return false };
+    let Ok(address) = address.parse() else { return false };
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, PATIENCE) else { return false };
+    let _ = stream.set_read_timeout(Some(PATIENCE));
+    if stream.write_all(format!("{secret} {}\n", request.encode()).as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer).is_ok() && answer == "ok\n"
+}
+
+/// Forgets the channel once the runner is done.
+pub(super) fn close(dir: &Path) {
+    let _ = std::fs::remove_file(control_file(dir));
+}

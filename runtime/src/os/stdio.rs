@@ -1,0 +1,85 @@
+//! This process's own stdout and stderr: pointed elsewhere (a supervisor's
+//! go to the container's log), and kept aside.
+
+use std::io;
+
+#[cfg(unix)]
+pub use std::os::fd::OwnedFd as Owned;
+#[cfg(windows)]
+pub use std::os::windows::io::OwnedHandle as Owned;
+
+#[derive(Clone, Copy)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The device that discards what is written to it.
+#[cfg(unix)]
+pub const NULL_DEVICE: &str = "/dev/null";
+#[cfg(windows)]
+pub const NULL_DEVICE: &str = "NUL";
+
+/// From now on, `stream` is `to` (a pipe, a file), for this process and
+/// the guests it runs; what it was before is closed.
+#[cfg(unix)]
+pub fn redirect(stream: Stream, to: impl Into<Owned>) -> io::Result<()> {
+    let to = to.into();
+    match stream {
+        Stream::Stdout => rustix::stdio::dup2_stdout(&to)?,
+        Stream::Stderr => rustix::stdio::dup2_stderr(&to)?,
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+pub fn redirect(stream: Stream, to: impl Into<Owned>) -> io::Result<()> {
+    use std::os::windows::io::IntoRawHandle;
+    use windows_sys::Win32::Foundation::CloseHandle;
+    use windows_sys::Win32::System::Console::{
+        GetStdHandle, STD_ERROR_HANDLE, STD_OUTPUT_HANDLE, SetStdHandle,
+    };
+    let id = match stream {
+        Stream::Stdout => STD_OUTPUT_HANDLE,
+        Stream::Stderr => STD_ERROR_HANDLE,
+    };
+    let handle = to.into().into_raw_handle();
+    // SAFETY: the new handle is ours and becomes the standard one (Rust's
+    // stdout asks for it on every write); the old one is closed, as dup2
+    // closes the descriptor it replaces, so that a pipe's reader sees its
+    // end.
+    unsafe {
+        let old = GetStdHandle(id);
+        if SetStdHandle(id, handle) == 0 {
+            CloseHandle(handle);
+            return Err(io::Error::last_os_error());
+        }
+        if !old.is_null() && old != windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE && old != handle {
+            CloseHandle(old);
+        }
+    }
+    Ok(())
+}
+
+/// Points stdout and stderr at the null device.
+pub fn discard() {
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open(NULL_DEVICE) {
+            let _ = redirect(stream, null);
+        }
+    }
+}
+
+/// A copy of stdout that no child process inherits, which stays what
+/// stdout is now after stdout is redirected.
+#[cfg(unix)]
+pub fn keep_stdout() -> io::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    Ok(std::fs::File::from(io::stdout().as_fd().try_clone_to_owned()?))
+}
+
+#[cfg(windows)]
+pub fn keep_stdout() -> io::Result<std::fs::File> {
+    use std::os::windows::io::AsHandle;
+    Ok(std::fs::File::from(io::stdout().as_handle().try_clone_to_owned()?))
+}
