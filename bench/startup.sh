@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Warm start of `wbox run` against the official wasmtime CLI running the same
-# module from its own precompiled file. Prints both medians and their ratio.
+# module from its own precompiled file. Prints both medians and their ratio;
+# then the same pair for Windows, wbox.exe and wasmtime.exe, both under Wine
+# (a figure, not a gate: Wine's own start-up is in both).
 #
-#   bench/startup.sh            (needs hyperfine, pip; builds wbox --release)
+#   bench/startup.sh            (needs hyperfine, pip; builds wbox --release,
+#                                and wbox.exe --release for Windows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +36,31 @@ for name, median in ms.items():
     print(f"{name:36} median {median:6.2f} ms")
 wbox, wasmtime = ms["wbox run (warm cache)"], ms["wasmtime run --allow-precompiled"]
 print(f"ratio wbox / wasmtime ({sys.argv[2]}): {wbox / wasmtime:.2f}x (target: within 1.20x)")
+PY
+
+# Windows, under Wine, in a prefix of its own kept running between runs.
+rustup target add x86_64-pc-windows-gnu >/dev/null
+cargo build --quiet --release --target x86_64-pc-windows-gnu -p wbox
+wasmtime_exe=$(fetch_wasmtime_windows "$work")
+wine_prefix "$PWD/$work/wine-prefix"
+wine=/usr/lib/wine/wine64
+/usr/lib/wine/wineserver -p
+trap '/usr/lib/wine/wineserver -k' EXIT
+"$wine" "$wasmtime_exe" compile "$module" -o "$work/hello-windows.cwasm"
+export WBOX_ROOT="Z:$PWD/$work/wbox-root-windows"
+wbox_exe=target/x86_64-pc-windows-gnu/release/wbox.exe
+"$wine" "$wbox_exe" run "$module" >/dev/null   # fills the compile cache
+
+hyperfine --warmup 5 --runs 50 -N --export-json "$work/startup-wine.json" \
+    -n "wbox.exe run (warm cache)" "$wine $wbox_exe run $module" \
+    -n "wasmtime.exe run --allow-precompiled" "$wine $wasmtime_exe run --allow-precompiled $work/hello-windows.cwasm" >/dev/null
+
+python3 - "$work/startup-wine.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+ms = {name: r["median"] * 1000 for name, r in results.items()}
+for name, median in ms.items():
+    print(f"under Wine: {name:36} median {median:6.2f} ms")
+wbox, wasmtime = ms["wbox.exe run (warm cache)"], ms["wasmtime.exe run --allow-precompiled"]
+print(f"under Wine: ratio wbox.exe / wasmtime.exe: {wbox / wasmtime:.2f}x")
 PY

