@@ -44,6 +44,8 @@ cargo build --quiet --release --target x86_64-pc-windows-gnu -p wbox
 wasmtime_exe=$(fetch_wasmtime_windows "$work")
 wine_prefix "$PWD/$work/wine-prefix"
 wine=/usr/lib/wine/wine64
+# Once wineboot's server has ended, one that stays for the whole run.
+/usr/lib/wine/wineserver -w
 /usr/lib/wine/wineserver -p
 trap '/usr/lib/wine/wineserver -k' EXIT
 "$wine" "$wasmtime_exe" compile "$module" -o "$work/hello-windows.cwasm"
