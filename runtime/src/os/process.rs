@@ -18,10 +18,24 @@ pub fn detach(command: &mut Command) {
     }
 }
 
+/// On Windows std's children inherit every inheritable handle of their
+/// parent, not only the stdio they are given (rust-lang/rust#54760): this
+/// process's own stdio are made uninheritable first, or the supervisor
+/// would hold the caller's pipe open (a script's `$(wbox run -d …)` would
+/// wait for the container to end).
 #[cfg(windows)]
 pub fn detach(command: &mut Command) {
     use std::os::windows::process::CommandExt;
+    use windows_sys::Win32::Foundation::{HANDLE_FLAG_INHERIT, SetHandleInformation};
+    use windows_sys::Win32::System::Console::{
+        GetStdHandle, STD_ERROR_HANDLE, STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+    };
     use windows_sys::Win32::System::Threading::{CREATE_NEW_PROCESS_GROUP, DETACHED_PROCESS};
+    for id in [STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE] {
+        // SAFETY: changes a flag of a handle this process holds; an invalid
+        // or absent one makes the call fail, which changes nothing.
+        unsafe { SetHandleInformation(GetStdHandle(id), HANDLE_FLAG_INHERIT, 0) };
+    }
     command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
 }
 
