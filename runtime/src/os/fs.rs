@@ -166,18 +166,27 @@ pub fn set_owner_and_mode(_path: &Path, _mode: u32, _uid: u32, _gid: u32) -> io:
     Ok(())
 }
 
-/// A file's identity, which survives renames (a log rotated under its
-/// reader): its device and inode; on Windows, its creation time.
+/// An open file's identity, which survives renames (a log rotated under
+/// its reader): its device and inode; on Windows, its volume and file index.
 #[cfg(unix)]
-pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+pub fn identity(file: &std::fs::File) -> io::Result<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
+    let meta = file.metadata()?;
+    Ok((meta.dev(), meta.ino()))
 }
 
 #[cfg(windows)]
-pub fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
-    let created = meta.created().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-    created.map_or((0, 0), |d| (d.as_secs(), u64::from(d.subsec_nanos())))
+pub fn identity(file: &std::fs::File) -> io::Result<(u64, u64)> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle};
+    // SAFETY: all zeroes is a valid value of this plain struct, which the
+    // call fills in from a handle we hold open.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    if unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let index = (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow);
+    Ok((u64::from(info.dwVolumeSerialNumber), index))
 }
 
 /// Makes a directory (and its parents) that only its owner can enter. On

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::Entry;
 use super::config::Retention;
+use crate::os::fs::identity;
 
 /// Where a container's log files are and how many of them are kept.
 #[derive(Debug, Clone)]
@@ -123,11 +124,6 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
     }
 }
 
-/// A file's identity, which survives renames.
-fn identity(meta: &fs::Metadata) -> (u64, u64) {
-    crate::os::fs::identity(meta)
-}
-
 /// Reads a container's log, oldest entry first, and then what is appended,
 /// across rotations: nothing twice, and nothing lost unless the writer
 /// dropped a file this reader had not finished.
@@ -179,9 +175,9 @@ impl Reader {
                 continue;
             };
             read_entries(file, &mut self.partial, &mut each)?;
-            let ours = identity(&file.get_ref().metadata()?);
-            match fs::metadata(files.current()) {
-                Ok(current) if identity(&current) == ours => return Ok(()),
+            let ours = identity(file.get_ref())?;
+            match File::open(files.current()) {
+                Ok(current) if identity(&current)? == ours => return Ok(()),
                 Ok(_) => {}
                 // Between the rename of the current file and the making of
                 // the next: the next call sees the rotation whole.
@@ -195,7 +191,7 @@ impl Reader {
             let all = files.open_all()?;
             let mut ids = Vec::with_capacity(all.len());
             for file in &all {
-                ids.push(identity(&file.metadata()?));
+                ids.push(identity(file)?);
             }
             // The file after ours; the oldest kept if ours was dropped meanwhile.
             let next = ids.iter().position(|id| *id == ours).map_or(0, |i| i + 1);
