@@ -14,6 +14,21 @@ cargo build --quiet --release -p wbox
 examples/build.sh >/dev/null
 
 . scripts/lib.sh
+
+# Prints each median of hyperfine's JSON $1 and the ratio of wbox's ($3) to
+# the peer's ($4), each line after the label $2.
+summarise() {
+    python3 - "$@" <<'PY'
+import json, sys
+path, label, wbox_name, peer_name = sys.argv[1:5]
+results = {r["command"]: r for r in json.load(open(path))["results"]}
+ms = {name: r["median"] * 1000 for name, r in results.items()}
+for name, median in ms.items():
+    print(f"{label}{name:36} median {median:6.2f} ms")
+print(f"{label}ratio {wbox_name} / {peer_name}: {ms[wbox_name] / ms[peer_name]:.2f}x")
+PY
+}
+
 work=target/bench
 mkdir -p "$work"
 wasmtime=$(fetch_wasmtime "$work")
@@ -28,15 +43,8 @@ hyperfine --warmup 20 --runs 300 -N --export-json "$work/startup.json" \
     -n "wasmtime run --allow-precompiled" "$wasmtime run --allow-precompiled $work/hello.cwasm" \
     -n "wasmtime run (its own compile cache)" "$wasmtime run $module" >/dev/null
 
-python3 - "$work/startup.json" "$("$wasmtime" --version)" <<'PY'
-import json, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-ms = {name: r["median"] * 1000 for name, r in results.items()}
-for name, median in ms.items():
-    print(f"{name:36} median {median:6.2f} ms")
-wbox, wasmtime = ms["wbox run (warm cache)"], ms["wasmtime run --allow-precompiled"]
-print(f"ratio wbox / wasmtime ({sys.argv[2]}): {wbox / wasmtime:.2f}x (target: within 1.20x)")
-PY
+summarise "$work/startup.json" "" "wbox run (warm cache)" "wasmtime run --allow-precompiled"
+echo "(wasmtime: $("$wasmtime" --version); target: within 1.20x)"
 
 # Windows, under Wine, in a prefix of its own kept running between runs.
 rustup target add x86_64-pc-windows-gnu >/dev/null
@@ -57,12 +65,4 @@ hyperfine --warmup 5 --runs 50 -N --export-json "$work/startup-wine.json" \
     -n "wbox.exe run (warm cache)" "$wine $wbox_exe run $module" \
     -n "wasmtime.exe run --allow-precompiled" "$wine $wasmtime_exe run --allow-precompiled $work/hello-windows.cwasm" >/dev/null
 
-python3 - "$work/startup-wine.json" <<'PY'
-import json, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-ms = {name: r["median"] * 1000 for name, r in results.items()}
-for name, median in ms.items():
-    print(f"under Wine: {name:36} median {median:6.2f} ms")
-wbox, wasmtime = ms["wbox.exe run (warm cache)"], ms["wasmtime.exe run --allow-precompiled"]
-print(f"under Wine: ratio wbox.exe / wasmtime.exe: {wbox / wasmtime:.2f}x")
-PY
+summarise "$work/startup-wine.json" "under Wine: " "wbox.exe run (warm cache)" "wasmtime.exe run --allow-precompiled"

@@ -171,6 +171,7 @@ fn not_started(
     if let Some(logger) = logger {
         logger.finish();
     }
+    control::close(&container.dir);
     drop(run_lock);
     let removed =
         if container.config.spec.auto_remove { super::remove_files(&container.dir, None) } else { Ok(()) };
