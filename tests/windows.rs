@@ -240,3 +240,82 @@ fn an_image_built_on_windows_is_the_one_built_on_linux_and_serves_http() {
     both.windows_ok(&["rm", "-f", "again"]);
     assert_eq!(entries(), compiled, "the warm run used the cache entry as it was");
 }
+
+/// A layer of `(path, Some(content))` files and `(path, None)` directories,
+/// and `(path, target)` symlinks.
+fn layer(dir: &Path, name: &str, files: &[(&str, Option<&str>)], links: &[(&str, &str)]) -> String {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        let bytes = content.unwrap_or_default().as_bytes();
+        header.set_entry_type(if content.is_some() {
+            tar::EntryType::Regular
+        } else {
+            tar::EntryType::Directory
+        });
+        header.set_mode(if content.is_some() { 0o644 } else { 0o755 });
+        header.set_size(bytes.len() as u64);
+        tar.append_data(&mut header, path, bytes).unwrap();
+    }
+    for (path, target) in links {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_mode(0o777);
+        header.set_size(0);
+        tar.append_link(&mut header, path, target).unwrap();
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, tar.into_inner().unwrap()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn symlinks_in_an_image_lead_where_they_do_on_linux_on_windows() {
+    // Links to a file, relative and absolute, to a directory, through a
+    // directory link, to a file of a later layer, and one that climbs out
+    // (it stays in the image, where nothing is there). Windows lets only
+    // the privileged make links; wbox then puts what each leads to at its
+    // path.
+    let layers = tempfile::tempdir().unwrap();
+    let links = layer(
+        layers.path(),
+        "links.tar",
+        &[("data", None), ("data/greeting.txt", Some("hello\n"))],
+        &[
+            ("data/link.txt", "greeting.txt"),
+            ("data/abs.txt", "/data/greeting.txt"),
+            ("docs", "data"),
+            ("chain.txt", "docs/link.txt"),
+            ("later.txt", "/data/late.txt"),
+            ("out.txt", "../../../../../secret.txt"),
+        ],
+    );
+    let late = layer(layers.path(), "late.tar", &[("data/late.txt", Some("late\n"))], &[]);
+    let registry = Registry::start();
+    let probe = format!("/app.wasm={}", guest("probe.wasm"));
+    let args = ["--entrypoint", "/app.wasm", "--raw-layer", &links, &late, "--file", &probe];
+    push_image(&registry, "links:1", &args);
+    let image = format!("{}/links:1", registry.addr);
+    let both = Both::new();
+    both.same(&["pull", "-q", &image]);
+    // The image's files are laid out at the first run; the user is told of
+    // the link that leads nowhere.
+    let first = both.windows(&["run", "--rm", &image, "show", "/data/link.txt"]);
+    assert!(stderr(&first).contains("symlink /out.txt -> secret.txt left out"), "{}", stderr(&first));
+
+    for (path, content) in [
+        ("/data/link.txt", "hello\n"),
+        ("/data/abs.txt", "hello\n"),
+        ("/docs/greeting.txt", "hello\n"),
+        ("/docs/link.txt", "hello\n"),
+        ("/chain.txt", "hello\n"),
+        ("/later.txt", "late\n"),
+        ("/docs/late.txt", "late\n"),
+    ] {
+        assert_eq!(both.same(&["run", "--rm", &image, "show", path]), content, "{path}");
+    }
+    let listed = both.same(&["run", "--rm", &image, "ls", "/docs"]);
+    assert_eq!(listed, "abs.txt\ngreeting.txt\nlate.txt\nlink.txt\n");
+    both.same(&["run", "--rm", &image, "show", "/out.txt"]);
+    assert_eq!(code(&both.windows(&["run", "--rm", &image, "show", "/out.txt"])), 1);
+}

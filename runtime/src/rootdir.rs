@@ -154,6 +154,50 @@ impl RootDir {
         seen
     }
 
+    /// Puts at the path of each link in `refused` (path -> target, as the
+    /// link would hold it) a copy of what the link leads to, resolved inside
+    /// the root: what a root gets where the OS made no symlink (Windows,
+    /// without the privilege). A link to another refused link, or to a
+    /// directory holding one, is copied after it, so that chains lead where
+    /// they would; what leads nowhere, or to a directory holding the link
+    /// itself, stays in `refused`.
+    pub fn stand_in_for_links(&self, refused: &mut BTreeMap<PathBuf, String>) -> io::Result<()> {
+        loop {
+            let ready: Vec<(PathBuf, PathBuf, bool)> = refused
+                .iter()
+                .filter_map(|(path, target)| {
+                    let wanted = path.parent().unwrap_or(Path::new("")).join(target);
+                    let resolved = self.resolve(&wanted.to_string_lossy()).ok()?;
+                    let meta = self.dir.symlink_metadata(&resolved).ok()?;
+                    // Copying a directory into itself would not end.
+                    let copyable = (meta.is_dir() || meta.is_file()) && !path.starts_with(&resolved);
+                    copyable.then(|| (path.clone(), resolved, meta.is_dir()))
+                })
+                .collect();
+            // Those whose target holds no link still to come go first; if
+            // every one waits on another (a cycle through directories), one.
+            let waits = |resolved: &PathBuf| refused.keys().any(|link| link.starts_with(resolved));
+            let mut now: Vec<_> = ready.iter().filter(|(_, resolved, _)| !waits(resolved)).collect();
+            if now.is_empty() {
+                now.extend(ready.first());
+            }
+            if now.is_empty() {
+                return Ok(());
+            }
+            for (path, resolved, is_dir) in now {
+                refused.remove(path);
+                if *is_dir {
+                    if self.dir.symlink_metadata(path).is_err() {
+                        self.dir.create_dir(path)?;
+                    }
+                    copy_tree(&self.dir.open_dir(resolved)?, &self.dir.open_dir(path)?)?;
+                } else {
+                    copy_file(&self.dir, resolved, &self.dir, path)?;
+                }
+            }
+        }
+    }
+
     /// What `path` (relative to the root, symlink-free, as a snapshot names
     /// it) holds; see [`node`].
     pub fn node(&self, path: &str) -> io::Result<(Node, Metadata)> {
@@ -249,8 +293,8 @@ fn copy_children(
                 crate::os::fs::set_mode(to, &path, seen.mode & 0o7777)?;
             }
             S_IFLNK => {
-                let target = from.read_link_contents(&path)?;
-                crate::os::fs::symlink(to, &target.to_string_lossy(), &path)?;
+                let target = from.read_link_contents(&path)?.to_string_lossy().into_owned();
+                crate::os::fs::symlink(to, &target, &path)?.or_warn(&path, &target);
             }
             S_IFREG => {
                 if seen.links > 1 {
@@ -260,18 +304,25 @@ fn copy_children(
                     }
                     linked.insert(seen.inode, path.clone());
                 }
-                let mut source = from.open_with(&path, &crate::os::fs::read_no_follow())?;
-                let mut copy = to.create(&path)?;
-                io::copy(&mut source, &mut copy)?;
-                if let Ok(modified) = meta.modified() {
-                    copy.into_std().set_modified(modified.into_std())?;
-                }
-                crate::os::fs::set_mode(to, &path, seen.mode & 0o7777)?;
+                copy_file(from, &path, to, &path)?;
             }
             _ => tracing::debug!("{}: a fifo, socket or device node, not copied", path.display()),
         }
     }
     Ok(())
+}
+
+/// Copies a regular file with its mode and modification time, the source
+/// not followed if it is a symlink.
+fn copy_file(from: &Dir, path: &Path, to: &Dir, copy_path: &Path) -> io::Result<()> {
+    let mut source = from.open_with(path, &crate::os::fs::read_no_follow())?;
+    let meta = source.metadata()?;
+    let mut copy = to.create(copy_path)?;
+    io::copy(&mut source, &mut copy)?;
+    if let Ok(modified) = meta.modified() {
+        copy.into_std().set_modified(modified.into_std())?;
+    }
+    crate::os::fs::set_mode(to, copy_path, crate::os::fs::seen(&meta).mode & 0o7777)
 }
 
 /// Puts a path's components in front of what is still to resolve; an
@@ -377,6 +428,65 @@ mod tests {
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
         root.remove_file("/host").unwrap();
         assert!(outside.path().is_dir());
+    }
+
+    #[test]
+    fn a_copy_keeps_links_as_links_even_those_pointing_out() {
+        let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, "the host's").unwrap();
+        std::fs::create_dir(from.path().join("sub")).unwrap();
+        std::fs::write(from.path().join("sub/file"), "mine").unwrap();
+        std::os::unix::fs::symlink(&secret, from.path().join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../secret", from.path().join("sub/up")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), from.path().join("dir")).unwrap();
+
+        copy_dir(from.path(), to.path()).unwrap();
+        assert_eq!(std::fs::read_link(to.path().join("abs")).unwrap(), secret);
+        assert_eq!(
+            std::fs::read_link(to.path().join("sub/up")).unwrap(),
+            Path::new("../../../../../../secret")
+        );
+        assert_eq!(std::fs::read_link(to.path().join("dir")).unwrap(), outside.path());
+        assert_eq!(std::fs::read_to_string(to.path().join("sub/file")).unwrap(), "mine");
+        let outside_now: Vec<_> = std::fs::read_dir(outside.path()).unwrap().flatten().collect();
+        assert_eq!(outside_now.len(), 1, "nothing written beside the secret");
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "the host's");
+    }
+
+    #[test]
+    fn refused_links_are_stood_in_for_by_what_they_lead_to_in_the_root() {
+        let (temp, root) = root();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "the host's").unwrap();
+        std::fs::create_dir(temp.path().join("data")).unwrap();
+        std::fs::write(temp.path().join("data/greeting.txt"), "hello").unwrap();
+        let host = outside.path().join("secret").display().to_string();
+        let mut refused: BTreeMap<PathBuf, String> = [
+            ("data/link.txt", "greeting.txt"),
+            ("docs", "data"),
+            ("chain.txt", "docs/link.txt"),
+            ("data/self", ".."),
+            ("gone", "nowhere"),
+            ("loop1", "loop2"),
+            ("loop2", "loop1"),
+            ("host", host.as_str()),
+        ]
+        .into_iter()
+        .map(|(path, target)| (PathBuf::from(path), target.to_owned()))
+        .collect();
+
+        root.stand_in_for_links(&mut refused).unwrap();
+        let read = |path: &str| std::fs::read_to_string(temp.path().join(path)).unwrap();
+        assert_eq!(read("data/link.txt"), "hello");
+        assert_eq!(read("docs/greeting.txt"), "hello");
+        assert_eq!(read("docs/link.txt"), "hello", "a directory is copied after the links in it");
+        assert_eq!(read("chain.txt"), "hello", "a link to a link leads where it would");
+        let left: Vec<_> = refused.keys().map(|p| p.display().to_string()).collect();
+        assert_eq!(left, ["data/self", "gone", "host", "loop1", "loop2"]);
+        assert!(!temp.path().join("host").exists(), "a link is resolved inside the root, never on the host");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -56,7 +56,8 @@ impl Layer {
                     let _ = dir.remove_file(path);
                     // As the image says, even pointing out: it is read
                     // inside the stage, never followed out of it.
-                    crate::os::fs::symlink(dir, target, std::path::Path::new(path))?;
+                    let path = std::path::Path::new(path);
+                    crate::os::fs::symlink(dir, target, path)?.or_warn(path, target);
                 }
                 Content::HardLink(target) => {
                     let _ = dir.remove_file(path);

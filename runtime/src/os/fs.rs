@@ -116,19 +116,37 @@ pub fn set_mode(_dir: &Dir, _path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether a symlink was made: Windows lets only the privileged make one.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    Made,
+    Refused,
+}
+
+impl Linked {
+    /// For a copy that may lack the link: says so when it does.
+    pub fn or_warn(self, path: &Path, target: &str) {
+        if self == Linked::Refused {
+            tracing::warn!(
+                "symlink {} -> {target} left out: Windows allows it only in developer mode or to administrators",
+                path.display()
+            );
+        }
+    }
+}
+
 /// Makes `path` in `dir` a symlink to `target`, stored as written (it is
 /// resolved inside the root later, never on the host).
 #[cfg(unix)]
-pub fn symlink(dir: &Dir, target: &str, path: &Path) -> io::Result<()> {
-    dir.symlink_contents(target, path)
+pub fn symlink(dir: &Dir, target: &str, path: &Path) -> io::Result<Linked> {
+    dir.symlink_contents(target, path).map(|()| Linked::Made)
 }
 
-/// Windows makes symlinks only for the privileged (or in developer mode),
-/// and as a file's or a directory's: a link to a directory is made as one,
-/// any other as a file's, dangling ones included. Where Windows refuses the
-/// privilege, the link is left out with a warning.
+/// Windows makes a symlink as a file's or a directory's: a link to a
+/// directory is made as one, any other as a file's, dangling ones included.
 #[cfg(windows)]
-pub fn symlink(dir: &Dir, target: &str, path: &Path) -> io::Result<()> {
+pub fn symlink(dir: &Dir, target: &str, path: &Path) -> io::Result<Linked> {
     const ERROR_PRIVILEGE_NOT_HELD: i32 = 1314;
     let parent = path.parent().unwrap_or(Path::new(""));
     let target_path = parent.join(target.replace('/', "\\"));
@@ -138,14 +156,12 @@ pub fn symlink(dir: &Dir, target: &str, path: &Path) -> io::Result<()> {
         dir.symlink_file(target, path)
     };
     match made {
-        Err(e) if e.raw_os_error() == Some(ERROR_PRIVILEGE_NOT_HELD) => {
-            tracing::warn!(
-                "symlink {} -> {target} left out: Windows allows it only in developer mode",
-                path.display()
-            );
-            Ok(())
-        }
-        other => other,
+        // Wine's CreateSymbolicLinkW is a stub that reports success and
+        // makes nothing: a link that is not there counts as refused.
+        Ok(()) if dir.symlink_metadata(path).is_err() => Ok(Linked::Refused),
+        Ok(()) => Ok(Linked::Made),
+        Err(e) if e.raw_os_error() == Some(ERROR_PRIVILEGE_NOT_HELD) => Ok(Linked::Refused),
+        Err(e) => Err(e),
     }
 }
 

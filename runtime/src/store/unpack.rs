@@ -5,7 +5,7 @@
 //! the rootfs as Docker does, and devices are skipped. Whiteouts (`.wh.x`,
 //! `.wh..wh..opq`) remove what earlier layers put there.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 
@@ -13,6 +13,7 @@ use cap_std::fs::Dir;
 
 use super::space::{self, Space};
 use super::{Descriptor, Store};
+use crate::os::fs::Linked;
 use crate::rootdir::RootDir;
 use crate::units::binary_size as human;
 use crate::{Error, Result};
@@ -37,15 +38,16 @@ pub(super) fn unpack_layers(
     let root =
         RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
     let mut space = Space::of(dest);
+    let mut refused = BTreeMap::new();
     for layer in layers {
         let blob = store.open_blob(layer)?;
         let mut budget = Budget { space: &mut space, limits, layer: 0 };
-        unpack_layer(blob, &root, &mut budget).map_err(|e| match e {
+        unpack_layer(blob, &root, &mut budget, &mut refused).map_err(|e| match e {
             Error::Image(why) => Error::image(format!("layer {} refused: {why}", layer.digest)),
             other => other,
         })?;
     }
-    Ok(())
+    stand_in_for_links(&root, refused)
 }
 
 /// Unpacks one layer's bytes into `dest`, as a pull's first run does.
@@ -53,13 +55,34 @@ pub(crate) fn unpack_bytes(layer: &[u8], dest: &Path) -> Result<()> {
     let root =
         RootDir::open(dest).map_err(|e| Error::image(format!("cannot open {}: {e}", dest.display())))?;
     let mut space = Space::of(dest);
-    unpack_layer(layer, &root, &mut Budget { space: &mut space, limits: &Limits::default(), layer: 0 })
+    let mut budget = Budget { space: &mut space, limits: &Limits::default(), layer: 0 };
+    let mut refused = BTreeMap::new();
+    unpack_layer(layer, &root, &mut budget, &mut refused)?;
+    stand_in_for_links(&root, refused)
+}
+
+/// Where the OS made no symlink (Windows, without the privilege), a copy of
+/// what it leads to in the finished image stands in for it; a link that
+/// leads nowhere in the image is left out.
+fn stand_in_for_links(root: &RootDir, mut refused: BTreeMap<PathBuf, String>) -> Result<()> {
+    root.stand_in_for_links(&mut refused)
+        .map_err(|e| Error::image(format!("a copy standing in for a symlink cannot be written: {e}")))?;
+    for (path, target) in refused {
+        tracing::warn!("symlink /{} -> {target} left out: it leads nowhere in the image", path.display());
+    }
+    Ok(())
 }
 
 /// Unpacks one layer (tar, gzip or zstd, told from its first bytes), then
 /// reads the blob to its end, so that its digest is checked: a decoder stops
 /// at the end of its stream, which need not be the end of the blob.
-fn unpack_layer(mut blob: impl Read, root: &RootDir, budget: &mut Budget) -> Result<()> {
+/// Symlinks the OS refused to make are added to `refused` (path -> target).
+fn unpack_layer(
+    mut blob: impl Read,
+    root: &RootDir,
+    budget: &mut Budget,
+    refused: &mut BTreeMap<PathBuf, String>,
+) -> Result<()> {
     {
         let mut input = BufReader::new(&mut blob);
         let head = input.fill_buf().map_err(read_error)?;
@@ -75,7 +98,7 @@ fn unpack_layer(mut blob: impl Read, root: &RootDir, budget: &mut Budget) -> Res
         let mut written = HashSet::new();
         for entry in archive.entries().map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
-            apply(entry, root, &mut written, budget)?;
+            apply(entry, root, &mut written, budget, refused)?;
         }
         io::copy(&mut tar, &mut io::sink()).map_err(read_error)?;
     }
@@ -119,6 +142,7 @@ fn apply(
     root: &RootDir,
     written: &mut HashSet<PathBuf>,
     budget: &mut Budget,
+    refused: &mut BTreeMap<PathBuf, String>,
 ) -> Result<()> {
     let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
     let Some(named) = inside(&raw)? else { return Ok(()) };
@@ -147,6 +171,7 @@ fn apply(
                 let child = parent.join(child.file_name());
                 if !written.contains(&child) {
                     remove(root, &child).map_err(write_error)?;
+                    refused.retain(|link, _| !link.starts_with(&child));
                 }
             }
         }
@@ -159,10 +184,12 @@ fn apply(
         let hidden = parent.join(hidden);
         if !written.contains(&hidden) {
             remove(root, &hidden).map_err(write_error)?;
+            refused.retain(|link, _| !link.starts_with(&hidden));
         }
         return Ok(());
     }
     written.insert(path.clone());
+    refused.remove(&path);
 
     if !parent.as_os_str().is_empty() {
         root.create_dir_all(parent).map_err(write_error)?;
@@ -202,7 +229,9 @@ fn apply(
             };
             let target = clamped(parent, &target);
             remove(root, &path).map_err(write_error)?;
-            crate::os::fs::symlink(root, &target, &path).map_err(write_error)?;
+            if crate::os::fs::symlink(root, &target, &path).map_err(write_error)? == Linked::Refused {
+                refused.insert(path, target);
+            }
         }
         tar::EntryType::Link => {
             let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned());
@@ -332,8 +361,8 @@ mod tests {
         let mut space = Space::of(dir.path());
         let limits = Limits::default();
         let mut budget = Budget { space: &mut space, limits: &limits, layer: 0 };
-        unpack_layer(first.as_slice(), &root, &mut budget).unwrap();
-        unpack_layer(second.as_slice(), &root, &mut budget).unwrap();
+        unpack_layer(first.as_slice(), &root, &mut budget, &mut BTreeMap::new()).unwrap();
+        unpack_layer(second.as_slice(), &root, &mut budget, &mut BTreeMap::new()).unwrap();
         let has = |p: &str| root.dir().symlink_metadata(p).is_ok();
         assert!(!has("a/x") && has("a/y"), "a whiteout hides one file");
         assert!(!has("b"));
@@ -347,7 +376,15 @@ mod tests {
             "an absolute symlink resolves in the image"
         );
 
-        assert!(unpack_layer(layer(&[(".wh..", Regular, "")]).as_slice(), &root, &mut budget).is_err());
+        assert!(
+            unpack_layer(
+                layer(&[(".wh..", Regular, "")]).as_slice(),
+                &root,
+                &mut budget,
+                &mut BTreeMap::new()
+            )
+            .is_err()
+        );
         assert!(has("a/y"), "a refused whiteout removed nothing");
 
         // A link that climbs, and an entry through it: inside the rootfs, where
@@ -355,8 +392,8 @@ mod tests {
         let climbing =
             layer(&[("up", Symlink, "../../../a"), ("up/z", Regular, "z"), ("abs/.wh.y", Regular, "")]);
         let abs = layer(&[("abs", Symlink, "/a")]);
-        unpack_layer(abs.as_slice(), &root, &mut budget).unwrap();
-        unpack_layer(climbing.as_slice(), &root, &mut budget).unwrap();
+        unpack_layer(abs.as_slice(), &root, &mut budget, &mut BTreeMap::new()).unwrap();
+        unpack_layer(climbing.as_slice(), &root, &mut budget, &mut BTreeMap::new()).unwrap();
         assert_eq!(root.dir().read_link_contents("up").unwrap(), Path::new("a"));
         assert_eq!(root.dir().read_to_string("a/z").unwrap(), "z");
         assert!(!has("a/y"), "a whiteout through an absolute link hides the file it names in the image");
@@ -371,7 +408,8 @@ mod tests {
         let limits = Limits { max_layer_size: Some(8) };
         let mut budget = Budget { space: &mut space, limits: &limits, layer: 0 };
         let big = layer(&[("a", Regular, "1234"), ("b", Regular, "56789")]);
-        let err = unpack_layer(big.as_slice(), &root, &mut budget).unwrap_err().to_string();
+        let err =
+            unpack_layer(big.as_slice(), &root, &mut budget, &mut BTreeMap::new()).unwrap_err().to_string();
         assert!(err.contains("more than 8 B") && err.contains("max-layer-size"), "{err}");
         assert!(root.dir().symlink_metadata("a").is_ok() && root.dir().symlink_metadata("b").is_err());
     }
