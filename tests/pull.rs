@@ -34,7 +34,7 @@ fn assert_store_verifies(wbox: &Wbox) {
 }
 
 fn images_listed(wbox: &Wbox) -> String {
-    let out = wbox.run(&["images", "--format", "json"]);
+    let out = wbox.run(&["images", "--digests", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     stdout(&out)
 }

@@ -68,6 +68,10 @@ pub struct ContainerFlags {
     #[arg(long, value_name = "COMMAND")]
     pub entrypoint: Option<String>,
 
+    /// Set a label on the container, KEY=VALUE or KEY (repeatable)
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+
     /// Native containers: the hostname (default: the container's short id)
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -134,6 +138,11 @@ impl ContainerFlags {
             auto_remove: self.rm,
             stop_timeout: self.stop_timeout,
             log,
+            labels: self
+                .labels
+                .iter()
+                .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into())))
+                .collect(),
         })
     }
 

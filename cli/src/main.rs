@@ -4,6 +4,7 @@ mod commands;
 mod flags;
 mod output;
 mod progress;
+mod template;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -103,7 +104,11 @@ fn main() -> ExitCode {
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
     wbox_runtime::build::reap_abandoned(&root);
     // Docker's codes 125/126/127 belong to `run`; other commands fail with 1.
-    let runs_a_program = matches!(cli.command, Command::Run(_) | Command::Exec(_));
+    let runs_a_program = match &cli.command {
+        Command::Run(_) | Command::Exec(_) => true,
+        Command::Container(command) => command.runs_a_program(),
+        _ => false,
+    };
     let result = match cli.command {
         Command::Run(args) => commands::run::run(&root, args),
         Command::Create(args) => commands::container::create(&root, args),
@@ -124,7 +129,7 @@ fn main() -> ExitCode {
         Command::Images(args) => commands::image::images(&root, args),
         Command::Tag(args) => commands::image::tag(&root, args),
         Command::Rmi(args) => commands::image::rmi(&root, args),
-        Command::Inspect(args) => commands::image::inspect(&root, args),
+        Command::Inspect(args) => commands::image::inspect(&root, args, None),
         Command::History(args) => commands::image::history(&root, args),
         Command::Login(args) => commands::registry::login(&root, args),
         Command::Save(args) => commands::archive::save(&root, args),

@@ -1,21 +1,75 @@
 //! How the commands print: sizes and ages as Docker writes them, and the
 //! confirmation before destructive work.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 
-/// Asks on the terminal before something destructive; without a terminal,
-/// refuses and says to pass -f, as a script must decide up front.
+use crate::template::{Format, Template, tabwrite};
+
+/// Asks before something destructive, as Docker does: the warning and the
+/// question on stdout, the answer a line of stdin; anything but yes, or no
+/// answer at all (stdin empty or closed), is no, and the command does
+/// nothing and succeeds.
 pub fn confirm(warning: &str) -> crate::Result<bool> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        eprintln!("{warning}\nRefusing without a terminal to confirm on; pass -f to remove without asking.");
-        return Ok(false);
-    }
-    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
-    let _ = std::io::stderr().flush();
+    print!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stdout().flush();
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(|e| wbox_runtime::Error::Internal(e.into()))?;
+    // A stdin that cannot be read answers nothing.
+    let _ = std::io::stdin().lock().read_line(&mut answer);
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Prints a listing's rows as `--format` asks: Docker's `table` (the
+/// `default` template, or `table TEMPLATE`) with a header row made by
+/// rendering the template over `headers`, `json` (an object a line), or a
+/// Go template a row.
+pub fn print_rows(
+    format: Option<&str>,
+    default: &str,
+    headers: &serde_json::Value,
+    rows: &[serde_json::Value],
+) -> crate::Result<()> {
+    let text = match format {
+        None | Some("table") => default,
+        Some(other) => other,
+    };
+    let bad = |e: String| wbox_runtime::Error::usage(format!("template parsing error: {e}"));
+    // A row's own JSON is Docker's marshalling of it, HTML escaped.
+    let render = |template: &Template, row: &serde_json::Value| {
+        template.render_row(row).map_err(|e| wbox_runtime::Error::usage(format!("template: {e}")))
+    };
+    let mut out = String::new();
+    match Format::parse(text).map_err(bad)? {
+        Format::Table(template) => {
+            let mut lines = vec![template.render_header(headers)];
+            for row in rows {
+                lines.push(render(&template, row)?);
+            }
+            out = tabwrite(&lines);
+        }
+        Format::Raw(template) => {
+            for row in rows {
+                out.push_str(&render(&template, row)?);
+                out.push('\n');
+            }
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// A time as Go prints it and Docker's `CreatedAt` shows it:
+/// `2026-12-07 07:37:37 +0000 UTC`.
+pub fn go_time(when: chrono::DateTime<chrono::Utc>) -> String {
+    when.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string()
+}
+
+/// `since`, or `N/A` for an image with no time or the epoch's (what
+/// reproducible builds write), which is no age.
+pub fn since_or_na(when: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    match when {
+        Some(when) if when.timestamp() != 0 => since(when),
+        _ => "N/A".into(),
+    }
 }
 
 /// "3 minutes ago", as Docker says it.
@@ -43,31 +97,15 @@ pub fn duration(since: chrono::DateTime<chrono::Utc>) -> String {
     }
 }
 
-/// Prints a table as Docker does: columns padded to their widest cell, three
-/// spaces apart.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) {
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([headers[i].len()]).max().unwrap_or(0))
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 < cells.len() {
-                text.push_str(&format!("{cell:w$}   ", w = widths[i]));
-            } else {
-                text.push_str(cell);
-            }
-        }
-        println!("{}", text.trim_end());
-    };
-    line(headers.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
+/// Sizes in SI units to three significant digits, as Docker prints them:
+/// 7.8MB.
+pub fn human_size(bytes: u64) -> String {
+    human_size_with_precision(bytes, 3)
 }
 
-/// Sizes in SI units, as Docker prints them: 7.8MB.
-pub fn human_size(bytes: u64) -> String {
+/// Go's `units.HumanSizeWithPrecision`: `%.{digits}g` of the size in the
+/// largest SI unit under it.
+pub fn human_size_with_precision(bytes: u64, digits: usize) -> String {
     let units = ["B", "kB", "MB", "GB", "TB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -78,14 +116,15 @@ pub fn human_size(bytes: u64) -> String {
     if unit == 0 {
         return format!("{bytes}B");
     }
-    // Three significant digits.
-    let decimals = if value < 10.0 {
-        2
-    } else if value < 100.0 {
+    // %g: `digits` significant digits, trailing zeros dropped.
+    let whole_digits = if value < 10.0 {
         1
+    } else if value < 100.0 {
+        2
     } else {
-        0
+        3
     };
+    let decimals = digits.saturating_sub(whole_digits);
     let number = format!("{value:.decimals$}");
     let number =
         if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { &number };
@@ -103,5 +142,8 @@ mod tests {
         assert_eq!(human_size(1_000), "1kB");
         assert_eq!(human_size(123_456_789), "123MB");
         assert_eq!(human_size(13_300), "13.3kB");
+        // Docker's VirtualSize, to four digits.
+        assert_eq!(human_size_with_precision(30_325, 4), "30.32kB");
+        assert_eq!(human_size(30_325), "30.3kB");
     }
 }

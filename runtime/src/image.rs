@@ -5,11 +5,12 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::filters::{Filters, glob_match};
 use crate::plan::{
     DirGrant, Grants, Limits, Module, ModuleSource, NativeOptions, NativeRoot, NativeRun, RunPlan, Workload,
 };
 use crate::reference::ImageRef;
-use crate::store::{Descriptor, Digest, Manifest, REF_NAME, Store, media};
+use crate::store::{Descriptor, Digest, Manifest, REF_NAME, REPO_DIGEST, Store, media};
 use crate::{Error, Result};
 
 /// An image in the store.
@@ -67,6 +68,8 @@ pub struct RunConfig {
     pub user: Option<String>,
     #[serde(default)]
     pub stop_signal: Option<String>,
+    #[serde(default)]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// What kind of workload an image holds.
@@ -119,9 +122,11 @@ impl Image {
         &self.manifest.config.digest
     }
 
-    /// Bytes of all layers, compressed, as `docker images` counts them.
-    pub fn size(&self) -> u64 {
-        self.manifest.layers.iter().map(|l| l.size).sum::<u64>() + self.manifest.config.size
+    /// Bytes of all layers' files, unpacked, as `docker images` counts
+    /// them; a layer that cannot be read counts its compressed size.
+    pub fn size(&self, store: &Store) -> u64 {
+        let layer = |l: &Descriptor| store.content_size(l).unwrap_or(l.size);
+        self.manifest.layers.iter().map(layer).sum()
     }
 
     pub fn kind(&self) -> Result<Kind> {
@@ -263,7 +268,7 @@ impl Image {
     }
 
     /// `docker image inspect`'s view of the image.
-    pub fn inspect(&self, tags: &[ImageRef]) -> serde_json::Value {
+    pub fn inspect(&self, store: &Store, tags: &[ImageRef]) -> serde_json::Value {
         let repo_digests: Vec<String> = tags
             .iter()
             .map(|t| format!("{}@{}", t.familiar_repository(), self.manifest_digest))
@@ -278,7 +283,7 @@ impl Image {
             "Architecture": self.config.architecture,
             "Os": self.config.os,
             "Config": self.raw_config.get("config").cloned().unwrap_or(serde_json::Value::Null),
-            "Size": self.size(),
+            "Size": self.size(store),
             "RootFS": {
                 "Type": "layers",
                 // Docker lists the uncompressed layers' digests; an artifact
@@ -365,6 +370,68 @@ impl RunTarget {
 pub struct Tagged {
     pub reference: Option<ImageRef>,
     pub image: Image,
+    /// Where a registry holds it, `REPOSITORY@DIGEST`, if wbox knows.
+    pub repo_digest: Option<String>,
+}
+
+/// The filters `images` takes, as Docker's.
+pub const FILTERS: &[&str] = &["before", "dangling", "label", "reference", "since"];
+
+/// An image as `images` lists it, with the names the filters let through.
+pub struct Summary {
+    pub image: Image,
+    pub tags: Vec<ImageRef>,
+    /// Where registries hold it (`REPOSITORY@DIGEST`), Docker's `RepoDigests`.
+    pub repo_digests: Vec<String>,
+}
+
+/// The images `docker images` would list for `filters`, newest first: each
+/// once, with its names (`reference` keeps only the names it matches).
+pub fn summaries(store: &Store, filters: &Filters) -> Result<Vec<Summary>> {
+    let created_of = |values: &[String]| -> Result<Vec<Option<chrono::DateTime<chrono::Utc>>>> {
+        values.iter().map(|name| Ok(lookup(store, name)?.0.created())).collect()
+    };
+    let (before, since) = (created_of(filters.values("before"))?, created_of(filters.values("since"))?);
+    let dangling = filters.boolean("dangling")?;
+    let mut summaries: Vec<Summary> = Vec::new();
+    for tagged in list(store)? {
+        let at = summaries.iter().position(|s| s.image.manifest_digest == tagged.image.manifest_digest);
+        let summary = match at {
+            Some(at) => &mut summaries[at],
+            None => {
+                summaries.push(Summary { image: tagged.image, tags: Vec::new(), repo_digests: Vec::new() });
+                summaries.last_mut().expect("just pushed")
+            }
+        };
+        summary.tags.extend(tagged.reference);
+        if let Some(kept) = tagged.repo_digest
+            && !summary.repo_digests.contains(&kept)
+        {
+            summary.repo_digests.push(kept);
+        }
+    }
+    summaries.retain_mut(|summary| {
+        let created = summary.image.created();
+        let references = filters.values("reference");
+        if !references.is_empty() {
+            summary.tags.retain(|tag| {
+                references.iter().any(|pattern| {
+                    glob_match(pattern, &tag.familiar()) || glob_match(pattern, &tag.familiar_repository())
+                })
+            });
+            if summary.tags.is_empty() {
+                return false;
+            }
+        }
+        dangling.is_none_or(|dangling| dangling == summary.tags.is_empty())
+            && filters
+                .labels_match(summary.image.config.config.labels.as_ref().unwrap_or(&Default::default()))
+            && before.iter().all(|b| created < *b)
+            && since.iter().all(|s| created > *s)
+    });
+    // Newest first; an image without a time is the oldest.
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.image.created()));
+    Ok(summaries)
 }
 
 /// Finds an image by name, else by id (the config digest, or a unique
@@ -481,6 +548,43 @@ pub fn remove(store: &Store, name: &str, force: bool, in_use: &[Digest]) -> Resu
     Ok(Removed { untagged, id, deleted })
 }
 
+/// What `image prune` did.
+pub struct Pruned {
+    /// Each image removed: the names and `REPOSITORY@DIGEST`s it lost, and
+    /// its id.
+    pub images: Vec<(Vec<String>, Digest)>,
+    /// What the removed layers took, as Docker counts reclaimed space.
+    pub freed: u64,
+}
+
+/// `image prune`: removes the images without a name (with `all`, every
+/// image) that no container was made of (`in_use`), then the blobs no image
+/// uses any more.
+pub fn prune(store: &Store, all: bool, in_use: &[Digest]) -> Result<Pruned> {
+    let mut images = Vec::new();
+    let mut layers = std::collections::BTreeMap::new();
+    for summary in summaries(store, &Filters::default())? {
+        let manifest = &summary.image.manifest_digest;
+        if in_use.contains(manifest) || !(all || summary.tags.is_empty()) {
+            continue;
+        }
+        for layer in &summary.image.manifest.layers {
+            layers.insert(layer.digest.clone(), store.content_size(layer).unwrap_or(layer.size));
+        }
+        for tag in &summary.tags {
+            store.untag(tag)?;
+        }
+        store.forget_untagged(manifest)?;
+        let mut untagged: Vec<String> = summary.tags.iter().map(ImageRef::familiar).collect();
+        untagged.extend(summary.repo_digests);
+        images.push((untagged, summary.image.id().clone()));
+    }
+    store.collect_garbage(in_use)?;
+    // Layers another image shares stay, and free nothing.
+    let freed = layers.iter().filter(|(digest, _)| !store.has_blob(digest)).map(|(_, size)| size).sum();
+    Ok(Pruned { images, freed })
+}
+
 /// Every image in the store that reads, tagged or not, newest last. One that
 /// does not (damaged, or collected meanwhile) is skipped with a warning, so
 /// that it cannot keep the others from view.
@@ -500,7 +604,10 @@ pub fn list(store: &Store) -> Result<Vec<Tagged>> {
         };
         let shown = name.map_or_else(|| entry.digest.to_string(), str::to_owned);
         match Image::load(store, &entry.digest) {
-            Ok(image) => tagged.push(Tagged { reference, image }),
+            Ok(image) => {
+                let repo_digest = entry.annotation(REPO_DIGEST).map(str::to_owned);
+                tagged.push(Tagged { reference, image, repo_digest })
+            }
             Err(e) => tracing::warn!("{shown}: {e}; `wbox rmi {shown}` removes it"),
         }
     }

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod config;
 pub mod container;
 pub mod error;
+pub mod filters;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ids;

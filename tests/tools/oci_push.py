@@ -231,13 +231,15 @@ def push_image(args):
             compressed = gzip.compress(data, mtime=0)
         layers.append(descriptor(layer_type, registry.push_blob(compressed), len(compressed)))
 
-    created = now()
+    created = args.created or now()
+    labels = dict(label.split("=", 1) if "=" in label else (label, "") for label in args.label)
     image_config = {}
     for key, value in [
         ("Entrypoint", argv_list(args.entrypoint)),
         ("Cmd", argv_list(args.cmd)),
         ("Env", args.env or None),
         ("WorkingDir", args.workdir),
+        ("Labels", labels or None),
     ]:
         if value is not None:
             image_config[key] = value
@@ -331,6 +333,8 @@ def main():
     image.add_argument("--cmd", nargs="*")
     image.add_argument("--env", nargs="+", action="extend", default=[], metavar="K=V")
     image.add_argument("--workdir")
+    image.add_argument("--label", nargs="+", action="extend", default=[], metavar="K=V")
+    image.add_argument("--created", help="the config's time, RFC 3339 (default: now)")
     image.add_argument("--file", nargs="+", action="extend", default=[], metavar="GUESTPATH=HOSTPATH")
     image.add_argument("--raw-layer", nargs="+", action="extend", default=[], metavar="LAYER.tar")
     image.add_argument("--docker", action="store_true", help="Docker v2 schema 2 media types")

@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use wbox_runtime::Error;
 use wbox_runtime::container::{self, Container, Containers, Request, Status, logs};
-use wbox_runtime::image::RunTarget;
+use wbox_runtime::filters::{self, Filters};
+use wbox_runtime::image::{self, RunTarget};
+use wbox_runtime::store::Store;
 
 use super::run::{compile_cache, split_command};
 use crate::flags::{ContainerFlags, GrantFlags, PullFlags};
@@ -88,63 +90,105 @@ pub fn start(root: &Path, args: StartArgs) -> crate::Result<i32> {
 
 /// List containers
 #[derive(Args)]
-#[command(after_help = "Examples:\n  wbox ps\n  wbox ps -a -q\n  wbox ps --format json")]
+#[command(
+    after_help = "Filters: status=, name=, id=, ancestor=, label=KEY[=VALUE], exited=, before=, since=, \
+    publish=, expose=, volume=, network=\n\n\
+    Examples:\n  wbox ps\n  wbox ps -a -q\n  wbox ps -a -f status=exited -f exited=0\n  \
+    wbox ps --format 'table {{.Names}}\\t{{.Status}}'\n  wbox ps --format json"
+)]
 pub struct PsArgs {
     /// Show all containers, not only running ones
     #[arg(short, long)]
     pub all: bool,
-    /// Only show container ids
+    /// Only containers the filter matches (KEY=VALUE; repeat it)
+    #[arg(short, long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
+    pub filters: Vec<String>,
+    /// Print with a Go template, `json`, or `table` (the default) or `table TEMPLATE`
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show the N containers created last, whatever their state
+    #[arg(short = 'n', long = "last", value_name = "N", default_value_t = -1, allow_negative_numbers = true)]
+    pub last: i64,
+    /// Show the container created last, whatever its state
     #[arg(short, long)]
-    pub quiet: bool,
+    pub latest: bool,
     /// Do not cut ids and commands
     #[arg(long)]
     pub no_trunc: bool,
-    /// Output format: table, or json (one object a line, as Docker prints)
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    /// Only show container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show sizes
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 pub fn ps(root: &Path, args: PsArgs) -> crate::Result<i32> {
-    let mut shown: Vec<Container> =
-        Containers::open(root)?.list()?.into_iter().filter(|c| args.all || c.is_running()).collect();
-    // Newest first, as Docker lists them.
-    shown.reverse();
+    let filters = Filters::parse(&args.filters, container::FILTERS)?;
+    let last = if args.latest { 1 } else { args.last };
+    let store = Store::open(root)?;
+    let mut shown = Containers::open(root)?.matching(&store, &filters, args.all || last >= 0)?;
+    if last >= 0 {
+        shown.truncate(last as usize);
+    }
+    let rows: Vec<serde_json::Value> = shown.iter().map(|c| container_row(c, &store, &args)).collect();
     if args.quiet {
-        for c in &shown {
-            println!("{}", if args.no_trunc { c.id() } else { c.short_id() });
+        for row in &rows {
+            println!("{}", row["ID"].as_str().unwrap_or_default());
         }
         return Ok(0);
     }
-    let rows: Vec<Vec<String>> = shown
-        .iter()
-        .map(|c| {
-            let command = format!("\"{}\"", c.config.spec.argv.join(" "));
-            vec![
-                if args.no_trunc { c.id().to_owned() } else { c.short_id().to_owned() },
-                c.config.spec.image.clone(),
-                if args.no_trunc { command } else { truncate(&command, 20) },
-                output::since(c.config.created),
-                status(c),
-                c.published_ports().iter().map(|p| p.display()).collect::<Vec<_>>().join(", "),
-                c.config.name.clone(),
-            ]
-        })
-        .collect();
-    if args.format == "json" {
-        for (c, row) in shown.iter().zip(&rows) {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "ID": row[0], "Image": row[1], "Command": row[2], "CreatedAt": c.config.created.to_rfc3339(),
-                    "RunningFor": row[3], "Status": row[4], "State": c.state.status.as_str(), "Ports": row[5],
-                    "Names": row[6],
-                })
-            );
-        }
-    } else {
-        output::table(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], &rows);
+    let mut default =
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+            .to_owned();
+    if args.size {
+        default.push_str("\t{{.Size}}");
     }
+    let headers = serde_json::json!({
+        "Command": "COMMAND", "CreatedAt": "CREATED AT", "ID": "CONTAINER ID", "Image": "IMAGE",
+        "Labels": "LABELS", "LocalVolumes": "LOCAL VOLUMES", "Mounts": "MOUNTS", "Names": "NAMES",
+        "Networks": "NETWORKS", "Platform": "PLATFORM", "Ports": "PORTS", "RunningFor": "CREATED", "Size": "SIZE",
+        "State": "STATE", "Status": "STATUS",
+    });
+    output::print_rows(args.format.as_deref(), &default, &headers, &rows)?;
     Ok(0)
+}
+
+/// One line of `ps`, with the fields Docker's templates know.
+fn container_row(c: &Container, store: &Store, args: &PsArgs) -> serde_json::Value {
+    let spec = &c.config.spec;
+    let command = format!("{:?}", spec.argv.join(" "));
+    let cut = |text: String, width: usize| if args.no_trunc { text } else { truncate(&text, width) };
+    let labels: Vec<String> = spec.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mounts: Vec<String> =
+        spec.grants.dirs.iter().map(|d| cut(d.host.to_string_lossy().into_owned(), 15)).collect();
+    let networks = match spec.grants.network {
+        wbox_runtime::plan::Network::None => "none",
+        _ => "host",
+    };
+    let size = if args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size")) {
+        let image = image::Image::load(store, &spec.image_id).map(|i| i.size(store)).unwrap_or(0);
+        format!("0B (virtual {})", output::human_size(image))
+    } else {
+        String::new()
+    };
+    serde_json::json!({
+        "Command": cut(command, 20),
+        "CreatedAt": output::go_time(c.config.created),
+        "ID": if args.no_trunc { c.id() } else { c.short_id() },
+        "Image": spec.image,
+        "Labels": labels.join(","),
+        "LocalVolumes": "0",
+        "Mounts": mounts.join(","),
+        "Names": c.config.name,
+        "Networks": networks,
+        "Platform": null,
+        "Ports": c.published_ports().iter().map(|p| p.display()).collect::<Vec<_>>().join(", "),
+        "RunningFor": output::since(c.config.created),
+        "Size": size,
+        "State": c.state.status.as_str(),
+        "Status": status(c),
+    })
 }
 
 /// Docker's STATUS column.
@@ -366,9 +410,18 @@ pub fn rm(root: &Path, args: RmArgs) -> crate::Result<i32> {
     })
 }
 
-/// Manage containers
+/// `wbox container VERB`: Docker's management command. Each verb is the one
+/// the top level has (`ls` is `ps`, `rm` is `rm`), with Docker's aliases.
 #[derive(Subcommand)]
 pub enum ContainerCommand {
+    Create(CreateArgs),
+    Exec(ExecArgs),
+    #[command(name = "inspect")]
+    Inspect(super::image::InspectArgs),
+    Kill(KillArgs),
+    Logs(LogsArgs),
+    #[command(name = "ls", visible_aliases = ["ps", "list"])]
+    Ls(PsArgs),
     /// Remove every container that is not running
     #[command(after_help = "Examples:\n  wbox container prune -f")]
     Prune {
@@ -376,30 +429,66 @@ pub enum ContainerCommand {
         #[arg(short, long)]
         force: bool,
     },
+    Restart(RestartArgs),
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    Run(super::run::RunArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Wait(WaitArgs),
+}
+
+impl ContainerCommand {
+    /// Whether it runs a program, whose exit code wbox passes on.
+    pub fn runs_a_program(&self) -> bool {
+        matches!(self, ContainerCommand::Run(_) | ContainerCommand::Exec(_))
+    }
 }
 
 pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Result<i32> {
     match command {
-        ContainerCommand::Prune { force } => {
-            if !force && !output::confirm("WARNING! This will remove all stopped containers.")? {
-                eprintln!("Nothing removed.");
-                return Ok(1);
-            }
-            println!("Deleted Containers:");
-            for container in Containers::open(root)?.list()? {
-                if container.is_running() {
-                    continue;
-                }
-                let id = container.id().to_owned();
-                match container.remove(false) {
-                    Ok(()) => println!("{id}"),
-                    // Started meanwhile, or removed by another wbox.
-                    Err(e) => tracing::debug!("{id} kept: {e}"),
-                }
-            }
-            Ok(0)
+        ContainerCommand::Create(args) => create(root, args),
+        ContainerCommand::Exec(args) => exec(root, args),
+        ContainerCommand::Inspect(args) => {
+            super::image::inspect(root, args, Some(super::image::Kind::Container))
+        }
+        ContainerCommand::Kill(args) => kill(root, args),
+        ContainerCommand::Logs(args) => logs(root, args),
+        ContainerCommand::Ls(args) => ps(root, args),
+        ContainerCommand::Prune { force } => prune(root, force),
+        ContainerCommand::Restart(args) => restart(root, args),
+        ContainerCommand::Rm(args) => rm(root, args),
+        ContainerCommand::Run(args) => super::run::run(root, args),
+        ContainerCommand::Start(args) => start(root, args),
+        ContainerCommand::Stop(args) => stop(root, args),
+        ContainerCommand::Wait(args) => wait(root, args),
+    }
+}
+
+fn prune(root: &Path, force: bool) -> crate::Result<i32> {
+    if !force && !output::confirm("WARNING! This will remove all stopped containers.")? {
+        // Declined, Docker still reports what it freed: nothing.
+        println!("Total reclaimed space: 0B");
+        return Ok(0);
+    }
+    let mut removed = Vec::new();
+    for container in Containers::open(root)?.list()? {
+        if container.is_running() {
+            continue;
+        }
+        let id = container.id().to_owned();
+        match container.remove(false) {
+            Ok(()) => removed.push(id),
+            // Started meanwhile, or removed by another wbox.
+            Err(e) => tracing::debug!("{id} kept: {e}"),
         }
     }
+    if !removed.is_empty() {
+        println!("Deleted Containers:\n{}\n", removed.join("\n"));
+    }
+    // A container's own files are its record and log: nothing Docker counts.
+    println!("Total reclaimed space: 0B");
+    Ok(0)
 }
 
 /// The containers' `inspect` objects, for `wbox inspect`; None when a name

@@ -1,95 +1,117 @@
-//! Image commands: images, tag, rmi, inspect, history and `image prune`.
+//! Image commands: images, tag, rmi, inspect, history and `wbox image`.
 
 use std::path::Path;
 
 use clap::Args;
 
+use wbox_runtime::filters::{self, Filters};
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::{container, image};
 
 use crate::output;
+use crate::template::Template;
 
 /// List the images in the store
 #[derive(Args)]
-#[command(after_help = "Examples:\n  wbox images\n  wbox images -q\n  wbox images --format json")]
+#[command(override_usage = "wbox images [OPTIONS] [REPOSITORY[:TAG]]")]
+#[command(
+    after_help = "Filters: dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE\n\n\
+    Examples:\n  wbox images\n  wbox images -q -f dangling=true\n  wbox images -f 'reference=localhost:5000/*'\n  \
+    wbox images --format '{{.Repository}}:{{.Tag}} {{.Size}}'\n  wbox images --format json"
+)]
 pub struct ImagesArgs {
+    /// Show all images (wbox keeps no intermediate images, so: the same)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Only images the filter matches (KEY=VALUE; repeat it)
+    #[arg(short, long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
+    pub filters: Vec<String>,
+    /// Print with a Go template, `json`, or `table` (the default) or `table TEMPLATE`
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show whole image ids
+    #[arg(long)]
+    pub no_trunc: bool,
     /// Only show image ids
     #[arg(short, long)]
     pub quiet: bool,
-
-    /// Output format: table, or json (one object a line, as Docker prints)
-    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
-    pub format: String,
+    /// Only images of this repository, as a reference filter
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub repository: Option<String>,
 }
 
 pub fn images(root: &Path, args: ImagesArgs) -> crate::Result<i32> {
     let store = Store::open(root)?;
+    let mut given = args.filters.clone();
+    given.extend(args.repository.iter().map(|r| format!("reference={r}")));
+    let filters = Filters::parse(&given, image::FILTERS)?;
+    // Docker fills DIGEST only when it is asked for.
+    let digests = args.digests || args.format.as_deref().is_some_and(|f| f.contains(".Digest"));
     let mut rows = Vec::new();
-    for tagged in image::list(&store)?.into_iter().rev() {
-        let reference = tagged.reference.as_ref();
-        let created = tagged.image.created();
-        rows.push(Row {
-            repository: reference.map_or_else(|| "<none>".to_owned(), |r| r.familiar_repository()),
-            tag: reference.and_then(|r| r.tag()).unwrap_or("<none>").to_owned(),
-            id: tagged.image.id().short().to_owned(),
-            digest: tagged.image.manifest_digest.to_string(),
-            created_at: created.map(|c| c.to_rfc3339()).unwrap_or_default(),
-            created_since: created.map(output::since).unwrap_or_else(|| "N/A".into()),
-            size: output::human_size(tagged.image.size()),
-        });
+    for summary in image::summaries(&store, &filters)? {
+        let size = summary.image.size(&store);
+        let row = |repository: &str, tag: &str| {
+            image_row(&summary.image, size, (repository, tag), args.no_trunc, digests)
+        };
+        for name in &summary.tags {
+            rows.push(row(&name.familiar_repository(), name.tag().unwrap_or("<none>")));
+        }
+        // An image without a name is listed by the repositories that hold it.
+        if summary.tags.is_empty() {
+            let repositories = summary.repo_digests.iter().filter_map(|d| d.split_once('@')).map(|(r, _)| r);
+            let repositories: Vec<&str> = repositories.collect();
+            for repository in if repositories.is_empty() { vec!["<none>"] } else { repositories } {
+                rows.push(row(repository, "<none>"));
+            }
+        }
     }
     if args.quiet {
         for row in &rows {
-            println!("{}", row.id);
+            println!("{}", row["ID"].as_str().unwrap_or_default());
         }
-    } else if args.format == "json" {
-        for row in &rows {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "Repository": row.repository, "Tag": row.tag, "ID": row.id, "Digest": row.digest,
-                    "CreatedAt": row.created_at, "CreatedSince": row.created_since, "Size": row.size,
-                })
-            );
-        }
-    } else {
-        let widths = [
-            rows.iter().map(|r| r.repository.len()).max().unwrap_or(0).max(10),
-            rows.iter().map(|r| r.tag.len()).max().unwrap_or(0).max(3),
-            12,
-            rows.iter().map(|r| r.created_since.len()).max().unwrap_or(0).max(7),
-        ];
-        let line = |cells: [&str; 5]| {
-            println!(
-                "{:w0$}   {:w1$}   {:w2$}   {:w3$}   {}",
-                cells[0],
-                cells[1],
-                cells[2],
-                cells[3],
-                cells[4],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3]
-            )
-        };
-        line(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]);
-        for row in &rows {
-            line([&row.repository, &row.tag, &row.id, &row.created_since, &row.size]);
-        }
+        return Ok(0);
     }
+    let default = if args.digests {
+        "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    } else {
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    };
+    let headers = serde_json::json!({
+        "Containers": "CONTAINERS", "CreatedAt": "CREATED AT", "CreatedSince": "CREATED", "Digest": "DIGEST",
+        "ID": "IMAGE ID", "Repository": "REPOSITORY", "SharedSize": "SHARED SIZE", "Size": "SIZE", "Tag": "TAG",
+        "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE",
+    });
+    output::print_rows(args.format.as_deref(), default, &headers, &rows)?;
     Ok(0)
 }
 
-struct Row {
-    repository: String,
-    tag: String,
-    id: String,
-    digest: String,
-    created_at: String,
-    created_since: String,
-    size: String,
+/// One line of `images`, with the fields Docker's templates know.
+fn image_row(
+    image: &image::Image,
+    size: u64,
+    (repository, tag): (&str, &str),
+    no_trunc: bool,
+    digests: bool,
+) -> serde_json::Value {
+    let created = image.created();
+    let id = if no_trunc { image.id().to_string() } else { image.id().short().to_owned() };
+    serde_json::json!({
+        "Containers": "N/A",
+        "CreatedAt": output::go_time(created.unwrap_or_default()),
+        "CreatedSince": output::since_or_na(created),
+        "Digest": if digests { image.manifest_digest.to_string() } else { "<none>".into() },
+        "ID": id,
+        "Repository": repository,
+        "SharedSize": "N/A",
+        "Size": output::human_size(size),
+        "Tag": tag,
+        "UniqueSize": "N/A",
+        "VirtualSize": output::human_size_with_precision(size, 4),
+    })
 }
 
 /// Give an image another name
@@ -146,8 +168,15 @@ pub fn rmi(root: &Path, args: RmiArgs) -> crate::Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
+/// `wbox image VERB`: Docker's management command, with its aliases.
 #[derive(clap::Subcommand)]
 pub enum ImageCommand {
+    Build(super::build::BuildArgs),
+    History(HistoryArgs),
+    Inspect(InspectArgs),
+    Load(super::archive::LoadArgs),
+    #[command(name = "ls", visible_aliases = ["list", "images"])]
+    Ls(ImagesArgs),
     /// Remove what no image uses; with -a, every image
     #[command(after_help = "Examples:\n  wbox image prune -f\n  wbox image prune -a -f")]
     Prune {
@@ -158,60 +187,117 @@ pub enum ImageCommand {
         #[arg(short, long)]
         force: bool,
     },
+    Pull(super::registry::PullArgs),
+    Push(super::registry::PushArgs),
+    #[command(name = "rm", visible_aliases = ["remove", "rmi"])]
+    Rm(RmiArgs),
+    Save(super::archive::SaveArgs),
+    Tag(TagArgs),
 }
 
 pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
     match command {
-        ImageCommand::Prune { all, force } => {
-            let warning = if all {
-                "WARNING! This will remove all images."
-            } else {
-                "WARNING! This will remove all blobs and unpacked layers no image uses."
-            };
-            if !force && !output::confirm(warning)? {
-                eprintln!("Nothing removed.");
-                return Ok(1);
-            }
-            let store = Store::open(root)?;
-            if all {
-                for name in store.untag_all()? {
-                    println!("Untagged: {name}");
-                }
-            }
-            let freed = store.collect_garbage(&container::images_in_use(root))?;
-            println!("Total reclaimed space: {}", output::human_size(freed));
-            Ok(0)
-        }
+        ImageCommand::Build(args) => super::build::build(root, args),
+        ImageCommand::History(args) => history(root, args),
+        ImageCommand::Inspect(args) => inspect(root, args, Some(Kind::Image)),
+        ImageCommand::Load(args) => super::archive::load(root, args),
+        ImageCommand::Ls(args) => images(root, args),
+        ImageCommand::Prune { all, force } => prune(root, all, force),
+        ImageCommand::Pull(args) => super::registry::pull(root, args),
+        ImageCommand::Push(args) => super::registry::push(root, args),
+        ImageCommand::Rm(args) => rmi(root, args),
+        ImageCommand::Save(args) => super::archive::save(root, args),
+        ImageCommand::Tag(args) => tag(root, args),
     }
+}
+
+fn prune(root: &Path, all: bool, force: bool) -> crate::Result<i32> {
+    let warning = if all {
+        "WARNING! This will remove all images without at least one container associated to them."
+    } else {
+        "WARNING! This will remove all dangling images."
+    };
+    if !force && !output::confirm(warning)? {
+        // Declined, Docker still reports what it freed: nothing.
+        println!("Total reclaimed space: 0B");
+        return Ok(0);
+    }
+    let pruned = image::prune(&Store::open(root)?, all, &container::images_in_use(root))?;
+    if !pruned.images.is_empty() {
+        println!("Deleted Images:");
+        for (untagged, id) in &pruned.images {
+            for name in untagged {
+                println!("untagged: {name}");
+            }
+            println!("deleted: {id}");
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", output::human_size(pruned.freed));
+    Ok(0)
 }
 
 /// Show a container's or an image's details as JSON, as `docker inspect` does
 #[derive(Args)]
-#[command(after_help = "Examples:\n  wbox inspect localhost:5000/hello:1.0")]
+#[command(
+    after_help = "Examples:\n  wbox inspect localhost:5000/hello:1.0\n  wbox inspect --type container web\n  \
+    wbox inspect -f '{{.State.Running}}' web\n  wbox inspect -f '{{json .Config.Env}}' localhost:5000/hello:1.0"
+)]
 pub struct InspectArgs {
-    /// Images, by name or id
-    #[arg(required = true)]
-    pub images: Vec<String>,
+    /// Print each object with a Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Only this kind of object: container or image
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<Kind>,
+    /// Containers or images, by name or id
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
 }
 
-pub fn inspect(root: &Path, args: InspectArgs) -> crate::Result<i32> {
+/// What `inspect` looks for.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Container,
+    Image,
+}
+
+/// `inspect`; `only` is the kind a management command inspects
+/// (`wbox container inspect`), which `--type` cannot widen.
+pub fn inspect(root: &Path, args: InspectArgs, only: Option<Kind>) -> crate::Result<i32> {
+    let kind = only.or(args.kind);
     let store = Store::open(root)?;
     let mut shown = Vec::new();
     let mut failed = false;
-    for name in &args.images {
-        if let Some(container) = super::container::inspect(root, name)? {
+    for name in &args.names {
+        if kind != Some(Kind::Image)
+            && let Some(container) = super::container::inspect(root, name)?
+        {
             shown.push(container);
             continue;
         }
-        match image::lookup(&store, name) {
-            Ok((found, tags)) => shown.push(found.inspect(&tags)),
+        let found = match kind {
+            Some(Kind::Container) => Err(wbox_runtime::Error::NoSuchContainer(name.clone())),
+            _ => image::lookup(&store, name).map(|(found, tags)| found.inspect(&store, &tags)),
+        };
+        match found {
+            Ok(found) => shown.push(found),
             Err(e) => {
                 eprintln!("wbox: {e}");
                 failed = true;
             }
         }
     }
-    println!("{}", serde_json::to_string_pretty(&shown).expect("JSON"));
+    match &args.format {
+        None => println!("{}", serde_json::to_string_pretty(&shown).expect("JSON")),
+        Some(format) => {
+            let template = Template::parse(format)
+                .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?;
+            for object in &shown {
+                println!("{}", template.render(object).map_err(wbox_runtime::Error::usage)?);
+            }
+        }
+    }
     Ok(if failed { 1 } else { 0 })
 }
 

@@ -36,8 +36,9 @@ pub fn builder(root: &Path, command: BuilderCommand) -> crate::Result<i32> {
     match command {
         BuilderCommand::Prune { force } => {
             if !force && !confirm("WARNING! This will remove all the build cache.")? {
-                eprintln!("Nothing removed.");
-                return Ok(1);
+                // Declined, Docker still reports what it freed: nothing.
+                println!("Total reclaimed space: 0B");
+                return Ok(0);
             }
             let freed = build::prune_cache(root, &Store::open(root)?)?;
             println!("Total reclaimed space: {}", human_size(freed));
@@ -54,8 +55,7 @@ pub fn run(root: &Path, command: SystemCommand) -> crate::Result<i32> {
                     "WARNING! This will remove all compiled code in the compile cache and the build cache.",
                 )?
             {
-                eprintln!("Nothing removed.");
-                return Ok(1);
+                return Ok(0);
             }
             let freed = CompileCache::clear(root)? + build::prune_cache(root, &Store::open(root)?)?;
             println!("Total reclaimed space: {}", human_size(freed));

@@ -85,6 +85,7 @@ impl Container {
                 "Hostname": spec.native.hostname.clone().unwrap_or_else(|| c.id[..12].to_owned()),
                 "User": spec.native.user.clone().unwrap_or_default(),
                 "StopTimeout": spec.stop_timeout,
+                "Labels": spec.labels,
             },
         })
     }

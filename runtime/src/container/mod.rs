@@ -16,6 +16,7 @@
 //! - `control`: where the runner answers stop and kill requests (see
 //!   `control`).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ use crate::store::Digest;
 use crate::{Error, Result};
 
 mod control;
+mod filter;
 mod inspect;
 mod lock;
 pub mod logs;
@@ -37,6 +39,7 @@ mod names;
 mod record;
 mod supervisor;
 
+pub use filter::FILTERS;
 pub use record::{Config, Spec, State, Status};
 pub use supervisor::{Attach, supervise};
 
@@ -95,6 +98,8 @@ pub struct NewContainer {
     pub auto_remove: bool,
     pub stop_timeout: Option<u64>,
     pub log: logs::LogConfig,
+    /// `--label`, over the image's labels.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// All containers of one root.
@@ -155,6 +160,8 @@ impl Containers {
         // A container's stdin is empty unless `-i`, and it is told of a
         // terminal only with `-t`, whatever wbox's own stdio are.
         let grants = Grants { stdin: new.interactive, tty: Some(new.tty), ..new.grants };
+        let mut labels = image.config.config.labels.clone().unwrap_or_default();
+        labels.extend(new.labels);
         let spec = Spec {
             image: reference.familiar(),
             image_id: image.manifest_digest.clone(),
@@ -166,6 +173,7 @@ impl Containers {
             stop_timeout: new.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
             native: new.native,
             log: new.log,
+            labels,
         };
         self.create(new.name, spec)
     }

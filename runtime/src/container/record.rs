@@ -48,6 +48,9 @@ pub struct Spec {
     /// choice get the default, which bounds their logs too.
     #[serde(default)]
     pub log: logs::LogConfig,
+    /// The image's labels and `--label`s.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

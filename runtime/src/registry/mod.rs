@@ -15,7 +15,7 @@ use oci_client::secrets::RegistryAuth;
 use crate::image::{self, Image};
 use crate::os::platform;
 use crate::reference::ImageRef;
-use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, Store, media};
+use crate::store::{Descriptor, Digest, Index, MAX_MANIFEST, Manifest, REPO_DIGEST, Store, media};
 use crate::{Error, Result};
 
 /// How many blobs of one image download at once.
@@ -105,7 +105,10 @@ impl Registries<'_> {
         // The layers are unpacked when the image first runs (`Store::use_rootfs`),
         // not here: a pull is a download, as fast as the registry can send.
         let image = Image::load(store, &manifest_descriptor.digest)?;
-        store.tag(reference, &manifest_descriptor)?;
+        let mut pulled = manifest_descriptor.clone();
+        let repo_digest = format!("{}@{}", reference.familiar_repository(), pulled.digest);
+        pulled.annotations = Some([(REPO_DIGEST.to_owned(), repo_digest)].into());
+        store.tag(reference, &pulled)?;
         Ok(image)
     }
 

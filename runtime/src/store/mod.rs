@@ -28,6 +28,11 @@ use crate::{Error, Result};
 /// layout spec defines it; we store the full normalised reference.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
+/// The annotation that records where a registry holds the image, as
+/// `REPOSITORY@DIGEST` (Docker's `RepoDigests`): an image keeps it when it
+/// loses its names, and `images` still shows its repository.
+pub const REPO_DIGEST: &str = "io.wbox.image.repo-digest";
+
 pub struct Store {
     /// The OCI image layout.
     dir: PathBuf,
@@ -43,6 +48,7 @@ impl Store {
             |e: io::Error| Error::image(format!("cannot create the image store in {}: {e}", root.display()));
         fs::create_dir_all(store.dir.join("blobs/sha256")).map_err(fail)?;
         fs::create_dir_all(store.dir.join("ingest")).map_err(fail)?;
+        fs::create_dir_all(store.dir.join("sizes")).map_err(fail)?;
         fs::create_dir_all(&store.rootfs).map_err(fail)?;
         let layout = store.dir.join("oci-layout");
         if !layout.exists() {
@@ -55,6 +61,20 @@ impl Store {
             }
         }
         Ok(store)
+    }
+
+    /// What a layer's files take unpacked, as Docker counts an image's
+    /// size. Counting reads the whole layer, so the figure is kept
+    /// (`store/sizes/HEX`, collected with the layer).
+    pub fn content_size(&self, layer: &Descriptor) -> Result<u64> {
+        let kept = self.dir.join("sizes").join(layer.digest.hex());
+        if let Some(size) = fs::read_to_string(&kept).ok().and_then(|s| s.trim().parse().ok()) {
+            return Ok(size);
+        }
+        let size = unpack::content_size(self, layer)?;
+        // Only a cache: a figure not kept is counted again next time.
+        let _ = write_atomic(&kept, size.to_string().as_bytes());
+        Ok(size)
     }
 
     /// The layout directory, for tools that read OCI layouts.
@@ -167,12 +187,31 @@ impl Store {
         let _lock = self.lock()?;
         let name = reference.to_string();
         let mut index = self.index()?;
+        let displaced = index.manifests.iter().find(|d| d.annotation(REF_NAME) == Some(&name)).cloned();
+        // Where a registry holds it: as given (a pull), or as known already.
+        let repo_digest = manifest.annotation(REPO_DIGEST).map(str::to_owned).or_else(|| {
+            let same = index.manifests.iter().filter(|d| d.digest == manifest.digest);
+            same.filter_map(|d| d.annotation(REPO_DIGEST)).next().map(str::to_owned)
+        });
         index.manifests.retain(|d| match d.annotation(REF_NAME) {
             Some(other) => other != name,
             None => d.digest != manifest.digest,
         });
+        // The image the name leaves stays, without a name if it has no
+        // other, as Docker keeps it (`<none>`, a dangling image).
+        if let Some(mut displaced) = displaced
+            && displaced.digest != manifest.digest
+            && !index.manifests.iter().any(|d| d.digest == displaced.digest)
+        {
+            displaced.annotations = displaced
+                .annotation(REPO_DIGEST)
+                .map(|kept| BTreeMap::from([(REPO_DIGEST.to_owned(), kept.to_owned())]));
+            index.manifests.push(displaced);
+        }
         let mut entry = manifest.clone();
-        entry.annotations = Some(BTreeMap::from([(REF_NAME.to_owned(), name)]));
+        let mut annotations = BTreeMap::from([(REF_NAME.to_owned(), name)]);
+        annotations.extend(repo_digest.map(|kept| (REPO_DIGEST.to_owned(), kept)));
+        entry.annotations = Some(annotations);
         index.manifests.push(entry);
         self.write_index(&index)
     }
@@ -214,17 +253,6 @@ impl Store {
             self.write_index(&index)?;
         }
         Ok(removed)
-    }
-
-    /// Removes every tag at once; returns the names removed.
-    pub fn untag_all(&self) -> Result<Vec<String>> {
-        let _lock = self.lock()?;
-        let mut index = self.index()?;
-        let names =
-            index.manifests.iter().filter_map(|d| d.annotation(REF_NAME).map(str::to_owned)).collect();
-        index.manifests.clear();
-        self.write_index(&index)?;
-        Ok(names)
     }
 
     /// Work that adds blobs (a pull, a load) holds this shared, so that
@@ -272,7 +300,13 @@ impl Store {
         let mut freed = 0;
         // Every writer holds `gc.lock` shared, so what `ingest/` holds now
         // belongs to no one.
-        for dir in [self.dir.join("blobs/sha256"), self.dir.join("ingest"), self.rootfs.clone()] {
+        let dirs = [
+            self.dir.join("blobs/sha256"),
+            self.dir.join("ingest"),
+            self.dir.join("sizes"),
+            self.rootfs.clone(),
+        ];
+        for dir in dirs {
             for entry in
                 fs::read_dir(&dir).map_err(|e| Error::image(format!("cannot read {}: {e}", dir.display())))?
             {

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use cap_std::fs::Dir;
 
 use super::space::{self, Space};
-use super::{Descriptor, Store};
+use super::{Descriptor, Store, media};
 use crate::os::fs::Linked;
 use crate::rootdir::RootDir;
 use crate::units::binary_size as human;
@@ -84,15 +84,7 @@ fn unpack_layer(
     refused: &mut BTreeMap<PathBuf, String>,
 ) -> Result<()> {
     {
-        let mut input = BufReader::new(&mut blob);
-        let head = input.fill_buf().map_err(read_error)?;
-        let mut tar: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
-            Box::new(flate2::read::GzDecoder::new(input))
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(read_error)?)
-        } else {
-            Box::new(input)
-        };
+        let mut tar = decompressed(&mut blob)?;
         let mut archive = tar::Archive::new(&mut tar);
         // A whiteout hides what lower layers put there, never this layer's own.
         let mut written = HashSet::new();
@@ -104,6 +96,38 @@ fn unpack_layer(
     }
     io::copy(&mut blob, &mut io::sink()).map_err(read_error)?;
     Ok(())
+}
+
+/// A layer's tar, from its blob however compressed (gzip, zstd or none,
+/// told from its first bytes).
+fn decompressed<'a>(blob: &'a mut impl Read) -> Result<Box<dyn Read + 'a>> {
+    let mut input = BufReader::new(blob);
+    let head = input.fill_buf().map_err(read_error)?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(input))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(read_error)?)
+    } else {
+        Box::new(input)
+    })
+}
+
+/// The bytes of a layer's regular files, what Docker counts as its size
+/// (a file's other names count nothing; a wasm layer is the module).
+pub(super) fn content_size(store: &Store, layer: &Descriptor) -> Result<u64> {
+    if media::is_wasm_layer(&layer.media_type) {
+        return Ok(layer.size);
+    }
+    let mut blob = store.open_blob(layer)?;
+    let mut tar = decompressed(&mut blob)?;
+    let mut size = 0;
+    for entry in tar::Archive::new(&mut tar).entries().map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        if matches!(entry.header().entry_type(), tar::EntryType::Regular | tar::EntryType::Continuous) {
+            size += entry.size();
+        }
+    }
+    Ok(size)
 }
 
 fn read_error(e: io::Error) -> Error {

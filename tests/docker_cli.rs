@@ -1,0 +1,252 @@
+//! The command line as Docker's: the same commands given to the `docker`
+//! CLI against a private dockerd and to wbox, over the same images pulled
+//! from the same registry. Their stdout and exit codes must be the same.
+//!
+//! Docker 20.10 pulls no wasi/wasm image, so the images here are
+//! linux/amd64 ones (listing them runs nothing); their times are fixed in
+//! the past, so that ages and the order of the list are the same in both.
+
+use wbox_test_harness as harness;
+
+use std::process::Output;
+
+use harness::dockerd::Dockerd;
+use harness::images::push_image;
+use harness::registry::Registry;
+use harness::{Wbox, code, guest, stderr, stdout};
+
+struct Both {
+    dockerd: Dockerd,
+    wbox: Wbox,
+}
+
+impl Both {
+    fn new() -> Both {
+        Both { dockerd: Dockerd::start(), wbox: Wbox::new() }
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        self.dockerd.command().args(args).output().expect("running docker")
+    }
+
+    /// Runs `args` through both; asserts the same stdout and exit code and
+    /// returns the stdout.
+    fn same(&self, args: &[&str]) -> String {
+        let (docker, wbox) = (self.docker(args), self.wbox.run(args));
+        assert_eq!(
+            (stdout(&wbox), code(&wbox)),
+            (stdout(&docker), code(&docker)),
+            "wbox {args:?} differs from docker's\nwbox's stderr: {}\ndocker's stderr: {}",
+            stderr(&wbox),
+            stderr(&docker)
+        );
+        stdout(&docker)
+    }
+
+    /// `same`, for a list in which Docker's order is not set (the names of
+    /// one image come in Go's random map order): the header, then the rows
+    /// in any order.
+    fn same_rows(&self, args: &[&str]) -> String {
+        let (docker, wbox) = (self.docker(args), self.wbox.run(args));
+        let rows = |out: &Output| {
+            let text = stdout(out);
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let header = if lines.first().is_some_and(|l| l.starts_with("REPOSITORY")) {
+                Some(lines.remove(0))
+            } else {
+                None
+            };
+            lines.sort();
+            (header, lines, code(out))
+        };
+        assert_eq!(
+            rows(&wbox),
+            rows(&docker),
+            "wbox {args:?} differs from docker's
+wbox's stderr: {}",
+            stderr(&wbox)
+        );
+        stdout(&docker)
+    }
+
+    /// Runs `args` through both, which must both fail with `docker_code`
+    /// and print the same (nothing, as a rule) on stdout.
+    fn both_fail(&self, args: &[&str], docker_code: i32) {
+        let (docker, wbox) = (self.docker(args), self.wbox.run(args));
+        assert_eq!(code(&docker), docker_code, "docker {args:?}: {}", stderr(&docker));
+        assert_eq!(code(&wbox), docker_code, "wbox {args:?}: {}{}", stdout(&wbox), stderr(&wbox));
+        assert_eq!(stdout(&wbox), stdout(&docker), "{args:?}");
+    }
+}
+
+/// Three images of other times, labels and contents: `hello:1.0`
+/// (January 2024, tier=web), `hello:2.0` (February, tier=db) and
+/// `other:latest` (March, no label).
+fn images(registry: &Registry) -> [String; 3] {
+    let module = format!("/app.wasm={}", guest("hello.wasm"));
+    let push = |name: &str, created: &str, labels: &[&str]| {
+        let mut args = vec!["--os", "linux", "--arch", "amd64", "--created", created, "--env", name];
+        args.extend(["--entrypoint", "/app.wasm", "--cmd", "a", "b", "--file", &module]);
+        if !labels.is_empty() {
+            args.push("--label");
+            args.extend(labels);
+        }
+        push_image(registry, name, &args);
+        format!("{}/{name}", registry.addr)
+    };
+    [
+        push("hello:1.0", "2024-01-01T00:00:00Z", &["tier=web", "team=a"]),
+        push("hello:2.0", "2024-02-01T00:00:00Z", &["tier=db"]),
+        push("other:latest", "2024-03-01T00:00:00Z", &[]),
+    ]
+}
+
+#[test]
+fn images_lists_filters_and_formats_as_docker() {
+    let registry = Registry::start();
+    let [one, two, other] = images(&registry);
+    let both = Both::new();
+    for image in [&one, &two, &other] {
+        both.same(&["pull", "-q", image]);
+    }
+
+    let table = both.same(&["images"]);
+    assert!(table.starts_with("REPOSITORY "), "{table}");
+    assert_eq!(table.lines().count(), 4, "{table}");
+    both.same(&["image", "ls"]);
+    both.same(&["image", "list", "-a"]);
+    both.same(&["images", "-q"]);
+    both.same(&["images", "--no-trunc"]);
+    both.same(&["images", "--digests", &format!("{}/*", registry.addr)]);
+    both.same(&["images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}} {{.VirtualSize}}"]);
+    both.same(&["images", "--format", "table {{.Repository}}\t{{.Tag}}\t{{.CreatedAt}}"]);
+    both.same(&["images", "--format", "{{json .}}"]);
+    both.same(&["images", "--format", "{{.Tag | upper}} {{lower .Repository}} {{json .Tag}}"]);
+
+    // An image of two names has a row for each.
+    both.same(&["tag", &one, "mine"]);
+    let table = both.same_rows(&["images"]);
+    assert_eq!(table.lines().count(), 5, "{table}");
+    both.same_rows(&["images", "-q"]);
+
+    // Filters: one key's values OR, keys AND.
+    let reference = format!("{}/hello", registry.addr);
+    both.same(&["images", &reference]);
+    both.same(&["images", "-f", "reference=*/hel*"]);
+    both.same_rows(&["images", "-f", "reference=*/hello:1*", "-f", "reference=mine"]);
+    both.same_rows(&["images", "-f", "label=tier"]);
+    both.same(&["images", "-f", "label=tier=db"]);
+    both.same_rows(&["images", "-f", "label=tier", "-f", "label=team=a"]);
+    both.same_rows(&["images", "-f", &format!("before={other}")]);
+    both.same(&["images", "-f", &format!("since={one}")]);
+    both.same_rows(&["images", "-f", "dangling=false", "-q"]);
+
+    // inspect with a template, over Docker's own fields.
+    let fields = "{{.Id}} {{.Os}}/{{.Architecture}} {{.Created}} {{.Size}} {{json .Config.Env}} \
+        {{index .Config.Labels \"tier\"}} {{.Config.Labels}} {{json .RepoTags}} {{len .RootFS.Layers}}";
+    both.same(&["inspect", "-f", fields, &two]);
+    both.same(&["image", "inspect", "--format", "{{.Config.Entrypoint}} {{.Config.Cmd}}", &two, &other]);
+    both.same(&[
+        "inspect",
+        "--type",
+        "image",
+        "-f",
+        "{{if .Config.Labels}}labelled{{else}}bare{{end}}",
+        &other,
+    ]);
+
+    // A name taken by another image leaves the old one without a name.
+    both.same(&["tag", &other, &two]);
+    let dangling = both.same(&["images", "-q", "-f", "dangling=true"]);
+    assert_eq!(dangling.lines().count(), 1, "{dangling}");
+    both.same_rows(&["images"]);
+
+    // prune asks first; no answer is no. Then it removes only the image
+    // without a name.
+    both.same(&["image", "prune"]);
+    let pruned = both.same(&["image", "prune", "-f"]);
+    assert!(pruned.starts_with("Deleted Images:\nuntagged: "), "{pruned}");
+    both.same_rows(&["images"]);
+    both.same(&["image", "prune", "-f"]);
+
+    // Refused as Docker refuses them.
+    both.both_fail(&["images", "-f", "colour=red"], 1);
+    both.both_fail(&["images", "-f", "dangling"], 125);
+    both.both_fail(&["images", "-f", "dangling=maybe"], 1);
+    both.both_fail(&["images", "--format", "{{.ID"], 1);
+}
+
+#[test]
+fn ps_lists_filters_and_formats_as_docker() {
+    let registry = Registry::start();
+    let [one, two, _] = images(&registry);
+    let both = Both::new();
+    for image in [&one, &two] {
+        both.same(&["pull", "-q", image]);
+    }
+    // Containers created, not started: Docker cannot run these images.
+    // (Their ids differ: each prints its own.)
+    let create = |args: &[&str]| {
+        let (docker, wbox) = (both.docker(args), both.wbox.run(args));
+        assert_eq!(code(&docker), 0, "docker {args:?}: {}", stderr(&docker));
+        assert_eq!(code(&wbox), 0, "wbox {args:?}: {}", stderr(&wbox));
+    };
+    create(&["create", "--name", "first", "--label", "role=api", &one, "x"]);
+    // Docker's times are to the second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    create(&["create", "--name", "second", "-l", "role=db", "-l", "backup", &two]);
+
+    // (Not `.Labels`: Docker joins them in Go's random map order.)
+    let names = "{{.Names}} {{.Image}} {{.Command}} {{.State}} {{.Status}} {{.Label \"tier\"}}";
+    assert_eq!(both.same(&["ps"]).lines().count(), 1, "only the header: nothing runs");
+    both.same(&["ps", "--format", names]);
+    let all = both.same(&["ps", "-a", "--format", names]);
+    assert_eq!(all.lines().count(), 2, "{all}");
+    both.same(&["container", "ls", "-a", "--format", "table {{.Names}}\t{{.Image}}\t{{.State}}"]);
+    both.same(&["container", "list", "-a", "--format", "{{.Names}}: {{.Label \"role\"}}"]);
+    both.same(&["ps", "-a", "--no-trunc", "--format", "{{.Command}} {{.Mounts}} {{.LocalVolumes}}"]);
+    both.same(&["ps", "-a", "-n", "1", "--format", "{{.Names}}"]);
+    both.same(&["ps", "-a", "--latest", "--format", "{{.Names}}"]);
+
+    for filter in [
+        "status=created",
+        "status=exited",
+        "name=sec",
+        "name=^first$",
+        "label=role",
+        "label=role=api",
+        "label=backup",
+        "before=second",
+        "since=first",
+        "health=none",
+    ] {
+        both.same(&["ps", "-a", "-f", filter, "--format", "{{.Names}}"]);
+    }
+    both.same(&["ps", "-a", "-f", &format!("ancestor={one}"), "--format", "{{.Names}}"]);
+    both.same(&["ps", "-a", "-f", "name=first", "-f", "name=second", "--format", "{{.Names}}"]);
+    both.same(&["ps", "-a", "-f", "name=first", "-f", "label=role=db", "--format", "{{.Names}}"]);
+    both.same(&["ps", "-f", "status=created", "--format", "{{.Names}}"]);
+
+    let fields = "{{.Name}} {{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.Config.Labels}} \
+        {{.Config.Image}} {{json .Args}} {{.Path}}";
+    both.same(&["inspect", "-f", fields, "first", "second"]);
+    both.same(&["container", "inspect", "-f", "{{index .Config.Labels \"role\"}}", "second"]);
+
+    // prune removes both, once asked; the ids differ, the shape not.
+    both.same(&["container", "prune"]);
+    let (docker, wbox) =
+        (both.docker(&["container", "prune", "-f"]), both.wbox.run(&["container", "prune", "-f"]));
+    let shape = |out: &Output| {
+        stdout(out)
+            .lines()
+            .map(|l| if l.len() == 64 { "ID" } else { l })
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&wbox), shape(&docker), "{}", stderr(&wbox));
+    both.same(&["ps", "-a"]);
+
+    both.both_fail(&["ps", "-f", "colour=red"], 1);
+    both.both_fail(&["ps", "-f", "status=sleeping"], 1);
+    both.both_fail(&["ps", "-f", "name"], 125);
+}
