@@ -38,7 +38,7 @@ pub use error::{Error, Result};
 mod layers {
     const LAYERS: &[&[&str]] = &[
         &["os"],
-        &["error", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
+        &["error", "filters", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
         &["plan"],
         &["config", "wasm"],
         &["store"],
