@@ -250,3 +250,48 @@ fn ps_lists_filters_and_formats_as_docker() {
     both.both_fail(&["ps", "-f", "status=sleeping"], 1);
     both.both_fail(&["ps", "-f", "name"], 125);
 }
+
+#[test]
+fn volumes_list_inspect_and_refuse_as_docker() {
+    let registry = Registry::start();
+    let [one, ..] = images(&registry);
+    let both = Both::new();
+    both.same(&["pull", "-q", &one]);
+
+    both.same(&["volume", "create", "data"]);
+    both.same(&["volume", "create", "--label", "tier=db", "--label", "backup", "labelled"]);
+    both.same(&["volume", "ls"]);
+    both.same(&["volume", "list", "-q"]);
+    both.same(&[
+        "volume",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}} {{.Label \"tier\"}}",
+    ]);
+    both.same(&["volume", "ls", "--format", "table {{.Name}}\t{{.Labels}}"]);
+    both.same(&["volume", "ls", "-f", "name=lab"]);
+    both.same(&["volume", "ls", "-f", "label=tier=db", "-q"]);
+    both.same(&["volume", "ls", "-f", "driver=local", "-q"]);
+    let fields = "{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}} {{.Options}} {{json .Labels}}";
+    both.same(&["volume", "inspect", "-f", fields, "data", "labelled"]);
+
+    // In use: it stays, -f or not; unused, it goes.
+    let create = ["create", "--name", "holder", "-v", "data:/data", &one];
+    assert_eq!(code(&both.docker(&create)), 0);
+    assert_eq!(code(&both.wbox.run(&create)), 0, "{}", stderr(&both.wbox.run(&["ps", "-a"])));
+    both.same(&["volume", "ls", "-f", "dangling=true"]);
+    both.same(&["volume", "ls", "-f", "dangling=false", "-q"]);
+    both.same(&["ps", "-a", "-f", "volume=/data", "--format", "{{.Names}}"]);
+    both.both_fail(&["volume", "rm", "data"], 1);
+    both.both_fail(&["volume", "rm", "-f", "data"], 1);
+    both.same(&["volume", "rm", "labelled"]);
+    both.same(&["volume", "rm", "-f", "no-such"]);
+    both.same(&["rm", "holder"]);
+    both.same(&["volume", "rm", "data"]);
+    both.same(&["volume", "ls"]);
+
+    both.both_fail(&["volume", "inspect", "no-such"], 1);
+    both.both_fail(&["volume", "rm", "no-such"], 1);
+    both.both_fail(&["volume", "create", "bad/name"], 1);
+    both.both_fail(&["volume", "ls", "-f", "colour=red"], 1);
+}

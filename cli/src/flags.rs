@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use wbox_runtime::container::NewContainer;
 use wbox_runtime::container::logs::LogConfig;
-use wbox_runtime::plan::{Grants, Limits, NativeOptions, Network, PublishedPort};
+use wbox_runtime::plan::{Grants, Limits, NativeOptions, Network, PublishedPort, mount_spec};
 use wbox_runtime::registry::PullOptions;
+use wbox_runtime::volume::Volumes;
 
 /// How to reach registries: flags of every command that talks to one.
 #[derive(Args, Clone, Default)]
@@ -121,7 +122,7 @@ impl ContainerFlags {
         args: Vec<String>,
     ) -> wbox_runtime::Result<NewContainer> {
         let log = LogConfig::for_new_container(root, self.log_driver.as_deref(), &self.log_opts)?;
-        let (grants_given, limits) = grants.to_grants(Vec::new())?;
+        let (grants_given, limits) = grants.to_grants(root, Vec::new())?;
         let native = self.native(grants);
         // Refused before anything is pulled; `create_of` checks it again for
         // every other caller.
@@ -163,9 +164,14 @@ impl ContainerFlags {
 /// The grants and limits every command that makes a container shares.
 #[derive(Args)]
 pub struct GrantFlags {
-    /// Grant a host directory at a guest path: HOST:GUEST[:ro] (repeatable)
-    #[arg(short = 'v', long = "volume", value_name = "HOST:GUEST[:ro]")]
+    /// Grant a host directory or a volume at a guest path: HOST_DIR:GUEST[:ro], VOLUME:GUEST[:ro], or
+    /// GUEST for a new anonymous volume (repeatable)
+    #[arg(short = 'v', long = "volume", value_name = "SOURCE:GUEST[:ro]")]
     pub volumes: Vec<String>,
+
+    /// Docker's long form of -v: type=volume|bind,source=…,target=…[,readonly] (repeatable)
+    #[arg(long = "mount", value_name = "SPEC")]
+    pub mounts: Vec<String>,
 
     /// Set an environment variable: KEY=VALUE, or KEY to pass wbox's own (repeatable)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
@@ -207,9 +213,17 @@ pub struct GrantFlags {
 }
 
 impl GrantFlags {
-    pub fn to_grants(&self, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
+    /// The grants the flags give; a named volume is made in `root` on first
+    /// use.
+    pub fn to_grants(&self, root: &Path, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
+        let mut specs = self.volumes.clone();
+        for mount in &self.mounts {
+            specs.push(mount_spec(mount)?);
+        }
+        let volumes = Volumes::open(root)?;
+        let workdir = self.workdir.as_deref();
         let mut grants =
-            Grants::from_flags(&self.volumes, &self.env_files, &self.env, self.workdir.as_deref(), argv)?;
+            Grants::from_flags(Some(&volumes), &specs, &self.env_files, &self.env, workdir, argv)?;
         grants.network = Network::from_flags(self.network.as_deref(), &self.allow_net)?;
         grants.ports = self.publish.iter().map(|p| PublishedPort::parse(p)).collect::<Result<_, _>>()?;
         let mut limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;

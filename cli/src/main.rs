@@ -66,6 +66,9 @@ enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(commands::volume::VolumeCommand),
     /// Manage the build cache
     #[command(subcommand)]
     Builder(commands::system::BuilderCommand),
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
         Command::Save(args) => commands::archive::save(&root, args),
         Command::Load(args) => commands::archive::load(&root, args),
         Command::Image(command) => commands::image::image_command(&root, command),
+        Command::Volume(command) => commands::volume::run(&root, command),
         Command::Builder(command) => commands::system::builder(&root, command),
         Command::System(command) => commands::system::run(&root, command),
     };

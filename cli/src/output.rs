@@ -57,6 +57,18 @@ pub fn print_rows(
     Ok(())
 }
 
+/// Objects as `docker inspect` prints them: a JSON array, indented four
+/// spaces as Go's encoder indents it.
+pub fn print_json(objects: &[serde_json::Value]) {
+    // serde_json indents by two; a JSON string holds no raw newline, so
+    // each line's indent can be doubled.
+    let pretty = serde_json::to_string_pretty(objects).expect("JSON values serialise");
+    for line in pretty.lines() {
+        let text = line.trim_start_matches(' ');
+        println!("{}{text}", " ".repeat(2 * (line.len() - text.len())));
+    }
+}
+
 /// A time as Go prints it and Docker's `CreatedAt` shows it:
 /// `2026-12-07 07:37:37 +0000 UTC`.
 pub fn go_time(when: chrono::DateTime<chrono::Utc>) -> String {

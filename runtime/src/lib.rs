@@ -29,6 +29,7 @@ pub mod store;
 pub mod task;
 pub mod units;
 pub mod users;
+pub mod volume;
 pub mod wasm;
 
 pub use error::{Error, Result};
@@ -39,6 +40,7 @@ mod layers {
     const LAYERS: &[&[&str]] = &[
         &["os"],
         &["error", "filters", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
+        &["volume"],
         &["plan"],
         &["config", "wasm"],
         &["store"],

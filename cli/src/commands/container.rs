@@ -392,11 +392,16 @@ pub fn exec(root: &Path, args: ExecArgs) -> crate::Result<i32> {
 
 /// Remove containers
 #[derive(Args)]
-#[command(after_help = "Examples:\n  wbox rm job\n  wbox rm -f web\n  wbox rm $(wbox ps -a -q)")]
+#[command(
+    after_help = "Examples:\n  wbox rm job\n  wbox rm -f web\n  wbox rm -v job\n  wbox rm $(wbox ps -a -q)"
+)]
 pub struct RmArgs {
     /// Kill a running container first
     #[arg(short, long)]
     pub force: bool,
+    /// Remove the anonymous volumes it used too
+    #[arg(short, long)]
+    pub volumes: bool,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
@@ -404,7 +409,12 @@ pub struct RmArgs {
 pub fn rm(root: &Path, args: RmArgs) -> crate::Result<i32> {
     let containers = Containers::open(root)?;
     each(&args.containers, |name| {
-        containers.lookup(name)?.remove(args.force)?;
+        let container = containers.lookup(name)?;
+        if args.volumes {
+            container.remove_with_volumes(args.force)?
+        } else {
+            container.remove(args.force)?
+        }
         println!("{name}");
         Ok(())
     })

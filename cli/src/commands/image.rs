@@ -289,7 +289,7 @@ pub fn inspect(root: &Path, args: InspectArgs, only: Option<Kind>) -> crate::Res
         }
     }
     match &args.format {
-        None => println!("{}", serde_json::to_string_pretty(&shown).expect("JSON")),
+        None => output::print_json(&shown),
         Some(format) => {
             let template = Template::parse(format)
                 .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?;

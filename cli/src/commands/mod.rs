@@ -5,3 +5,4 @@ pub mod image;
 pub mod registry;
 pub mod run;
 pub mod system;
+pub mod volume;

@@ -68,7 +68,7 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
                 ));
             }
             let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
-            let (grants, limits) = args.grants.to_grants(argv)?;
+            let (grants, limits) = args.grants.to_grants(root, argv)?;
             let module = Module { name: path.display().to_string(), source: ModuleSource::File(path) };
             Ok(task::run(RunPlan::wasm(module, grants, limits), &cache)?.code)
         }

@@ -28,6 +28,7 @@ use crate::image::Image;
 use crate::plan::{Grants, Limits, NativeOptions, PublishedPort};
 use crate::reference::ImageRef;
 use crate::store::Digest;
+use crate::volume::Volumes;
 use crate::{Error, Result};
 
 mod control;
@@ -220,6 +221,31 @@ impl Containers {
 pub fn images_in_use(root: &Path) -> Vec<Digest> {
     let Ok(containers) = Containers::open(root) else { return Vec::new() };
     containers.list().unwrap_or_default().into_iter().map(|c| c.config.spec.image_id).collect()
+}
+
+/// The volumes containers use, each with the ids of the containers that
+/// use it (whatever their state, as Docker counts them).
+pub fn volume_users(root: &Path) -> Result<BTreeMap<String, Vec<String>>> {
+    let volumes = Volumes::open(root)?;
+    let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for container in Containers::open(root)?.list()? {
+        for name in container.volumes(&volumes) {
+            users.entry(name).or_default().push(container.id().to_owned());
+        }
+    }
+    Ok(users)
+}
+
+/// Removes those of `names` that are anonymous volumes no container uses.
+fn remove_anonymous_volumes(root: &Path, names: Vec<String>) -> Result<()> {
+    let volumes = Volumes::open(root)?;
+    let users = volume_users(root)?;
+    for name in names {
+        if volumes.get(&name).is_ok_and(|v| v.anonymous) && !users.contains_key(&name) {
+            volumes.remove(&name, &[])?;
+        }
+    }
+    Ok(())
 }
 
 /// One container's record.
@@ -484,6 +510,33 @@ impl Container {
             Error::Gone { .. } => Error::NoSuchContainer(self.config.name.clone()),
             e => e,
         })
+    }
+
+    /// The names of the volumes this container uses.
+    pub fn volumes(&self, volumes: &Volumes) -> Vec<String> {
+        self.config.spec.grants.dirs.iter().filter_map(|d| volumes.named_by(&d.host)).collect()
+    }
+
+    /// `rm -v`: removes the container, then the anonymous volumes it used
+    /// that no other container uses.
+    pub fn remove_with_volumes(self, force: bool) -> Result<()> {
+        let root = self.root().to_owned();
+        let used = self.volumes(&Volumes::open(&root)?);
+        self.remove(force)?;
+        remove_anonymous_volumes(&root, used)
+    }
+
+    /// What `--rm` removes once the guest ended: the record, and the
+    /// anonymous volumes only it used, as Docker's `run --rm` does.
+    fn remove_automatically(&self) -> Result<()> {
+        let used = self.volumes(&Volumes::open(self.root())?);
+        remove_files(&self.dir, None)?;
+        remove_anonymous_volumes(self.root(), used)
+    }
+
+    /// The wbox root: containers are `ROOT/containers/ID`.
+    fn root(&self) -> &Path {
+        self.dir.parent().and_then(Path::parent).expect("a container is ROOT/containers/ID")
     }
 
     /// `exec`: runs another process in this running container and waits

@@ -148,7 +148,7 @@ fn mark_ended(
     // Released first: Windows removes no file that is open.
     drop(run_lock);
     if container.config.spec.auto_remove {
-        super::remove_files(&container.dir, None)?;
+        container.remove_automatically()?;
     }
     Ok(())
 }
@@ -173,8 +173,7 @@ fn not_started(
     }
     control::close(&container.dir);
     drop(run_lock);
-    let removed =
-        if container.config.spec.auto_remove { super::remove_files(&container.dir, None) } else { Ok(()) };
+    let removed = if container.config.spec.auto_remove { container.remove_automatically() } else { Ok(()) };
     recorded.and(removed).err().unwrap_or(e)
 }
 

@@ -6,6 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::network::{Network, PublishedPort};
+use crate::volume::{self, Volumes};
 use crate::{Error, Result};
 
 /// Everything a guest is given besides its limits.
@@ -60,53 +61,46 @@ impl DirGrant {
     /// Parses Docker's `-v HOST:GUEST[:OPTIONS]`, where OPTIONS is `ro` or
     /// `rw`. A relative HOST is taken from the current directory.
     pub fn parse(spec: &str) -> Result<Self> {
+        Self::parse_with(spec, None)
+    }
+
+    /// `-v` as Docker takes it: `HOST_DIR:GUEST[:OPTIONS]` grants a host
+    /// directory; with `volumes`, `NAME:GUEST[:OPTIONS]` grants the named
+    /// volume (made on first use) and `GUEST` alone a new anonymous one.
+    pub fn parse_with(spec: &str, volumes: Option<&Volumes>) -> Result<Self> {
         let bad = |why: &str| {
             Error::usage(format!(
-                "invalid volume '{spec}': {why}; use -v HOST_DIR:GUEST_DIR[:ro], e.g. -v ./data:/data:ro"
+                "invalid volume '{spec}': {why}; use -v HOST_DIR:GUEST_DIR[:ro] (e.g. -v ./data:/data:ro) \
+                 or -v VOLUME:GUEST_DIR[:ro]"
             ))
         };
         let (drive, rest) = crate::os::dirs::split_drive(spec);
         let parts: Vec<&str> = rest.split(':').collect();
         let (host, guest, options) = match parts.as_slice() {
+            [guest] if volumes.is_some() && drive.is_empty() && guest.starts_with('/') => ("", *guest, ""),
             [host, guest] => (*host, *guest, ""),
             [host, guest, options] => (*host, *guest, *options),
             _ => return Err(bad("expected two or three ':'-separated parts")),
         };
+        let guest = normalise_guest_path(guest).map_err(|why| bad(&why))?;
+        let read_only = read_only(spec, options).map_err(|why| bad(&why))?;
         let host = &format!("{drive}{host}");
+        if let Some(volumes) = volumes
+            && (host.is_empty() || volume::is_name(host))
+        {
+            let name = (!host.is_empty()).then_some(host.as_str());
+            let volume = volumes.create(name, Default::default(), name.is_none())?;
+            return Ok(DirGrant { host: volume.mountpoint, guest, read_only });
+        }
         if host.is_empty() {
             return Err(bad("the host directory is empty"));
         }
-        let is_path = Path::new(host).is_absolute() || host.starts_with(['/', '\\', '.', '~']);
-        if !is_path {
-            return Err(bad(&format!(
-                "'{host}' would be a named volume, which wbox does not have yet; give a host path such as ./{host}"
-            )));
+        if volume::is_name(host) {
+            return Err(bad(&format!("'{host}' would be a volume, which only containers and runs have")));
         }
-        let mut access = None;
-        for option in options.split(',').filter(|o| !o.is_empty()) {
-            let read_only = match option {
-                "ro" | "readonly" => true,
-                "rw" => false,
-                // SELinux relabelling and volume copying mean nothing for a
-                // directory granted to a wasm guest.
-                "z" | "Z" | "nocopy" => {
-                    tracing::warn!(
-                        "volume '{spec}': option '{option}' has no effect on a wasm guest; ignored"
-                    );
-                    continue;
-                }
-                other => return Err(bad(&format!("unknown option '{other}' (wasm grants take ro or rw)"))),
-            };
-            if access.is_some_and(|earlier| earlier != read_only) {
-                return Err(bad("both ro and rw were given"));
-            }
-            access = Some(read_only);
-        }
-        let read_only = access.unwrap_or(false);
         let host = expand_home(host).map_err(|e| bad(&e))?;
         let host = std::path::absolute(host).map_err(|e| bad(&e.to_string()))?;
-        let grant =
-            DirGrant { host, guest: normalise_guest_path(guest).map_err(|why| bad(&why))?, read_only };
+        let grant = DirGrant { host, guest, read_only };
         grant.check_host()?;
         Ok(grant)
     }
@@ -125,6 +119,66 @@ impl DirGrant {
             Err(e) => Err(Error::usage(format!("cannot grant {}: {e}", self.host.display()))),
         }
     }
+}
+
+/// Docker's `--mount type=volume|bind,source=…,target=…[,readonly]`, as the
+/// `-v` spec it means: `SOURCE:TARGET[:ro]` (no source: a new anonymous
+/// volume).
+pub fn mount_spec(spec: &str) -> Result<String> {
+    let bad = |why: String| {
+        Error::usage(format!(
+            "invalid --mount '{spec}': {why}; use e.g. --mount type=volume,source=data,target=/data,readonly"
+        ))
+    };
+    let (mut kind, mut source, mut target, mut read_only) = ("volume", "", "", false);
+    for field in spec.split(',') {
+        let (key, value) = field.split_once('=').map_or((field, None), |(k, v)| (k, Some(v)));
+        match (key, value) {
+            ("type", Some(value)) => kind = value,
+            ("source" | "src", Some(value)) => source = value,
+            ("destination" | "dst" | "target", Some(value)) => target = value,
+            ("readonly" | "ro", None | Some("true" | "1")) => read_only = true,
+            ("readonly" | "ro", Some("false" | "0")) => read_only = false,
+            ("volume-nocopy" | "bind-propagation" | "consistency", _) => {}
+            _ => return Err(bad(format!("unexpected key '{key}'"))),
+        }
+    }
+    match kind {
+        "volume" if source.is_empty() => {}
+        "volume" => volume::check_name(source)?,
+        "bind" if !source.is_empty() => {}
+        "bind" => return Err(bad("a bind mount needs a source".into())),
+        other => return Err(bad(format!("type {other} is not supported (volume or bind)"))),
+    }
+    if target.is_empty() {
+        return Err(bad("a target is required".into()));
+    }
+    let access = if read_only { ":ro" } else { "" };
+    Ok(if source.is_empty() { format!("{target}{access}") } else { format!("{source}:{target}{access}") })
+}
+
+/// Whether `-v`'s OPTIONS (`ro`, `rw`, and Docker's others) make a grant
+/// read-only.
+fn read_only(spec: &str, options: &str) -> std::result::Result<bool, String> {
+    let mut access = None;
+    for option in options.split(',').filter(|o| !o.is_empty()) {
+        let read_only = match option {
+            "ro" | "readonly" => true,
+            "rw" => false,
+            // SELinux relabelling and volume copying mean nothing for a
+            // directory granted to a wasm guest.
+            "z" | "Z" | "nocopy" => {
+                tracing::warn!("volume '{spec}': option '{option}' has no effect on a wasm guest; ignored");
+                continue;
+            }
+            other => return Err(format!("unknown option '{other}' (wasm grants take ro or rw)")),
+        };
+        if access.is_some_and(|earlier| earlier != read_only) {
+            return Err("both ro and rw were given".into());
+        }
+        access = Some(read_only);
+    }
+    Ok(access.unwrap_or(false))
 }
 
 /// `~/x` is the user's home, as the shell would have made it (Docker's CLI
@@ -223,6 +277,7 @@ impl Grants {
     /// then `-e` specs (Docker's order: `-e` wins), the working directory and
     /// the guest's arguments.
     pub fn from_flags(
+        store: Option<&Volumes>,
         volumes: &[String],
         env_files: &[PathBuf],
         env: &[String],
@@ -244,7 +299,7 @@ impl Grants {
             })
             .transpose()?;
         let grants = Grants {
-            dirs: volumes.iter().map(|v| DirGrant::parse(v)).collect::<Result<_>>()?,
+            dirs: volumes.iter().map(|v| DirGrant::parse_with(v, store)).collect::<Result<_>>()?,
             env: vars,
             args,
             workdir,

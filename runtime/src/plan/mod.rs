@@ -16,7 +16,7 @@ mod program;
 use std::path::PathBuf;
 
 pub use exit::{Exit, ExitCell, Reason};
-pub use grants::{DirGrant, Grants, StdioFiles, merge_env, parse_env, read_env_file};
+pub use grants::{DirGrant, Grants, StdioFiles, merge_env, mount_spec, parse_env, read_env_file};
 pub use limits::Limits;
 pub use native::{Exec, NativeOptions};
 pub use network::{Destination, Network, PublishedPort, Target};

@@ -1,0 +1,240 @@
+//! `wbox volume`: create, list, inspect and remove volumes.
+
+use std::path::Path;
+
+use clap::Subcommand;
+use wbox_runtime::container;
+use wbox_runtime::filters::{self, Filters};
+use wbox_runtime::volume::{Volume, Volumes};
+
+use crate::output;
+use crate::template::Template;
+
+/// Manage volumes
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Make a volume (a random name if none is given); prints its name
+    #[command(
+        after_help = "Examples:\n  wbox volume create data\n  wbox volume create --label tier=db pgdata"
+    )]
+    Create {
+        /// Set a label, KEY=VALUE or KEY (repeatable)
+        #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        /// Only `local`, the one driver wbox has
+        #[arg(short, long, default_value = "local")]
+        driver: String,
+        name: Option<String>,
+    },
+    /// Show volumes' details as JSON
+    #[command(
+        after_help = "Examples:\n  wbox volume inspect data\n  wbox volume inspect -f '{{.Mountpoint}}' data"
+    )]
+    Inspect {
+        /// Print each volume with a Go template
+        #[arg(short, long)]
+        format: Option<String>,
+        #[arg(required = true, value_name = "VOLUME")]
+        names: Vec<String>,
+    },
+    /// List volumes
+    #[command(name = "ls", visible_alias = "list")]
+    #[command(after_help = "Filters: dangling=true|false, name=, label=KEY[=VALUE], driver=\n\n\
+        Examples:\n  wbox volume ls\n  wbox volume ls -q -f dangling=true\n  \
+        wbox volume ls --format '{{.Name}} {{.Mountpoint}}'")]
+    Ls {
+        /// Only volumes the filter matches (KEY=VALUE; repeat it)
+        #[arg(short, long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
+        filters: Vec<String>,
+        /// Print with a Go template, `json`, or `table` (the default) or `table TEMPLATE`
+        #[arg(long)]
+        format: Option<String>,
+        /// Only show volume names
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Remove the volumes no container uses: anonymous ones, or with -a all
+    #[command(after_help = "Examples:\n  wbox volume prune -f\n  wbox volume prune -a -f --filter label=tmp")]
+    Prune {
+        /// Remove named volumes too, not only anonymous ones
+        #[arg(short, long)]
+        all: bool,
+        /// Only volumes the filter matches: label=KEY[=VALUE]
+        #[arg(long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
+        filters: Vec<String>,
+        /// Do not ask for confirmation
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Remove volumes; one a container uses stays until that container is removed
+    #[command(name = "rm", visible_alias = "remove")]
+    #[command(
+        after_help = "Examples:\n  wbox volume rm data\n  wbox volume rm $(wbox volume ls -q -f dangling=true)"
+    )]
+    Rm {
+        /// Say nothing of volumes that do not exist
+        #[arg(short, long)]
+        force: bool,
+        #[arg(required = true, value_name = "VOLUME")]
+        names: Vec<String>,
+    },
+}
+
+pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
+    let volumes = Volumes::open(root)?;
+    match command {
+        VolumeCommand::Create { labels, driver, name } => {
+            if driver != "local" {
+                return Err(wbox_runtime::Error::usage(format!(
+                    "volume driver {driver}: wbox has only local"
+                )));
+            }
+            let labels = labels
+                .iter()
+                .map(|l| l.split_once('=').unwrap_or((l, "")))
+                .map(|(k, v)| (k.into(), v.into()));
+            println!("{}", volumes.create(name.as_deref(), labels.collect(), false)?.name);
+            Ok(0)
+        }
+        VolumeCommand::Inspect { format, names } => {
+            let mut shown = Vec::new();
+            let mut code = 0;
+            for name in &names {
+                match volumes.get(name) {
+                    Ok(volume) => shown.push(inspect(&volume)),
+                    Err(e) => {
+                        eprintln!("wbox: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            match format {
+                None => output::print_json(&shown),
+                Some(format) => {
+                    let template = Template::parse(&format)
+                        .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?;
+                    for volume in &shown {
+                        // A template sees Docker's Go struct, whose maps are
+                        // empty, never null.
+                        let mut volume = volume.clone();
+                        for key in ["Labels", "Options"] {
+                            if volume[key].is_null() {
+                                volume[key] = serde_json::json!({});
+                            }
+                        }
+                        println!("{}", template.render(&volume).map_err(wbox_runtime::Error::usage)?);
+                    }
+                }
+            }
+            Ok(code)
+        }
+        VolumeCommand::Ls { filters, format, quiet } => {
+            let filters = Filters::parse(&filters, &["dangling", "driver", "label", "name"])?;
+            let dangling = filters.boolean("dangling")?;
+            let users = container::volume_users(root)?;
+            let shown: Vec<Volume> = volumes
+                .list()?
+                .into_iter()
+                .filter(|v| {
+                    dangling.is_none_or(|d| d != users.contains_key(&v.name))
+                        && filters.any("name", |n| v.name.contains(n))
+                        && filters.any("driver", |d| d == "local")
+                        && filters.labels_match(&v.labels)
+                })
+                .collect();
+            if quiet {
+                for volume in &shown {
+                    println!("{}", volume.name);
+                }
+                return Ok(0);
+            }
+            let rows: Vec<serde_json::Value> = shown.iter().map(row).collect();
+            let headers = serde_json::json!({
+                "Availability": "AVAILABILITY", "Driver": "DRIVER", "Group": "GROUP", "Labels": "LABELS",
+                "Links": "LINKS", "Mountpoint": "MOUNTPOINT", "Name": "VOLUME NAME", "Scope": "SCOPE",
+                "Size": "SIZE", "Status": "STATUS",
+            });
+            output::print_rows(format.as_deref(), "table {{.Driver}}\t{{.Name}}", &headers, &rows)?;
+            Ok(0)
+        }
+        VolumeCommand::Prune { all, filters, force } => {
+            let filters = Filters::parse(&filters, &["label"])?;
+            let warning = if all {
+                "WARNING! This will remove all local volumes not used by at least one container."
+            } else {
+                "WARNING! This will remove anonymous local volumes not used by at least one container."
+            };
+            if !force && !output::confirm(warning)? {
+                println!("Total reclaimed space: 0B");
+                return Ok(0);
+            }
+            let users = container::volume_users(root)?;
+            let mut removed = Vec::new();
+            let mut freed = 0;
+            for volume in volumes.list()? {
+                if users.contains_key(&volume.name)
+                    || !(all || volume.anonymous)
+                    || !filters.labels_match(&volume.labels)
+                {
+                    continue;
+                }
+                freed += volumes.remove(&volume.name, &[])?;
+                removed.push(volume.name);
+            }
+            if !removed.is_empty() {
+                println!("Deleted Volumes:\n{}\n", removed.join("\n"));
+            }
+            println!("Total reclaimed space: {}", output::human_size(freed));
+            Ok(0)
+        }
+        VolumeCommand::Rm { force, names } => {
+            let users = container::volume_users(root)?;
+            let mut code = 0;
+            for name in &names {
+                // Docker names a missing volume as removed when forced.
+                if force && volumes.get(name).is_err() {
+                    println!("{name}");
+                    continue;
+                }
+                match volumes.remove(name, users.get(name).map_or(&[], Vec::as_slice)) {
+                    Ok(_) => println!("{name}"),
+                    Err(e) => {
+                        eprintln!("wbox: {e}");
+                        code = 1;
+                    }
+                }
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// `volume inspect`'s object, as Docker's.
+fn inspect(volume: &Volume) -> serde_json::Value {
+    serde_json::json!({
+        "CreatedAt": volume.created.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "Driver": "local",
+        "Labels": if volume.labels.is_empty() { serde_json::Value::Null } else { serde_json::json!(volume.labels) },
+        "Mountpoint": volume.mountpoint,
+        "Name": volume.name,
+        "Options": null,
+        "Scope": "local",
+    })
+}
+
+/// One line of `volume ls`, with the fields Docker's templates know.
+fn row(volume: &Volume) -> serde_json::Value {
+    let labels: Vec<String> = volume.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    serde_json::json!({
+        "Availability": "N/A",
+        "Driver": "local",
+        "Group": "N/A",
+        "Labels": labels.join(","),
+        "Links": "N/A",
+        "Mountpoint": volume.mountpoint,
+        "Name": volume.name,
+        "Scope": "local",
+        "Size": "N/A",
+        "Status": "N/A",
+    })
+}
