@@ -266,9 +266,10 @@ fn volumes_list_inspect_and_refuse_as_docker() {
         "volume",
         "ls",
         "--format",
-        "{{.Name}} {{.Driver}} {{.Scope}} {{.Labels}} {{.Label \"tier\"}}",
+        "{{.Name}} {{.Driver}} {{.Scope}} {{.Label \"tier\"}} {{.Label \"backup\"}}",
     ]);
-    both.same(&["volume", "ls", "--format", "table {{.Name}}\t{{.Labels}}"]);
+    // (Not `.Labels` of two: Docker joins them in Go's random map order.)
+    both.same(&["volume", "ls", "--format", "table {{.Name}}\t{{.Label \"tier\"}}\t{{.Driver}}"]);
     both.same(&["volume", "ls", "-f", "name=lab"]);
     both.same(&["volume", "ls", "-f", "label=tier=db", "-q"]);
     both.same(&["volume", "ls", "-f", "driver=local", "-q"]);
@@ -294,4 +295,67 @@ fn volumes_list_inspect_and_refuse_as_docker() {
     both.both_fail(&["volume", "rm", "no-such"], 1);
     both.both_fail(&["volume", "create", "bad/name"], 1);
     both.both_fail(&["volume", "ls", "-f", "colour=red"], 1);
+}
+
+#[test]
+fn an_images_volumes_are_made_and_filled_as_docker_makes_them() {
+    let registry = Registry::start();
+    let seed = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(seed.path(), "from the image\n").unwrap();
+    let file = format!("/data/seed={}", seed.path().display());
+    let args = [
+        "--os",
+        "linux",
+        "--arch",
+        "amd64",
+        "--entrypoint",
+        "/bin/true",
+        "--file",
+        &file,
+        "--volume",
+        "/data",
+    ];
+    push_image(&registry, "seeded:1", &args);
+    let image = format!("{}/seeded:1", registry.addr);
+    let both = Both::new();
+    both.same(&["pull", "-q", &image]);
+
+    // Each reads the files of its volumes where it says they are.
+    let files = |out: Output| -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        for mountpoint in stdout(&out).lines() {
+            for entry in std::fs::read_dir(mountpoint).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                found.push((name, std::fs::read_to_string(entry.path()).unwrap()));
+            }
+        }
+        found.sort();
+        found
+    };
+    let mountpoints = |args: &[&str]| -> [Vec<(String, String)>; 2] {
+        let volumes = |which: &dyn Fn(&[&str]) -> Output| {
+            let names = stdout(&which(&["volume", "ls", "-q"]));
+            let mut inspect = vec!["volume", "inspect", "-f", "{{.Mountpoint}}"];
+            inspect.extend(names.lines());
+            if names.is_empty() { Vec::new() } else { files(which(&inspect)) }
+        };
+        let (docker, wbox) = (both.docker(args), both.wbox.run(args));
+        assert_eq!(code(&docker), 0, "{}", stderr(&docker));
+        assert_eq!(code(&wbox), 0, "{}", stderr(&wbox));
+        [volumes(&|a| both.docker(a)), volumes(&|a| both.wbox.run(a))]
+    };
+
+    // An image's VOLUME: a new anonymous volume, filled from the image.
+    let [docker, wbox] = mountpoints(&["create", "--name", "anonymous", &image]);
+    assert_eq!(docker, [("seed".to_owned(), "from the image\n".to_owned())]);
+    assert_eq!(wbox, docker);
+    both.same(&["rm", "-v", "anonymous"]);
+    both.same(&["volume", "ls", "-q"]);
+
+    // A named one at that path, empty, is filled the same way.
+    let [docker, wbox] = mountpoints(&["create", "--name", "named", "-v", "kept:/data", &image]);
+    assert_eq!(wbox, docker);
+    both.same(&["volume", "ls", "-q"]);
+    both.same(&["rm", "-v", "named"]);
+    both.same(&["volume", "ls", "-q"]);
 }

@@ -147,3 +147,45 @@ fn a_guest_cannot_leave_its_volumes() {
     assert_eq!(beside.len(), 2, "nothing appears beside the volumes: {beside:?}");
     assert!(Path::new(&volumes_dir).join("rw/volume.json").exists());
 }
+
+#[test]
+fn an_images_volume_is_a_new_volume_per_container_filled_from_the_image() {
+    let wbox = Wbox::new();
+    let context = tempfile::tempdir().unwrap();
+    fs::copy(guest("probe.wasm"), context.path().join("probe.wasm")).unwrap();
+    fs::create_dir(context.path().join("seed")).unwrap();
+    fs::write(context.path().join("seed/first"), "from the image").unwrap();
+    let dockerfile = "FROM scratch\nCOPY probe.wasm /probe.wasm\nCOPY seed /data\nVOLUME /data\n\
+        ENTRYPOINT [\"/probe.wasm\"]\n";
+    fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    ok(wbox.run(&["build", "-q", "-t", "seeded", context.path().to_str().unwrap()]));
+
+    // The image is read-only, its volume not: filled from the image, then
+    // the container's own.
+    ok(wbox.run(&["run", "--name", "one", "seeded", "write", "/data/second", "mine"]));
+    let made = volume_names(&wbox);
+    assert_eq!(made.len(), 1, "{made:?}");
+    let files = mountpoint(&wbox, &made[0]);
+    assert_eq!(fs::read_to_string(files.join("first")).unwrap(), "from the image");
+    assert_eq!(fs::read_to_string(files.join("second")).unwrap(), "mine");
+
+    // Another container gets a volume of its own, and --volumes-from the
+    // first one's, read-only if asked.
+    assert_eq!(ok(wbox.run(&["run", "--rm", "seeded", "ls", "/data"])), "first\n");
+    let shared = ok(wbox.run(&["run", "--rm", "--volumes-from", "one", "seeded", "show", "/data/second"]));
+    assert_eq!(shared, "mine");
+    let out = wbox.run(&["run", "--rm", "--volumes-from", "one:ro", "seeded", "write", "/data/third", "x"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(volume_names(&wbox), made, "--rm took only its own anonymous volume");
+
+    // A named volume that is not empty is left as it is.
+    ok(wbox.run(&["run", "--rm", "-v", "kept:/data", "seeded", "write", "/data/only", "this"]));
+    let kept = mountpoint(&wbox, "kept");
+    let names: Vec<_> = fs::read_dir(&kept).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(names.len(), 2, "filled once, when empty: {names:?}");
+    fs::remove_file(kept.join("first")).unwrap();
+    ok(wbox.run(&["run", "--rm", "-v", "kept:/data", "seeded", "ls", "/data"]));
+    assert!(!kept.join("first").exists(), "a volume with files is not filled again");
+    ok(wbox.run(&["rm", "-v", "one"]));
+    assert_eq!(volume_names(&wbox), ["kept"]);
+}

@@ -69,6 +69,10 @@ pub struct ContainerFlags {
     #[arg(long, value_name = "COMMAND")]
     pub entrypoint: Option<String>,
 
+    /// Use the volumes and host directories of another container, at the same paths: NAME[:ro|rw] (repeatable)
+    #[arg(long, value_name = "CONTAINER[:ro|rw]")]
+    pub volumes_from: Vec<String>,
+
     /// Set a label on the container, KEY=VALUE or KEY (repeatable)
     #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -144,6 +148,7 @@ impl ContainerFlags {
                 .iter()
                 .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into())))
                 .collect(),
+            volumes_from: self.volumes_from.clone(),
         })
     }
 

@@ -70,6 +70,9 @@ pub struct RunConfig {
     pub stop_signal: Option<String>,
     #[serde(default)]
     pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// `VOLUME`s: each container gets a new volume at each of these paths.
+    #[serde(default)]
+    pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// What kind of workload an image holds.

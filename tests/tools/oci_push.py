@@ -240,6 +240,7 @@ def push_image(args):
         ("Env", args.env or None),
         ("WorkingDir", args.workdir),
         ("Labels", labels or None),
+        ("Volumes", {path: {} for path in args.volume} or None),
     ]:
         if value is not None:
             image_config[key] = value
@@ -335,6 +336,7 @@ def main():
     image.add_argument("--workdir")
     image.add_argument("--label", nargs="+", action="extend", default=[], metavar="K=V")
     image.add_argument("--created", help="the config's time, RFC 3339 (default: now)")
+    image.add_argument("--volume", nargs="+", action="extend", default=[], metavar="PATH")
     image.add_argument("--file", nargs="+", action="extend", default=[], metavar="GUESTPATH=HOSTPATH")
     image.add_argument("--raw-layer", nargs="+", action="extend", default=[], metavar="LAYER.tar")
     image.add_argument("--docker", action="store_true", help="Docker v2 schema 2 media types")

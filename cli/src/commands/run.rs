@@ -99,7 +99,7 @@ pub fn create(
     let new = flags.new_container(root, grants, args)?;
     let store = Store::open(root)?;
     let image = super::registry::pull_if_missing(root, &store, reference, pull)?;
-    Containers::open(root)?.create_of(&image, reference, new)
+    Containers::open(root)?.create_of(&store, &image, reference, new)
 }
 
 /// IMAGE|FILE, and the program's arguments after it.

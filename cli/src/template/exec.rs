@@ -248,9 +248,16 @@ impl Exec<'_> {
                 }
             };
             if i + 1 == names.len() && !args.is_empty() {
-                if name == "Label" && args.len() == 1 && self.mode != Mode::Header {
+                if name == "Label" && args.len() == 1 {
                     let key = want_str(&args[0]).map_err(|msg| self.error(cmd, msg))?;
-                    return Ok(Some(Value::String(label(map, key))));
+                    // docker/cli heads a label's column with the key's last
+                    // dotted part, `-` and `_` as spaces.
+                    let text = if self.mode == Mode::Header {
+                        key.rsplit('.').next().unwrap_or(key).replace(['-', '_'], " ")
+                    } else {
+                        label(map, key)
+                    };
+                    return Ok(Some(Value::String(text)));
                 }
                 return Err(self.error(cmd, format!("{name} is not a method but has arguments")));
             }
@@ -716,6 +723,9 @@ mod tests {
         let row = json!({"Labels": "com.docker.swarm.node=ubuntu,com.docker.swarm.storage=ssd"});
         assert_eq!(render(r#"{{(.Label "com.docker.swarm.storage")}}"#, row), "ssd");
         assert_eq!(render(r#"{{.Label "x"}}"#, json!({})), "");
+        // As dockerd's CLI heads such a column (seen with `volume ls` and `ps`).
+        let header = Template::parse(r#"{{.Names}}|{{.Label "com.example.my-x_y"}}"#).unwrap();
+        assert_eq!(header.render_header(&json!({"Names": "NAMES"})), "NAMES|my x y");
         let err = exec_error("{{.A | .B}}", json!({"A": 1, "B": {"C": 1}}));
         assert!(err.contains("B is not a method but has arguments"), "{err}");
     }

@@ -27,7 +27,7 @@ use chrono::Utc;
 use crate::image::Image;
 use crate::plan::{Grants, Limits, NativeOptions, PublishedPort};
 use crate::reference::ImageRef;
-use crate::store::Digest;
+use crate::store::{Digest, Store};
 use crate::volume::Volumes;
 use crate::{Error, Result};
 
@@ -39,6 +39,7 @@ pub mod logs;
 mod names;
 mod record;
 mod supervisor;
+mod volumes;
 
 pub use filter::FILTERS;
 pub use record::{Config, Spec, State, Status};
@@ -101,6 +102,8 @@ pub struct NewContainer {
     pub log: logs::LogConfig,
     /// `--label`, over the image's labels.
     pub labels: BTreeMap<String, String>,
+    /// `--volumes-from CONTAINER[:ro|rw]`.
+    pub volumes_from: Vec<String>,
 }
 
 /// All containers of one root.
@@ -152,15 +155,24 @@ impl Containers {
         Ok(Container { dir, config, state: State::default() })
     }
 
-    /// Records a container of `image`, which the user named `reference`,
-    /// with Docker's rules for its stdio, command and stop timeout.
-    pub fn create_of(&self, image: &Image, reference: &ImageRef, new: NewContainer) -> Result<Container> {
+    /// Records a container of `image` (from `store`), which the user named
+    /// `reference`, with Docker's rules for its stdio, command, stop timeout
+    /// and volumes.
+    pub fn create_of(
+        &self,
+        store: &Store,
+        image: &Image,
+        reference: &ImageRef,
+        new: NewContainer,
+    ) -> Result<Container> {
         new.native.check()?;
         let entrypoint = Image::entrypoint_flag(new.entrypoint.as_deref());
         let argv = image.argv(&reference.to_string(), &new.args, entrypoint.as_deref())?;
         // A container's stdin is empty unless `-i`, and it is told of a
         // terminal only with `-t`, whatever wbox's own stdio are.
-        let grants = Grants { stdin: new.interactive, tty: Some(new.tty), ..new.grants };
+        let mut grants = Grants { stdin: new.interactive, tty: Some(new.tty), ..new.grants };
+        self.add_volumes(store, image, &new.volumes_from, &mut grants)?;
+        grants.check()?;
         let mut labels = image.config.config.labels.clone().unwrap_or_default();
         labels.extend(new.labels);
         let spec = Spec {
