@@ -596,3 +596,26 @@ fn logs_follow_goes_across_rotations_without_losing_or_repeating_lines() {
     // And read back afterwards, the same.
     all_lines(&line_numbers(&ok(wbox.run(&["logs", "stream"]))));
 }
+
+#[test]
+fn logs_since_and_until_version_and_info() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "talker", &image, "tick", "2"]));
+    assert_eq!(ok(wbox.run(&["wait", "talker"])), "0\n");
+    assert_eq!(ok(wbox.run(&["logs", "--since", "1h", "talker"])), "tick 1\ntick 2\n");
+    assert_eq!(ok(wbox.run(&["logs", "--until", "1h", "talker"])), "", "nothing was written an hour ago");
+    let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(ok(wbox.run(&["logs", "--since", &later, "talker"])), "");
+    assert_eq!(ok(wbox.run(&["logs", "--until", &later, "talker"])), "tick 1\ntick 2\n");
+    let out = wbox.run(&["logs", "--since", "yesterday", "talker"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("invalid time 'yesterday'"), "{}", stderr(&out));
+
+    let version = ok(wbox.run(&["version", "--format", "{{.Client.Version}} {{(index .Server.Components 1).Name}}"]));
+    assert_eq!(version, format!("{} wasmtime\n", env!("CARGO_PKG_VERSION")));
+    assert!(ok(wbox.run(&["version"])).starts_with("Client:\n Version:"));
+    let info = ok(wbox.run(&["info", "--format", "{{.Containers}} {{.ContainersStopped}} {{.Images}}"]));
+    assert_eq!(info, "1 1 1\n");
+    assert!(ok(wbox.run(&["info"])).contains(" Containers: 1\n"));
+}

@@ -155,6 +155,18 @@ fn images_lists_filters_and_formats_as_docker() {
         &other,
     ]);
 
+    both.same(&["history", &one]);
+    both.same(&[
+        "image",
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.CreatedBy}} {{.Size}} {{.CreatedAt}}",
+        &one,
+    ]);
+    both.same(&["history", "-q", &two]);
+    both.same(&["logout", "localhost:5999"]);
+
     // A name taken by another image leaves the old one without a name.
     both.same(&["tag", &other, &two]);
     let dangling = both.same(&["images", "-q", "-f", "dangling=true"]);
@@ -231,6 +243,13 @@ fn ps_lists_filters_and_formats_as_docker() {
         {{.Config.Image}} {{json .Args}} {{.Path}}";
     both.same(&["inspect", "-f", fields, "first", "second"]);
     both.same(&["container", "inspect", "-f", "{{index .Config.Labels \"role\"}}", "second"]);
+
+    both.same(&["rename", "first", "renamed"]);
+    both.same(&["container", "rename", "renamed", "first"]);
+    both.same(&["ps", "-a", "--format", "{{.Names}}"]);
+    both.both_fail(&["rename", "first", "first"], 1);
+    both.both_fail(&["rename", "first", "second"], 1);
+    both.both_fail(&["rename", "no-such", "other"], 1);
 
     // prune removes both, once asked; the ids differ, the shape not.
     both.same(&["container", "prune"]);

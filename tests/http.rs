@@ -257,3 +257,18 @@ fn instance_reuse_lets_one_instance_answer_several_requests_in_turn() {
     let out = wbox.run(&["run", "--instance-reuse", "0", "faults"]);
     assert_eq!(code(&out), 125, "{}", stderr(&out));
 }
+
+#[test]
+fn port_names_where_a_services_port_is_published() {
+    let wbox = Wbox::with_shared_compile_cache();
+    build_hello_http(&wbox, "hello-http");
+    let port = free_port();
+    ok(wbox.run(&["run", "-d", "--name", "web", "-p", &format!("127.0.0.1:{port}:80"), "hello-http"]));
+    assert_eq!(ok(wbox.run(&["port", "web"])), format!("80/tcp -> 127.0.0.1:{port}\n"));
+    assert_eq!(ok(wbox.run(&["container", "port", "web", "80"])), format!("127.0.0.1:{port}\n"));
+    let out = wbox.run(&["port", "web", "81/tcp"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("No public port '81/tcp' published for web"), "{}", stderr(&out));
+    ok(wbox.run(&["stop", "web"]));
+    assert_eq!(ok(wbox.run(&["port", "web"])), "", "a stopped container publishes nothing");
+}

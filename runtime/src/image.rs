@@ -105,7 +105,7 @@ impl Image {
     /// How the image was made, newest step first, as `docker history` shows
     /// it: each step with the size of the layer it made (steps that made
     /// none, 0) and, on the newest, the image id.
-    pub fn history(&self) -> Vec<Step> {
+    pub fn history(&self, store: &Store) -> Vec<Step> {
         let mut layers = self.manifest.layers.iter().rev();
         let newest = self.config.history.len();
         let steps = self.config.history.iter().enumerate().rev();
@@ -114,7 +114,11 @@ impl Image {
                 id: (i + 1 == newest).then(|| self.id().clone()),
                 created: step.created.as_deref().and_then(parse_time),
                 created_by: step.created_by.clone().unwrap_or_default(),
-                size: if step.empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) },
+                size: if step.empty_layer {
+                    0
+                } else {
+                    layers.next().map_or(0, |l| store.content_size(l).unwrap_or(l.size))
+                },
                 comment: step.comment.clone().unwrap_or_default(),
             })
             .collect()

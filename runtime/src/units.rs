@@ -107,6 +107,26 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     Ok(total)
 }
 
+/// A point in time as Docker's `--since` and `--until` take it: an RFC 3339
+/// time (`2026-12-07T08:00:00Z`), Unix seconds (`1700000000.5`), or a
+/// duration before `now` (`10m`, `1h30m`).
+pub fn parse_time(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.to_utc());
+    }
+    if let Ok(seconds) = text.parse::<f64>()
+        && let Some(time) = chrono::DateTime::from_timestamp_micros((seconds * 1e6) as i64)
+    {
+        return Ok(time);
+    }
+    let ago = sum_of_parts(text).and_then(|d| chrono::Duration::from_std(d).ok()).ok_or_else(|| {
+        Error::usage(format!(
+            "invalid time '{text}': give an RFC 3339 time (2026-12-07T08:00:00Z), Unix seconds, or a duration such as 10m"
+        ))
+    })?;
+    Ok(now - ago)
+}
+
 /// Adds up `<number><unit>` parts; `None` if any part is malformed.
 fn sum_of_parts(text: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
@@ -136,6 +156,18 @@ fn sum_of_parts(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_times_as_docker_takes_them() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T08:00:00Z").unwrap().to_utc();
+        let at = |t: &str| parse_time(t, now).unwrap().to_rfc3339();
+        assert_eq!(at("2026-12-07T07:00:00Z"), "2026-12-07T07:00:00+00:00");
+        assert_eq!(at("2026-12-07T09:00:00+01:00"), "2026-12-07T08:00:00+00:00");
+        assert_eq!(at("1700000000"), "2023-11-14T22:13:20+00:00");
+        assert_eq!(at("10m"), "2026-12-07T07:50:00+00:00");
+        assert_eq!(at("1h30m"), "2026-12-07T06:30:00+00:00");
+        assert!(parse_time("yesterday", now).is_err());
+    }
 
     #[test]
     fn sizes_in_binary_units() {

@@ -203,7 +203,7 @@ fn status(c: &Container) -> String {
     }
 }
 
-fn truncate(text: &str, width: usize) -> String {
+pub(super) fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }
@@ -213,7 +213,9 @@ fn truncate(text: &str, width: usize) -> String {
 
 /// Show a container's output
 #[derive(Args)]
-#[command(after_help = "Examples:\n  wbox logs web\n  wbox logs -f --timestamps --tail 20 web")]
+#[command(
+    after_help = "Examples:\n  wbox logs web\n  wbox logs -f --timestamps --tail 20 web\n  wbox logs --since 10m --until 2m web"
+)]
 pub struct LogsArgs {
     /// Keep printing output as it comes, until the container ends
     #[arg(short, long)]
@@ -224,6 +226,12 @@ pub struct LogsArgs {
     /// Only the last N lines ("all" for every line)
     #[arg(short = 'n', long, default_value = "all", value_name = "N")]
     pub tail: String,
+    /// Only what was written since then: a time (2026-12-07T08:00:00Z), Unix seconds, or a duration ago (10m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only what was written before then, as --since takes it
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
     #[arg(value_name = "CONTAINER")]
     pub container: String,
 }
@@ -235,8 +243,17 @@ pub fn logs(root: &Path, args: LogsArgs) -> crate::Result<i32> {
             Some(n.parse().map_err(|_| Error::usage(format!("--tail {n}: give a number of lines, or all")))?)
         }
     };
+    let now = chrono::Utc::now();
+    let time = |given: &Option<String>| {
+        given.as_deref().map(|t| wbox_runtime::units::parse_time(t, now)).transpose()
+    };
+    let (since, until) = (time(&args.since)?, time(&args.until)?);
     let mut container = Containers::open(root)?.lookup(&args.container)?;
-    container.logs(tail, args.follow, |entry| print_entry(entry, args.timestamps))?;
+    container.logs(tail, args.follow, |entry| {
+        if since.is_none_or(|since| entry.time >= since) && until.is_none_or(|until| entry.time < until) {
+            print_entry(entry, args.timestamps)
+        }
+    })?;
     Ok(0)
 }
 
@@ -420,6 +437,55 @@ pub fn rm(root: &Path, args: RmArgs) -> crate::Result<i32> {
     })
 }
 
+/// Rename a container
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox rename web frontend")]
+pub struct RenameArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    #[arg(value_name = "NEW_NAME")]
+    pub name: String,
+}
+
+pub fn rename(root: &Path, args: RenameArgs) -> crate::Result<i32> {
+    Containers::open(root)?.rename(&args.container, &args.name)?;
+    Ok(0)
+}
+
+/// List a container's published ports, or the host address of one
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox port web\n  wbox port web 80/tcp")]
+pub struct PortArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// The container's port, PORT[/PROTO] (tcp if not given)
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+pub fn port(root: &Path, args: PortArgs) -> crate::Result<i32> {
+    let container = Containers::open(root)?.lookup(&args.container)?;
+    let wanted =
+        args.port.as_deref().map(|p| if p.contains('/') { p.to_owned() } else { format!("{p}/tcp") });
+    let mut found = false;
+    for published in container.published_ports() {
+        let private = format!("{}/{}", published.container_port, published.protocol());
+        let host = published.host_address();
+        match &wanted {
+            None => println!("{private} -> {host}"),
+            Some(wanted) if *wanted == private => println!("{host}"),
+            Some(_) => continue,
+        }
+        found = true;
+    }
+    if let Some(wanted) = wanted
+        && !found
+    {
+        return Err(Error::usage(format!("No public port '{wanted}' published for {}", args.container)));
+    }
+    Ok(0)
+}
+
 /// `wbox container VERB`: Docker's management command. Each verb is the one
 /// the top level has (`ls` is `ps`, `rm` is `rm`), with Docker's aliases.
 #[derive(Subcommand)]
@@ -432,6 +498,7 @@ pub enum ContainerCommand {
     Logs(LogsArgs),
     #[command(name = "ls", visible_aliases = ["ps", "list"])]
     Ls(PsArgs),
+    Port(PortArgs),
     /// Remove every container that is not running
     #[command(after_help = "Examples:\n  wbox container prune -f")]
     Prune {
@@ -439,6 +506,7 @@ pub enum ContainerCommand {
         #[arg(short, long)]
         force: bool,
     },
+    Rename(RenameArgs),
     Restart(RestartArgs),
     #[command(visible_alias = "remove")]
     Rm(RmArgs),
@@ -465,6 +533,8 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
         ContainerCommand::Kill(args) => kill(root, args),
         ContainerCommand::Logs(args) => logs(root, args),
         ContainerCommand::Ls(args) => ps(root, args),
+        ContainerCommand::Port(args) => port(root, args),
+        ContainerCommand::Rename(args) => rename(root, args),
         ContainerCommand::Prune { force } => prune(root, force),
         ContainerCommand::Restart(args) => restart(root, args),
         ContainerCommand::Rm(args) => rm(root, args),

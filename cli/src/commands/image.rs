@@ -303,11 +303,18 @@ pub fn inspect(root: &Path, args: InspectArgs, only: Option<Kind>) -> crate::Res
 
 /// Show how an image was made
 #[derive(Args)]
-#[command(after_help = "Examples:\n  wbox history localhost:5000/hello:1.0")]
+#[command(after_help = "Examples:\n  wbox history localhost:5000/hello:1.0\n  \
+    wbox history --format '{{.CreatedBy}} {{.Size}}' localhost:5000/hello:1.0")]
 pub struct HistoryArgs {
+    /// Print with a Go template, `json`, or `table` (the default) or `table TEMPLATE`
+    #[arg(long)]
+    pub format: Option<String>,
     /// Do not cut long CREATED BY lines
     #[arg(long)]
     pub no_trunc: bool,
+    /// Only show image ids
+    #[arg(short, long)]
+    pub quiet: bool,
     /// The image, by name or id
     pub image: String,
 }
@@ -315,15 +322,36 @@ pub struct HistoryArgs {
 pub fn history(root: &Path, args: HistoryArgs) -> crate::Result<i32> {
     let store = Store::open(root)?;
     let (found, _) = image::lookup(&store, &args.image)?;
-    println!("{:<14}{:<24}{:<48}{:<10}COMMENT", "IMAGE", "CREATED", "CREATED BY", "SIZE");
-    for step in found.history() {
-        let created = step.created.map_or_else(|| "N/A".into(), output::since);
-        let mut by = step.created_by;
-        if !args.no_trunc && by.chars().count() > 45 {
-            by = by.chars().take(44).collect::<String>() + "…";
+    let rows: Vec<serde_json::Value> = found
+        .history(&store)
+        .into_iter()
+        .map(|step| {
+            let id = step.id.map_or_else(
+                || "<missing>".to_owned(),
+                |id| if args.no_trunc { id.to_string() } else { id.short().to_owned() },
+            );
+            let by = step.created_by.replace('\t', " ");
+            serde_json::json!({
+                "ID": id,
+                "CreatedSince": output::since_or_na(step.created),
+                "CreatedAt": step.created.map_or_else(|| "N/A".to_owned(), |c| c.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                "CreatedBy": if args.no_trunc { by } else { super::container::truncate(&by, 45) },
+                "Size": output::human_size(step.size),
+                "Comment": step.comment,
+            })
+        })
+        .collect();
+    if args.quiet {
+        for row in &rows {
+            println!("{}", row["ID"].as_str().unwrap_or_default());
         }
-        let id = step.id.map_or_else(|| "<missing>".to_owned(), |id| id.short().to_owned());
-        println!("{id:<14}{created:<24}{by:<48}{:<10}{}", output::human_size(step.size), step.comment);
+        return Ok(0);
     }
+    let headers = serde_json::json!({
+        "ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
+        "Size": "SIZE", "Comment": "COMMENT",
+    });
+    let default = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+    output::print_rows(args.format.as_deref(), default, &headers, &rows)?;
     Ok(0)
 }

@@ -141,3 +141,18 @@ pub fn login(root: &Path, args: LoginArgs) -> crate::Result<i32> {
     println!("Login Succeeded");
     Ok(0)
 }
+
+/// Forget the credentials `login` kept for a registry (Docker Hub's if none is named)
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox logout localhost:5000")]
+pub struct LogoutArgs {
+    /// The registry, HOST[:PORT]
+    #[arg(value_name = "SERVER")]
+    pub registry: Option<String>,
+}
+
+pub fn logout(root: &Path, args: LogoutArgs) -> crate::Result<i32> {
+    let key = registry::logout(root, args.registry.as_deref())?;
+    println!("Removing login credentials for {key}");
+    Ok(0)
+}

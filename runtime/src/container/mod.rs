@@ -191,6 +191,25 @@ impl Containers {
         self.create(new.name, spec)
     }
 
+    /// `rename`: gives a container another name, unique as at create.
+    pub fn rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
+        names::check(new_name)?;
+        let _names = lock_file(&self.dir.join(".names.lock"))?;
+        let container = self.lookup(name_or_id)?;
+        if container.config.name == new_name {
+            return Err(Error::usage("Renaming a container with the same name as its current name"));
+        }
+        if let Some(other) = self.list()?.iter().find(|c| c.config.name == new_name) {
+            return Err(Error::usage(format!(
+                "the name \"{new_name}\" is already in use by container {}; choose another",
+                other.short_id()
+            )));
+        }
+        let _lock = lock_file(&container.dir.join("lock"))?;
+        let config = Config { name: new_name.to_owned(), ..container.config };
+        write_json(&container.dir.join("config.json"), &config)
+    }
+
     /// Every container, oldest first; a record that cannot be read is
     /// skipped with a warning.
     pub fn list(&self) -> Result<Vec<Container>> {

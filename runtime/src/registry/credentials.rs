@@ -29,21 +29,8 @@ pub async fn login(
     options: &PullOptions,
 ) -> Result<()> {
     let options = &options.with_config(root)?;
-    let registry = registry
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .trim_end_matches("/v1");
-    // A reference in that registry says how to reach it (plain HTTP or not).
-    let reference = ImageRef::parse(&format!("{registry}/login")).map_err(|_| {
-        Error::usage(format!("invalid registry '{registry}': write HOST[:PORT], e.g. localhost:5000"))
-    })?;
+    let (reference, registry, key) = registry_key(registry)?;
     let scheme = if plain_http(&reference, options) { "http" } else { "https" };
-    // Docker Hub answers at registry-1.docker.io, and Docker keeps its
-    // credentials under the old index address: so does wbox, so that either
-    // tool finds what the other saved.
-    let hub = matches!(reference.registry(), "docker.io" | "index.docker.io" | "registry-1.docker.io");
-    let (registry, key) = if hub { ("registry-1.docker.io", DOCKER_HUB_KEY) } else { (registry, registry) };
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
@@ -105,6 +92,47 @@ pub async fn login(
         .map_err(|e| Error::image(format!("cannot create {}: {e}", root.display())))?;
     crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
         .map_err(|e| Error::image(format!("cannot save the credentials in {}: {e}", file.display())))
+}
+
+/// A registry as the user names it (`localhost:5000`, `https://…/v1/`):
+/// a reference in it (which says how to reach it), the host to ask, and the
+/// key its credentials are kept under. Docker Hub answers at
+/// registry-1.docker.io, and Docker keeps its credentials under the old
+/// index address: so does wbox, so that either tool finds what the other
+/// saved.
+fn registry_key(registry: &str) -> Result<(ImageRef, &str, &str)> {
+    let registry = registry
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1");
+    let reference = ImageRef::parse(&format!("{registry}/login")).map_err(|_| {
+        Error::usage(format!("invalid registry '{registry}': write HOST[:PORT], e.g. localhost:5000"))
+    })?;
+    let hub = matches!(reference.registry(), "docker.io" | "index.docker.io" | "registry-1.docker.io");
+    Ok(if hub {
+        (reference, "registry-1.docker.io", DOCKER_HUB_KEY)
+    } else {
+        (reference, registry, registry)
+    })
+}
+
+/// `logout`: forgets what `login` kept for a registry (Docker Hub's when
+/// none is named). Returns the key the credentials were kept under.
+pub fn logout(root: &Path, registry: Option<&str>) -> Result<String> {
+    let (_, _, key) = registry_key(registry.unwrap_or("docker.io"))?;
+    let file = root.join("auth.json");
+    let Ok(bytes) = std::fs::read(&file) else { return Ok(key.to_owned()) };
+    let mut config: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::usage(format!("{} is not valid JSON: {e}; remove it to forget every login", file.display()))
+    })?;
+    if let Some(auths) = config.get_mut("auths").and_then(|a| a.as_object_mut())
+        && auths.remove(key).is_some()
+    {
+        crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
+            .map_err(|e| Error::image(format!("cannot forget the credentials in {}: {e}", file.display())))?;
+    }
+    Ok(key.to_owned())
 }
 
 /// `realm="…",service="…"` of a WWW-Authenticate challenge.

@@ -26,7 +26,7 @@ const ATTEMPTS: u32 = 3;
 pub(crate) mod credentials;
 
 use credentials::credentials;
-pub use credentials::login;
+pub use credentials::{login, logout};
 
 /// Choices a pull (and, without the platform, a push or login) takes from
 /// the command line.

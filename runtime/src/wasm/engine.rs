@@ -10,6 +10,10 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// even while the guest spins in a loop.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// The wasmtime wbox runs guests with, as `version` names it (Cargo.toml
+/// pins it; a test checks the two agree).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 static SERVICE_ENGINE: OnceLock<Engine> = OnceLock::new();
 
@@ -75,4 +79,14 @@ pub(crate) fn start_epoch_ticker() {
             })
             .expect("spawning the epoch ticker thread");
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_version_named_is_the_one_built_with() {
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+        let entry = format!("name = \"wasmtime\"\nversion = \"{}\"", super::WASMTIME_VERSION);
+        assert!(lock.contains(&entry), "Cargo.lock has another wasmtime than {}", super::WASMTIME_VERSION);
+    }
 }

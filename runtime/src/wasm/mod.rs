@@ -13,5 +13,6 @@ mod serve;
 mod task;
 
 pub use cache::{CompileCache, CompileProgress};
+pub use engine::WASMTIME_VERSION;
 pub use program::{Program, ProgramKind};
 pub use task::{WasmTask, create};
