@@ -612,7 +612,8 @@ fn logs_since_and_until_version_and_info() {
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("invalid time 'yesterday'"), "{}", stderr(&out));
 
-    let version = ok(wbox.run(&["version", "--format", "{{.Client.Version}} {{(index .Server.Components 1).Name}}"]));
+    let version =
+        ok(wbox.run(&["version", "--format", "{{.Client.Version}} {{(index .Server.Components 1).Name}}"]));
     assert_eq!(version, format!("{} wasmtime\n", env!("CARGO_PKG_VERSION")));
     assert!(ok(wbox.run(&["version"])).starts_with("Client:\n Version:"));
     let info = ok(wbox.run(&["info", "--format", "{{.Containers}} {{.ContainersStopped}} {{.Images}}"]));
