@@ -110,6 +110,7 @@ fn images_lists_filters_and_formats_as_docker() {
         both.same(&["pull", "-q", image]);
     }
 
+    both.same(&["system", "df"]);
     let table = both.same(&["images"]);
     assert!(table.starts_with("REPOSITORY "), "{table}");
     assert_eq!(table.lines().count(), 4, "{table}");
@@ -209,6 +210,7 @@ fn ps_lists_filters_and_formats_as_docker() {
     create(&["create", "--name", "second", "-l", "role=db", "-l", "backup", &two]);
 
     // (Not `.Labels`: Docker joins them in Go's random map order.)
+    both.same(&["system", "df", "--format", "{{json .}}"]);
     let names = "{{.Names}} {{.Image}} {{.Command}} {{.State}} {{.Status}} {{.Label \"tier\"}}";
     assert_eq!(both.same(&["ps"]).lines().count(), 1, "only the header: nothing runs");
     both.same(&["ps", "--format", names]);
@@ -300,6 +302,7 @@ fn volumes_list_inspect_and_refuse_as_docker() {
     assert_eq!(code(&both.docker(&create)), 0);
     assert_eq!(code(&both.wbox.run(&create)), 0, "{}", stderr(&both.wbox.run(&["ps", "-a"])));
     both.same(&["volume", "ls", "-f", "dangling=true"]);
+    both.same(&["system", "df"]);
     both.same(&["volume", "ls", "-f", "dangling=false", "-q"]);
     both.same(&["ps", "-a", "-f", "volume=/data", "--format", "{{.Names}}"]);
     both.both_fail(&["volume", "rm", "data"], 1);

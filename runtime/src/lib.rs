@@ -6,6 +6,7 @@ pub mod build;
 pub mod bundle;
 pub mod config;
 pub mod container;
+pub mod disk;
 pub mod error;
 pub mod filters;
 #[doc(hidden)]
@@ -51,6 +52,7 @@ mod layers {
         &["bundle"],
         &["container"],
         &["build"],
+        &["disk"],
         &["fuzzing"],
     ];
 

@@ -192,7 +192,7 @@ fn container_row(c: &Container, store: &Store, args: &PsArgs) -> serde_json::Val
 }
 
 /// Docker's STATUS column.
-fn status(c: &Container) -> String {
+pub(super) fn status(c: &Container) -> String {
     let s = &c.state;
     let ago = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(output::since).unwrap_or_default();
     match s.status {

@@ -60,6 +60,13 @@ fn dir(root: &Path) -> PathBuf {
     root.join("build-cache")
 }
 
+/// How many steps are cached, and the bytes their records take.
+pub fn usage(root: &Path) -> (usize, u64) {
+    let dir = dir(root);
+    let count = std::fs::read_dir(&dir).map_or(0, |entries| entries.count());
+    (count, crate::root::disk_usage(&dir))
+}
+
 /// Forgets every cached step, then removes the layers only the cache kept
 /// (those of no image). Returns the bytes freed.
 pub fn prune(root: &Path, store: &Store) -> crate::Result<u64> {

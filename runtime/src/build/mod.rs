@@ -38,7 +38,7 @@ mod mounts;
 mod run_step;
 
 use cache::LayerCache;
-pub use cache::prune as prune_cache;
+pub use cache::{prune as prune_cache, usage as cache_usage};
 use dockerfile::{Command, Op};
 use ignore::Ignore;
 use layer::{Content, Entry, Layer};

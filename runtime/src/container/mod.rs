@@ -543,6 +543,12 @@ impl Container {
         })
     }
 
+    /// What the container's own files take: a native container's writable
+    /// layer (a wasm container writes only to its grants).
+    pub fn writable_size(&self) -> u64 {
+        crate::root::disk_usage(&self.dir.join("upper"))
+    }
+
     /// The names of the volumes this container uses.
     pub fn volumes(&self, volumes: &Volumes) -> Vec<String> {
         self.config.spec.grants.dirs.iter().filter_map(|d| volumes.named_by(&d.host)).collect()
