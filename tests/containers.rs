@@ -608,6 +608,18 @@ fn logs_since_and_until_version_and_info() {
     let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     assert_eq!(ok(wbox.run(&["logs", "--since", &later, "talker"])), "");
     assert_eq!(ok(wbox.run(&["logs", "--until", &later, "talker"])), "tick 1\ntick 2\n");
+    let told = ok(wbox.run(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "-f",
+        "container=talker",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    ]));
+    assert_eq!(told, "create <no value>\nstart <no value>\ndie 0\n");
     let out = wbox.run(&["logs", "--since", "yesterday", "talker"]);
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("invalid time 'yesterday'"), "{}", stderr(&out));

@@ -381,3 +381,84 @@ fn an_images_volumes_are_made_and_filled_as_docker_makes_them() {
     both.same(&["rm", "-v", "named"]);
     both.same(&["volume", "ls", "-q"]);
 }
+
+#[test]
+fn events_tell_what_docker_tells() {
+    let registry = Registry::start();
+    let [one, ..] = images(&registry);
+    let both = Both::new();
+    both.same(&["pull", "-q", &one]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let now = || {
+        let t = chrono::Utc::now();
+        format!("{}.{:09}", t.timestamp(), t.timestamp_subsec_nanos())
+    };
+    let since = now();
+    for args in [
+        &["volume", "create", "kept"][..],
+        &["create", "--name", "first", "-l", "role=api", "-v", "kept:/data", &one],
+        &["tag", &one, "other:1"],
+        &["rmi", "other:1"],
+        &["rename", "first", "renamed"],
+        &["rm", "renamed"],
+        &["volume", "rm", "kept"],
+    ] {
+        let (docker, wbox) = (both.docker(args), both.wbox.run(args));
+        assert_eq!((code(&wbox), code(&docker)), (0, 0), "{args:?}: {}{}", stderr(&docker), stderr(&wbox));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let until = now();
+    let story =
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.role}} {{.Status}} {{.From}}";
+    let told = both.same(&["events", "--since", &since, "--until", &until, "--format", story]);
+    assert_eq!(told.lines().count(), 8, "{told}");
+    both.same(&["events", "--since", &since, "--until", &until, "-f", "type=container", "--format", story]);
+    both.same(&[
+        "system",
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-f",
+        "event=destroy",
+        "-f",
+        "event=untag",
+        "--format",
+        "{{.Type}} {{.Action}}",
+    ]);
+    both.same(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-f",
+        "container=renamed",
+        "--format",
+        "{{.Action}}",
+    ]);
+    both.same(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-f",
+        "volume=kept",
+        "--format",
+        "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}",
+    ]);
+    // Docker lets an unknown key through, and so everything.
+    both.same(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-f",
+        "colour=red",
+        "--format",
+        "{{.Action}}",
+    ]);
+}

@@ -25,6 +25,14 @@ impl Filters {
         Ok(Filters(filters))
     }
 
+    /// From `KEY=VALUE` arguments, any key taken: `events` ignores the keys
+    /// it does not know, as Docker's does.
+    pub fn parse_any(args: &[String]) -> Result<Filters> {
+        let keys: Vec<String> =
+            args.iter().filter_map(|a| a.split_once('=')).map(|(k, _)| k.to_lowercase()).collect();
+        Filters::parse(args, &keys.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

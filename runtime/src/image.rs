@@ -441,6 +441,19 @@ pub fn summaries(store: &Store, filters: &Filters) -> Result<Vec<Summary>> {
     Ok(summaries)
 }
 
+/// `tag`: gives the image `source` names (a name or an id) another name.
+pub fn tag(store: &Store, source: &str, target: &ImageRef) -> Result<()> {
+    let (found, _) = lookup(store, source)?;
+    store.tag(target, &store.resolve_digest(&found.manifest_digest)?)?;
+    record(store, "tag", found.id(), &target.familiar());
+    Ok(())
+}
+
+/// Records an event of an image, as Docker's: by its id, with a name.
+pub(crate) fn record(store: &Store, action: &str, id: &Digest, name: &str) {
+    crate::events::record(store.root(), "image", action, &id.to_string(), &[("name", name)]);
+}
+
 /// Finds an image by name, else by id (the config digest, or a unique
 /// prefix of it, as `docker rmi 3c70709e` takes it). Returns the image and
 /// the names it has.
@@ -549,7 +562,12 @@ pub fn remove(store: &Store, name: &str, force: bool, in_use: &[Digest]) -> Resu
         store.forget_untagged(&manifest)?;
     }
     let deleted = store.resolve_digest(&manifest).is_err();
+    // Docker names the image by its id in both.
+    for _ in &untagged {
+        record(store, "untag", &id, &id.to_string());
+    }
     if deleted {
+        record(store, "delete", &id, &id.to_string());
         store.collect_garbage(in_use)?;
     }
     Ok(Removed { untagged, id, deleted })
@@ -584,7 +602,12 @@ pub fn prune(store: &Store, all: bool, in_use: &[Digest]) -> Result<Pruned> {
         store.forget_untagged(manifest)?;
         let mut untagged: Vec<String> = summary.tags.iter().map(ImageRef::familiar).collect();
         untagged.extend(summary.repo_digests);
-        images.push((untagged, summary.image.id().clone()));
+        let id = summary.image.id();
+        for _ in &untagged {
+            record(store, "untag", id, &id.to_string());
+        }
+        record(store, "delete", id, &id.to_string());
+        images.push((untagged, id.clone()));
     }
     store.collect_garbage(in_use)?;
     // Layers another image shares stay, and free nothing.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod container;
 pub mod disk;
 pub mod error;
+pub mod events;
 pub mod filters;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -41,6 +42,7 @@ mod layers {
     const LAYERS: &[&[&str]] = &[
         &["os"],
         &["error", "filters", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
+        &["events"],
         &["volume"],
         &["plan"],
         &["config", "wasm"],

@@ -60,6 +60,8 @@ impl Volumes {
             }
             None => crate::ids::new_id()?,
         };
+        // Docker tells of a volume a container asks for, even one that was there.
+        crate::events::record(self.root(), "volume", "create", &name, &[("driver", "local")]);
         if let Ok(existing) = self.get(&name) {
             return Ok(existing);
         }
@@ -121,7 +123,12 @@ impl Volumes {
         fs::rename(self.dir.join(name), &doomed).map_err(|e| io_error(&doomed, e))?;
         let size = crate::root::disk_usage(&doomed.join("_data"));
         fs::remove_dir_all(&doomed).map_err(|e| io_error(&doomed, e))?;
+        crate::events::record(self.root(), "volume", "destroy", name, &[("driver", "local")]);
         Ok(size)
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.parent().expect("volumes are ROOT/volumes")
     }
 
     /// The volume whose files are at `host`, if it is one of these.

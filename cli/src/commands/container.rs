@@ -319,15 +319,7 @@ pub fn kill(root: &Path, args: KillArgs) -> crate::Result<i32> {
     let signal = container::parse_signal(&args.signal)?;
     let containers = Containers::open(root)?;
     each(&args.containers, |name| {
-        let mut container = containers.lookup(name)?;
-        if let Some(signal) = signal {
-            if !container.request(Request::Kill(signal))? {
-                return Err(Error::usage(format!("container {name} is not running")));
-            }
-            container.end_within(Duration::ZERO)?;
-        } else if container.runner_pid().is_none() {
-            return Err(Error::usage(format!("container {name} is not running")));
-        }
+        containers.lookup(name)?.kill(signal)?;
         println!("{name}");
         Ok(())
     })

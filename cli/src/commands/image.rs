@@ -125,11 +125,7 @@ pub struct TagArgs {
 }
 
 pub fn tag(root: &Path, args: TagArgs) -> crate::Result<i32> {
-    let store = Store::open(root)?;
-    let target = ImageRef::parse(&args.target)?;
-    let (found, _) = image::lookup(&store, &args.source)?;
-    let descriptor = store.resolve_digest(&found.manifest_digest)?;
-    store.tag(&target, &descriptor)?;
+    image::tag(&Store::open(root)?, &args.source, &ImageRef::parse(&args.target)?)?;
     Ok(0)
 }
 

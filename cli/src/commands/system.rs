@@ -13,6 +13,7 @@ use crate::template::Template;
 
 #[derive(Subcommand)]
 pub enum SystemCommand {
+    Events(EventsArgs),
     /// Show what images, containers, volumes and the build cache take on disk
     #[command(
         after_help = "Examples:\n  wbox system df\n  wbox system df -v\n  wbox system df --format '{{.Type}}: {{.Size}}'"
@@ -63,6 +64,7 @@ pub fn builder(root: &Path, command: BuilderCommand) -> crate::Result<i32> {
 
 pub fn run(root: &Path, command: SystemCommand) -> crate::Result<i32> {
     match command {
+        SystemCommand::Events(args) => events(root, args),
         SystemCommand::Df { format, verbose } => df(root, format.as_deref(), verbose),
         SystemCommand::Prune { force } => {
             if !force
@@ -284,4 +286,121 @@ fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     let lines: Vec<String> =
         std::iter::once(headers.join("\t")).chain(rows.into_iter().map(|cells| cells.join("\t"))).collect();
     print!("{}", crate::template::tabwrite(&lines));
+}
+
+/// Show what happens to containers, images and volumes, as it happens
+#[derive(Args)]
+#[command(after_help = "Filters: container=, event=, image=, label=KEY[=VALUE], type=, volume=\n\n\
+    Examples:\n  wbox events\n  wbox events --since 10m --until 0s -f type=container\n  \
+    wbox events --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'")]
+pub struct EventsArgs {
+    /// Only events the filter matches (KEY=VALUE; repeat it)
+    #[arg(short, long = "filter", value_name = "FILTER", value_parser = wbox_runtime::filters::check_shape)]
+    pub filters: Vec<String>,
+    /// Print with a Go template, or `json`
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Events since then, kept from before: a time, Unix seconds, or a duration ago (10m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Stop at then, as --since takes it; without it, follow until interrupted
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+/// `events`: the events kept since `--since`, then those to come until
+/// `--until` (or until interrupted).
+pub fn events(root: &Path, args: EventsArgs) -> crate::Result<i32> {
+    use wbox_runtime::events::{Event, Events};
+    let filters = wbox_runtime::filters::Filters::parse_any(&args.filters)?;
+    let now = chrono::Utc::now();
+    let time = |given: &Option<String>| {
+        given.as_deref().map(|t| wbox_runtime::units::parse_time(t, now)).transpose()
+    };
+    let nanos = |t: chrono::DateTime<chrono::Utc>| t.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let (since, until) = (time(&args.since)?.map(nanos), time(&args.until)?.map(nanos));
+    let json = matches!(args.format.as_deref(), Some("json" | "{{json .}}"));
+    let format = match args.format.as_deref() {
+        None => None,
+        Some(text) => Some(
+            Template::parse(if text == "json" { "{{json .}}" } else { text })
+                .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?,
+        ),
+    };
+    let print = |event: &Event| -> crate::Result<()> {
+        if !event.matches(&filters) {
+            return Ok(());
+        }
+        match &format {
+            // Docker marshals the message itself, with its JSON names.
+            Some(_) if json => println!("{}", docker_event(event)),
+            Some(template) => {
+                println!("{}", template.render(&go_event(event)).map_err(wbox_runtime::Error::usage)?)
+            }
+            None => println!("{}", event_line(event)),
+        }
+        Ok(())
+    };
+    let mut follower = Events::from_now(root);
+    if let Some(since) = since {
+        let until = until.unwrap_or(i64::MAX).min(nanos(now));
+        for event in Events::past(root).iter().filter(|e| e.time_nano >= since && e.time_nano < until) {
+            print(event)?;
+        }
+    }
+    loop {
+        if until.is_some_and(|until| nanos(chrono::Utc::now()) >= until) {
+            return Ok(0);
+        }
+        for event in follower.next_batch() {
+            if until.is_some_and(|until| event.time_nano >= until) {
+                return Ok(0);
+            }
+            print(&event)?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// An event as `docker events` prints it: its time (RFC 3339, to the
+/// nanosecond, trailing zeros cut as Go cuts them), kind, action, actor and
+/// attributes.
+fn event_line(event: &wbox_runtime::events::Event) -> String {
+    let time = chrono::DateTime::from_timestamp_nanos(event.time_nano);
+    let stamp = time.format("%Y-%m-%dT%H:%M:%S%.9f").to_string();
+    let stamp = stamp.trim_end_matches('0').trim_end_matches('.');
+    let attributes: Vec<String> = event.actor.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let attributes =
+        if attributes.is_empty() { String::new() } else { format!(" ({})", attributes.join(", ")) };
+    format!("{stamp}Z {} {} {}{attributes}", event.kind, event.action, event.actor.id)
+}
+
+/// An event as a template sees Docker's: the fields of its Go struct
+/// (`Status`, `ID`, `From`, `Type`, `Action`, `Actor`, `Scope`, `Time`,
+/// `TimeNano`).
+fn go_event(event: &wbox_runtime::events::Event) -> serde_json::Value {
+    let docker = docker_event(event);
+    // A field the message lacks is Go's zero value, an empty string.
+    let field = |key: &str| docker.get(key).cloned().unwrap_or_else(|| "".into());
+    serde_json::json!({
+        "Status": field("status"), "ID": field("id"), "From": field("from"), "Type": field("Type"),
+        "Action": field("Action"), "Actor": field("Actor"), "Scope": field("scope"), "Time": field("time"),
+        "TimeNano": field("timeNano"),
+    })
+}
+
+/// An event as Docker's API gives it: with the old `status`, `id` and
+/// `from` of container and image events.
+fn docker_event(event: &wbox_runtime::events::Event) -> serde_json::Value {
+    let mut value = serde_json::to_value(event).expect("an event serialises");
+    value["scope"] = "local".into();
+    value["time"] = (event.time_nano / 1_000_000_000).into();
+    if event.kind == "container" || event.kind == "image" {
+        value["status"] = event.action.clone().into();
+        value["id"] = event.actor.id.clone().into();
+    }
+    if let Some(image) = event.actor.attributes.get("image").filter(|_| event.kind == "container") {
+        value["from"] = image.clone().into();
+    }
+    value
 }

@@ -324,6 +324,7 @@ pub fn build(
     }
     for tag in &options.tags {
         store.tag(tag, &manifest)?;
+        crate::image::record(store, "tag", image.id(), &tag.familiar());
     }
     Ok(Built { id: image.id().clone(), manifest: manifest.digest })
 }

@@ -152,7 +152,9 @@ impl Containers {
         }
         let dir = self.dir.join(&config.id);
         fs::rename(&staging, &dir).map_err(|e| fs_error(&dir, e))?;
-        Ok(Container { dir, config, state: State::default() })
+        let container = Container { dir, config, state: State::default() };
+        container.record("create", &[]);
+        Ok(container)
     }
 
     /// Records a container of `image` (from `store`), which the user named
@@ -206,8 +208,11 @@ impl Containers {
             )));
         }
         let _lock = lock_file(&container.dir.join("lock"))?;
+        let old_name = format!("/{}", container.config.name);
         let config = Config { name: new_name.to_owned(), ..container.config };
-        write_json(&container.dir.join("config.json"), &config)
+        write_json(&container.dir.join("config.json"), &config)?;
+        Container { config, ..container }.record("rename", &[("oldName", &old_name)]);
+        Ok(())
     }
 
     /// Every container, oldest first; a record that cannot be read is
@@ -493,9 +498,28 @@ impl Container {
     pub fn stop(&mut self, timeout: Option<u64>) -> Result<()> {
         let grace = timeout.unwrap_or(self.config.spec.stop_timeout);
         if self.request(Request::Stop(grace))? {
+            self.record("kill", &[("signal", "15")]);
             self.end_within(Duration::from_secs(grace))?;
         }
+        self.record("stop", &[]);
         Ok(())
+    }
+
+    /// `kill -s SIGNAL`: the signal's effect, now (`None`: a signal that
+    /// does nothing, which only checks that it runs).
+    pub fn kill(&mut self, signal: Option<i32>) -> Result<()> {
+        let not_running = || Error::usage(format!("container {} is not running", self.config.name));
+        match signal {
+            Some(signal) => {
+                if !self.request(Request::Kill(signal))? {
+                    return Err(not_running());
+                }
+                self.record("kill", &[("signal", &signal.to_string())]);
+                self.end_within(Duration::ZERO)
+            }
+            None if self.runner_pid().is_none() => Err(not_running()),
+            None => Ok(()),
+        }
     }
 
     /// Waits for a requested end; a supervisor that does not answer within
@@ -540,7 +564,9 @@ impl Container {
         remove_files(&self.dir, Some(lock)).map_err(|e| match e {
             Error::Gone { .. } => Error::NoSuchContainer(self.config.name.clone()),
             e => e,
-        })
+        })?;
+        self.record("destroy", &[]);
+        Ok(())
     }
 
     /// What the container's own files take: a native container's writable
@@ -568,7 +594,18 @@ impl Container {
     fn remove_automatically(&self) -> Result<()> {
         let used = self.volumes(&Volumes::open(self.root())?);
         remove_files(&self.dir, None)?;
+        self.record("destroy", &[]);
         remove_anonymous_volumes(self.root(), used)
+    }
+
+    /// Records an event of this container, with Docker's attributes (its
+    /// image, its name and its labels) and `extra`.
+    pub(crate) fn record(&self, action: &str, extra: &[(&str, &str)]) {
+        let spec = &self.config.spec;
+        let mut attributes = vec![("image", spec.image.as_str()), ("name", self.config.name.as_str())];
+        attributes.extend(spec.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        attributes.extend_from_slice(extra);
+        crate::events::record(self.root(), "container", action, &self.config.id, &attributes);
     }
 
     /// The wbox root: containers are `ROOT/containers/ID`.

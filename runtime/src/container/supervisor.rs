@@ -113,6 +113,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
 }
 
 fn mark_running(container: &mut Container, pid: u32, ports: &[PublishedPort]) -> Result<()> {
+    container.record("start", &[]);
     container.update(|state| {
         state.status = Status::Running;
         state.pid = Some(pid);
@@ -138,6 +139,7 @@ fn mark_ended(
         error = Some(error.map_or(failure.clone(), |e| format!("{e}; {failure}")));
     }
     control::close(&container.dir);
+    container.record("die", &[("exitCode", &code.to_string())]);
     container.update(|state| {
         state.status = Status::Exited;
         state.exit_code = Some(code);

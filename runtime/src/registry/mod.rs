@@ -109,6 +109,8 @@ impl Registries<'_> {
         let repo_digest = format!("{}@{}", reference.familiar_repository(), pulled.digest);
         pulled.annotations = Some([(REPO_DIGEST.to_owned(), repo_digest)].into());
         store.tag(reference, &pulled)?;
+        let name = reference.familiar();
+        crate::events::record(store.root(), "image", "pull", &name, &[("name", &name)]);
         Ok(image)
     }
 
@@ -138,6 +140,8 @@ impl Registries<'_> {
             client.push_manifest_raw(reference.as_oci(), manifest_bytes.clone(), content_type.clone())
         })
         .await?;
+        let name = reference.familiar();
+        crate::events::record(store.root(), "image", "push", &name, &[("name", &name)]);
         Ok(descriptor)
     }
 

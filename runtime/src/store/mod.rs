@@ -91,7 +91,7 @@ impl Store {
     }
 
     /// The wbox root this store is part of.
-    fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.parent().expect("the store is ROOT/store")
     }
 
