@@ -632,3 +632,23 @@ fn logs_since_and_until_version_and_info() {
     assert_eq!(info, "1 1 1\n");
     assert!(ok(wbox.run(&["info"])).contains(" Containers: 1\n"));
 }
+
+#[test]
+fn top_shows_the_runner_of_a_wasm_container() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "sleeper", &image, "sleep", "30"]));
+    let pid = inspect(&wbox, "sleeper")["State"]["Pid"].as_u64().unwrap().to_string();
+    let top = ok(wbox.run(&["top", "sleeper"]));
+    let lines: Vec<&str> = top.lines().collect();
+    assert_eq!(lines.len(), 2, "{top}");
+    assert!(lines[0].starts_with("UID ") && lines[0].ends_with(" CMD"), "{top}");
+    assert_eq!(lines[1].split_whitespace().nth(1), Some(pid.as_str()), "{top}");
+    let listed = ok(wbox.run(&["top", "sleeper", "-o", "pid,comm"]));
+    assert_eq!(
+        listed.lines().nth(1).map(|l| l.split_whitespace().next()),
+        Some(Some(pid.as_str())),
+        "{listed}"
+    );
+    ok(wbox.run(&["rm", "-f", "sleeper"]));
+}

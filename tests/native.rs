@@ -523,8 +523,19 @@ fn exec_runs_a_command_in_a_running_container() {
     assert_eq!(code(&missing), 127, "{}", stderr(&missing));
     assert_eq!(code(&wbox.run(&["exec", "box", "sh", "-c", "exit 5"])), 5);
 
+    // top: the host's ps, the container's processes only.
+    let top = ok(wbox.run(&["top", "box"]));
+    assert!(top.starts_with("UID "), "{top}");
+    assert!(top.lines().skip(1).any(|l| l.ends_with("sleep 60")), "{top}");
+    assert!(!top.contains("wbox"), "nothing but the container's processes: {top}");
+    let pid = inspect(&wbox, "box")["State"]["Pid"].as_u64().unwrap();
+    let listed = ok(wbox.run(&["container", "top", "box", "-o", "pid,comm"]));
+    assert!(listed.lines().any(|l| l.starts_with(&pid.to_string()) || l.contains(" sleep")), "{listed}");
+
     ok(wbox.run(&["rm", "-f", "box"]));
     ok(wbox.run(&["create", "--name", "idle", image, "true"]));
+    let stopped = wbox.run(&["top", "idle"]);
+    assert!(stderr(&stopped).contains("is not running"), "{}", stderr(&stopped));
     let stopped = wbox.run(&["exec", "idle", "true"]);
     assert!(stderr(&stopped).contains("not running"), "{}", stderr(&stopped));
 }

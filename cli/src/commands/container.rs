@@ -478,6 +478,67 @@ pub fn port(root: &Path, args: PortArgs) -> crate::Result<i32> {
     Ok(0)
 }
 
+/// Show a running container's processes, as the host's `ps` shows them
+#[derive(Args)]
+#[command(override_usage = "wbox top CONTAINER [ps OPTIONS]")]
+#[command(after_help = "A wasm container's one process is its runner, which runs the guest.\n\n\
+    Examples:\n  wbox top web\n  wbox top web -o pid,rss,comm")]
+pub struct TopArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Options of ps (default -ef)
+    #[arg(value_name = "ps OPTIONS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_options: Vec<String>,
+}
+
+/// `top`: runs the host's `ps`, as Docker does, and keeps the lines of the
+/// container's processes.
+pub fn top(root: &Path, args: TopArgs) -> crate::Result<i32> {
+    let pids = Containers::open(root)?.lookup(&args.container)?.processes()?;
+    let options = if args.ps_options.is_empty() { vec!["-ef".to_owned()] } else { args.ps_options };
+    let ran = std::process::Command::new("ps")
+        .args(&options)
+        .output()
+        .map_err(|e| Error::usage(format!("top runs the host's ps, which cannot run here: {e}")))?;
+    if !ran.status.success() {
+        return Err(Error::usage(format!(
+            "ps {}: {}",
+            options.join(" "),
+            String::from_utf8_lossy(&ran.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&ran.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    let Some(pid_column) = header.iter().position(|h| *h == "PID") else {
+        return Err(Error::usage(format!("ps {} shows no PID column; add pid to -o", options.join(" "))));
+    };
+    let mut rows = vec![header.join("\t")];
+    for line in lines {
+        let fields = command_fields(line, header.len());
+        let pid = fields.get(pid_column).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pids.contains(&pid)) {
+            rows.push(fields.join("\t"));
+        }
+    }
+    print!("{}", crate::template::tabwrite_min(&rows, 20));
+    Ok(0)
+}
+
+/// A `ps` line cut into `columns` fields, the last one (the command, with
+/// its spaces) the rest of the line.
+fn command_fields(line: &str, columns: usize) -> Vec<&str> {
+    let mut fields = Vec::new();
+    let mut rest = line.trim_start();
+    while fields.len() + 1 < columns {
+        let Some(end) = rest.find(char::is_whitespace) else { break };
+        fields.push(&rest[..end]);
+        rest = rest[end..].trim_start();
+    }
+    fields.push(rest);
+    fields
+}
+
 /// `wbox container VERB`: Docker's management command. Each verb is the one
 /// the top level has (`ls` is `ps`, `rm` is `rm`), with Docker's aliases.
 #[derive(Subcommand)]
@@ -505,6 +566,7 @@ pub enum ContainerCommand {
     Run(super::run::RunArgs),
     Start(StartArgs),
     Stop(StopArgs),
+    Top(TopArgs),
     Wait(WaitArgs),
 }
 
@@ -533,6 +595,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
         ContainerCommand::Run(args) => super::run::run(root, args),
         ContainerCommand::Start(args) => start(root, args),
         ContainerCommand::Stop(args) => stop(root, args),
+        ContainerCommand::Top(args) => top(root, args),
         ContainerCommand::Wait(args) => wait(root, args),
     }
 }

@@ -100,12 +100,17 @@ impl Template {
 /// Docker's table writer: Go's text/tabwriter with minwidth 10, tabwidth 1,
 /// padding 3, padchar ' ' and no flags, each line ended by a newline.
 pub fn tabwrite(lines: &[String]) -> String {
+    tabwrite_min(lines, 10)
+}
+
+/// `tabwrite` with another minimum column width (`top` uses 20).
+pub fn tabwrite_min(lines: &[String], minwidth: usize) -> String {
     let mut text = String::new();
     for line in lines {
         text.push_str(line);
         text.push('\n');
     }
-    TabWriter { minwidth: 10, padding: 3, padchar: ' ' }.write(&text)
+    TabWriter { minwidth, padding: 3, padchar: ' ' }.write(&text)
 }
 
 /// A message and the byte offset in the template it is about.

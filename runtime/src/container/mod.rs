@@ -569,6 +569,18 @@ impl Container {
         Ok(())
     }
 
+    /// The host's ids of the container's processes: a native container's,
+    /// as its cgroup lists them; a wasm container is its runner.
+    pub fn processes(&self) -> Result<Vec<u32>> {
+        let Some(runner) = self.runner_pid().filter(|_| self.is_running()) else {
+            return Err(Error::usage(format!("Container {} is not running", self.config.id)));
+        };
+        if crate::native::is_native(&self.dir, &self.config.id) {
+            return Ok(crate::native::processes(&format!("/wbox/{}", self.config.id)).unwrap_or(vec![runner]));
+        }
+        Ok(vec![runner])
+    }
+
     /// What the container's own files take: a native container's writable
     /// layer (a wasm container writes only to its grants).
     pub fn writable_size(&self) -> u64 {

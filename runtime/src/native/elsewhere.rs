@@ -47,6 +47,10 @@ pub fn is_native(_dir: &Path, _id: &str) -> bool {
     false
 }
 
+pub fn processes(_cgroup: &str) -> Option<Vec<u32>> {
+    None
+}
+
 pub fn exec(_dir: &Path, _id: &str, _exec: Exec) -> Result<i32> {
     Err(Error::usage("exec runs commands in native (Linux) containers, which run on Linux only"))
 }
