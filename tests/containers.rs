@@ -652,3 +652,55 @@ fn top_shows_the_runner_of_a_wasm_container() {
     );
     ok(wbox.run(&["rm", "-f", "sleeper"]));
 }
+
+#[test]
+fn a_wasm_containers_files_export_and_import_as_an_image() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["create", "--name", "source", &image]));
+    assert_eq!(ok(wbox.run(&["diff", "source"])), "", "a wasm container changes no file of its image");
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("source.tar");
+    ok(wbox.run(&["export", "-o", archive.to_str().unwrap(), "source"]));
+    let entries: Vec<String> = tar::Archive::new(fs::File::open(&archive).unwrap())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(entries, ["app.wasm"]);
+
+    let entrypoint = r#"ENTRYPOINT ["/app.wasm"]"#;
+    let id = ok(wbox.run(&[
+        "import",
+        "-c",
+        entrypoint,
+        "-c",
+        "ENV MODE=imported",
+        archive.to_str().unwrap(),
+        "snap:1",
+    ]));
+    assert!(id.starts_with("sha256:"), "{id}");
+    let listed = ok(wbox.run(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", "snap"]));
+    assert_eq!(listed, format!("snap:1 {}\n", &id.trim()["sha256:".len()..][..12]));
+    assert_eq!(ok(wbox.run(&["run", "--rm", "snap:1", "ls", "/"])), "app.wasm\n");
+    assert_eq!(ok(wbox.run(&["images", "-q", "-f", "dangling=true"])), "", "nothing left over");
+    assert!(ok(wbox.run(&["run", "--rm", "snap:1", "env"])).contains("MODE=imported\n"));
+
+    let bad = wbox.run(&["import", "-c", "RUN rm -rf /", archive.to_str().unwrap()]);
+    assert_eq!(code(&bad), 1);
+    assert!(stderr(&bad).contains("RUN is not an instruction import takes"), "{}", stderr(&bad));
+}
+
+#[test]
+fn attach_follows_a_running_containers_output_to_its_end() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "counter", &image, "tick", "3"]));
+    let attached = wbox.run(&["attach", "counter"]);
+    assert_eq!(code(&attached), 0, "{}", stderr(&attached));
+    let seen = stdout(&attached);
+    assert!(seen.ends_with("tick 3\n"), "to its end: {seen}");
+    let stopped = wbox.run(&["attach", "counter"]);
+    assert_eq!(code(&stopped), 1);
+    assert!(stderr(&stopped).contains("You cannot attach to a stopped container"), "{}", stderr(&stopped));
+}

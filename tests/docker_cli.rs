@@ -13,7 +13,7 @@ use std::process::Output;
 use harness::dockerd::Dockerd;
 use harness::images::push_image;
 use harness::registry::Registry;
-use harness::{Wbox, code, guest, stderr, stdout};
+use harness::{Wbox, code, guest, ok, stderr, stdout};
 
 struct Both {
     dockerd: Dockerd,
@@ -435,4 +435,58 @@ fn events_tell_what_docker_tells() {
         "{{.Action}}",
     ];
     both.same(&system);
+}
+
+#[test]
+fn a_native_containers_changes_are_what_docker_sees() {
+    let registry = Registry::start();
+    harness::images::push_busybox_image(&registry, "busybox:latest");
+    let busybox = format!("{}/busybox:latest", registry.addr);
+    let both = Both::new();
+    both.same(&["pull", "-q", &busybox]);
+    let script = "echo x > /new && mkdir -p /made/deep && rm /etc/group && echo y >> /etc/passwd";
+    let run = ["run", "--network", "none", "--name", "changed", &busybox, "sh", "-c", script];
+    let (docker, wbox) = (both.docker(&run), both.wbox.run(&run));
+    assert_eq!((code(&docker), code(&wbox)), (0, 0), "{}{}", stderr(&docker), stderr(&wbox));
+    // (Docker lists them in the order it walks its files: any.)
+    let sorted = |out: Output| {
+        let mut lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
+        lines.sort_by(|a, b| a[2..].cmp(&b[2..]));
+        (lines, code(&out))
+    };
+    let told = sorted(both.docker(&["diff", "changed"]));
+    assert_eq!(told.0, ["C /etc", "D /etc/group", "C /etc/passwd", "A /made", "A /made/deep", "A /new"]);
+    assert_eq!(sorted(both.wbox.run(&["diff", "changed"])), told);
+    assert_eq!(sorted(both.wbox.run(&["container", "diff", "changed"])), told);
+
+    // export: the image's files with the container's changes.
+    let dir = tempfile::tempdir().unwrap();
+    let files = |archive: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = tar::Archive::new(std::fs::File::open(archive).unwrap())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string().trim_end_matches('/').to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (docker_tar, wbox_tar) = (dir.path().join("docker.tar"), dir.path().join("wbox.tar"));
+    assert_eq!(code(&both.docker(&["export", "-o", docker_tar.to_str().unwrap(), "changed"])), 0);
+    ok(both.wbox.run(&["export", "-o", wbox_tar.to_str().unwrap(), "changed"]));
+    let wbox_files = files(&wbox_tar);
+    assert!(wbox_files.contains(&"new".to_owned()) && !wbox_files.contains(&"etc/group".to_owned()));
+    // Docker's own marker and the mount points of its init layer are
+    // Docker's, not the container's.
+    let dockers_own = [".dockerenv", "dev/console", "dev/pts", "dev/shm", "etc/mtab"];
+    let docker_files: Vec<String> =
+        files(&docker_tar).into_iter().filter(|f| !dockers_own.contains(&f.as_str())).collect();
+    assert_eq!(wbox_files, docker_files);
+
+    // And back: an image of those files runs with the changes in it.
+    let platform = format!("linux/{}", wbox_runtime::os::platform::arch());
+    let import =
+        ["import", "--platform", &platform, "-c", "CMD [\"sh\"]", wbox_tar.to_str().unwrap(), "snap:1"];
+    ok(both.wbox.run(&import));
+    let shown = ok(both.wbox.run(&["run", "--rm", "snap:1", "sh", "-c", "cat /new; ls /etc/group || true"]));
+    assert_eq!(shown, "x\n", "the file made is there, the one removed is not");
 }

@@ -9,6 +9,7 @@ pub mod container;
 pub mod disk;
 pub mod error;
 pub mod events;
+pub mod filesystem;
 pub mod filters;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -54,7 +55,7 @@ mod layers {
         &["bundle"],
         &["container"],
         &["build"],
-        &["disk"],
+        &["disk", "filesystem"],
         &["fuzzing"],
     ];
 

@@ -68,3 +68,58 @@ pub fn load(root: &Path, args: LoadArgs) -> crate::Result<i32> {
     }
     Ok(0)
 }
+
+/// Writes an archive to `path`, or to stdout unless it is a terminal.
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> crate::Result<()> {
+    use std::io::Write;
+    let written = match path {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| (path.display().to_string(), e)),
+        None if std::io::stdout().is_terminal() => {
+            return Err(wbox_runtime::Error::usage(
+                "refusing to write an archive to a terminal; use -o FILE or redirect stdout",
+            ));
+        }
+        None => std::io::stdout().lock().write_all(bytes).map_err(|e| ("stdout".to_owned(), e)),
+    };
+    written.map_err(|(to, e)| wbox_runtime::Error::usage(format!("cannot write the archive to {to}: {e}")))
+}
+
+/// Make an image of the files of a tar archive (one `wbox export` wrote, or any)
+#[derive(Args)]
+#[command(override_usage = "wbox import [OPTIONS] FILE|- [REPOSITORY[:TAG]]")]
+#[command(after_help = "The image is for wasi/wasm unless --platform says otherwise.\n\n\
+    Examples:\n  wbox export web | wbox import - web:snapshot\n  \
+    wbox import -c 'ENTRYPOINT [\"/app.wasm\"]' rootfs.tar tool:1.0\n  \
+    wbox import --platform linux/amd64 -c 'CMD [\"sh\"]' debian-rootfs.tar mydebian")]
+pub struct ImportArgs {
+    /// A Dockerfile instruction for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD,
+    /// STOPSIGNAL, USER, VOLUME or WORKDIR (repeatable)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
+    /// The platform the image is for, OS/ARCH (default wasi/wasm)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// The archive, or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub file: std::path::PathBuf,
+    /// The name to give the image
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub name: Option<String>,
+}
+
+pub fn import(root: &Path, args: ImportArgs) -> crate::Result<i32> {
+    use std::io::Read;
+    let tag = args.name.as_deref().map(ImageRef::parse).transpose()?;
+    let mut tar = Vec::new();
+    let read = if args.file.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut tar).map(|_| ())
+    } else {
+        std::fs::File::open(&args.file).and_then(|mut f| f.read_to_end(&mut tar)).map(|_| ())
+    };
+    read.map_err(|e| wbox_runtime::Error::usage(format!("cannot read {}: {e}", args.file.display())))?;
+    let store = Store::open(root)?;
+    let built =
+        wbox_runtime::filesystem::import(root, &store, tar, &args.changes, args.platform.as_deref(), tag)?;
+    println!("{}", built.id);
+    Ok(0)
+}

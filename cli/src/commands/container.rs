@@ -539,12 +539,70 @@ fn command_fields(line: &str, columns: usize) -> Vec<&str> {
     fields
 }
 
+/// Show what a container changed in its image's files: A added, C changed, D deleted
+#[derive(Args)]
+#[command(after_help = "A wasm container's image is read-only: it changes only its grants and volumes.\n\n\
+    Examples:\n  wbox diff web")]
+pub struct DiffArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+pub fn diff(root: &Path, args: DiffArgs) -> crate::Result<i32> {
+    let container = Containers::open(root)?.lookup(&args.container)?;
+    for (kind, path) in wbox_runtime::filesystem::diff(&Store::open(root)?, &container)? {
+        println!("{kind} {path}");
+    }
+    Ok(0)
+}
+
+/// Write a container's filesystem as a tar archive
+#[derive(Args)]
+#[command(after_help = "Examples:\n  wbox export web > web.tar\n  wbox export -o web.tar web")]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+pub fn export(root: &Path, args: ExportArgs) -> crate::Result<i32> {
+    let container = Containers::open(root)?.lookup(&args.container)?;
+    let tar = wbox_runtime::filesystem::export(&Store::open(root)?, &container)?;
+    super::archive::write_output(args.output.as_deref(), &tar)?;
+    Ok(0)
+}
+
+/// Show a running container's output as it comes, until it ends; exit with its exit code
+#[derive(Args)]
+#[command(after_help = "Its stdin stays what it was given at start (empty unless -i).\n\n\
+    Examples:\n  wbox attach web")]
+pub struct AttachArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+pub fn attach(root: &Path, args: AttachArgs) -> crate::Result<i32> {
+    let mut container = Containers::open(root)?.lookup(&args.container)?;
+    if !container.is_running() {
+        return Err(Error::usage("You cannot attach to a stopped container, start it first"));
+    }
+    // What it wrote before is the log's, not this attachment's.
+    let mut reader = container.output_reader()?;
+    container.follow_log(&mut reader, |entry| print_entry(entry, false))?;
+    Ok(container.state.exit_code.unwrap_or(0))
+}
+
 /// `wbox container VERB`: Docker's management command. Each verb is the one
 /// the top level has (`ls` is `ps`, `rm` is `rm`), with Docker's aliases.
 #[derive(Subcommand)]
 pub enum ContainerCommand {
+    Attach(AttachArgs),
     Create(CreateArgs),
+    Diff(DiffArgs),
     Exec(ExecArgs),
+    Export(ExportArgs),
     #[command(name = "inspect")]
     Inspect(super::image::InspectArgs),
     Kill(KillArgs),
@@ -580,7 +638,10 @@ impl ContainerCommand {
 pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Result<i32> {
     match command {
         ContainerCommand::Create(args) => create(root, args),
+        ContainerCommand::Attach(args) => attach(root, args),
+        ContainerCommand::Diff(args) => diff(root, args),
         ContainerCommand::Exec(args) => exec(root, args),
+        ContainerCommand::Export(args) => export(root, args),
         ContainerCommand::Inspect(args) => {
             super::image::inspect(root, args, Some(super::image::Kind::Container))
         }

@@ -169,6 +169,7 @@ pub fn rmi(root: &Path, args: RmiArgs) -> crate::Result<i32> {
 pub enum ImageCommand {
     Build(super::build::BuildArgs),
     History(HistoryArgs),
+    Import(super::archive::ImportArgs),
     Inspect(InspectArgs),
     Load(super::archive::LoadArgs),
     #[command(name = "ls", visible_aliases = ["list", "images"])]
@@ -195,6 +196,7 @@ pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
     match command {
         ImageCommand::Build(args) => super::build::build(root, args),
         ImageCommand::History(args) => history(root, args),
+        ImageCommand::Import(args) => super::archive::import(root, args),
         ImageCommand::Inspect(args) => inspect(root, args, Some(Kind::Image)),
         ImageCommand::Load(args) => super::archive::load(root, args),
         ImageCommand::Ls(args) => images(root, args),

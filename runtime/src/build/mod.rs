@@ -33,7 +33,7 @@ mod files;
 mod glob;
 pub(crate) mod ignore;
 mod image_config;
-mod layer;
+pub(crate) mod layer;
 mod mounts;
 mod run_step;
 
@@ -42,6 +42,7 @@ pub use cache::{prune as prune_cache, usage as cache_usage};
 use dockerfile::{Command, Op};
 use ignore::Ignore;
 use layer::{Content, Entry, Layer};
+pub(crate) use run_step::changes;
 
 /// What to build, as the command line says it.
 pub struct BuildOptions {

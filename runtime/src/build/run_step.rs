@@ -330,7 +330,7 @@ fn unchanged(was: &crate::rootdir::Seen, is: &crate::rootdir::Seen) -> bool {
 /// The layer of what changed in the stage between two snapshots. Owners
 /// are kept when wbox runs as root (a native step's `chown` is the image's);
 /// otherwise every file is wbox's own, and the image's root's.
-fn changes(root: &RootDir, before: &Snapshot, after: Snapshot) -> Result<Layer> {
+pub(crate) fn changes(root: &RootDir, before: &Snapshot, after: Snapshot) -> Result<Layer> {
     let keep_owners = crate::os::process::is_root();
     let mut layer = Layer::default();
     // A file with several names in this layer: the first name holds the

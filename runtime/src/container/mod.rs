@@ -581,10 +581,16 @@ impl Container {
         Ok(vec![runner])
     }
 
+    /// Where a native container keeps its own files (`upper`) and its view
+    /// of its image's (`rootfs`).
+    pub(crate) fn native_dir(&self) -> PathBuf {
+        self.dir.join("native")
+    }
+
     /// What the container's own files take: a native container's writable
     /// layer (a wasm container writes only to its grants).
     pub fn writable_size(&self) -> u64 {
-        crate::root::disk_usage(&self.dir.join("upper"))
+        crate::root::disk_usage(&self.native_dir().join("upper"))
     }
 
     /// The names of the volumes this container uses.

@@ -1,0 +1,242 @@
+//! A container's filesystem as a whole, as `diff`, `export` and `import`
+//! see it: the image's files, and for a native container its own changes
+//! over them (a wasm container's image is read-only: it writes only to its
+//! grants, so it has no changes).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::build::{self, BuildOptions, Context, DockerfileAt};
+use crate::container::Container;
+use crate::image::{Image, Kind};
+use crate::reference::ImageRef;
+use crate::rootdir::{RootDir, Seen, Snapshot};
+use crate::store::{Descriptor, Digest, Store, media};
+use crate::wasm::CompileCache;
+use crate::{Error, Result};
+
+/// A change `diff` reports, as Docker's letters: `A`dded, `C`hanged, `D`eleted.
+pub type Change = (char, String);
+
+/// `diff`: what the container changed in its image's files, by path.
+pub fn diff(store: &Store, container: &Container) -> Result<Vec<Change>> {
+    let image = Image::load(store, &container.config.spec.image_id)?;
+    let Some(files) = Files::of(store, container, &image)? else { return Ok(Vec::new()) };
+    let (before, after) = (snapshot(&files.image)?, snapshot(&files.merged)?);
+    let mut changes: Vec<Change> = Vec::new();
+    for (path, seen) in after.iter().filter(|(p, _)| !made_by_the_runtime(p)) {
+        match before.get(path) {
+            None => changes.push(('A', path.clone())),
+            Some(was) if !same(was, seen) => changes.push(('C', path.clone())),
+            Some(_) => {}
+        }
+    }
+    changes.extend(before.keys().filter(|p| !after.contains_key(*p)).map(|p| ('D', p.clone())));
+    // As Docker's: the directories that hold a change have changed too.
+    let changed: BTreeSet<String> = changes.iter().map(|(_, p)| p.clone()).collect();
+    for path in changed.iter().flat_map(|p| parents(p)) {
+        if !changed.contains(&path) && before.contains_key(&path) && after.contains_key(&path) {
+            changes.push(('C', path));
+        }
+    }
+    changes.sort_by(|a, b| a.1.cmp(&b.1));
+    changes.dedup();
+    Ok(changes.into_iter().map(|(kind, path)| (kind, format!("/{path}"))).collect())
+}
+
+/// `export`: the container's filesystem as one tar, as a layer holds it.
+pub fn export(store: &Store, container: &Container) -> Result<Vec<u8>> {
+    let image = Image::load(store, &container.config.spec.image_id)?;
+    let Some(files) = Files::of(store, container, &image)? else {
+        return Err(Error::usage(format!(
+            "{} runs a wasm artifact, which has no filesystem; `wbox save {}` writes its image",
+            container.config.name, container.config.spec.image
+        )));
+    };
+    let merged = RootDir::open(&files.merged).map_err(|e| read_error(&files.merged, e))?;
+    let layer = build::changes(&merged, &Snapshot::new(), merged.snapshot())?;
+    layer.tar(chrono::Utc::now().timestamp().max(0) as u64).map_err(|e| read_error(&files.merged, e))
+}
+
+/// `import`: an image of one layer, the files of `tar`, with `changes`
+/// (Dockerfile instructions: `CMD`, `ENV`, …) for its config; for
+/// `platform` (`wasi/wasm` unless told), named `tag` or left without a name.
+pub fn import(
+    root: &Path,
+    store: &Store,
+    tar: Vec<u8>,
+    changes: &[String],
+    platform: Option<&str>,
+    tag: Option<ImageRef>,
+) -> Result<build::Built> {
+    // A build of it: the files ADDed as the one layer, then the changes.
+    let mut context = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(tar.len() as u64);
+    header.set_mode(0o644);
+    context
+        .append_data(&mut header, "imported.tar", tar.as_slice())
+        .map_err(|e| Error::Internal(e.into()))?;
+    let context = context.into_inner().map_err(|e| Error::Internal(e.into()))?;
+    let mut dockerfile = "FROM scratch\nADD imported.tar /\n".to_owned();
+    for change in changes {
+        let instruction = change.split_whitespace().next().unwrap_or_default().to_uppercase();
+        let allowed = [
+            "CMD",
+            "ENTRYPOINT",
+            "ENV",
+            "EXPOSE",
+            "LABEL",
+            "ONBUILD",
+            "STOPSIGNAL",
+            "USER",
+            "VOLUME",
+            "WORKDIR",
+        ];
+        if !allowed.contains(&instruction.as_str()) || change.contains('\n') {
+            return Err(Error::usage(format!(
+                "--change '{change}': {instruction} is not an instruction import takes"
+            )));
+        }
+        dockerfile.push_str(change);
+        dockerfile.push('\n');
+    }
+    let options = BuildOptions {
+        context: Context::Archive(context),
+        dockerfile: DockerfileAt::Text(dockerfile),
+        tags: Vec::new(),
+        build_args: Vec::new(),
+        target: None,
+        no_cache: true,
+        artifact: false,
+        network: None,
+        platform: None,
+        secrets: Vec::new(),
+    };
+    let built = build::build(root, store, &CompileCache::in_root(root), &options, &mut |_| {})?;
+    // A build from scratch makes wasi/wasm; the files are the same for any
+    // other platform, only the config says otherwise.
+    let manifest = match platform.filter(|p| *p != "wasi/wasm") {
+        None => store.resolve_digest(&built.manifest)?,
+        Some(platform) => {
+            let retargeted = for_platform(store, &built.manifest, platform)?;
+            store.forget_untagged(&built.manifest)?;
+            retargeted
+        }
+    };
+    match &tag {
+        Some(tag) => {
+            store.forget_untagged(&manifest.digest)?;
+            store.tag(tag, &manifest)?;
+        }
+        None => store.keep_untagged(&manifest)?,
+    }
+    let image = Image::load(store, &manifest.digest)?;
+    crate::image::record(
+        store,
+        "import",
+        image.id(),
+        &tag.map_or_else(|| image.id().to_string(), |t| t.familiar()),
+    );
+    Ok(build::Built { id: image.id().clone(), manifest: manifest.digest })
+}
+
+/// The image of `manifest` with a config for `platform` (`OS/ARCH`).
+fn for_platform(store: &Store, manifest: &Digest, platform: &str) -> Result<Descriptor> {
+    let Some((os, architecture)) = platform.split_once('/') else {
+        return Err(Error::usage(format!("--platform {platform}: write OS/ARCH, e.g. linux/amd64")));
+    };
+    let image = Image::load(store, manifest)?;
+    let mut config = image.raw_config.clone();
+    config["os"] = os.into();
+    config["architecture"] = architecture.into();
+    let config_bytes = serde_json::to_vec(&config).expect("JSON");
+    let config_descriptor = Descriptor::of(&image.manifest.config.media_type, &config_bytes);
+    store.put_blob(&config_descriptor, &config_bytes)?;
+    let mut manifest_json: serde_json::Value =
+        serde_json::from_slice(&store.read_blob(manifest)?).map_err(|e| Error::Internal(e.into()))?;
+    manifest_json["config"] = serde_json::to_value(&config_descriptor).expect("JSON");
+    let manifest_bytes = serde_json::to_vec(&manifest_json).expect("JSON");
+    let descriptor = Descriptor::of(media::OCI_MANIFEST, &manifest_bytes);
+    store.put_blob(&descriptor, &manifest_bytes)?;
+    Ok(descriptor)
+}
+
+/// The image's files and the container's view of them, the latter held
+/// mounted for as long as this lives.
+struct Files {
+    image: PathBuf,
+    merged: PathBuf,
+    _image_held: std::fs::File,
+    mounted: Option<crate::native::Rootfs>,
+}
+
+impl Files {
+    /// None for a wasm artifact, which has no files.
+    fn of(store: &Store, container: &Container, image: &Image) -> Result<Option<Files>> {
+        if matches!(image.kind()?, Kind::WasmArtifact { .. }) {
+            return Ok(None);
+        }
+        let (rootfs, held) = store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
+        let native = container.native_dir();
+        if !native.join("upper").exists() {
+            return Ok(Some(Files {
+                image: rootfs.clone(),
+                merged: rootfs,
+                _image_held: held,
+                mounted: None,
+            }));
+        }
+        // A running container's view is mounted; a stopped one's, for now.
+        let (merged, mounted) = if container.is_running() {
+            (crate::native::Rootfs::path_in(&native), None)
+        } else {
+            let mounted = crate::native::Rootfs::mount(&native, &rootfs, false)?;
+            (mounted.path.clone(), Some(mounted))
+        };
+        Ok(Some(Files { image: rootfs, merged, _image_held: held, mounted }))
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        if let Some(mounted) = self.mounted.take() {
+            mounted.unmount();
+        }
+    }
+}
+
+fn snapshot(path: &Path) -> Result<Snapshot> {
+    Ok(RootDir::open(path).map_err(|e| read_error(path, e))?.snapshot())
+}
+
+/// Whether a file is as it was, whatever its inode (the container's view
+/// may show the image's files under other numbers). A directory has
+/// changed when its mode or owner has; what happened inside it shows as
+/// changes of its own.
+fn same(was: &Seen, is: &Seen) -> bool {
+    let directory = was.kind == crate::rootdir::S_IFDIR && is.kind == crate::rootdir::S_IFDIR;
+    if directory {
+        return (was.mode, was.uid, was.gid) == (is.mode, is.uid, is.gid);
+    }
+    (was.kind, was.size, was.mode, was.uid, was.gid, was.modified, was.rdev)
+        == (is.kind, is.size, is.mode, is.uid, is.gid, is.modified, is.rdev)
+}
+
+/// What the runtime puts in a native container's files (mount points of
+/// `/dev`, `/proc`, `/sys` and the files it provides), which Docker keeps
+/// in a layer of its own and leaves out of `diff`.
+fn made_by_the_runtime(path: &str) -> bool {
+    let top = path.split('/').next().unwrap_or_default();
+    matches!(top, "dev" | "proc" | "sys" | ".dockerenv")
+        || matches!(path, "etc/hostname" | "etc/hosts" | "etc/resolv.conf" | "etc/mtab")
+}
+
+/// `a/b/c`'s `a` and `a/b`.
+fn parents(path: &str) -> Vec<String> {
+    path.match_indices('/').map(|(at, _)| path[..at].to_owned()).collect()
+}
+
+fn read_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("reading {}: {e}", path.display()))
+}
