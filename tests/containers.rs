@@ -688,7 +688,16 @@ fn a_wasm_containers_files_export_and_import_as_an_image() {
 
     let bad = wbox.run(&["import", "-c", "RUN rm -rf /", archive.to_str().unwrap()]);
     assert_eq!(code(&bad), 1);
-    assert!(stderr(&bad).contains("RUN is not an instruction import takes"), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("RUN is not an instruction of an image's config"), "{}", stderr(&bad));
+
+    // commit: the same files (a wasm container changes none), one more step.
+    let id = ok(wbox.run(&["commit", "-m", "tuned", "-c", "ENV MODE=committed", "source", "tuned:1"]));
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert!(ok(wbox.run(&["run", "--rm", "tuned:1", "env"])).contains("MODE=committed\n"));
+    let layers = |name: &str| ok(wbox.run(&["inspect", "-f", "{{len .RootFS.Layers}}", name]));
+    assert_eq!(layers("tuned:1"), layers(&image));
+    let steps = ok(wbox.run(&["history", "--format", "{{.Comment}}", "tuned:1"]));
+    assert_eq!(steps.lines().next(), Some("tuned"), "{steps}");
 }
 
 #[test]

@@ -489,4 +489,22 @@ fn a_native_containers_changes_are_what_docker_sees() {
     ok(both.wbox.run(&import));
     let shown = ok(both.wbox.run(&["run", "--rm", "snap:1", "sh", "-c", "cat /new; ls /etc/group || true"]));
     assert_eq!(shown, "x\n", "the file made is there, the one removed is not");
+
+    // commit: the changes as a layer over the image, then the config asked.
+    let commit = ["commit", "-m", "changed", "-c", "ENV STATE=committed", "changed", "committed:1"];
+    let (docker, wbox) = (both.docker(&commit), both.wbox.run(&commit));
+    assert_eq!((code(&docker), code(&wbox)), (0, 0), "{}{}", stderr(&docker), stderr(&wbox));
+    let check = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "committed:1",
+        "sh",
+        "-c",
+        "cat /new /etc/passwd | tail -2; echo $STATE; ls /etc/group",
+    ];
+    both.same(&check);
+    both.same(&["history", "--format", "{{.Comment}}", "committed:1"]);
+    both.same(&["inspect", "-f", "{{len .RootFS.Layers}} {{.Config.Env}}", "committed:1"]);
 }

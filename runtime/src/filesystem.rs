@@ -69,6 +69,7 @@ pub fn import(
     platform: Option<&str>,
     tag: Option<ImageRef>,
 ) -> Result<build::Built> {
+    check_changes(changes)?;
     // A build of it: the files ADDed as the one layer, then the changes.
     let mut context = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
@@ -78,41 +79,9 @@ pub fn import(
         .append_data(&mut header, "imported.tar", tar.as_slice())
         .map_err(|e| Error::Internal(e.into()))?;
     let context = context.into_inner().map_err(|e| Error::Internal(e.into()))?;
-    let mut dockerfile = "FROM scratch\nADD imported.tar /\n".to_owned();
-    for change in changes {
-        let instruction = change.split_whitespace().next().unwrap_or_default().to_uppercase();
-        let allowed = [
-            "CMD",
-            "ENTRYPOINT",
-            "ENV",
-            "EXPOSE",
-            "LABEL",
-            "ONBUILD",
-            "STOPSIGNAL",
-            "USER",
-            "VOLUME",
-            "WORKDIR",
-        ];
-        if !allowed.contains(&instruction.as_str()) || change.contains('\n') {
-            return Err(Error::usage(format!(
-                "--change '{change}': {instruction} is not an instruction import takes"
-            )));
-        }
-        dockerfile.push_str(change);
-        dockerfile.push('\n');
-    }
-    let options = BuildOptions {
-        context: Context::Archive(context),
-        dockerfile: DockerfileAt::Text(dockerfile),
-        tags: Vec::new(),
-        build_args: Vec::new(),
-        target: None,
-        no_cache: true,
-        artifact: false,
-        network: None,
-        platform: None,
-        secrets: Vec::new(),
-    };
+    let dockerfile = format!("FROM scratch\nADD imported.tar /\n{}\n", changes.join("\n"));
+    let options =
+        BuildOptions { dockerfile: DockerfileAt::Text(dockerfile), ..quiet_build(Context::Archive(context)) };
     let built = build::build(root, store, &CompileCache::in_root(root), &options, &mut |_| {})?;
     // A build from scratch makes wasi/wasm; the files are the same for any
     // other platform, only the config says otherwise.
@@ -124,21 +93,155 @@ pub fn import(
             retargeted
         }
     };
-    match &tag {
-        Some(tag) => {
-            store.forget_untagged(&manifest.digest)?;
-            store.tag(tag, &manifest)?;
-        }
-        None => store.keep_untagged(&manifest)?,
-    }
+    name(store, &manifest, tag.as_ref())?;
     let image = Image::load(store, &manifest.digest)?;
-    crate::image::record(
-        store,
-        "import",
-        image.id(),
-        &tag.map_or_else(|| image.id().to_string(), |t| t.familiar()),
-    );
+    let named = tag.map_or_else(|| image.id().to_string(), |t| t.familiar());
+    crate::image::record(store, "import", image.id(), &named);
     Ok(build::Built { id: image.id().clone(), manifest: manifest.digest })
+}
+
+/// `commit`: a new image of the container's image with the container's
+/// changes as one more layer (a wasm container has none: only a step in
+/// its history), `message` as that step's comment, `author`, then
+/// `changes` (Dockerfile instructions) for its config; named `tag` or left
+/// without a name.
+pub fn commit(
+    root: &Path,
+    store: &Store,
+    container: &Container,
+    changes: &[String],
+    message: Option<&str>,
+    author: Option<&str>,
+    tag: Option<ImageRef>,
+) -> Result<build::Built> {
+    check_changes(changes)?;
+    let image = Image::load(store, &container.config.spec.image_id)?;
+    let mut config = image.raw_config.clone();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&store.read_blob(&image.manifest_digest)?)
+        .map_err(|e| Error::Internal(e.into()))?;
+    let now = chrono::Utc::now();
+    let mut step = serde_json::json!({"created": now.to_rfc3339(), "created_by": "wbox commit"});
+    if let Some(message) = message {
+        step["comment"] = message.into();
+    }
+    let layer = match Files::of(store, container, &image)? {
+        Some(files) => {
+            let merged = RootDir::open(&files.merged).map_err(|e| read_error(&files.merged, e))?;
+            let mut before = snapshot(&files.image)?;
+            let mut after = merged.snapshot();
+            before.retain(|path, _| !made_by_the_runtime(path));
+            after.retain(|path, _| !made_by_the_runtime(path));
+            Some(build::changes(&merged, &before, after)?).filter(|layer| !layer.is_empty())
+        }
+        None => None,
+    };
+    match layer {
+        Some(layer) => {
+            let tar = layer.tar(now.timestamp().max(0) as u64).map_err(|e| Error::Internal(e.into()))?;
+            let (bytes, descriptor) = build::layer::compress(&tar).map_err(|e| Error::Internal(e.into()))?;
+            store.put_blob(&descriptor, &bytes)?;
+            push(&mut manifest["layers"], serde_json::to_value(&descriptor).expect("JSON"));
+            push(&mut config["rootfs"]["diff_ids"], Digest::of(&tar).to_string().into());
+        }
+        None => step["empty_layer"] = true.into(),
+    }
+    push(&mut config["history"], step);
+    config["created"] = now.to_rfc3339().into();
+    if let Some(author) = author {
+        config["author"] = author.into();
+    }
+    // Docker's commit is one step, whatever it changes in the config.
+    if !changes.is_empty() {
+        config["config"] = changed_config(root, store, &image.manifest_digest, changes)?;
+    }
+    let committed = write(store, &config, &mut manifest, &image.manifest.config.media_type)?;
+    name(store, &committed, tag.as_ref())?;
+    let id = Image::load(store, &committed.digest)?.id().clone();
+    crate::image::record(store, "commit", &id, &container.config.name);
+    Ok(build::Built { id, manifest: committed.digest })
+}
+
+/// Refuses what is not an instruction of an image's config.
+fn check_changes(changes: &[String]) -> Result<()> {
+    const ALLOWED: &[&str] = &[
+        "CMD",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "LABEL",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    ];
+    for change in changes {
+        let instruction = change.split_whitespace().next().unwrap_or_default().to_uppercase();
+        if !ALLOWED.contains(&instruction.as_str()) || change.contains('\n') {
+            return Err(Error::usage(format!(
+                "--change '{change}': {instruction} is not an instruction of an image's config"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What `changes` make of the config (`config` in the image spec) of the
+/// image of `manifest`: a build on it (which names it for the while) says.
+fn changed_config(
+    root: &Path,
+    store: &Store,
+    manifest: &Digest,
+    changes: &[String],
+) -> Result<serde_json::Value> {
+    let base = ImageRef::parse(&format!("wbox-commit-base/{}", manifest.hex()))?;
+    store.tag(&base, &store.resolve_digest(manifest)?)?;
+    let dockerfile = format!("FROM {base}\n{}\n", changes.join("\n"));
+    let options = BuildOptions { dockerfile: DockerfileAt::Text(dockerfile), ..quiet_build(Context::Empty) };
+    let built = build::build(root, store, &CompileCache::in_root(root), &options, &mut |_| {});
+    store.untag(&base)?;
+    let built = built?;
+    let mut config = Image::load(store, &built.manifest)?.raw_config["config"].clone();
+    store.forget_untagged(&built.manifest)?;
+    // The build gives a base without PATH Docker's default one (BuildKit's
+    // rule); a commit keeps the environment as it was, with the changes.
+    let had_path = |config: &serde_json::Value| {
+        config["Env"]
+            .as_array()
+            .is_some_and(|env| env.iter().any(|v| v.as_str().is_some_and(|v| v.starts_with("PATH="))))
+    };
+    let base = Image::load(store, manifest)?.raw_config["config"].clone();
+    if !had_path(&base)
+        && !changes.iter().any(|c| c.contains("PATH"))
+        && let Some(env) = config["Env"].as_array_mut()
+    {
+        env.retain(|v| !v.as_str().is_some_and(|v| v.starts_with("PATH=")));
+    }
+    Ok(config)
+}
+
+/// Options of a build that one of wbox's own commands runs.
+fn quiet_build(context: Context) -> BuildOptions {
+    BuildOptions {
+        context,
+        dockerfile: DockerfileAt::Text(String::new()),
+        tags: Vec::new(),
+        build_args: Vec::new(),
+        target: None,
+        no_cache: true,
+        artifact: false,
+        network: None,
+        platform: None,
+        secrets: Vec::new(),
+    }
+}
+
+/// Names an image `tag`, or keeps it without a name.
+fn name(store: &Store, manifest: &Descriptor, tag: Option<&ImageRef>) -> Result<()> {
+    match tag {
+        Some(tag) => store.tag(tag, manifest),
+        None => store.keep_untagged(manifest),
+    }
 }
 
 /// The image of `manifest` with a config for `platform` (`OS/ARCH`).
@@ -150,16 +253,35 @@ fn for_platform(store: &Store, manifest: &Digest, platform: &str) -> Result<Desc
     let mut config = image.raw_config.clone();
     config["os"] = os.into();
     config["architecture"] = architecture.into();
-    let config_bytes = serde_json::to_vec(&config).expect("JSON");
-    let config_descriptor = Descriptor::of(&image.manifest.config.media_type, &config_bytes);
-    store.put_blob(&config_descriptor, &config_bytes)?;
     let mut manifest_json: serde_json::Value =
         serde_json::from_slice(&store.read_blob(manifest)?).map_err(|e| Error::Internal(e.into()))?;
-    manifest_json["config"] = serde_json::to_value(&config_descriptor).expect("JSON");
-    let manifest_bytes = serde_json::to_vec(&manifest_json).expect("JSON");
-    let descriptor = Descriptor::of(media::OCI_MANIFEST, &manifest_bytes);
+    write(store, &config, &mut manifest_json, &image.manifest.config.media_type)
+}
+
+/// Writes an image's config, then its manifest pointing at it.
+fn write(
+    store: &Store,
+    config: &serde_json::Value,
+    manifest: &mut serde_json::Value,
+    config_type: &str,
+) -> Result<Descriptor> {
+    let config_bytes = serde_json::to_vec(config).expect("JSON");
+    let config_descriptor = Descriptor::of(config_type, &config_bytes);
+    store.put_blob(&config_descriptor, &config_bytes)?;
+    manifest["config"] = serde_json::to_value(&config_descriptor).expect("JSON");
+    let media_type = manifest["mediaType"].as_str().unwrap_or(media::OCI_MANIFEST).to_owned();
+    let manifest_bytes = serde_json::to_vec(manifest).expect("JSON");
+    let descriptor = Descriptor::of(&media_type, &manifest_bytes);
     store.put_blob(&descriptor, &manifest_bytes)?;
     Ok(descriptor)
+}
+
+/// Appends to a JSON list, making it if missing.
+fn push(list: &mut serde_json::Value, item: serde_json::Value) {
+    if !list.is_array() {
+        *list = serde_json::json!([]);
+    }
+    list.as_array_mut().expect("a list").push(item);
 }
 
 /// The image's files and the container's view of them, the latter held

@@ -594,11 +594,47 @@ pub fn attach(root: &Path, args: AttachArgs) -> crate::Result<i32> {
     Ok(container.state.exit_code.unwrap_or(0))
 }
 
+/// Make an image of a container's changes over its image
+#[derive(Args)]
+#[command(override_usage = "wbox commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+#[command(after_help = "A wasm container changes no file of its image: its commit has the same files, \
+    and the config --change gives.\n\n\
+    Examples:\n  wbox commit web web:snapshot\n  wbox commit -m 'seeded' -c 'CMD [\"serve\"]' web web:2")]
+pub struct CommitArgs {
+    /// Author of the image
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// A Dockerfile instruction for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD,
+    /// STOPSIGNAL, USER, VOLUME or WORKDIR (repeatable)
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub changes: Vec<String>,
+    /// A comment for the step
+    #[arg(short, long)]
+    pub message: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// The name to give the image
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub name: Option<String>,
+}
+
+pub fn commit(root: &Path, args: CommitArgs) -> crate::Result<i32> {
+    let tag = args.name.as_deref().map(wbox_runtime::reference::ImageRef::parse).transpose()?;
+    let container = Containers::open(root)?.lookup(&args.container)?;
+    let store = Store::open(root)?;
+    let (message, author) = (args.message.as_deref(), args.author.as_deref());
+    let built =
+        wbox_runtime::filesystem::commit(root, &store, &container, &args.changes, message, author, tag)?;
+    println!("{}", built.id);
+    Ok(0)
+}
+
 /// `wbox container VERB`: Docker's management command. Each verb is the one
 /// the top level has (`ls` is `ps`, `rm` is `rm`), with Docker's aliases.
 #[derive(Subcommand)]
 pub enum ContainerCommand {
     Attach(AttachArgs),
+    Commit(CommitArgs),
     Create(CreateArgs),
     Diff(DiffArgs),
     Exec(ExecArgs),
@@ -639,6 +675,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
     match command {
         ContainerCommand::Create(args) => create(root, args),
         ContainerCommand::Attach(args) => attach(root, args),
+        ContainerCommand::Commit(args) => commit(root, args),
         ContainerCommand::Diff(args) => diff(root, args),
         ContainerCommand::Exec(args) => exec(root, args),
         ContainerCommand::Export(args) => export(root, args),
