@@ -32,6 +32,11 @@ impl Rootfs {
         Ok(Rootfs { path })
     }
 
+    /// Where the files of a stage or container in `dir` are: the copy.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join("upper")
+    }
+
     pub fn unmount(self) {}
 }
 
