@@ -508,3 +508,64 @@ fn a_native_containers_changes_are_what_docker_sees() {
     both.same(&["history", "--format", "{{.Comment}}", "committed:1"]);
     both.same(&["inspect", "-f", "{{len .RootFS.Layers}} {{.Config.Env}}", "committed:1"]);
 }
+
+/// Runs `script` with bash, `$TOOL` being `command`'s program with its
+/// environment; returns what it printed and its exit code.
+fn script_through(command: std::process::Command, script: &str, dir: &std::path::Path) -> (String, i32) {
+    let mut bash = std::process::Command::new("bash");
+    bash.args(["-euo", "pipefail", "-c", script]).current_dir(dir).env("TOOL", command.get_program());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => bash.env(key, value),
+            None => bash.env_remove(key),
+        };
+    }
+    let out = bash.stdin(std::process::Stdio::null()).output().expect("running bash");
+    assert_eq!(code(&out), 0, "{script}\nfailed: {}{}", stdout(&out), stderr(&out));
+    (stdout(&out), code(&out))
+}
+
+#[test]
+fn the_tutorials_command_lists_run_as_scripts_with_either() {
+    // The tutorials' `docker image build|push|ls|history|inspect|rm` and
+    // `docker container create|start|run|ls|inspect|logs|stop|kill|rm`,
+    // word for word but for the tool's name, over an image either can run.
+    let registry = Registry::start();
+    harness::images::push_busybox_image(&registry, "busybox:latest");
+    let context = tempfile::tempdir().unwrap();
+    let dockerfile = format!(
+        "FROM {}/busybox:latest\nLABEL tier=web\nCMD [\"sh\", \"-c\", \"echo serving; sleep 30\"]\n",
+        registry.addr
+    );
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    let app = format!("{}/app:1.0", registry.addr);
+    let script = format!(
+        r#"
+        $TOOL image build -q -t {app} . > /dev/null
+        $TOOL image push -q {app} > /dev/null
+        $TOOL image ls --format '{{{{.Repository}}}}:{{{{.Tag}}}}' {app}
+        $TOOL image history -q {app} | wc -l
+        $TOOL image inspect -f '{{{{.Config.Cmd}}}} {{{{.Config.Labels.tier}}}}' {app}
+        $TOOL container create --name web --network none {app} > /dev/null
+        $TOOL container start web
+        $TOOL container ls --format '{{{{.Names}}}} {{{{.State}}}} {{{{.Image}}}}'
+        $TOOL container inspect -f '{{{{.State.Running}}}}' web
+        sleep 1
+        $TOOL container logs web
+        $TOOL container stop -t 1 web
+        $TOOL container ls -a --format '{{{{.Names}}}} {{{{.State}}}}'
+        $TOOL container inspect -f '{{{{.State.ExitCode}}}}' web
+        $TOOL container run --rm --network none {app} echo ran
+        $TOOL container start web > /dev/null
+        $TOOL container kill web
+        $TOOL container wait web
+        $TOOL container rm web
+        $TOOL image rm {app} > /dev/null
+        $TOOL image ls -q {app} | wc -l
+        "#
+    );
+    let both = Both::new();
+    let told = script_through(both.dockerd.command(), &script, context.path());
+    assert!(told.0.contains("serving\n"), "{}", told.0);
+    assert_eq!(script_through(both.wbox.command(), &script, context.path()), told);
+}
