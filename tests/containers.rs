@@ -713,3 +713,54 @@ fn attach_follows_a_running_containers_output_to_its_end() {
     assert_eq!(code(&stopped), 1);
     assert!(stderr(&stopped).contains("You cannot attach to a stopped container"), "{}", stderr(&stopped));
 }
+
+/// The bytes of a `stats` figure such as `1.5MiB`.
+fn bytes_of(figure: &str) -> f64 {
+    let split = figure.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(figure.len());
+    let (number, unit) = figure.split_at(split);
+    let scale = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unit {other} in {figure}"),
+    };
+    number.parse::<f64>().unwrap() * scale
+}
+
+#[test]
+fn stats_of_a_wasm_container_are_its_runners() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "sleeper", "--memory", "64m", &image, "sleep", "30"]));
+    let pid = inspect(&wbox, "sleeper")["State"]["Pid"].as_u64().unwrap();
+    let table = ok(wbox.run(&["stats", "--no-stream"]));
+    assert!(table.starts_with("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT"), "{table}");
+    assert_eq!(table.lines().count(), 2, "{table}");
+    let line = ok(wbox.run(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.PIDs}} {{.MemUsage}} {{.CPUPerc}}",
+        "sleeper",
+    ]));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields[0], "sleeper", "{line}");
+    assert!(fields[1].parse::<u64>().unwrap() >= 1, "{line}");
+    assert_eq!(fields[4], "64MiB", "the guest's limit: {line}");
+    // What the runner holds, as the kernel counts it.
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss_kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let shown = bytes_of(fields[2]);
+    assert!(shown > rss_kib * 1024.0 * 0.5 && shown < rss_kib * 1024.0 * 2.0, "{line} vs {rss_kib} KiB");
+    assert!(fields[5].ends_with('%'), "{line}");
+    ok(wbox.run(&["rm", "-f", "sleeper"]));
+}

@@ -523,6 +523,22 @@ fn exec_runs_a_command_in_a_running_container() {
     assert_eq!(code(&missing), 127, "{}", stderr(&missing));
     assert_eq!(code(&wbox.run(&["exec", "box", "sh", "-c", "exit 5"])), 5);
 
+    // stats: the cgroup's figures.
+    let id = inspect(&wbox, "box")["Id"].as_str().unwrap().to_owned();
+    let line = ok(wbox.run(&["stats", "--no-stream", "--format", "{{.MemUsage}} {{.PIDs}}", "box"]));
+    let used: f64 = cgroup_file(&id, "memory", "memory.usage_in_bytes").trim().parse().unwrap();
+    let shown = line.split_whitespace().next().unwrap();
+    let split = shown.find(|c: char| c.is_ascii_alphabetic()).unwrap();
+    let scale = match &shown[split..] {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1048576.0,
+        other => panic!("{other}"),
+    };
+    let shown: f64 = shown[..split].parse::<f64>().unwrap() * scale;
+    assert!(shown > used * 0.5 && shown < used * 2.0 + 65536.0, "{line} vs the cgroup's {used}");
+    assert!(line.trim_end().ends_with(" 1"), "one process, sleep: {line}");
+
     // top: the host's ps, the container's processes only.
     let top = ok(wbox.run(&["top", "box"]));
     assert!(top.starts_with("UID "), "{top}");

@@ -118,11 +118,20 @@ pub fn human_size(bytes: u64) -> String {
 /// Go's `units.HumanSizeWithPrecision`: `%.{digits}g` of the size in the
 /// largest SI unit under it.
 pub fn human_size_with_precision(bytes: u64, digits: usize) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
+    size_in_units(bytes, 1000.0, &["B", "kB", "MB", "GB", "TB"], digits)
+}
+
+/// Go's `units.BytesSize`, as `stats` shows memory: binary units, to four
+/// digits (1.5MiB).
+pub fn binary_size(bytes: u64) -> String {
+    size_in_units(bytes, 1024.0, &["B", "KiB", "MiB", "GiB", "TiB"], 4)
+}
+
+fn size_in_units(bytes: u64, base: f64, units: &[&str], digits: usize) -> String {
     let mut value = bytes as f64;
     let mut unit = 0;
-    while value >= 1000.0 && unit < units.len() - 1 {
-        value /= 1000.0;
+    while value >= base && unit < units.len() - 1 {
+        value /= base;
         unit += 1;
     }
     if unit == 0 {
@@ -157,5 +166,9 @@ mod tests {
         // Docker's VirtualSize, to four digits.
         assert_eq!(human_size_with_precision(30_325, 4), "30.32kB");
         assert_eq!(human_size(30_325), "30.3kB");
+        // Docker's memory figures.
+        assert_eq!(binary_size(1_572_864), "1.5MiB");
+        assert_eq!(binary_size(2_204_106), "2.102MiB");
+        assert_eq!(binary_size(512), "512B");
     }
 }

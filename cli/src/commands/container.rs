@@ -1,7 +1,7 @@
 //! Container commands: create, start, ps, logs, stop, kill, restart, wait,
 //! rm, container prune, and the hidden `supervise` that `start` runs.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -629,6 +629,105 @@ pub fn commit(root: &Path, args: CommitArgs) -> crate::Result<i32> {
     Ok(0)
 }
 
+/// Show what running containers use: CPU, memory, network, processes
+#[derive(Args)]
+#[command(
+    after_help = "A wasm container's figures are its runner's, which holds the guest's memory and runs \
+    its code.\n\n\
+    Examples:\n  wbox stats\n  wbox stats --no-stream web\n  \
+    wbox stats --no-stream --format '{{.Name}}: {{.CPUPerc}} {{.MemUsage}}'"
+)]
+pub struct StatsArgs {
+    /// Show every container, not only running ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print with a Go template, `json`, or `table` (the default) or `table TEMPLATE`
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Print one reading and end, instead of one every second
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not cut ids
+    #[arg(long)]
+    pub no_trunc: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+pub fn stats(root: &Path, args: StatsArgs) -> crate::Result<i32> {
+    let all = Containers::open(root)?;
+    let shown: Vec<Container> = if args.containers.is_empty() {
+        all.list()?.into_iter().filter(|c| args.all || c.is_running()).rev().collect()
+    } else {
+        args.containers.iter().map(|name| all.lookup(name)).collect::<crate::Result<_>>()?
+    };
+    let default = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+    let headers = serde_json::json!({
+        "BlockIO": "BLOCK I/O", "CPUPerc": "CPU %", "Container": "CONTAINER", "ID": "CONTAINER ID",
+        "MemPerc": "MEM %", "MemUsage": "MEM USAGE / LIMIT", "Name": "NAME", "NetIO": "NET I/O", "PIDs": "PIDS",
+    });
+    let terminal = std::io::stdout().is_terminal() && !args.no_stream;
+    loop {
+        // CPU use is a rate: two readings, half a second apart.
+        let read = || shown.iter().map(|c| c.usage().ok()).collect::<Vec<_>>();
+        let (first, started) = (read(), std::time::Instant::now());
+        std::thread::sleep(Duration::from_millis(500));
+        let (second, elapsed) = (read(), started.elapsed());
+        let rows: Vec<serde_json::Value> = shown
+            .iter()
+            .zip(first.iter().zip(&second))
+            .map(|(c, (before, now))| stats_row(c, *before, *now, elapsed, &args))
+            .collect();
+        if terminal {
+            // Each reading in place of the last, as Docker repaints.
+            print!("\x1b[2J\x1b[H");
+        }
+        output::print_rows(args.format.as_deref(), default, &headers, &rows)?;
+        if args.no_stream {
+            return Ok(0);
+        }
+    }
+}
+
+/// One line of `stats`: what a container used between two readings
+/// (nothing, for one that is not running).
+fn stats_row(
+    c: &Container,
+    before: Option<container::Usage>,
+    now: Option<container::Usage>,
+    elapsed: Duration,
+    args: &StatsArgs,
+) -> serde_json::Value {
+    let cpu = match (before, now) {
+        (Some(before), Some(now)) => {
+            now.cpu_nanos.saturating_sub(before.cpu_nanos) as f64 / elapsed.as_nanos().max(1) as f64 * 100.0
+        }
+        _ => 0.0,
+    };
+    let used = now.unwrap_or(container::Usage {
+        cpu_nanos: 0,
+        memory: 0,
+        memory_limit: 0,
+        pids: 0,
+        network: (0, 0),
+    });
+    let share =
+        if used.memory_limit > 0 { used.memory as f64 / used.memory_limit as f64 * 100.0 } else { 0.0 };
+    let (rx, tx) = used.network;
+    serde_json::json!({
+        "BlockIO": "0B / 0B",
+        "CPUPerc": format!("{cpu:.2}%"),
+        "Container": args.containers.iter().find(|n| c.config.name == **n || c.id().starts_with(n.as_str()))
+            .cloned().unwrap_or_else(|| c.short_id().to_owned()),
+        "ID": if args.no_trunc { c.id() } else { c.short_id() },
+        "MemPerc": format!("{share:.2}%"),
+        "MemUsage": format!("{} / {}", output::binary_size(used.memory), output::binary_size(used.memory_limit)),
+        "Name": c.config.name,
+        "NetIO": format!("{} / {}", output::human_size(rx), output::human_size(tx)),
+        "PIDs": used.pids.to_string(),
+    })
+}
+
 /// `wbox container VERB`: Docker's management command. Each verb is the one
 /// the top level has (`ls` is `ps`, `rm` is `rm`), with Docker's aliases.
 #[derive(Subcommand)]
@@ -659,6 +758,7 @@ pub enum ContainerCommand {
     Rm(RmArgs),
     Run(super::run::RunArgs),
     Start(StartArgs),
+    Stats(StatsArgs),
     Stop(StopArgs),
     Top(TopArgs),
     Wait(WaitArgs),
@@ -692,6 +792,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
         ContainerCommand::Rm(args) => rm(root, args),
         ContainerCommand::Run(args) => super::run::run(root, args),
         ContainerCommand::Start(args) => start(root, args),
+        ContainerCommand::Stats(args) => stats(root, args),
         ContainerCommand::Stop(args) => stop(root, args),
         ContainerCommand::Top(args) => top(root, args),
         ContainerCommand::Wait(args) => wait(root, args),

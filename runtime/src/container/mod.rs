@@ -38,11 +38,13 @@ mod lock;
 pub mod logs;
 mod names;
 mod record;
+mod stats;
 mod supervisor;
 mod volumes;
 
 pub use filter::FILTERS;
 pub use record::{Config, Spec, State, Status};
+pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
 
 use lock::{lock_file, lock_holder, take_run_lock};
@@ -573,14 +575,15 @@ impl Container {
         Ok(())
     }
 
-    /// The host's ids of the container's processes: a native container's,
-    /// as its cgroup lists them; a wasm container is its runner.
+    /// The host's ids of the container's processes, never none: a native
+    /// container's, as its cgroup lists them; a wasm container is its runner.
     pub fn processes(&self) -> Result<Vec<u32>> {
         let Some(runner) = self.runner_pid().filter(|_| self.is_running()) else {
             return Err(Error::usage(format!("Container {} is not running", self.config.id)));
         };
         if crate::native::is_native(&self.dir, &self.config.id) {
-            return Ok(crate::native::processes(&format!("/wbox/{}", self.config.id)).unwrap_or(vec![runner]));
+            let listed = crate::native::processes(&format!("/wbox/{}", self.config.id));
+            return Ok(listed.filter(|pids| !pids.is_empty()).unwrap_or(vec![runner]));
         }
         Ok(vec![runner])
     }

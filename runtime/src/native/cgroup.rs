@@ -69,3 +69,57 @@ pub fn clean_up(container_dir: &Path, id: &str) {
     remove_state(&dir.join("runtime"), id);
     super::rootfs::unmount(&dir.join("rootfs"));
 }
+
+/// What a native container uses, as its cgroup (v2, or v1's controllers)
+/// counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupUsage {
+    pub cpu_nanos: u64,
+    pub memory: u64,
+    /// Its memory limit, if it has one.
+    pub limit: Option<u64>,
+    pub pids: u64,
+}
+
+/// The use of the cgroup of container `id`.
+pub fn usage(id: &str) -> Option<CgroupUsage> {
+    let cgroup = format!("wbox/{id}");
+    // v2: /sys/fs/cgroup/CGROUP/FILE; v1: /sys/fs/cgroup/CONTROLLER/CGROUP/FILE.
+    let read = |files: &[&str]| {
+        files.iter().find_map(|file| {
+            let path = match file.split_once('/') {
+                Some((controller, name)) => format!("/sys/fs/cgroup/{controller}/{cgroup}/{name}"),
+                None => format!("/sys/fs/cgroup/{cgroup}/{file}"),
+            };
+            fs::read_to_string(path).ok()
+        })
+    };
+    // `max` is no number: no limit.
+    let number = |files: &[&str]| read(files).and_then(|text| text.trim().parse::<u64>().ok());
+    let cpu_v2 = read(&["cpu.stat"]).and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("usage_usec ")?.trim().parse::<u64>().ok())
+            .map(|us| us * 1000)
+    });
+    Some(CgroupUsage {
+        cpu_nanos: cpu_v2.or_else(|| number(&["cpuacct/cpuacct.usage"]))?,
+        memory: number(&["memory.current", "memory/memory.usage_in_bytes"])?,
+        limit: number(&["memory.max", "memory/memory.limit_in_bytes"]),
+        pids: number(&["pids.current", "pids/pids.current"]).unwrap_or(0),
+    })
+}
+
+/// Bytes received and sent on the interfaces other than loopback of the
+/// network namespace `pid` is in.
+pub fn network(pid: u32) -> (u64, u64) {
+    let Ok(text) = fs::read_to_string(format!("/proc/{pid}/net/dev")) else { return (0, 0) };
+    text.lines()
+        .skip(2)
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim() != "lo")
+        .map(|(_, counters)| {
+            let fields: Vec<u64> = counters.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+            (fields.first().copied().unwrap_or(0), fields.get(8).copied().unwrap_or(0))
+        })
+        .fold((0, 0), |(rx, tx), (r, t)| (rx + r, tx + t))
+}

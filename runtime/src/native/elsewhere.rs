@@ -56,6 +56,23 @@ pub fn processes(_cgroup: &str) -> Option<Vec<u32>> {
     None
 }
 
+/// As Linux's, which only Linux's native containers have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupUsage {
+    pub cpu_nanos: u64,
+    pub memory: u64,
+    pub limit: Option<u64>,
+    pub pids: u64,
+}
+
+pub fn usage(_id: &str) -> Option<CgroupUsage> {
+    None
+}
+
+pub fn network(_pid: u32) -> (u64, u64) {
+    (0, 0)
+}
+
 pub fn exec(_dir: &Path, _id: &str, _exec: Exec) -> Result<i32> {
     Err(Error::usage("exec runs commands in native (Linux) containers, which run on Linux only"))
 }
