@@ -118,6 +118,9 @@ fn main() -> ExitCode {
         .with_target(false);
     tracing_subscriber::registry().with(output).with(targets).init();
     let root = cli.root.unwrap_or_else(wbox_runtime::root::default_root);
+    // Volumes and grants record paths under it: they must not depend on
+    // where the next command runs.
+    let root = std::path::absolute(&root).unwrap_or(root);
     wbox_runtime::build::reap_abandoned(&root);
     // Docker's codes 125/126/127 belong to `run`; other commands fail with 1.
     let runs_a_program = match &cli.command {

@@ -23,6 +23,13 @@ pub struct DiskUsage {
     pub build_cache: (usize, u64),
 }
 
+impl ImageUsage {
+    /// What its layers no other image holds take.
+    pub fn unique(&self) -> u64 {
+        self.size.saturating_sub(self.shared)
+    }
+}
+
 pub struct ImageUsage {
     pub summary: Summary,
     pub size: u64,
@@ -41,7 +48,9 @@ impl DiskUsage {
         let size_of = |l: &Descriptor| store.content_size(l).unwrap_or(l.size);
         let mut holders: BTreeMap<Digest, (u64, usize)> = BTreeMap::new();
         for summary in &summaries {
-            for layer in &summary.image.manifest.layers {
+            // A layer an image lists twice is still one image's.
+            let mut counted = std::collections::HashSet::new();
+            for layer in summary.image.manifest.layers.iter().filter(|l| counted.insert(&l.digest)) {
                 holders.entry(layer.digest.clone()).or_insert((size_of(layer), 0)).1 += 1;
             }
         }
@@ -91,7 +100,7 @@ impl DiskUsage {
     /// What removing the images no container uses would free: all but the
     /// layers only images in use hold.
     pub fn images_reclaimable(&self) -> u64 {
-        let in_use: u64 = self.images.iter().filter(|i| i.containers > 0).map(|i| i.size - i.shared).sum();
+        let in_use: u64 = self.images.iter().filter(|i| i.containers > 0).map(ImageUsage::unique).sum();
         self.layers_size.saturating_sub(in_use)
     }
 }

@@ -57,7 +57,12 @@ pub fn record(root: &Path, kind: &str, action: &str, id: &str, attributes: &[(&s
     let path = log(root);
     let appended = fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut file| {
         file.write_all(&line)?;
-        if file.metadata()?.len() > KEEP {
+        // Only the log this process wrote to is cut: another may have cut
+        // it already, and its new log is not to be moved over the old.
+        let still_ours = || -> std::io::Result<bool> {
+            Ok(crate::os::fs::identity(&file)? == crate::os::fs::identity(&fs::File::open(&path)?)?)
+        };
+        if file.metadata()?.len() > KEEP && still_ours()? {
             fs::rename(&path, older(root))?;
         }
         Ok(())
@@ -135,11 +140,13 @@ impl Event {
 
 /// The whole lines a reader has; a line still being written is left for
 /// the next read, and one that is not an event is skipped.
-fn lines(reader: &mut impl BufRead) -> Vec<Event> {
+fn lines(reader: &mut BufReader<fs::File>) -> Vec<Event> {
     let mut events = Vec::new();
     let mut line = String::new();
     while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
         if !line.ends_with('\n') {
+            // Read again next time, whole.
+            let _ = reader.seek_relative(-(line.len() as i64));
             break;
         }
         if let Ok(event) = serde_json::from_str(&line) {

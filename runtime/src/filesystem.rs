@@ -194,7 +194,8 @@ fn changed_config(
     manifest: &Digest,
     changes: &[String],
 ) -> Result<serde_json::Value> {
-    let base = ImageRef::parse(&format!("wbox-commit-base/{}", manifest.hex()))?;
+    // A name of its own, so that commits at once do not take each other's.
+    let base = ImageRef::parse(&format!("wbox-commit-base/{}", crate::ids::new_id()?))?;
     store.tag(&base, &store.resolve_digest(manifest)?)?;
     let dockerfile = format!("FROM {base}\n{}\n", changes.join("\n"));
     let options = BuildOptions { dockerfile: DockerfileAt::Text(dockerfile), ..quiet_build(Context::Empty) };

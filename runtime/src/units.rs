@@ -119,12 +119,12 @@ pub fn parse_time(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<chro
     {
         return Ok(time);
     }
-    let ago = sum_of_parts(text).and_then(|d| chrono::Duration::from_std(d).ok()).ok_or_else(|| {
+    let ago = sum_of_parts(text).and_then(|d| chrono::Duration::from_std(d).ok());
+    ago.and_then(|ago| now.checked_sub_signed(ago)).ok_or_else(|| {
         Error::usage(format!(
             "invalid time '{text}': give an RFC 3339 time (2026-12-07T08:00:00Z), Unix seconds, or a duration such as 10m"
         ))
-    })?;
-    Ok(now - ago)
+    })
 }
 
 /// Adds up `<number><unit>` parts; `None` if any part is malformed.
@@ -167,6 +167,7 @@ mod tests {
         assert_eq!(at("10m"), "2026-12-07T07:50:00+00:00");
         assert_eq!(at("1h30m"), "2026-12-07T06:30:00+00:00");
         assert!(parse_time("yesterday", now).is_err());
+        assert!(parse_time("100000000000h", now).is_err(), "before any time there is");
     }
 
     #[test]

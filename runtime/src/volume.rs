@@ -60,9 +60,9 @@ impl Volumes {
             }
             None => crate::ids::new_id()?,
         };
-        // Docker tells of a volume a container asks for, even one that was there.
-        crate::events::record(self.root(), "volume", "create", &name, &[("driver", "local")]);
         if let Ok(existing) = self.get(&name) {
+            // Docker tells of a volume a container asks for, even one that was there.
+            crate::events::record(self.root(), "volume", "create", &name, &[("driver", "local")]);
             return Ok(existing);
         }
         let volume =
@@ -76,7 +76,9 @@ impl Volumes {
         if fs::rename(&staging, self.dir.join(&name)).is_err() {
             let _ = fs::remove_dir_all(&staging);
         }
-        self.get(&name)
+        let made = self.get(&name)?;
+        crate::events::record(self.root(), "volume", "create", &name, &[("driver", "local")]);
+        Ok(made)
     }
 
     /// The volume of this name.
@@ -119,7 +121,7 @@ impl Volumes {
             )));
         }
         // Moved aside first, so that a removal cut short leaves no half volume.
-        let doomed = self.dir.join(format!(".removing-{name}"));
+        let doomed = self.dir.join(format!(".removing-{name}-{}", crate::ids::new_id()?));
         fs::rename(self.dir.join(name), &doomed).map_err(|e| io_error(&doomed, e))?;
         let size = crate::root::disk_usage(&doomed.join("_data"));
         fs::remove_dir_all(&doomed).map_err(|e| io_error(&doomed, e))?;

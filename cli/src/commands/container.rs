@@ -11,6 +11,7 @@ use wbox_runtime::container::{self, Container, Containers, Request, Status, logs
 use wbox_runtime::filters::{self, Filters};
 use wbox_runtime::image::{self, RunTarget};
 use wbox_runtime::store::Store;
+use wbox_runtime::volume::Volumes;
 
 use super::run::{compile_cache, split_command};
 use crate::flags::{ContainerFlags, GrantFlags, PullFlags};
@@ -131,7 +132,9 @@ pub fn ps(root: &Path, args: PsArgs) -> crate::Result<i32> {
     if last >= 0 {
         shown.truncate(last as usize);
     }
-    let rows: Vec<serde_json::Value> = shown.iter().map(|c| container_row(c, &store, &args)).collect();
+    let volumes = Volumes::open(root)?;
+    let rows: Vec<serde_json::Value> =
+        shown.iter().map(|c| container_row(c, &store, &volumes, &args)).collect();
     if args.quiet {
         for row in &rows {
             println!("{}", row["ID"].as_str().unwrap_or_default());
@@ -155,20 +158,25 @@ pub fn ps(root: &Path, args: PsArgs) -> crate::Result<i32> {
 }
 
 /// One line of `ps`, with the fields Docker's templates know.
-fn container_row(c: &Container, store: &Store, args: &PsArgs) -> serde_json::Value {
+fn container_row(c: &Container, store: &Store, volumes: &Volumes, args: &PsArgs) -> serde_json::Value {
     let spec = &c.config.spec;
     let command = format!("{:?}", spec.argv.join(" "));
     let cut = |text: String, width: usize| if args.no_trunc { text } else { truncate(&text, width) };
     let labels: Vec<String> = spec.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let mounts: Vec<String> =
-        spec.grants.dirs.iter().map(|d| cut(d.host.to_string_lossy().into_owned(), 15)).collect();
+    // A volume by its name, a bind by its host path, as Docker lists them.
+    let mounts: Vec<String> = spec
+        .grants
+        .dirs
+        .iter()
+        .map(|d| cut(volumes.named_by(&d.host).unwrap_or_else(|| d.host.to_string_lossy().into_owned()), 15))
+        .collect();
     let networks = match spec.grants.network {
         wbox_runtime::plan::Network::None => "none",
         _ => "host",
     };
     let size = if args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size")) {
         let image = image::Image::load(store, &spec.image_id).map(|i| i.size(store)).unwrap_or(0);
-        format!("0B (virtual {})", output::human_size(image))
+        format!("{} (virtual {})", output::human_size(c.writable_size()), output::human_size(image))
     } else {
         String::new()
     };
@@ -178,7 +186,7 @@ fn container_row(c: &Container, store: &Store, args: &PsArgs) -> serde_json::Val
         "ID": if args.no_trunc { c.id() } else { c.short_id() },
         "Image": spec.image,
         "Labels": labels.join(","),
-        "LocalVolumes": "0",
+        "LocalVolumes": c.volumes(volumes).len().to_string(),
         "Mounts": mounts.join(","),
         "Names": c.config.name,
         "Networks": networks,

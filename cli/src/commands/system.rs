@@ -247,7 +247,7 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
                 created.clone(),
                 human_size(i.size),
                 size(i.shared),
-                size(i.size - i.shared),
+                size(i.unique()),
                 i.containers.to_string(),
             ]);
         }
@@ -256,13 +256,14 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
         ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"];
     print_table(&headers, images);
     println!("\nContainers space usage:\n");
+    let volumes = wbox_runtime::volume::Volumes::open(root)?;
     let containers = usage.containers.iter().map(|(c, bytes)| {
         let command = format!("{:?}", c.config.spec.argv.join(" "));
         vec![
             c.short_id().to_owned(),
             c.config.spec.image.clone(),
             super::container::truncate(&command, 20),
-            c.volumes(&wbox_runtime::volume::Volumes::open(root).expect("opened above")).len().to_string(),
+            c.volumes(&volumes).len().to_string(),
             human_size(*bytes),
             output::since(c.config.created),
             super::container::status(c),

@@ -468,7 +468,8 @@ fn want_int(value: &Val) -> Result<i64, String> {
 
 /// An int argument used as a count; a negative one counts as zero.
 fn want_count(value: &Val) -> Result<usize, String> {
-    want_int(value).map(|n| usize::try_from(n).unwrap_or(0))
+    // A count past a million is no one's padding, and no memory's.
+    want_int(value).map(|n| usize::try_from(n).unwrap_or(0).min(1_000_000))
 }
 
 /// Go's truth: false, 0, "", nil and empty collections are false.

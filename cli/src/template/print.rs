@@ -150,7 +150,8 @@ pub(super) fn sprintf(format: &str, args: &[Val]) -> String {
         let digits = |chars: &mut std::iter::Peekable<std::str::Chars>| {
             let mut n = None;
             while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                n = Some(n.unwrap_or(0) * 10 + d as usize);
+                // Go stops at 1e6 (%!(BADWIDTH)); a width past it is one.
+                n = Some((n.unwrap_or(0) * 10 + d as usize).min(1_000_000));
                 chars.next();
             }
             n

@@ -64,6 +64,7 @@ impl Containers {
         };
         let (before, since) = (created_of(filters.values("before"))?, created_of(filters.values("since"))?);
         let all = all || !filters.values("status").is_empty() || !exited.is_empty();
+        let volumes = crate::volume::Volumes::open(self.root())?;
 
         let mut shown: Vec<Container> = every
             .into_iter()
@@ -84,8 +85,11 @@ impl Containers {
                     && since.iter().all(|s| c.config.created > *s)
                     && filters.any("publish", |p| ports().any(|port| port_matches(p, port)))
                     && filters.any("expose", |p| ports().any(|port| port_matches(p, port)))
+                    // A volume by its name, a bind by its host path, either where it is mounted.
                     && filters.any("volume", |v| {
-                        c.config.spec.grants.dirs.iter().any(|d| d.host.to_string_lossy() == v || d.guest == v)
+                        c.config.spec.grants.dirs.iter().any(|d| {
+                            d.host.to_string_lossy() == v || d.guest == v || volumes.named_by(&d.host).as_deref() == Some(v)
+                        })
                     })
                     // wbox has no Docker networks yet: a network names none.
                     && filters.values("network").is_empty()

@@ -69,7 +69,7 @@ impl Containers {
     }
 
     /// The wbox root: containers are `ROOT/containers`.
-    fn root(&self) -> &Path {
+    pub(super) fn root(&self) -> &Path {
         self.dir.parent().expect("containers are ROOT/containers")
     }
 }

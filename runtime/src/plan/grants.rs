@@ -146,8 +146,9 @@ pub fn mount_spec(spec: &str) -> Result<String> {
     match kind {
         "volume" if source.is_empty() => {}
         "volume" => volume::check_name(source)?,
-        "bind" if !source.is_empty() => {}
-        "bind" => return Err(bad("a bind mount needs a source".into())),
+        // As Docker: a bind's source is a path, never a volume's name.
+        "bind" if Path::new(source).is_absolute() => {}
+        "bind" => return Err(bad("a bind mount needs an absolute source path".into())),
         other => return Err(bad(format!("type {other} is not supported (volume or bind)"))),
     }
     if target.is_empty() {
