@@ -18,6 +18,16 @@ pub fn confirm(warning: &str) -> crate::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// `confirm` for a prune: `force` skips the question; declined, it says
+/// what Docker says then, that nothing was reclaimed.
+pub fn confirm_prune(force: bool, warning: &str) -> crate::Result<bool> {
+    if force || confirm(warning)? {
+        return Ok(true);
+    }
+    println!("Total reclaimed space: 0B");
+    Ok(false)
+}
+
 /// Prints a listing's rows as `--format` asks: Docker's `table` (the
 /// `default` template, or `table TEMPLATE`) with a header row made by
 /// rendering the template over `headers`, `json` (an object a line), or a

@@ -808,9 +808,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
 }
 
 fn prune(root: &Path, force: bool) -> crate::Result<i32> {
-    if !force && !output::confirm("WARNING! This will remove all stopped containers.")? {
-        // Declined, Docker still reports what it freed: nothing.
-        println!("Total reclaimed space: 0B");
+    if !output::confirm_prune(force, "WARNING! This will remove all stopped containers.")? {
         return Ok(0);
     }
     let mut removed = Vec::new();

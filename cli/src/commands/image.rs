@@ -215,9 +215,7 @@ fn prune(root: &Path, all: bool, force: bool) -> crate::Result<i32> {
     } else {
         "WARNING! This will remove all dangling images."
     };
-    if !force && !output::confirm(warning)? {
-        // Declined, Docker still reports what it freed: nothing.
-        println!("Total reclaimed space: 0B");
+    if !output::confirm_prune(force, warning)? {
         return Ok(0);
     }
     let pruned = image::prune(&Store::open(root)?, all, &container::images_in_use(root))?;

@@ -50,9 +50,7 @@ pub enum BuilderCommand {
 pub fn builder(root: &Path, command: BuilderCommand) -> crate::Result<i32> {
     match command {
         BuilderCommand::Prune { force } => {
-            if !force && !confirm("WARNING! This will remove all the build cache.")? {
-                // Declined, Docker still reports what it freed: nothing.
-                println!("Total reclaimed space: 0B");
+            if !output::confirm_prune(force, "WARNING! This will remove all the build cache.")? {
                 return Ok(0);
             }
             let freed = build::prune_cache(root, &Store::open(root)?)?;

@@ -164,8 +164,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             } else {
                 "WARNING! This will remove anonymous local volumes not used by at least one container."
             };
-            if !force && !output::confirm(warning)? {
-                println!("Total reclaimed space: 0B");
+            if !output::confirm_prune(force, warning)? {
                 return Ok(0);
             }
             let users = container::volume_users(root)?;
