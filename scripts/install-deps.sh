@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wbox's examples, tests and benchmarks need
 # (protobuf-compiler: the shim's containerd API client is generated at build;
-# mingw-w64 and Wine: wbox.exe is cross-built and tested under Wine).
+# mingw-w64 and Wine: wbox.exe is cross-built and tested under Wine; procps:
+# `wbox top` runs the host's ps, as Docker does).
 set -euo pipefail
 
-packages=(protobuf-compiler libseccomp-dev slirp4netns busybox-static debootstrap bzip2 xz-utils clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine docker-registry skopeo umoci apache2-utils containerd docker.io zstd python3-venv wrk curl)
+packages=(protobuf-compiler libseccomp-dev slirp4netns busybox-static debootstrap bzip2 xz-utils clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine docker-registry skopeo umoci apache2-utils containerd docker.io zstd python3-venv wrk curl procps)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

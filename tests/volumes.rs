@@ -110,6 +110,11 @@ fn anonymous_volumes_go_with_rm_v_and_prune_and_names_stay_inside_the_root() {
     let out = wbox.run(&["run", "--rm", "--mount", "type=volume,src=../up,dst=/x", &probe, "ls", "/x"]);
     assert_eq!(code(&out), 125, "{}", stderr(&out));
     assert!(!root.join("up").exists() && !root.parent().unwrap().join("up").exists());
+    // A bind's source is a path, never taken for a volume's name.
+    let out = wbox.run(&["run", "--rm", "--mount", "type=bind,source=data,target=/x", &probe, "ls", "/x"]);
+    assert_eq!(code(&out), 125, "{}", stderr(&out));
+    assert!(stderr(&out).contains("absolute source path"), "{}", stderr(&out));
+    assert!(volume_names(&wbox).is_empty(), "no volume was made of it");
 }
 
 #[test]
