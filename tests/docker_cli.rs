@@ -570,3 +570,133 @@ fn the_tutorials_command_lists_run_as_scripts_with_either() {
     assert!(told.contains("serving\n"), "{told}");
     assert_eq!(script_through(both.wbox.command(), &script, context.path()), told);
 }
+
+/// What a host directory holds, as `cp` must make it: each path with its
+/// kind, size, mode and modification time, and a symlink's target.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let name = path.strip_prefix(dir).unwrap().display().to_string();
+            let target = std::fs::read_link(&path).map(|t| t.display().to_string()).unwrap_or_default();
+            let size = if meta.is_file() { meta.size() } else { 0 };
+            let mode = if meta.file_type().is_symlink() { 0 } else { meta.mode() };
+            found.push(format!("{name} {mode:o} {size} {} {target}", meta.mtime()));
+            if meta.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let registry = Registry::start();
+    harness::images::push_busybox_image(&registry, "busybox:latest");
+    let busybox = format!("{}/busybox:latest", registry.addr);
+    let both = Both::new();
+    both.same(&["pull", "-q", &busybox]);
+    let run = ["run", "-d", "--network", "none", "--name", "box", &busybox, "sleep", "600"];
+    let (docker, wbox) = (both.docker(&run), both.wbox.run(&run));
+    assert_eq!((code(&docker), code(&wbox)), (0, 0), "{}{}", stderr(&docker), stderr(&wbox));
+
+    // A host tree of a file, a directory, a symlink, modes and old times.
+    let host = tempfile::tempdir().unwrap();
+    let src = host.path().join("src");
+    std::fs::create_dir_all(src.join("dir/sub")).unwrap();
+    std::fs::write(src.join("a.txt"), "aaa").unwrap();
+    std::fs::write(src.join("dir/b.txt"), "bee").unwrap();
+    std::fs::write(src.join("dir/sub/c"), "sea").unwrap();
+    std::os::unix::fs::symlink("b.txt", src.join("dir/link")).unwrap();
+    std::fs::set_permissions(src.join("a.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::set_permissions(src.join("dir/sub"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    for file in ["a.txt", "dir/b.txt", "dir/sub/c"] {
+        std::fs::File::options().write(true).open(src.join(file)).unwrap().set_modified(old).unwrap();
+    }
+    let src = |path: &str| format!("{}/{path}", src.display());
+
+    // Into the container, by each of Docker's rules; then what it holds.
+    for into in [
+        vec![src("a.txt"), "box:/tmp/".into()],
+        vec![src("a.txt"), "box:/tmp/renamed.txt".into()],
+        vec![src("dir"), "box:/tmp/newdir".into()],
+        vec![src("dir"), "box:/tmp".into()],
+        vec![src("dir/."), "box:/home".into()],
+        vec!["-L".into(), src("dir/link"), "box:/tmp/followed".into()],
+    ] {
+        let args: Vec<&str> = std::iter::once("cp").chain(into.iter().map(String::as_str)).collect();
+        both.same(&args);
+    }
+    for refused in [
+        vec![src("a.txt"), "box:/nowhere/x.txt".into()],
+        vec![src("a.txt"), "box:/nowhere/".into()],
+        vec![src("dir"), "box:/etc/passwd".into()],
+        vec![src("missing"), "box:/tmp".into()],
+        vec!["box:/etc/passwd".into(), "box:/tmp".into()],
+        vec![src("a.txt"), src("b.txt")],
+        vec!["box:/nothing-here".into(), src("x")],
+    ] {
+        let args: Vec<&str> = std::iter::once("cp").chain(refused.iter().map(String::as_str)).collect();
+        both.both_fail(&args, 1);
+    }
+    let listing = "find /tmp /home | sort | xargs stat -c '%n %F %s %a %u:%g %Y' | grep -v ' directory .* [0-9]*$' \
+                   ; find /tmp /home -type d | sort | xargs stat -c '%n %a %u:%g'";
+    both.same(&["exec", "box", "sh", "-c", listing]);
+    // A tar on stdin is unpacked into a directory as it is.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o600);
+    header.set_mtime(1_500_000_000);
+    tar.append_data(&mut header, "from-tar/note", &b"tar\n"[..]).unwrap();
+    let tar = tar.into_inner().unwrap();
+    let mut docker = both.dockerd.command();
+    docker.args(["cp", "-", "box:/tmp"]);
+    let docker = harness::output_with_stdin(docker, &tar);
+    assert_eq!(code(&docker), 0, "{}", stderr(&docker));
+    ok(both.wbox.run_with_stdin(&["cp", "-", "box:/tmp"], &tar));
+    both.same(&["exec", "box", "stat", "-c", "%n %s %a %Y", "/tmp/from-tar/note"]);
+
+    // Out of the container: the same files, modes and times on the host.
+    let out = |tool: &str, path: &str| format!("{}/{tool}/{path}", host.path().display());
+    for tool in ["docker", "wbox"] {
+        std::fs::create_dir_all(out(tool, "")).unwrap();
+        let copies = [
+            vec!["box:/tmp/newdir".to_owned(), out(tool, "")],
+            vec!["box:/etc/passwd".to_owned(), out(tool, "pw")],
+            vec!["box:/tmp/newdir/.".to_owned(), out(tool, "contents")],
+            vec!["box:/tmp/newdir/link".to_owned(), out(tool, "as-link")],
+            vec!["-L".to_owned(), "box:/tmp/newdir/link".to_owned(), out(tool, "followed")],
+        ];
+        for copy in copies {
+            let args: Vec<&str> = std::iter::once("cp").chain(copy.iter().map(String::as_str)).collect();
+            let done = if tool == "docker" { both.docker(&args) } else { both.wbox.run(&args) };
+            assert_eq!(code(&done), 0, "{tool} {args:?}: {}", stderr(&done));
+        }
+    }
+    assert_eq!(tree(&host.path().join("wbox")), tree(&host.path().join("docker")));
+    // `-` as the destination: a tar of the source, its name on top.
+    let entries = |out: Output| -> Vec<String> {
+        tar::Archive::new(out.stdout.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                format!("{} {:o}", e.path().unwrap().display(), e.header().mode().unwrap())
+            })
+            .collect()
+    };
+    let args = ["cp", "box:/tmp/newdir", "-"];
+    assert_eq!(entries(both.wbox.run(&args)), entries(both.docker(&args)));
+    for tool in [both.docker(&["rm", "-f", "box"]), both.wbox.run(&["rm", "-f", "box"])] {
+        assert_eq!(code(&tool), 0, "{}", stderr(&tool));
+    }
+}

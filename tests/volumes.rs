@@ -194,3 +194,73 @@ fn an_images_volume_is_a_new_volume_per_container_filled_from_the_image() {
     ok(wbox.run(&["rm", "-v", "one"]));
     assert_eq!(volume_names(&wbox), ["kept"]);
 }
+
+#[test]
+fn cp_reaches_a_stopped_containers_files_and_mounts_and_nothing_else() {
+    let registry = Registry::start();
+    let probe = probe(&registry);
+    push_busybox_image(&registry, "busybox:latest");
+    let busybox = format!("{}/busybox:latest", registry.addr);
+    let wbox = Wbox::new();
+    let host = tempfile::tempdir().unwrap();
+    let note = host.path().join("note");
+    fs::write(&note, "copied in").unwrap();
+    let note = note.to_str().unwrap();
+
+    // A wasm container: its volumes take a copy, its image's files do not.
+    ok(wbox.run(&["create", "--name", "wa", "-v", "box:/data", &probe, "show", "/data/note"]));
+    ok(wbox.run(&["cp", note, "wa:/data/"]));
+    assert_eq!(ok(wbox.run(&["start", "-a", "wa"])), "copied in");
+    let out = wbox.run(&["cp", note, "wa:/note"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("image files are read-only"), "{}", stderr(&out));
+    ok(wbox.run(&["create", "--name", "ro", "-v", "box:/data:ro", &probe]));
+    let out = wbox.run(&["cp", note, "ro:/data/other"]);
+    assert!(stderr(&out).contains("/data is mounted read-only"), "{}", stderr(&out));
+    assert!(!mountpoint(&wbox, "box").join("other").exists());
+    // Out of it: the image's files and the volume's.
+    let out = host.path().join("out");
+    ok(wbox.run(&["cp", "wa:/app.wasm", out.to_str().unwrap()]));
+    assert_eq!(fs::read(&out).unwrap(), fs::read(guest("probe.wasm")).unwrap());
+    let tar = wbox.run(&["cp", "wa:/data/note", "-"]);
+    assert_eq!(code(&tar), 0, "{}", stderr(&tar));
+    let mut entries = tar::Archive::new(tar.stdout.as_slice());
+    let mut entry = entries.entries().unwrap().next().unwrap().unwrap();
+    assert_eq!(entry.path().unwrap().to_str(), Some("note"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    assert_eq!(text, "copied in");
+
+    // A native container that never ran gets its own layer; the image's
+    // files stay as they were.
+    ok(wbox.run(&["create", "--name", "nat", &busybox, "cat", "/etc/motd-copied"]));
+    ok(wbox.run(&["cp", note, "nat:/etc/motd-copied"]));
+    assert_eq!(ok(wbox.run(&["start", "-a", "nat"])), "copied in");
+    let fresh = ok(wbox.run(&["run", "--rm", &busybox, "sh", "-c", "ls /etc/motd-copied || echo none"]));
+    assert_eq!(fresh, "none\n");
+
+    // A hostile tar: a link out of the container, then a file through it;
+    // an entry that climbs. Nothing lands on the host.
+    let canary = tempfile::tempdir().unwrap();
+    let mut evil = tar::Builder::new(Vec::new());
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    evil.append_link(&mut link, "out", canary.path()).unwrap();
+    let mut file = tar::Header::new_gnu();
+    file.set_size(5);
+    file.set_mode(0o644);
+    evil.append_data(&mut file, "out/planted", &b"owned"[..]).unwrap();
+    let out = wbox.run_with_stdin(&["cp", "-", "nat:/tmp"], &evil.into_inner().unwrap());
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let mut climbing = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(5);
+    header.set_mode(0o644);
+    header.as_old_mut().name[..13].copy_from_slice(b"../../planted");
+    header.set_cksum();
+    climbing.append(&header, &b"owned"[..]).unwrap();
+    let out = wbox.run_with_stdin(&["cp", "-", "nat:/tmp"], &climbing.into_inner().unwrap());
+    assert!(stderr(&out).contains("climbs out"), "{}", stderr(&out));
+    assert_eq!(fs::read_dir(canary.path()).unwrap().count(), 0, "nothing reached the host");
+}

@@ -70,6 +70,10 @@ impl RootDir {
         &self.dir
     }
 
+    pub fn into_dir(self) -> Dir {
+        self.dir
+    }
+
     /// `path` (absolute or relative to the root) as a path relative to the
     /// root with no symlink in it, the last component followed too. What does
     /// not exist yet is kept as written.

@@ -83,21 +83,9 @@ impl Wbox {
 
     /// Runs wbox with `input` on its stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting wbox");
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let output = child.wait_with_output().expect("waiting for wbox");
-        writer.join().unwrap().expect("writing wbox's stdin");
-        output
+        let mut command = self.command();
+        command.args(args);
+        output_with_stdin(command, input)
     }
 
     /// The compiled entries in the compile cache.
@@ -130,6 +118,23 @@ impl Drop for Wbox {
 }
 
 /// A guest built by examples/build.sh, e.g. `guest("hello.wasm")`.
+/// Runs `command` with `input` on its stdin; returns what it printed.
+pub fn output_with_stdin(mut command: Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the command");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("waiting for the command");
+    writer.join().unwrap().expect("writing the command's stdin");
+    output
+}
+
 pub fn guest(name: &str) -> String {
     let path = workspace().join("examples/out").join(name);
     assert!(path.exists(), "{} is missing: run examples/build.sh first", path.display());

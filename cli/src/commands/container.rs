@@ -742,6 +742,7 @@ fn stats_row(
 pub enum ContainerCommand {
     Attach(AttachArgs),
     Commit(CommitArgs),
+    Cp(super::copy::CpArgs),
     Create(CreateArgs),
     Diff(DiffArgs),
     Exec(ExecArgs),
@@ -784,6 +785,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
         ContainerCommand::Create(args) => create(root, args),
         ContainerCommand::Attach(args) => attach(root, args),
         ContainerCommand::Commit(args) => commit(root, args),
+        ContainerCommand::Cp(args) => super::copy::cp(root, args),
         ContainerCommand::Diff(args) => diff(root, args),
         ContainerCommand::Exec(args) => exec(root, args),
         ContainerCommand::Export(args) => export(root, args),

@@ -1,6 +1,7 @@
 pub mod archive;
 pub mod build;
 pub mod container;
+pub mod copy;
 pub mod image;
 pub mod registry;
 pub mod run;

@@ -182,6 +182,46 @@ pub fn set_owner_and_mode(_path: &Path, _mode: u32, _uid: u32, _gid: u32) -> io:
     Ok(())
 }
 
+/// Sets what a copy keeps of a file besides its bytes and mode: its
+/// owner, where given and wbox may (as root), and its modification time;
+/// a symlink's own, never what it points at.
+#[cfg(unix)]
+pub fn set_owner_and_time(
+    dir: &Dir,
+    path: &Path,
+    owner: Option<(u32, u32)>,
+    modified: i64,
+) -> io::Result<()> {
+    use rustix::fs::{AtFlags, Gid, Timespec, Timestamps, Uid};
+    if let Some((uid, gid)) = owner {
+        let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+        match rustix::fs::chownat(dir, path, Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW) {
+            Err(e) if e == rustix::io::Errno::PERM => {}
+            other => other?,
+        }
+    }
+    let time = Timespec { tv_sec: modified, tv_nsec: 0 };
+    let times = Timestamps { last_access: time, last_modification: time };
+    Ok(rustix::fs::utimensat(dir, path, &times, AtFlags::SYMLINK_NOFOLLOW)?)
+}
+
+/// Windows has no Unix owners; a file's time is set, a directory's and a
+/// link's kept as made.
+#[cfg(windows)]
+pub fn set_owner_and_time(
+    dir: &Dir,
+    path: &Path,
+    _owner: Option<(u32, u32)>,
+    modified: i64,
+) -> io::Result<()> {
+    let meta = dir.symlink_metadata(path)?;
+    if meta.is_file() {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(modified.max(0) as u64);
+        dir.open_with(path, cap_std::fs::OpenOptions::new().write(true))?.into_std().set_modified(time)?;
+    }
+    Ok(())
+}
+
 /// An open file's identity, which survives renames (a log rotated under
 /// its reader): its device and inode; on Windows, its volume and file index.
 #[cfg(unix)]

@@ -15,6 +15,8 @@ use crate::store::{Descriptor, Digest, Store, media};
 use crate::wasm::CompileCache;
 use crate::{Error, Result};
 
+pub mod copy;
+
 /// A change `diff` reports, as Docker's letters: `A`dded, `C`hanged, `D`eleted.
 pub type Change = (char, String);
 
@@ -297,12 +299,27 @@ struct Files {
 impl Files {
     /// None for a wasm artifact, which has no files.
     fn of(store: &Store, container: &Container, image: &Image) -> Result<Option<Files>> {
+        Self::open(store, container, image, false)
+    }
+
+    /// `of`, where a native container that never ran gets its own layer
+    /// now: what is written to `merged` must never reach the image's files.
+    fn to_write(store: &Store, container: &Container, image: &Image) -> Result<Option<Files>> {
+        Self::open(store, container, image, matches!(image.kind()?, Kind::Native { .. }))
+    }
+
+    /// Whether `merged` is the container's own view, not the image's files.
+    fn own(&self) -> bool {
+        self.merged != self.image
+    }
+
+    fn open(store: &Store, container: &Container, image: &Image, writing: bool) -> Result<Option<Files>> {
         if matches!(image.kind()?, Kind::WasmArtifact { .. }) {
             return Ok(None);
         }
         let (rootfs, held) = store.use_rootfs(&image.manifest_digest, &image.manifest.layers)?;
         let native = container.native_dir();
-        if !native.join("upper").exists() {
+        if !writing && !native.join("upper").exists() {
             return Ok(Some(Files {
                 image: rootfs.clone(),
                 merged: rootfs,
