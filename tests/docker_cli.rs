@@ -69,6 +69,14 @@ wbox's stderr: {}",
         stdout(&docker)
     }
 
+    /// Runs `args` through both, which must both succeed (their output
+    /// may differ: a new container's id); returns their outputs.
+    fn succeed(&self, args: &[&str]) -> (Output, Output) {
+        let (docker, wbox) = (self.docker(args), self.wbox.run(args));
+        assert_eq!((code(&docker), code(&wbox)), (0, 0), "{args:?}: {}{}", stderr(&docker), stderr(&wbox));
+        (docker, wbox)
+    }
+
     /// Runs `args` through both, which must both fail with `docker_code`
     /// and print the same (nothing, as a rule) on stdout.
     fn both_fail(&self, args: &[&str], docker_code: i32) {
@@ -633,7 +641,8 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
         vec!["-L".into(), src("dir/link"), "box:/tmp/followed".into()],
     ] {
         let args: Vec<&str> = std::iter::once("cp").chain(into.iter().map(String::as_str)).collect();
-        both.same(&args);
+        let (_, wbox) = both.succeed(&args);
+        assert_eq!(stdout(&wbox), "", "as Docker 20.10's, a copy prints nothing");
     }
     for refused in [
         vec![src("a.txt"), "box:/nowhere/x.txt".into()],
@@ -699,4 +708,46 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
     for tool in [both.docker(&["rm", "-f", "box"]), both.wbox.run(&["rm", "-f", "box"])] {
         assert_eq!(code(&tool), 0, "{}", stderr(&tool));
     }
+}
+
+#[test]
+fn prunes_take_label_and_until_filters_as_docker_does() {
+    let registry = Registry::start();
+    let [one, two, other] = images(&registry);
+    let both = Both::new();
+    for image in [&one, &two, &other] {
+        both.same(&["pull", "-q", image]);
+    }
+    let listed = ["images", "--format", "{{.Repository}}:{{.Tag}}"];
+
+    // Images: created before `until`, with or without a label.
+    both.same(&["image", "prune", "-a", "-f", "--filter", "until=2024-01-15T00:00:00Z"]);
+    assert_eq!(both.same(&listed).lines().count(), 2);
+    both.same(&["image", "prune", "-a", "-f", "--filter", "label!=tier"]);
+    assert_eq!(both.same(&listed), format!("{}:2.0\n", two.rsplit_once(':').unwrap().0));
+    both.same(&["image", "prune", "-a", "-f", "--filter", "label=tier=web"]);
+    assert_eq!(both.same(&listed).lines().count(), 1, "no image of that label is left");
+
+    // Containers: by their labels, and made before `until`.
+    for (name, label) in [("first", "keep=yes"), ("second", "keep=no"), ("third", "other=1")] {
+        both.succeed(&["create", "--name", name, "--label", label, &two]);
+    }
+    let names = ["ps", "-a", "--format", "{{.Names}}"];
+    for prune in [&["--filter", "label=keep=no"][..], &["--filter", "label!=keep"]] {
+        let args: Vec<&str> = ["container", "prune", "-f"].iter().chain(prune).copied().collect();
+        let (docker, wbox) = both.succeed(&args);
+        assert_eq!(stdout(&wbox).lines().count(), stdout(&docker).lines().count(), "{}", stdout(&wbox));
+        both.same(&names);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    both.succeed(&["create", "--name", "fourth", &two]);
+    both.succeed(&["container", "prune", "-f", "--filter", &format!("until={between}")]);
+    assert_eq!(both.same(&names), "fourth\n");
+
+    // What each prune does not take.
+    both.both_fail(&["volume", "prune", "-f", "--filter", "until=1h"], 1);
+    both.both_fail(&["container", "prune", "-f", "--filter", "dangling=true"], 1);
+    both.both_fail(&["image", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h"], 1);
 }

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,12 +65,30 @@ impl Filters {
         Ok(answer)
     }
 
-    /// Whether every `label=KEY` or `label=KEY=VALUE` given is in `labels`.
+    /// Whether every `label=KEY` or `label=KEY=VALUE` given is in `labels`,
+    /// and not every `label!=…` given is (Docker's negation, of prunes).
     pub fn labels_match(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.values("label").iter().all(|wanted| match wanted.split_once('=') {
+        let has = |wanted: &String| match wanted.split_once('=') {
             Some((key, value)) => labels.get(key).is_some_and(|v| v == value),
             None => labels.contains_key(wanted.as_str()),
-        })
+        };
+        let refused = self.values("label!");
+        self.values("label").iter().all(has) && (refused.is_empty() || !refused.iter().all(has))
+    }
+
+    /// A prune's `until=TIME`: only what was created before it goes; none
+    /// if not given. Docker refuses two.
+    pub fn until(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        match self.values("until") {
+            [] => Ok(None),
+            [time] => crate::units::parse_time(time, now).map(Some),
+            _ => Err(Error::usage("more than one until filter specified")),
+        }
+    }
+
+    /// Whether something created at `created` is older than `until`.
+    pub fn before_until(until: Option<DateTime<Utc>>, created: DateTime<Utc>) -> bool {
+        until.is_none_or(|until| created < until)
     }
 }
 
@@ -168,7 +188,7 @@ mod tests {
 
     fn filters(args: &[&str]) -> Result<Filters> {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        Filters::parse(&args, &["dangling", "label", "reference"])
+        Filters::parse(&args, &["dangling", "label", "label!", "reference", "until"])
     }
 
     #[test]
@@ -182,6 +202,25 @@ mod tests {
         assert!(f.labels_match(&labels(&[("x", ""), ("y", "1")])));
         assert!(!f.labels_match(&labels(&[("x", "")])));
         assert!(!f.labels_match(&labels(&[("x", ""), ("y", "2")])));
+    }
+
+    #[test]
+    fn label_negations_and_until_are_a_prunes() {
+        let labels =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // Docker leaves out only what has every label the negations name.
+        let f = filters(&["label!=keep", "label!=pin=1"]).unwrap();
+        assert!(f.labels_match(&labels(&[("keep", "")])));
+        assert!(!f.labels_match(&labels(&[("keep", ""), ("pin", "1")])));
+        assert!(f.labels_match(&labels(&[])));
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let until = filters(&["until=1h"]).unwrap().until(now).unwrap();
+        assert_eq!(until, Some(now - chrono::Duration::hours(1)));
+        assert!(Filters::before_until(until, now - chrono::Duration::hours(2)));
+        assert!(!Filters::before_until(until, now));
+        assert!(Filters::before_until(None, now));
+        let two = filters(&["until=1h", "until=2h"]).unwrap().until(now).unwrap_err();
+        assert_eq!(two.to_string(), "more than one until filter specified");
     }
 
     #[test]

@@ -582,15 +582,26 @@ pub struct Pruned {
     pub freed: u64,
 }
 
-/// `image prune`: removes the images without a name (with `all`, every
-/// image) that no container was made of (`in_use`), then the blobs no image
-/// uses any more.
-pub fn prune(store: &Store, all: bool, in_use: &[Digest]) -> Result<Pruned> {
+/// The filters `image prune` takes.
+pub const PRUNE_FILTERS: &[&str] = &["dangling", "label", "label!", "until"];
+
+/// `image prune`: removes the images without a name (with `all` or
+/// `dangling=false`, every image) that no container was made of (`in_use`)
+/// and the filters let through, then the blobs no image uses any more.
+pub fn prune(store: &Store, all: bool, in_use: &[Digest], filters: &Filters) -> Result<Pruned> {
+    let all = all || filters.boolean("dangling")? == Some(false);
+    let until = filters.until(chrono::Utc::now())?;
     let mut images = Vec::new();
     let mut layers = std::collections::BTreeMap::new();
     for summary in summaries(store, &Filters::default())? {
         let manifest = &summary.image.manifest_digest;
-        if in_use.contains(manifest) || !(all || summary.tags.is_empty()) {
+        let labels = summary.image.config.config.labels.clone().unwrap_or_default();
+        let created = summary.image.created().unwrap_or_default();
+        if in_use.contains(manifest)
+            || !(all || summary.tags.is_empty())
+            || !filters.labels_match(&labels)
+            || !Filters::before_until(until, created)
+        {
             continue;
         }
         for layer in &summary.image.manifest.layers {

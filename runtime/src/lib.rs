@@ -42,7 +42,8 @@ pub use error::{Error, Result};
 mod layers {
     const LAYERS: &[&[&str]] = &[
         &["os"],
-        &["error", "filters", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
+        &["error", "reference", "root", "rootdir", "scratch", "units", "users", "ids", "oci"],
+        &["filters"],
         &["events"],
         &["volume"],
         &["plan"],

@@ -755,8 +755,13 @@ pub enum ContainerCommand {
     Ls(PsArgs),
     Port(PortArgs),
     /// Remove every container that is not running
-    #[command(after_help = "Examples:\n  wbox container prune -f")]
+    #[command(
+        after_help = "Examples:\n  wbox container prune -f\n  wbox container prune -f --filter until=1h"
+    )]
     Prune {
+        /// Only containers the filter matches: until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]
+        #[arg(long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
+        filters: Vec<String>,
         /// Do not ask for confirmation
         #[arg(short, long)]
         force: bool,
@@ -797,7 +802,7 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
         ContainerCommand::Ls(args) => ps(root, args),
         ContainerCommand::Port(args) => port(root, args),
         ContainerCommand::Rename(args) => rename(root, args),
-        ContainerCommand::Prune { force } => prune(root, force),
+        ContainerCommand::Prune { filters, force } => prune(root, &filters, force),
         ContainerCommand::Restart(args) => restart(root, args),
         ContainerCommand::Rm(args) => rm(root, args),
         ContainerCommand::Run(args) => super::run::run(root, args),
@@ -809,22 +814,12 @@ pub fn container_command(root: &Path, command: ContainerCommand) -> crate::Resul
     }
 }
 
-fn prune(root: &Path, force: bool) -> crate::Result<i32> {
+fn prune(root: &Path, filters: &[String], force: bool) -> crate::Result<i32> {
+    let filters = Filters::parse(filters, container::PRUNE_FILTERS)?;
     if !output::confirm_prune(force, "WARNING! This will remove all stopped containers.")? {
         return Ok(0);
     }
-    let mut removed = Vec::new();
-    for container in Containers::open(root)?.list()? {
-        if container.is_running() {
-            continue;
-        }
-        let id = container.id().to_owned();
-        match container.remove(false) {
-            Ok(()) => removed.push(id),
-            // Started meanwhile, or removed by another wbox.
-            Err(e) => tracing::debug!("{id} kept: {e}"),
-        }
-    }
+    let removed = Containers::open(root)?.prune(&filters)?;
     if !removed.is_empty() {
         println!("Deleted Containers:\n{}\n", removed.join("\n"));
     }

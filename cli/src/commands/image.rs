@@ -175,11 +175,17 @@ pub enum ImageCommand {
     #[command(name = "ls", visible_aliases = ["list", "images"])]
     Ls(ImagesArgs),
     /// Remove what no image uses; with -a, every image
-    #[command(after_help = "Examples:\n  wbox image prune -f\n  wbox image prune -a -f")]
+    #[command(
+        after_help = "Examples:\n  wbox image prune -f\n  wbox image prune -a -f --filter until=24h\n  \
+        wbox image prune -f --filter label!=keep"
+    )]
     Prune {
         /// Remove all images, not only unused blobs
         #[arg(short, long)]
         all: bool,
+        /// Only images the filter matches: until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]
+        #[arg(long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
+        filters: Vec<String>,
         /// Do not ask for confirmation
         #[arg(short, long)]
         force: bool,
@@ -200,7 +206,7 @@ pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
         ImageCommand::Inspect(args) => inspect(root, args, Some(Kind::Image)),
         ImageCommand::Load(args) => super::archive::load(root, args),
         ImageCommand::Ls(args) => images(root, args),
-        ImageCommand::Prune { all, force } => prune(root, all, force),
+        ImageCommand::Prune { all, filters, force } => prune(root, all, &filters, force),
         ImageCommand::Pull(args) => super::registry::pull(root, args),
         ImageCommand::Push(args) => super::registry::push(root, args),
         ImageCommand::Rm(args) => rmi(root, args),
@@ -209,7 +215,8 @@ pub fn image_command(root: &Path, command: ImageCommand) -> crate::Result<i32> {
     }
 }
 
-fn prune(root: &Path, all: bool, force: bool) -> crate::Result<i32> {
+fn prune(root: &Path, all: bool, filters: &[String], force: bool) -> crate::Result<i32> {
+    let filters = Filters::parse(filters, image::PRUNE_FILTERS)?;
     let warning = if all {
         "WARNING! This will remove all images without at least one container associated to them."
     } else {
@@ -218,7 +225,7 @@ fn prune(root: &Path, all: bool, force: bool) -> crate::Result<i32> {
     if !output::confirm_prune(force, warning)? {
         return Ok(0);
     }
-    let pruned = image::prune(&Store::open(root)?, all, &container::images_in_use(root))?;
+    let pruned = image::prune(&Store::open(root)?, all, &container::images_in_use(root), &filters)?;
     if !pruned.images.is_empty() {
         println!("Deleted Images:");
         for (untagged, id) in &pruned.images {

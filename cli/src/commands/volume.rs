@@ -59,7 +59,7 @@ pub enum VolumeCommand {
         /// Remove named volumes too, not only anonymous ones
         #[arg(short, long)]
         all: bool,
-        /// Only volumes the filter matches: label=KEY[=VALUE]
+        /// Only volumes the filter matches: label=KEY[=VALUE], label!=KEY[=VALUE]
         #[arg(long = "filter", value_name = "FILTER", value_parser = filters::check_shape)]
         filters: Vec<String>,
         /// Do not ask for confirmation
@@ -158,7 +158,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             Ok(0)
         }
         VolumeCommand::Prune { all, filters, force } => {
-            let filters = Filters::parse(&filters, &["label"])?;
+            let filters = Filters::parse(&filters, container::VOLUME_PRUNE_FILTERS)?;
             let warning = if all {
                 "WARNING! This will remove all local volumes not used by at least one container."
             } else {
@@ -167,19 +167,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             if !output::confirm_prune(force, warning)? {
                 return Ok(0);
             }
-            let users = container::volume_users(root)?;
-            let mut removed = Vec::new();
-            let mut freed = 0;
-            for volume in volumes.list()? {
-                if users.contains_key(&volume.name)
-                    || !(all || volume.anonymous)
-                    || !filters.labels_match(&volume.labels)
-                {
-                    continue;
-                }
-                freed += volumes.remove(&volume.name, &[])?;
-                removed.push(volume.name);
-            }
+            let (removed, freed) = container::prune_volumes(root, all, &filters)?;
             if !removed.is_empty() {
                 println!("Deleted Volumes:\n{}\n", removed.join("\n"));
             }

@@ -27,9 +27,35 @@ pub const FILTERS: &[&str] = &[
     "volume",
 ];
 
+/// The filters `container prune` takes.
+pub const PRUNE_FILTERS: &[&str] = &["label", "label!", "until"];
+
 const STATUSES: &[&str] = &["created", "restarting", "running", "removing", "paused", "exited", "dead"];
 
 impl Containers {
+    /// `container prune`: removes every container that is not running and
+    /// that `filters` (labels, `until`) let through; returns their ids.
+    pub fn prune(&self, filters: &Filters) -> Result<Vec<String>> {
+        let until = filters.until(chrono::Utc::now())?;
+        let mut removed = Vec::new();
+        for container in self.list()? {
+            let config = &container.config;
+            if container.is_running()
+                || !filters.labels_match(&config.spec.labels)
+                || !Filters::before_until(until, config.created)
+            {
+                continue;
+            }
+            let id = container.id().to_owned();
+            match container.remove(false) {
+                Ok(()) => removed.push(id),
+                // Started meanwhile, or removed by another wbox.
+                Err(e) => tracing::debug!("{id} kept: {e}"),
+            }
+        }
+        Ok(removed)
+    }
+
     /// The containers `ps` lists, newest first: the running ones, or all
     /// with `all` (or a `status` or `exited` filter, which name ended ones),
     /// that `filters` let through.

@@ -42,10 +42,11 @@ mod stats;
 mod supervisor;
 mod volumes;
 
-pub use filter::FILTERS;
+pub use filter::{FILTERS, PRUNE_FILTERS};
 pub use record::{Config, Spec, State, Status};
 pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
+pub use volumes::{PRUNE_FILTERS as VOLUME_PRUNE_FILTERS, prune_volumes};
 
 use lock::{lock_file, lock_holder, take_run_lock};
 use record::{read_json, remove_files, write_json};

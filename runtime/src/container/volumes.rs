@@ -5,6 +5,7 @@ use std::path::Path;
 
 use cap_std::fs::Dir;
 
+use crate::filters::Filters;
 use crate::image::{Image, Kind};
 use crate::plan::{DirGrant, Grants};
 use crate::rootdir::{self, RootDir};
@@ -13,6 +14,30 @@ use crate::volume::Volumes;
 use crate::{Error, Result};
 
 use super::Containers;
+
+/// The filters `volume prune` takes.
+pub const PRUNE_FILTERS: &[&str] = &["label", "label!"];
+
+/// `volume prune`: removes the anonymous volumes (with `all`, every volume)
+/// that no container uses and `filters` let through; returns their names
+/// and the bytes freed.
+pub fn prune_volumes(root: &Path, all: bool, filters: &Filters) -> Result<(Vec<String>, u64)> {
+    let volumes = Volumes::open(root)?;
+    let users = super::volume_users(root)?;
+    let mut removed = Vec::new();
+    let mut freed = 0;
+    for volume in volumes.list()? {
+        if users.contains_key(&volume.name)
+            || !(all || volume.anonymous)
+            || !filters.labels_match(&volume.labels)
+        {
+            continue;
+        }
+        freed += volumes.remove(&volume.name, &[])?;
+        removed.push(volume.name);
+    }
+    Ok((removed, freed))
+}
 
 impl Containers {
     /// Adds to `grants` the grants of each `--volumes-from` container
