@@ -254,6 +254,10 @@ fn instance_reuse_lets_one_instance_answer_several_requests_in_turn() {
     assert_eq!(get(port, "/count").1, "2\n");
     assert_eq!(get(port, "/crash").0, 500);
     assert_eq!(get(port, "/count").1, "1\n");
+    // `stats`: the one instance kept warm for the next request, and what
+    // it holds.
+    let stats = ok(wbox.run(&["stats", "--no-stream", "--format", "{{.PIDs}} {{.MemUsage}}"]));
+    assert!(stats.starts_with("1 ") && !stats.starts_with("1 0B "), "{stats}");
     let out = wbox.run(&["run", "--instance-reuse", "0", "faults"]);
     assert_eq!(code(&out), 125, "{}", stderr(&out));
 }

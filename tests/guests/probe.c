@@ -9,8 +9,9 @@
 //   probe env        print the environment, one a line
 //   probe cwd        print the working directory
 //   probe ls DIR     print the names in DIR, sorted, one a line
-//   probe alloc MB   allocate and touch 1 MiB at a time up to MB; exit 3 when
-//                    an allocation fails
+//   probe alloc MB [S]  allocate and touch 1 MiB at a time up to MB; exit 3
+//                    when an allocation fails; then sleep S seconds (none
+//                    unless given)
 //   probe spin       loop forever without calling the host
 //   probe sleep S    sleep S seconds in the host
 //   probe tick N     print "tick I" to stdout and "tock I" to stderr, I from 1
@@ -151,6 +152,8 @@ int main(int argc, char **argv) {
             kept[got] = p;
         }
         printf("allocated %ld MiB\n", got);
+        fflush(stdout);
+        if (argc > 3) sleep((unsigned)atoi(argv[3]));
         return 0;
     }
     if (!strcmp(mode, "spin")) {

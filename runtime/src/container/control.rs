@@ -25,8 +25,9 @@ fn control_file(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Opens the channel and answers it on a thread of its own for as long as
-/// the process lives, handing each request to `answer`.
-pub(super) fn serve(dir: &Path, answer: impl Fn(Request) + Send + 'static) -> Result<()> {
+/// the process lives, handing each request to `answer`, whose line is the
+/// reply.
+pub(super) fn serve(dir: &Path, answer: impl Fn(Request) -> String + Send + 'static) -> Result<()> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the control socket: {e}")))?;
     let address = listener.local_addr().map_err(|e| Error::Internal(e.into()))?;
@@ -37,8 +38,7 @@ pub(super) fn serve(dir: &Path, answer: impl Fn(Request) + Send + 'static) -> Re
         for stream in listener.incoming().flatten() {
             match read_request(&stream, &secret) {
                 Some(request) => {
-                    answer(request);
-                    let _ = (&stream).write_all(b"ok\n");
+                    let _ = (&stream).write_all(format!("{}\n", answer(request)).as_bytes());
                 }
                 None => tracing::warn!("a control request without the container's secret was dropped"),
             }
@@ -55,18 +55,17 @@ fn read_request(stream: &TcpStream, secret: &str) -> Option<Request> {
     (given == secret).then(|| Request::decode(request)).flatten()
 }
 
-/// Hands a request to the container's runner; false when no runner answers.
-pub(super) fn send(dir: &Path, request: Request) -> bool {
-    let Ok(text) = std::fs::read_to_string(control_file(dir)) else { return false };
-    let Some((address, secret)) = text.trim_end().split_once(' ') else { return false };
-    let Ok(address) = address.parse() else { return false };
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, PATIENCE) else { return false };
+/// Hands a request to the container's runner; its reply, none when no
+/// runner answers.
+pub(super) fn ask(dir: &Path, request: Request) -> Option<String> {
+    let text = std::fs::read_to_string(control_file(dir)).ok()?;
+    let (address, secret) = text.trim_end().split_once(' ')?;
+    let mut stream = TcpStream::connect_timeout(&address.parse().ok()?, PATIENCE).ok()?;
     let _ = stream.set_read_timeout(Some(PATIENCE));
-    if stream.write_all(format!("{secret} {}\n", request.encode()).as_bytes()).is_err() {
-        return false;
-    }
+    stream.write_all(format!("{secret} {}\n", request.encode()).as_bytes()).ok()?;
     let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).is_ok() && answer == "ok\n"
+    BufReader::new(stream).read_line(&mut answer).ok()?;
+    answer.strip_suffix('\n').map(str::to_owned)
 }
 
 /// Forgets the channel once the runner is done.

@@ -56,7 +56,7 @@ pub use crate::ids::parse_signal;
 /// Seconds `stop` waits for a guest to end before interrupting it.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
 
-/// A stop or kill asked of a running container.
+/// What a running container's runner is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
     /// End within this many seconds: the guest may finish by itself until
@@ -64,6 +64,8 @@ pub enum Request {
     Stop(u64),
     /// The effect of this signal, now.
     Kill(i32),
+    /// What a wasm guest's instances hold (`usage BYTES INSTANCES`).
+    Usage,
 }
 
 impl Request {
@@ -71,11 +73,16 @@ impl Request {
         match self {
             Request::Stop(seconds) => format!("stop {seconds}"),
             Request::Kill(signal) => format!("kill {signal}"),
+            Request::Usage => "usage".to_owned(),
         }
     }
 
     fn decode(text: &str) -> Option<Request> {
-        let (verb, n) = text.trim().split_once(' ')?;
+        let text = text.trim();
+        if text == "usage" {
+            return Some(Request::Usage);
+        }
+        let (verb, n) = text.split_once(' ')?;
         match verb {
             "stop" => n.parse().ok().map(Request::Stop),
             "kill" => n.parse().ok().map(Request::Kill),
@@ -471,7 +478,7 @@ impl Container {
         // A runner opens its channel just after it takes the run lock.
         let start = Instant::now();
         while self.runner_pid().is_some() {
-            if control::send(&self.dir, request) {
+            if control::ask(&self.dir, request).is_some() {
                 return Ok(true);
             }
             if start.elapsed() > Duration::from_secs(2) {
@@ -686,7 +693,7 @@ mod tests {
 
     #[test]
     fn requests_read_back() {
-        for request in [Request::Stop(10), Request::Kill(9)] {
+        for request in [Request::Stop(10), Request::Kill(9), Request::Usage] {
             assert_eq!(Request::decode(&request.encode()), Some(request));
         }
         assert_eq!(Request::decode("halt 3"), None);

@@ -1,7 +1,10 @@
 //! What a running container uses, as `docker stats` reports it: a native
-//! container's figures from its cgroup, a wasm container's from its runner
-//! process, which holds the guest's memory and runs its code.
+//! container's figures from its cgroup; a wasm container's memory as its
+//! guest's linear memories and tables (what `--memory` caps), its PIDs as
+//! the guest's live instances (a service has one per request in flight),
+//! and its CPU time as its runner's, which runs the guest's code.
 
+use crate::plan::GuestUsage;
 use crate::{Error, Result};
 
 use super::Container;
@@ -15,7 +18,7 @@ pub struct Usage {
     pub memory: u64,
     /// The most memory it may use: its limit, else the host's memory.
     pub memory_limit: u64,
-    /// Its processes and threads.
+    /// Its processes and threads; a wasm guest's live instances.
     pub pids: u64,
     /// Bytes received and sent on its own network interfaces (a wasm
     /// guest uses the host's network: it has none of its own).
@@ -38,13 +41,24 @@ impl Container {
                 network: crate::native::network(pids[0]),
             });
         }
-        let used = crate::os::process::usage(pids[0]).ok_or_else(unreadable)?;
+        // The guest's own figures are its runner's to tell; its CPU time
+        // is the runner's, which runs nothing else.
+        let cpu_nanos = crate::os::process::cpu_time(pids[0]).ok_or_else(unreadable)?;
+        let answer = super::control::ask(&self.dir, super::Request::Usage).ok_or_else(unreadable)?;
+        let guest = parse_usage(&answer).ok_or_else(unreadable)?;
         Ok(Usage {
-            cpu_nanos: used.cpu_nanos,
-            memory: used.memory,
+            cpu_nanos,
+            memory: guest.memory,
             memory_limit: self.config.spec.limits.memory.map_or(host_memory, |m| m.min(host_memory)),
-            pids: used.threads,
+            pids: guest.instances,
             network: (0, 0),
         })
     }
+}
+
+/// The runner's `usage BYTES INSTANCES`.
+fn parse_usage(answer: &str) -> Option<GuestUsage> {
+    let mut words = answer.strip_prefix("usage ")?.split(' ');
+    let (memory, instances) = (words.next()?.parse().ok()?, words.next()?.parse().ok()?);
+    Some(GuestUsage { memory, instances })
 }

@@ -187,17 +187,24 @@ fn answer_requests(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
     let ended = Arc::clone(&guest);
     crate::os::process::on_termination(move |signal| ended.signal(signal))
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot handle termination: {e}")))?;
-    control::serve(dir, move |request| match request {
-        Request::Kill(signal) => guest.signal(signal),
-        Request::Stop(grace) => {
-            // The guest has the grace period to end, then is killed, as
-            // Docker kills a process that ignores SIGTERM.
-            guest.ask_to_end();
-            let guest = Arc::clone(&guest);
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_secs(grace));
-                guest.signal(SIGKILL);
-            });
+    control::serve(dir, move |request| {
+        match request {
+            Request::Kill(signal) => guest.signal(signal),
+            Request::Stop(grace) => {
+                // The guest has the grace period to end, then is killed, as
+                // Docker kills a process that ignores SIGTERM.
+                guest.ask_to_end();
+                let guest = Arc::clone(&guest);
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_secs(grace));
+                    guest.signal(SIGKILL);
+                });
+            }
+            Request::Usage => {
+                let used = guest.guest_usage().unwrap_or_default();
+                return format!("usage {} {}", used.memory, used.instances);
+            }
         }
+        "ok".to_owned()
     })
 }

@@ -147,35 +147,22 @@ pub fn on_termination(handler: impl Fn(i32) + Send + Sync + 'static) -> std::io:
     Ok(())
 }
 
-/// What a process uses: CPU time in nanoseconds, resident memory in bytes,
-/// and its threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProcessUsage {
-    pub cpu_nanos: u64,
-    pub memory: u64,
-    pub threads: u64,
-}
-
-/// A process's use, from `/proc`; None where the system has no `/proc`
-/// (`stats` of a wasm container then says it cannot tell).
+/// The CPU time a process used, in nanoseconds, from `/proc`; None where
+/// the system has no `/proc` (`stats` of a wasm container then says it
+/// cannot tell).
 #[cfg(target_os = "linux")]
-pub fn usage(pid: u32) -> Option<ProcessUsage> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+pub fn cpu_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // utime and stime, the 14th and 15th fields, are after the command's `)`.
     let (_, fields) = stat.rsplit_once(')')?;
     let ticks: u64 = fields.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<u64>().ok()).sum();
     // SAFETY: sysconf only reads a system value.
     let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Some(ProcessUsage {
-        cpu_nanos: ticks * 1_000_000_000 / per_second,
-        memory: keyed(&status, "VmRSS:")? * 1024,
-        threads: keyed(&status, "Threads:").unwrap_or(1),
-    })
+    Some(ticks * 1_000_000_000 / per_second)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn usage(_pid: u32) -> Option<ProcessUsage> {
+pub fn cpu_time(_pid: u32) -> Option<u64> {
     None
 }
 

@@ -102,6 +102,14 @@ pub enum NativeRoot {
 /// A run made from a plan: created, then started, then ended. `wasm` and
 /// `native` each implement it; the supervisor and the shim drive either
 /// alike.
+/// What a wasm guest's live instances hold: the bytes of their linear
+/// memories and tables, and how many there are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuestUsage {
+    pub memory: u64,
+    pub instances: u64,
+}
+
 pub trait Task: Send + Sync {
     /// The process that runs it: a native container's first process; for
     /// wasm, this process.
@@ -131,4 +139,9 @@ pub trait Task: Send + Sync {
     /// A wasm guest runs inside this process, with no processes or cgroup
     /// of its own.
     fn is_wasm(&self) -> bool;
+    /// What a wasm guest's instances hold now; none for a native task,
+    /// whose cgroup says.
+    fn guest_usage(&self) -> Option<GuestUsage> {
+        None
+    }
 }

@@ -14,7 +14,7 @@ use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::context::report;
 use super::engine::start_epoch_ticker;
-use super::memory::MemoryCap;
+use super::memory::{Gauge, MemoryCap};
 use super::network::{listen_for_service, map_published_ports, reserve_for_guest};
 use super::program::{Compiled, Program};
 use super::serve::serve;
@@ -72,6 +72,7 @@ pub(crate) struct Ready {
     grants: Grants,
     limits: Limits,
     listeners: Vec<TcpListener>,
+    gauge: Arc<Gauge>,
 }
 
 /// Prepares `program` to run with exactly these grants and limits.
@@ -92,10 +93,15 @@ pub(crate) fn ready(program: Program, mut grants: Grants, limits: Limits) -> Res
         reserve_for_guest(&mut grants.ports)?;
         Vec::new()
     };
-    Ok(Ready { program, grants, limits, listeners })
+    Ok(Ready { program, grants, limits, listeners, gauge: Arc::default() })
 }
 
 impl Ready {
+    /// Where what its instances hold is counted.
+    pub fn gauge(&self) -> Arc<Gauge> {
+        Arc::clone(&self.gauge)
+    }
+
     /// The published ports, with the host ports chosen for those given as 0.
     pub fn published(&self) -> &[PublishedPort] {
         &self.grants.ports
@@ -106,9 +112,10 @@ impl Ready {
     pub async fn run(self, stop: StopSignal) -> Result<Exit> {
         match &self.program.compiled {
             Compiled::Component(component) if self.program.is_http_service() => {
-                serve(&self.program.name, component, self.grants, self.limits, self.listeners, stop).await
+                let name = &self.program.name;
+                serve(name, component, self.grants, self.limits, self.listeners, self.gauge, stop).await
             }
-            _ => run_command(&self.program, &self.grants, &self.limits, stop).await,
+            _ => run_command(&self.program, &self.grants, &self.limits, &self.gauge, stop).await,
         }
     }
 
@@ -129,12 +136,18 @@ impl Ready {
     }
 }
 
-async fn run_command(program: &Program, grants: &Grants, limits: &Limits, stop: StopSignal) -> Result<Exit> {
+async fn run_command(
+    program: &Program,
+    grants: &Grants,
+    limits: &Limits,
+    gauge: &Arc<Gauge>,
+    stop: StopSignal,
+) -> Result<Exit> {
     let mut builder = grants.wasi_builder()?;
     let run = async {
         match &program.compiled {
             Compiled::Module(module) => {
-                let state = P1State { wasi: builder.build_p1(), cap: MemoryCap::new(limits.memory) };
+                let state = P1State { wasi: builder.build_p1(), cap: MemoryCap::new(limits.memory, gauge) };
                 let mut store = new_store(program.engine(), state, |s| &mut s.cap);
                 let mut linker = wasmtime::Linker::new(program.engine());
                 wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut P1State| &mut s.wasi)
@@ -155,7 +168,7 @@ async fn run_command(program: &Program, grants: &Grants, limits: &Limits, stop: 
                 let state = P2State {
                     ctx: builder.build(),
                     table: ResourceTable::new(),
-                    cap: MemoryCap::new(limits.memory),
+                    cap: MemoryCap::new(limits.memory, gauge),
                 };
                 let mut store = new_store(program.engine(), state, |s| &mut s.cap);
                 let mut linker = wasmtime::component::Linker::new(program.engine());

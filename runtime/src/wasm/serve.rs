@@ -27,7 +27,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, 
 
 use super::context::report;
 use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
-use super::memory::MemoryCap;
+use super::memory::{Gauge, MemoryCap};
 use super::run::{StopSignal, exit_of, internal, new_store};
 use crate::plan::{Exit, Grants, Limits, Network};
 use crate::{Error, Result};
@@ -36,6 +36,7 @@ struct Service {
     pre: ProxyPre<RequestState>,
     grants: Grants,
     limits: Limits,
+    gauge: Arc<Gauge>,
     /// A permit per instance a request may use from the engine's pool (the
     /// rest is kept for idle instances): a request beyond them waits for
     /// one to end rather than fail.
@@ -64,6 +65,7 @@ pub(crate) async fn serve(
     grants: Grants,
     limits: Limits,
     listeners: Vec<TcpListener>,
+    gauge: Arc<Gauge>,
     stop: StopSignal,
 ) -> Result<Exit> {
     let mut linker = Linker::new(component.engine());
@@ -78,7 +80,7 @@ pub(crate) async fn serve(
     }
     let slots = Arc::new(tokio::sync::Semaphore::new(SERVICE_INSTANCES as usize - MAX_IDLE));
     let idle = Arc::new(Mutex::new(Vec::new()));
-    let service = Arc::new(Service { pre, grants, limits, slots, idle });
+    let service = Arc::new(Service { pre, grants, limits, gauge, slots, idle });
     let graceful = Arc::new(GracefulShutdown::new());
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
     let mut accepting = tokio::task::JoinSet::new();
@@ -233,7 +235,7 @@ impl Service {
             wasi: builder.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            cap: MemoryCap::new(self.limits.memory),
+            cap: MemoryCap::new(self.limits.memory, &self.gauge),
             hooks: Outbound { network: self.grants.network.clone() },
         };
         Ok(new_store(self.pre.engine(), state, |s| &mut s.cap))

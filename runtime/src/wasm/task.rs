@@ -6,9 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use super::CompileCache;
 use super::context::report;
+use super::memory::Gauge;
 use super::program::Program;
 use super::run::{Ready, StopHandle, StopSignal, ready, stoppable};
-use crate::plan::{Exit, ExitCell, ModuleSource, PublishedPort, RunPlan, StdioFiles, Task, Workload};
+use crate::plan::{
+    Exit, ExitCell, GuestUsage, ModuleSource, PublishedPort, RunPlan, StdioFiles, Task, Workload,
+};
 use crate::{Error, Result};
 
 pub struct WasmTask {
@@ -18,6 +21,7 @@ pub struct WasmTask {
     /// Until it is started.
     pending: Mutex<Option<(Ready, StopSignal)>>,
     ended: Arc<ExitCell>,
+    gauge: Arc<Gauge>,
     /// Where a trap or a deadline is reported: the guest's stderr.
     stdio: Option<StdioFiles>,
     _hold: Option<std::fs::File>,
@@ -41,6 +45,7 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
         name,
         published: ready.published().to_vec(),
         stop,
+        gauge: ready.gauge(),
         pending: Mutex::new(Some((ready, signal))),
         ended: Arc::default(),
         stdio,
@@ -124,5 +129,9 @@ impl Task for WasmTask {
 
     fn is_wasm(&self) -> bool {
         true
+    }
+
+    fn guest_usage(&self) -> Option<GuestUsage> {
+        Some(self.gauge.read())
     }
 }
