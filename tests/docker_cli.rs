@@ -751,3 +751,44 @@ fn prunes_take_label_and_until_filters_as_docker_does() {
     both.both_fail(&["container", "prune", "-f", "--filter", "dangling=true"], 1);
     both.both_fail(&["image", "prune", "-f", "--filter", "until=1h", "--filter", "until=2h"], 1);
 }
+
+#[test]
+fn import_makes_one_step_with_its_message_as_docker_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o755);
+    header.set_mtime(1_600_000_000);
+    tar.append_data(&mut header, "bin/tool", &b"#!x\nok"[..]).unwrap();
+    let tar_path = dir.path().join("files.tar");
+    std::fs::write(&tar_path, tar.into_inner().unwrap()).unwrap();
+    let tar_arg = tar_path.to_str().unwrap();
+    let both = Both::new();
+    let platform = format!("linux/{}", wbox_runtime::os::platform::arch());
+    // From a file, a URL and stdin; with a message and changes, and without.
+    let served = harness::file_server(std::fs::read(&tar_path).unwrap());
+    let url = format!("http://127.0.0.1:{served}/files.tar");
+    for (source, name, extra) in [
+        (tar_arg, "imp:1", &["-m", "first import", "-c", "ENV A=1", "-c", "CMD [\"/bin/tool\"]"][..]),
+        (tar_arg, "imp:2", &[][..]),
+        (url.as_str(), "imp:3", &["--message", "from the web"][..]),
+    ] {
+        let mut args = vec!["import", "--platform", &platform];
+        args.extend(extra);
+        args.extend([source, name]);
+        both.succeed(&args);
+        let history = ["history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Comment}}|{{.Size}}", name];
+        both.same(&history);
+        let config = "{{.Comment}}|{{.Author}}|{{json .Config.Env}}|{{json .Config.Cmd}}|{{.Os}}|{{len .RootFS.Layers}}|{{.Size}}";
+        both.same(&["inspect", "-f", config, name]);
+    }
+    let mut docker = both.dockerd.command();
+    docker.args(["import", "--platform", &platform, "-", "imp:4"]);
+    let docker = harness::output_with_stdin(docker, &std::fs::read(&tar_path).unwrap());
+    assert_eq!(code(&docker), 0, "{}", stderr(&docker));
+    let args = ["import", "--platform", &platform, "-", "imp:4"];
+    ok(both.wbox.run_with_stdin(&args, &std::fs::read(&tar_path).unwrap()));
+    both.same(&["history", "--format", "{{.CreatedBy}}|{{.Comment}}", "imp:4"]);
+    both.both_fail(&["import", "http://127.0.0.1:1/nothing.tar"], 1);
+}

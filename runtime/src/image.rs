@@ -282,15 +282,24 @@ impl Image {
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
+        let text =
+            |key: &str| self.raw_config.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let size = self.size(store);
         serde_json::json!({
             "Id": self.id(),
             "RepoTags": tags.iter().filter(|t| t.tag().is_some()).map(|t| format!("{}:{}", t.familiar_repository(), t.tag().unwrap_or_default())).collect::<Vec<_>>(),
             "RepoDigests": repo_digests,
+            // wbox keeps no parent chain: Docker's for an image pulled.
+            "Parent": "",
+            "Comment": text("comment"),
             "Created": self.config.created,
+            "DockerVersion": text("docker_version"),
+            "Author": text("author"),
+            "Config": docker_config(self.raw_config.get("config")),
             "Architecture": self.config.architecture,
             "Os": self.config.os,
-            "Config": self.raw_config.get("config").cloned().unwrap_or(serde_json::Value::Null),
-            "Size": self.size(store),
+            "Size": size,
+            "VirtualSize": size,
             "RootFS": {
                 "Type": "layers",
                 // Docker lists the uncompressed layers' digests; an artifact
@@ -305,6 +314,22 @@ impl Image {
             },
         })
     }
+}
+
+/// An image's config as Docker's API shows it: every field of Docker's,
+/// those the image leaves out empty or null.
+fn docker_config(config: Option<&serde_json::Value>) -> serde_json::Value {
+    let mut shown = serde_json::json!({
+        "Hostname": "", "Domainname": "", "User": "",
+        "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
+        "Tty": false, "OpenStdin": false, "StdinOnce": false,
+        "Env": null, "Cmd": null, "Image": "", "Volumes": null, "WorkingDir": "",
+        "Entrypoint": null, "OnBuild": null, "Labels": null,
+    });
+    if let (Some(given), Some(shown)) = (config.and_then(|c| c.as_object()), shown.as_object_mut()) {
+        shown.extend(given.clone());
+    }
+    shown
 }
 
 /// One step of `Image::history`.

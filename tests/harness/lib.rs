@@ -181,6 +181,16 @@ pub fn get(port: u16, path: &str) -> (u16, String) {
 
 /// A server on a free loopback port that answers every request with `body`.
 pub fn text_server(body: &'static str) -> u16 {
+    serve_bytes(body.as_bytes().to_vec(), "text/plain")
+}
+
+/// A server on a free loopback port that answers every request with the
+/// bytes of a file.
+pub fn file_server(bytes: Vec<u8>) -> u16 {
+    serve_bytes(bytes, "application/octet-stream")
+}
+
+fn serve_bytes(body: Vec<u8>, content_type: &'static str) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -193,9 +203,10 @@ pub fn text_server(body: &'static str) -> u16 {
             }
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                 body.len()
-            );
+            )
+            .and_then(|()| stream.write_all(&body));
         }
     });
     port

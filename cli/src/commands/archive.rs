@@ -5,6 +5,7 @@ use std::path::Path;
 use clap::Args;
 use std::io::IsTerminal;
 
+use wbox_runtime::filesystem::Import;
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
 use wbox_runtime::{archive, image};
@@ -86,22 +87,26 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> crate::Result<()> {
 
 /// Make an image of the files of a tar archive (one `wbox export` wrote, or any)
 #[derive(Args)]
-#[command(override_usage = "wbox import [OPTIONS] FILE|- [REPOSITORY[:TAG]]")]
+#[command(override_usage = "wbox import [OPTIONS] FILE|URL|- [REPOSITORY[:TAG]]")]
 #[command(after_help = "The image is for wasi/wasm unless --platform says otherwise.\n\n\
     Examples:\n  wbox export web | wbox import - web:snapshot\n  \
-    wbox import -c 'ENTRYPOINT [\"/app.wasm\"]' rootfs.tar tool:1.0\n  \
+    wbox import -c 'ENTRYPOINT [\"/app.wasm\"]' -m 'first cut' rootfs.tar tool:1.0\n  \
+    wbox import https://example.com/rootfs.tar.gz tool:2.0\n  \
     wbox import --platform linux/amd64 -c 'CMD [\"sh\"]' debian-rootfs.tar mydebian")]
 pub struct ImportArgs {
     /// A Dockerfile instruction for the image's config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD,
     /// STOPSIGNAL, USER, VOLUME or WORKDIR (repeatable)
     #[arg(short, long = "change", value_name = "INSTRUCTION")]
     pub changes: Vec<String>,
+    /// Set the comment of the image's one step
+    #[arg(short, long)]
+    pub message: Option<String>,
     /// The platform the image is for, OS/ARCH (default wasi/wasm)
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
-    /// The archive, or - for stdin
-    #[arg(value_name = "FILE|-")]
-    pub file: std::path::PathBuf,
+    /// The archive: a file, an http(s) URL, or - for stdin
+    #[arg(value_name = "FILE|URL|-")]
+    pub file: String,
     /// The name to give the image
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub name: Option<String>,
@@ -110,16 +115,29 @@ pub struct ImportArgs {
 pub fn import(root: &Path, args: ImportArgs) -> crate::Result<i32> {
     use std::io::Read;
     let tag = args.name.as_deref().map(ImageRef::parse).transpose()?;
-    let mut tar = Vec::new();
-    let read = if args.file.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut tar).map(|_| ())
+    let tar = if wbox_runtime::build::is_url(&args.file) {
+        wbox_runtime::build::fetch(&args.file, "import")?
     } else {
-        std::fs::File::open(&args.file).and_then(|mut f| f.read_to_end(&mut tar)).map(|_| ())
+        let mut tar = Vec::new();
+        let read = if args.file == "-" {
+            std::io::stdin().lock().read_to_end(&mut tar).map(|_| ())
+        } else {
+            std::fs::File::open(&args.file).and_then(|mut f| f.read_to_end(&mut tar)).map(|_| ())
+        };
+        read.map_err(|e| wbox_runtime::Error::usage(format!("cannot read {}: {e}", args.file)))?;
+        tar
     };
-    read.map_err(|e| wbox_runtime::Error::usage(format!("cannot read {}: {e}", args.file.display())))?;
     let store = Store::open(root)?;
-    let built =
-        wbox_runtime::filesystem::import(root, &store, tar, &args.changes, args.platform.as_deref(), tag)?;
+    // As Docker's client, which sends a file as it sends stdin.
+    let source = if wbox_runtime::build::is_url(&args.file) { args.file.as_str() } else { "-" };
+    let import = Import {
+        changes: &args.changes,
+        message: args.message.as_deref(),
+        source,
+        platform: args.platform.as_deref(),
+        tag,
+    };
+    let built = wbox_runtime::filesystem::import(root, &store, tar, import)?;
     println!("{}", built.id);
     Ok(0)
 }

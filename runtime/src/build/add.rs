@@ -27,15 +27,7 @@ pub fn download(url: &str, checksum: Option<&str>) -> Result<Vec<u8>> {
                 .ok_or_else(|| Error::usage(format!("--checksum={c}: give sha256:<64 hex digits>")))
         })
         .transpose()?;
-    let failed = |e: &dyn std::fmt::Display| Error::usage(format!("ADD {url}: {e}"));
-    let bytes = crate::registry::block_on(async {
-        let response = reqwest::get(url).await.map_err(|e| failed(&e))?;
-        let response = response.error_for_status().map_err(|e| failed(&e))?;
-        if response.content_length().is_some_and(|n| n > MAX_DOWNLOAD) {
-            return Err(failed(&"larger than the 4 GiB an ADD may download"));
-        }
-        response.bytes().await.map_err(|e| failed(&e))
-    })?;
+    let bytes = fetch(url, "ADD")?;
     if let Some(expected) = expected {
         let got = hex::encode(Sha256::digest(&bytes));
         if got != expected {
@@ -44,6 +36,20 @@ pub fn download(url: &str, checksum: Option<&str>) -> Result<Vec<u8>> {
             )));
         }
     }
+    Ok(bytes)
+}
+
+/// The bytes at `url`, for `doing` (what errors say: `ADD`, `import`).
+pub fn fetch(url: &str, doing: &str) -> Result<Vec<u8>> {
+    let failed = |e: &dyn std::fmt::Display| Error::usage(format!("{doing} {url}: {e}"));
+    let bytes = crate::registry::block_on(async {
+        let response = reqwest::get(url).await.map_err(|e| failed(&e))?;
+        let response = response.error_for_status().map_err(|e| failed(&e))?;
+        if response.content_length().is_some_and(|n| n > MAX_DOWNLOAD) {
+            return Err(failed(&"larger than the 4 GiB wbox downloads"));
+        }
+        response.bytes().await.map_err(|e| failed(&e))
+    })?;
     Ok(bytes.to_vec())
 }
 

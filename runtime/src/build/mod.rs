@@ -37,6 +37,7 @@ pub(crate) mod layer;
 mod mounts;
 mod run_step;
 
+pub use add::{fetch, is_url};
 use cache::LayerCache;
 pub use cache::{prune as prune_cache, usage as cache_usage};
 use dockerfile::{Command, Op};

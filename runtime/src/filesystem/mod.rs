@@ -60,19 +60,29 @@ pub fn export(store: &Store, container: &Container) -> Result<Vec<u8>> {
     layer.tar(chrono::Utc::now().timestamp().max(0) as u64).map_err(|e| read_error(&files.merged, e))
 }
 
-/// `import`: an image of one layer, the files of `tar`, with `changes`
-/// (Dockerfile instructions: `CMD`, `ENV`, …) for its config; for
-/// `platform` (`wasi/wasm` unless told), named `tag` or left without a name.
-pub fn import(
-    root: &Path,
-    store: &Store,
-    tar: Vec<u8>,
-    changes: &[String],
-    platform: Option<&str>,
-    tag: Option<ImageRef>,
-) -> Result<build::Built> {
-    check_changes(changes)?;
-    // A build of it: the files ADDed as the one layer, then the changes.
+/// What `import` makes of a tar besides its files.
+pub struct Import<'a> {
+    /// Dockerfile instructions (`CMD`, `ENV`, …) for its config.
+    pub changes: &'a [String],
+    /// The comment of its one step; Docker's default names the source.
+    pub message: Option<&'a str>,
+    /// Where the tar came from: `-`, or the URL.
+    pub source: &'a str,
+    /// `OS/ARCH`, `wasi/wasm` unless told.
+    pub platform: Option<&'a str>,
+    /// Its name; none leaves it without one.
+    pub tag: Option<ImageRef>,
+}
+
+/// `import`: an image of one layer, the files of `tar`, and one step in
+/// its history, as Docker's.
+pub fn import(root: &Path, store: &Store, tar: Vec<u8>, import: Import) -> Result<build::Built> {
+    check_changes(import.changes)?;
+    let platform = import.platform.unwrap_or("wasi/wasm");
+    let Some((os, architecture)) = platform.split_once('/') else {
+        return Err(Error::usage(format!("--platform {platform}: write OS/ARCH, e.g. linux/amd64")));
+    };
+    // The files, as a build ADDs them (the tar checked as ADD checks one).
     let mut context = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(tar.len() as u64);
@@ -81,25 +91,40 @@ pub fn import(
         .append_data(&mut header, "imported.tar", tar.as_slice())
         .map_err(|e| Error::Internal(e.into()))?;
     let context = context.into_inner().map_err(|e| Error::Internal(e.into()))?;
-    let dockerfile = format!("FROM scratch\nADD imported.tar /\n{}\n", changes.join("\n"));
+    let dockerfile = "FROM scratch\nADD imported.tar /\n".to_owned();
     let options =
         BuildOptions { dockerfile: DockerfileAt::Text(dockerfile), ..quiet_build(Context::Archive(context)) };
     let built = build::build(root, store, &CompileCache::in_root(root), &options, &mut |_| {})?;
-    // A build from scratch makes wasi/wasm; the files are the same for any
-    // other platform, only the config says otherwise.
-    let manifest = match platform.filter(|p| *p != "wasi/wasm") {
-        None => store.resolve_digest(&built.manifest)?,
-        Some(platform) => {
-            let retargeted = for_platform(store, &built.manifest, platform)?;
-            store.forget_untagged(&built.manifest)?;
-            retargeted
-        }
-    };
-    name(store, &manifest, tag.as_ref())?;
-    let image = Image::load(store, &manifest.digest)?;
-    let named = tag.map_or_else(|| image.id().to_string(), |t| t.familiar());
+    let layered = Image::load(store, &built.manifest)?;
+    // Its config is what the changes make, from none at all.
+    let mut config = layered.raw_config.clone();
+    let now = chrono::Utc::now().to_rfc3339();
+    let comment = import.message.map_or_else(|| format!("Imported from {}", import.source), str::to_owned);
+    config["config"] = serde_json::json!({});
+    config["history"] = serde_json::json!([{"created": now, "comment": comment}]);
+    config["created"] = now.into();
+    config["comment"] = comment.into();
+    config["os"] = os.into();
+    config["architecture"] = architecture.into();
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&store.read_blob(&built.manifest)?).map_err(|e| Error::Internal(e.into()))?;
+    let config_type = &layered.manifest.config.media_type;
+    // Each image kept in the index before the one it replaces leaves it.
+    let mut imported = write(store, &config, &mut manifest, config_type)?;
+    store.keep_untagged(&imported)?;
+    store.forget_untagged(&built.manifest)?;
+    if !import.changes.is_empty() {
+        let blank = imported.digest;
+        config["config"] = changed_config(root, store, &blank, import.changes)?;
+        imported = write(store, &config, &mut manifest, config_type)?;
+        store.keep_untagged(&imported)?;
+        store.forget_untagged(&blank)?;
+    }
+    name(store, &imported, import.tag.as_ref())?;
+    let image = Image::load(store, &imported.digest)?;
+    let named = import.tag.map_or_else(|| image.id().to_string(), |t| t.familiar());
     crate::image::record(store, "import", image.id(), &named);
-    Ok(build::Built { id: image.id().clone(), manifest: manifest.digest })
+    Ok(build::Built { id: image.id().clone(), manifest: imported.digest })
 }
 
 /// `commit`: a new image of the container's image with the container's
@@ -245,20 +270,6 @@ fn name(store: &Store, manifest: &Descriptor, tag: Option<&ImageRef>) -> Result<
         Some(tag) => store.tag(tag, manifest),
         None => store.keep_untagged(manifest),
     }
-}
-
-/// The image of `manifest` with a config for `platform` (`OS/ARCH`).
-fn for_platform(store: &Store, manifest: &Digest, platform: &str) -> Result<Descriptor> {
-    let Some((os, architecture)) = platform.split_once('/') else {
-        return Err(Error::usage(format!("--platform {platform}: write OS/ARCH, e.g. linux/amd64")));
-    };
-    let image = Image::load(store, manifest)?;
-    let mut config = image.raw_config.clone();
-    config["os"] = os.into();
-    config["architecture"] = architecture.into();
-    let mut manifest_json: serde_json::Value =
-        serde_json::from_slice(&store.read_blob(manifest)?).map_err(|e| Error::Internal(e.into()))?;
-    write(store, &config, &mut manifest_json, &image.manifest.config.media_type)
 }
 
 /// Writes an image's config, then its manifest pointing at it.
