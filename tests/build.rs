@@ -495,3 +495,31 @@ fn a_run_step_has_no_network_unless_the_build_is_given_one() {
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains(&format!("connect 127.0.0.1:{port}: connected")), "{}", stdout(&out));
 }
+
+#[test]
+fn system_df_lists_the_build_cache_step_by_step() {
+    let wbox = Wbox::new();
+    let ctx = context(DOCKERFILE);
+    ok(build(&wbox, "cached:1", ctx.path()));
+    ok(build(&wbox, "cached:1", ctx.path()));
+    let format = "{{.Type}} {{.TotalCount}} {{.Reclaimable}}";
+    let summary = ok(wbox.run(&["system", "df", "--format", format]));
+    let line = summary.lines().find(|l| l.starts_with("Build Cache")).unwrap().to_owned();
+    // The two COPY steps, each built once and reused once; their layers are
+    // the image's too, so removing the cache would free nothing.
+    assert_eq!(line, "Build Cache 2 0B", "{summary}");
+    let verbose = ok(wbox.run(&["system", "df", "-v"]));
+    let table = verbose.split("Build cache usage: ").nth(1).unwrap();
+    let rows: Vec<Vec<&str>> = table.lines().skip(2).map(|l| l.split_whitespace().collect()).collect();
+    assert!(table.lines().nth(2).unwrap().starts_with("CACHE ID "), "{verbose}");
+    assert_eq!(rows.len(), 3, "{verbose}");
+    for row in &rows[1..] {
+        assert_eq!((row[0].len(), row[1]), (12, "regular"), "{verbose}");
+        assert_eq!(&row[row.len() - 2..], ["2", "true"], "{verbose}");
+    }
+    // Removing the image collects its layers: the steps that made them are
+    // then no cache at all.
+    ok(wbox.run(&["rmi", "cached:1"]));
+    let summary = ok(wbox.run(&["system", "df", "--format", format]));
+    assert!(summary.contains("Build Cache 0 0B"), "{summary}");
+}

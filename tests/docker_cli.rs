@@ -119,6 +119,7 @@ fn images_lists_filters_and_formats_as_docker() {
     }
 
     both.same(&["system", "df"]);
+    both.same(&["system", "df", "-v"]);
     let table = both.same(&["images"]);
     assert!(table.starts_with("REPOSITORY "), "{table}");
     assert_eq!(table.lines().count(), 4, "{table}");
@@ -311,6 +312,7 @@ fn volumes_list_inspect_and_refuse_as_docker() {
     assert_eq!(code(&both.wbox.run(&create)), 0, "{}", stderr(&both.wbox.run(&["ps", "-a"])));
     both.same(&["volume", "ls", "-f", "dangling=true"]);
     both.same(&["system", "df"]);
+    both.same(&["system", "df", "-v"]);
     both.same(&["volume", "ls", "-f", "dangling=false", "-q"]);
     both.same(&["ps", "-a", "-f", "volume=/data", "--format", "{{.Names}}"]);
     both.same(&["ps", "-a", "-f", "volume=data", "--format", "{{.Names}} {{.Mounts}} {{.LocalVolumes}}"]);

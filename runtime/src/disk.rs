@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::Result;
+use crate::build::CachedStep;
 use crate::container::{self, Container, Containers};
 use crate::filters::Filters;
 use crate::image::{self, Summary};
@@ -19,8 +20,9 @@ pub struct DiskUsage {
     pub containers: Vec<(Container, u64)>,
     /// Each volume, its size, and how many containers use it.
     pub volumes: Vec<(Volume, u64, usize)>,
-    /// Cached build steps, and the bytes they take.
-    pub build_cache: (usize, u64),
+    /// Cached build steps, what each one's layer takes, and whether an
+    /// image holds that layer too (removing the step would not free it).
+    pub build_cache: Vec<(CachedStep, u64, bool)>,
 }
 
 impl ImageUsage {
@@ -88,13 +90,22 @@ impl DiskUsage {
                 (c, size)
             })
             .collect();
-        Ok(DiskUsage {
-            images,
-            layers_size,
-            containers,
-            volumes,
-            build_cache: crate::build::cache_usage(root),
-        })
+        let build_cache = crate::build::cache_entries(root, &store)
+            .into_iter()
+            .map(|step| {
+                let size = size_of(&step.layer);
+                let shared = holders.contains_key(&step.layer.digest);
+                (step, size, shared)
+            })
+            .collect();
+        Ok(DiskUsage { images, layers_size, containers, volumes, build_cache })
+    }
+
+    /// What the build cache's layers take, and what of it no image holds.
+    pub fn build_cache_size(&self) -> (u64, u64) {
+        let total = self.build_cache.iter().map(|(_, size, _)| size).sum();
+        let own = self.build_cache.iter().filter(|(_, _, shared)| !shared).map(|(_, size, _)| size).sum();
+        (total, own)
     }
 
     /// What removing the images no container uses would free: all but the

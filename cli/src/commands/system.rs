@@ -191,6 +191,7 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
     let idle_containers: u64 = usage.containers.iter().filter(|(c, _)| !c.is_running()).map(|(_, s)| s).sum();
     let volumes_size: u64 = usage.volumes.iter().map(|(_, s, _)| s).sum();
     let idle_volumes: u64 = usage.volumes.iter().filter(|(_, _, links)| *links == 0).map(|(_, s, _)| s).sum();
+    let (cache_size, cache_own) = usage.build_cache_size();
     let row = |kind: &str, total: usize, active: usize, bytes: u64, free: String| {
         serde_json::json!({"Type": kind, "TotalCount": total.to_string(), "Active": active.to_string(),
             "Size": size(bytes), "Reclaimable": free})
@@ -217,7 +218,7 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
             volumes_size,
             reclaimable(idle_volumes, volumes_size),
         ),
-        row("Build Cache", usage.build_cache.0, 0, usage.build_cache.1, size(usage.build_cache.1)),
+        row("Build Cache", usage.build_cache.len(), 0, cache_size, size(cache_own)),
     ];
     if !verbose {
         let headers = serde_json::json!({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
@@ -243,7 +244,7 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
                 tag,
                 id.clone(),
                 created.clone(),
-                human_size(i.size),
+                size(i.size),
                 size(i.shared),
                 size(i.unique()),
                 i.containers.to_string(),
@@ -276,7 +277,21 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
         .iter()
         .map(|(v, bytes, links)| vec![v.name.clone(), links.to_string(), human_size(*bytes)]);
     print_table(&["VOLUME NAME", "LINKS", "SIZE"], volumes.collect());
-    println!("\nBuild cache usage: {}", size(usage.build_cache.1));
+    println!("\nBuild cache usage: {}\n", size(cache_size));
+    let ago = |time: Option<chrono::DateTime<chrono::Utc>>| time.map(output::since).unwrap_or_default();
+    let steps = usage.build_cache.iter().map(|(step, bytes, shared)| {
+        vec![
+            step.id[..12.min(step.id.len())].to_owned(),
+            "regular".to_owned(),
+            human_size_with_precision(*bytes, 3),
+            ago(step.created),
+            ago(step.last_used),
+            step.usage.to_string(),
+            shared.to_string(),
+        ]
+    });
+    let headers = ["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"];
+    print_table(&headers, steps.collect());
     Ok(0)
 }
 

@@ -39,7 +39,7 @@ mod run_step;
 
 pub use add::{fetch, is_url};
 use cache::LayerCache;
-pub use cache::{prune as prune_cache, usage as cache_usage};
+pub use cache::{CachedStep, entries as cache_entries, prune as prune_cache};
 use dockerfile::{Command, Op};
 use ignore::Ignore;
 use layer::{Content, Entry, Layer};
