@@ -714,6 +714,39 @@ fn attach_follows_a_running_containers_output_to_its_end() {
     assert!(stderr(&stopped).contains("You cannot attach to a stopped container"), "{}", stderr(&stopped));
 }
 
+#[test]
+fn attach_feeds_the_stdin_of_a_container_made_with_i() {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "-i", "--name", "echo", &image, "cat"]));
+    // One attachment after another: the guest's stdin stays open between.
+    for word in ["first", "second"] {
+        let mut attach = wbox.command();
+        attach.args(["attach", "echo"]).stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut attach = attach.spawn().unwrap();
+        let mut stdin = attach.stdin.take().unwrap();
+        writeln!(stdin, "{word}").unwrap();
+        drop(stdin);
+        let mut line = String::new();
+        std::io::BufReader::new(attach.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line, format!("{word}\n"));
+        assert_eq!(inspect(&wbox, "echo")["State"]["Running"], true, "its stdin did not end with ours");
+        attach.kill().unwrap();
+        attach.wait().unwrap();
+    }
+    // With --no-stdin, nothing is fed; an attachment ends with the guest.
+    let mut attach = wbox.command();
+    attach.args(["attach", "--no-stdin", "echo"]).stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut attach = attach.spawn().unwrap();
+    writeln!(attach.stdin.take().unwrap(), "third").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    ok(wbox.run(&["kill", "echo"]));
+    let out = attach.wait_with_output().unwrap();
+    assert_eq!((code(&out), stdout(&out)), (137, String::new()));
+}
+
 /// The bytes of a `stats` figure such as `1.5MiB`.
 fn bytes_of(figure: &str) -> f64 {
     let split = figure.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(figure.len());

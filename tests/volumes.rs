@@ -170,6 +170,10 @@ fn an_images_volume_is_a_new_volume_per_container_filled_from_the_image() {
     ok(wbox.run(&["run", "--name", "one", "seeded", "write", "/data/second", "mine"]));
     let made = volume_names(&wbox);
     assert_eq!(made.len(), 1, "{made:?}");
+    // A container that cannot be made leaves no volume behind.
+    let taken = wbox.run(&["create", "--name", "one", "seeded"]);
+    assert_eq!(code(&taken), 1, "{}", stderr(&taken));
+    assert_eq!(volume_names(&wbox), made);
     let files = mountpoint(&wbox, &made[0]);
     assert_eq!(fs::read_to_string(files.join("first")).unwrap(), "from the image");
     assert_eq!(fs::read_to_string(files.join("second")).unwrap(), "mine");

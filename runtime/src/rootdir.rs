@@ -259,10 +259,10 @@ pub fn node(dir: &Dir, path: &Path) -> io::Result<(Node, Metadata)> {
 
 /// Copies everything below `from` into `to`, as `cp -a` would, but through
 /// the two handles: a symlink is copied as the link it is, never followed;
-/// a file's other names stay hard links to it; modes and modification times
-/// are kept. Owners are not (the store's files are all the unpacker's);
-/// fifos and device nodes are left out, as nothing run from a copy opens
-/// them (a native container gets its `/dev` from the runtime).
+/// a file's other names stay hard links to it; modes, modification times
+/// and, where wbox may (as root), owners are kept; fifos and device nodes
+/// are left out, as nothing run from a copy opens them (a native container
+/// gets its `/dev` from the runtime).
 pub fn copy_tree(from: &Dir, to: &Dir) -> io::Result<()> {
     copy_children(from, to, Path::new(""), &mut HashMap::new())
 }
@@ -295,10 +295,14 @@ fn copy_children(
                 copy_children(from, to, &path, linked)?;
                 // Last: a directory without write permission is filled first.
                 crate::os::fs::set_mode(to, &path, seen.mode & 0o7777)?;
+                crate::os::fs::set_owner(to, &path, seen.uid, seen.gid)?;
             }
             S_IFLNK => {
                 let target = from.read_link_contents(&path)?.to_string_lossy().into_owned();
-                crate::os::fs::symlink(to, &target, &path)?.or_warn(&path, &target);
+                match crate::os::fs::symlink(to, &target, &path)? {
+                    crate::os::fs::Linked::Made => crate::os::fs::set_owner(to, &path, seen.uid, seen.gid)?,
+                    refused => refused.or_warn(&path, &target),
+                }
             }
             S_IFREG => {
                 if seen.links > 1 {
@@ -309,6 +313,7 @@ fn copy_children(
                     linked.insert(seen.inode, path.clone());
                 }
                 copy_file(from, &path, to, &path)?;
+                crate::os::fs::set_owner(to, &path, seen.uid, seen.gid)?;
             }
             _ => tracing::debug!("{}: a fifo, socket or device node, not copied", path.display()),
         }

@@ -81,6 +81,21 @@ impl Volumes {
         Ok(made)
     }
 
+    /// Held while a container's record comes to name volumes, and while a
+    /// volume's users are checked and it is removed: neither sees the
+    /// other half done. Released when the file returned is dropped.
+    pub fn lock(&self) -> Result<fs::File> {
+        let path = self.dir.join(".lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_error(&path, e))?;
+        file.lock().map_err(|e| io_error(&path, e))?;
+        Ok(file)
+    }
+
     /// The volume of this name.
     pub fn get(&self, name: &str) -> Result<Volume> {
         check_name(name)?;

@@ -1,7 +1,7 @@
 // probe: one test guest with many modes, so the tests compile one program.
 //   probe out N      write N bytes of every byte value 0..255 to stdout
 //   probe err N      the same to stderr
-//   probe cat        copy stdin to stdout
+//   probe cat        copy stdin to stdout as it comes
 //   probe show FILE  copy FILE to stdout
 //   probe write FILE TEXT  write TEXT to FILE (created or truncated)
 //   probe link TARGET PATH  make a symlink PATH that points at TARGET
@@ -95,9 +95,13 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "out")) return write_pattern(stdout, atol(arg));
     if (!strcmp(mode, "err")) return write_pattern(stderr, atol(arg));
     if (!strcmp(mode, "cat")) {
+        // Unbuffered: each line typed comes back at once.
         static char buf[65536];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
+        ssize_t n;
+        while ((n = read(0, buf, sizeof buf)) > 0) {
+            for (ssize_t done = 0, w; done < n; done += w)
+                if ((w = write(1, buf + done, (size_t)(n - done))) < 0) return 1;
+        }
         return 0;
     }
     if (!strcmp(mode, "show")) {

@@ -174,8 +174,19 @@ def add_entry(tar, info, data=None):
         tar.addfile(info)
 
 
-def files_layer(files):
-    """An uncompressed tar holding GUESTPATH=HOSTPATH files, with their parent directories."""
+def files_layer(files, owners=()):
+    """An uncompressed tar holding GUESTPATH=HOSTPATH files, with their parent directories;
+    OWNERS (GUESTPATH=UID:GID:MODE, the mode in octal) set those entries' owners and modes."""
+    owned = {}
+    for spec in owners:
+        guest, _, fields = spec.partition("=")
+        uid, gid, mode = fields.split(":")
+        owned[guest.strip("/")] = (int(uid), int(gid), int(mode, 8))
+
+    def own(info):
+        if info.name in owned:
+            info.uid, info.gid, info.mode = owned[info.name]
+
     buffer = io.BytesIO()
     directories = set()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -190,11 +201,13 @@ def files_layer(files):
                     directories.add(directory)
                     info = tarfile.TarInfo(directory)
                     info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    own(info)
                     add_entry(tar, info)
             with open(host, "rb") as f:
                 data = f.read()
             info = tarfile.TarInfo("/".join(parts))
             info.mode = os.stat(host).st_mode & 0o777
+            own(info)
             add_entry(tar, info, data)
     return buffer.getvalue()
 
@@ -217,7 +230,7 @@ def push_image(args):
         with open(path, "rb") as f:
             tars.append(f.read())
     if args.file or not tars:
-        tars.append(files_layer(args.file))
+        tars.append(files_layer(args.file, args.owner))
 
     layer_type = DOCKER_LAYER_GZIP if args.docker else OCI_LAYER_GZIP
     if args.zstd:
@@ -338,6 +351,7 @@ def main():
     image.add_argument("--created", help="the config's time, RFC 3339 (default: now)")
     image.add_argument("--volume", nargs="+", action="extend", default=[], metavar="PATH")
     image.add_argument("--file", nargs="+", action="extend", default=[], metavar="GUESTPATH=HOSTPATH")
+    image.add_argument("--owner", nargs="+", action="extend", default=[], metavar="GUESTPATH=UID:GID:MODE")
     image.add_argument("--raw-layer", nargs="+", action="extend", default=[], metavar="LAYER.tar")
     image.add_argument("--docker", action="store_true", help="Docker v2 schema 2 media types")
     image.add_argument("--zstd", action="store_true", help="zstd-compressed layers (needs the zstd tool)")

@@ -582,11 +582,17 @@ pub fn export(root: &Path, args: ExportArgs) -> crate::Result<i32> {
     Ok(0)
 }
 
-/// Show a running container's output as it comes, until it ends; exit with its exit code
+/// Attach local standard input, output, and error streams to a running container
 #[derive(Args)]
-#[command(after_help = "Its stdin stays what it was given at start (empty unless -i).\n\n\
-    Examples:\n  wbox attach web")]
+#[command(
+    after_help = "Its output is shown as it comes, until it ends; wbox attach exits with its exit code. \
+    Stdin reaches a container made with -i (run -d -i, create -i); its stdin stays open when this ends.\n\n\
+    Examples:\n  wbox attach web\n  echo 'quit' | wbox attach repl\n  wbox attach --no-stdin repl"
+)]
 pub struct AttachArgs {
+    /// Do not attach STDIN
+    #[arg(long)]
+    pub no_stdin: bool,
     #[arg(value_name = "CONTAINER")]
     pub container: String,
 }
@@ -595,6 +601,10 @@ pub fn attach(root: &Path, args: AttachArgs) -> crate::Result<i32> {
     let mut container = Containers::open(root)?.lookup(&args.container)?;
     if !container.is_running() {
         return Err(Error::usage("You cannot attach to a stopped container, start it first"));
+    }
+    if let Some(mut channel) = container.stdin()?.filter(|_| !args.no_stdin) {
+        // Ends with our stdin, or with the container.
+        std::thread::spawn(move || std::io::copy(&mut std::io::stdin().lock(), &mut channel));
     }
     // What it wrote before is the log's, not this attachment's.
     let mut reader = container.output_reader()?;

@@ -175,7 +175,6 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             Ok(0)
         }
         VolumeCommand::Rm { force, names } => {
-            let users = container::volume_users(root)?;
             let mut code = 0;
             for name in &names {
                 // Docker names a missing volume as removed when forced.
@@ -183,7 +182,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
                     println!("{name}");
                     continue;
                 }
-                match volumes.remove(name, users.get(name).map_or(&[], Vec::as_slice)) {
+                match container::remove_volume(root, name) {
                     Ok(_) => println!("{name}"),
                     Err(e) => {
                         eprintln!("wbox: {e}");

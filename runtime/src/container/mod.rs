@@ -46,12 +46,16 @@ pub use filter::{FILTERS, PRUNE_FILTERS};
 pub use record::{Config, Spec, State, Status};
 pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
-pub use volumes::{PRUNE_FILTERS as VOLUME_PRUNE_FILTERS, prune_volumes};
+pub use volumes::{PRUNE_FILTERS as VOLUME_PRUNE_FILTERS, prune_volumes, remove_volume};
 
 use lock::{lock_file, lock_holder, take_run_lock};
 use record::{read_json, remove_files, write_json};
 
 pub use crate::ids::parse_signal;
+
+/// The fifo in a container's directory that feeds a detached `-i`
+/// container's stdin.
+const STDIN_CHANNEL: &str = "stdin";
 
 /// Seconds `stop` waits for a guest to end before interrupting it.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
@@ -183,24 +187,38 @@ impl Containers {
         // A container's stdin is empty unless `-i`, and it is told of a
         // terminal only with `-t`, whatever wbox's own stdio are.
         let mut grants = Grants { stdin: new.interactive, tty: Some(new.tty), ..new.grants };
-        self.add_volumes(store, image, &new.volumes_from, &mut grants)?;
-        grants.check()?;
-        let mut labels = image.config.config.labels.clone().unwrap_or_default();
-        labels.extend(new.labels);
-        let spec = Spec {
-            image: reference.familiar(),
-            image_id: image.manifest_digest.clone(),
-            argv,
-            args: new.args,
-            grants,
-            limits: new.limits,
-            auto_remove: new.auto_remove,
-            stop_timeout: new.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
-            native: new.native,
-            log: new.log,
-            labels,
-        };
-        self.create(new.name, spec)
+        let volumes = Volumes::open(self.root())?;
+        // Until the record names its volumes: a `volume rm` meanwhile waits,
+        // then finds them in use.
+        let _lock = volumes.lock()?;
+        let mut made = Vec::new();
+        let created =
+            self.add_volumes(store, image, &new.volumes_from, &mut grants, &mut made).and_then(|()| {
+                grants.check()?;
+                let mut labels = image.config.config.labels.clone().unwrap_or_default();
+                labels.extend(new.labels);
+                let spec = Spec {
+                    image: reference.familiar(),
+                    image_id: image.manifest_digest.clone(),
+                    argv,
+                    args: new.args,
+                    grants,
+                    limits: new.limits,
+                    auto_remove: new.auto_remove,
+                    stop_timeout: new.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+                    native: new.native,
+                    log: new.log,
+                    labels,
+                };
+                self.create(new.name, spec)
+            });
+        // No container came of it: the volumes made for it go too.
+        if created.is_err() {
+            for name in made {
+                let _ = volumes.remove(&name, &[]);
+            }
+        }
+        created
     }
 
     /// `rename`: gives a container another name, unique as at create.
@@ -289,6 +307,7 @@ fn remove_anonymous_volumes(root: &Path, names: Vec<String>) -> Result<()> {
         return Ok(());
     }
     let volumes = Volumes::open(root)?;
+    let _lock = volumes.lock()?;
     let users = volume_users(root)?;
     for name in names {
         if volumes.get(&name).is_ok_and(|v| v.anonymous) && !users.contains_key(&name) {
@@ -428,7 +447,17 @@ impl Container {
     /// the guest runs; false if it already ran.
     pub fn start(&mut self, mut supervisor: std::process::Command) -> Result<bool> {
         use std::process::Stdio;
-        supervisor.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+        // `-i`: a stdin that `attach` feeds, which stays open between them.
+        let stdin = if self.config.spec.grants.stdin {
+            let channel = self.dir.join(STDIN_CHANNEL);
+            crate::os::stdio::open_stdin_channel(&channel).map_err(|e| fs_error(&channel, e))?
+        } else {
+            None
+        };
+        supervisor
+            .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         crate::os::process::detach(&mut supervisor);
         let mut child = supervisor
             .spawn()
@@ -452,6 +481,20 @@ impl Container {
                 self.config.name,
                 self.state.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
             ))),
+        }
+    }
+
+    /// Where `attach` writes to a running container's stdin; none when it
+    /// was not made with `-i` (or runs where stdin cannot be reached).
+    pub fn stdin(&self) -> Result<Option<std::fs::File>> {
+        if !self.config.spec.grants.stdin || !self.is_running() {
+            return Ok(None);
+        }
+        let channel = self.dir.join(STDIN_CHANNEL);
+        match crate::os::stdio::write_to_stdin_channel(&channel) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(fs_error(&channel, e)),
         }
     }
 
@@ -594,6 +637,12 @@ impl Container {
             return Ok(listed.filter(|pids| !pids.is_empty()).unwrap_or(vec![runner]));
         }
         Ok(vec![runner])
+    }
+
+    /// Holds a stopped container stopped: its run lock, for as long as the
+    /// file returned lives; none if it runs (or started just now).
+    pub(crate) fn hold_stopped(&self) -> Result<Option<fs::File>> {
+        Ok(take_run_lock(&self.dir)?.ok())
     }
 
     /// Where a native container keeps its own files (`upper`) and its view

@@ -23,6 +23,7 @@ pub const PRUNE_FILTERS: &[&str] = &["label", "label!"];
 /// and the bytes freed.
 pub fn prune_volumes(root: &Path, all: bool, filters: &Filters) -> Result<(Vec<String>, u64)> {
     let volumes = Volumes::open(root)?;
+    let _lock = volumes.lock()?;
     let users = super::volume_users(root)?;
     let mut removed = Vec::new();
     let mut freed = 0;
@@ -39,18 +40,29 @@ pub fn prune_volumes(root: &Path, all: bool, filters: &Filters) -> Result<(Vec<S
     Ok((removed, freed))
 }
 
+/// `volume rm`: removes the volume `name`, unless a container uses it
+/// (`-f` or not, as Docker). Returns the bytes freed.
+pub fn remove_volume(root: &Path, name: &str) -> Result<u64> {
+    let volumes = Volumes::open(root)?;
+    let _lock = volumes.lock()?;
+    let users = super::volume_users(root)?;
+    volumes.remove(name, users.get(name).map_or(&[], Vec::as_slice))
+}
+
 impl Containers {
     /// Adds to `grants` the grants of each `--volumes-from` container
     /// (`NAME[:ro|rw]`: its volumes and host directories, at the same
     /// paths), then a new anonymous volume for each `VOLUME` of the image
     /// that no grant covers. Every volume still empty is then filled with
     /// what the image holds at its path, as Docker fills it.
+    /// The anonymous volumes made are added to `made`.
     pub(super) fn add_volumes(
         &self,
         store: &Store,
         image: &Image,
         volumes_from: &[String],
         grants: &mut Grants,
+        made: &mut Vec<String>,
     ) -> Result<()> {
         for spec in volumes_from {
             let (name, mode) = spec.split_once(':').unwrap_or((spec, ""));
@@ -72,11 +84,18 @@ impl Containers {
             }
         }
         let volumes = Volumes::open(self.root())?;
+        // A volume the command line named, removed since: made again.
+        for grant in &grants.dirs {
+            if let Some(name) = volumes.named_by(&grant.host).filter(|name| volumes.get(name).is_err()) {
+                volumes.create(Some(&name), Default::default(), false)?;
+            }
+        }
         let wanted = image.config.config.volumes.iter().flat_map(|v| v.keys());
         for path in wanted {
             let guest = format!("/{}", rootdir::clamp(path).to_string_lossy());
             if !grants.dirs.iter().any(|d| d.guest == guest) {
                 let volume = volumes.create(None, Default::default(), true)?;
+                made.push(volume.name);
                 grants.dirs.push(DirGrant { host: volume.mountpoint, guest, read_only: false });
             }
         }
@@ -108,7 +127,13 @@ fn fill(image_files: &RootDir, guest: &str, host: &Path) -> std::io::Result<()> 
     else {
         return Ok(());
     };
-    rootdir::copy_tree(&source, &Dir::open_ambient_dir(host, cap_std::ambient_authority())?)
+    let volume = Dir::open_ambient_dir(host, cap_std::ambient_authority())?;
+    rootdir::copy_tree(&source, &volume)?;
+    // The volume itself takes the directory's mode and owner, as Docker's:
+    // an image's service that runs as its own user can write to it.
+    let seen = crate::os::fs::seen(&source.dir_metadata()?);
+    crate::os::fs::set_mode(&volume, Path::new("."), seen.mode & 0o7777)?;
+    crate::os::fs::set_owner(&volume, Path::new("."), seen.uid, seen.gid)
 }
 
 fn is_empty(dir: &Path) -> bool {

@@ -305,6 +305,8 @@ struct Files {
     merged: PathBuf,
     _image_held: std::fs::File,
     mounted: Option<crate::native::Rootfs>,
+    /// A stopped container's run lock, while its view is mounted here.
+    _stopped: Option<std::fs::File>,
 }
 
 impl Files {
@@ -336,16 +338,21 @@ impl Files {
                 merged: rootfs,
                 _image_held: held,
                 mounted: None,
+                _stopped: None,
             }));
         }
-        // A running container's view is mounted; a stopped one's, for now.
-        let (merged, mounted) = if container.is_running() {
-            (crate::native::Rootfs::path_in(&native), None)
-        } else {
-            let mounted = crate::native::Rootfs::mount(&native, &rootfs, false)?;
-            (mounted.path.clone(), Some(mounted))
+        // A running container's view is mounted; a stopped one's, for now,
+        // holding its run lock so that it cannot start meanwhile (a second
+        // overlay over the same layer would corrupt it).
+        let stopped = if container.is_running() { None } else { container.hold_stopped()? };
+        let (merged, mounted) = match &stopped {
+            None => (crate::native::Rootfs::path_in(&native), None),
+            Some(_) => {
+                let mounted = crate::native::Rootfs::mount(&native, &rootfs, false)?;
+                (mounted.path.clone(), Some(mounted))
+            }
         };
-        Ok(Some(Files { image: rootfs, merged, _image_held: held, mounted }))
+        Ok(Some(Files { image: rootfs, merged, _image_held: held, mounted, _stopped: stopped }))
     }
 }
 

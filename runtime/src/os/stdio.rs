@@ -83,3 +83,40 @@ pub fn keep_stdout() -> io::Result<std::fs::File> {
     use std::os::windows::io::AsHandle;
     Ok(std::fs::File::from(io::stdout().as_handle().try_clone_to_owned()?))
 }
+
+/// A detached process's stdin that outlives whoever writes to it: a fifo
+/// at `path`, opened for reading and writing, so that the process never
+/// reads an end when a writer leaves (Docker's `-i` for a container that
+/// runs detached: `attach` after `attach` feeds it). None where the system
+/// has no fifos (Windows): the process's stdin is then empty.
+#[cfg(unix)]
+pub fn open_stdin_channel(path: &std::path::Path) -> io::Result<Option<std::fs::File>> {
+    use rustix::fs::{CWD, FileType, Mode};
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    rustix::fs::mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(0o600), 0)?;
+    std::fs::OpenOptions::new().read(true).write(true).open(path).map(Some)
+}
+
+#[cfg(windows)]
+pub fn open_stdin_channel(_path: &std::path::Path) -> io::Result<Option<std::fs::File>> {
+    Ok(None)
+}
+
+/// The channel `open_stdin_channel` made, for writing; an error at once,
+/// not a wait, when nobody reads it any more.
+#[cfg(unix)]
+pub fn write_to_stdin_channel(path: &std::path::Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    // Opened without waiting for a reader; written as any pipe, waiting.
+    rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty())?;
+    Ok(file)
+}
+
+#[cfg(windows)]
+pub fn write_to_stdin_channel(path: &std::path::Path) -> io::Result<std::fs::File> {
+    Err(io::Error::new(io::ErrorKind::NotFound, format!("{}: no stdin channel on Windows", path.display())))
+}
