@@ -143,11 +143,7 @@ impl ContainerFlags {
             auto_remove: self.rm,
             stop_timeout: self.stop_timeout,
             log,
-            labels: self
-                .labels
-                .iter()
-                .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.into(), v.into())))
-                .collect(),
+            labels: labels(&self.labels),
             volumes_from: self.volumes_from.clone(),
         })
     }
@@ -236,4 +232,9 @@ impl GrantFlags {
         limits.instance_reuse = self.instance_reuse;
         Ok((grants, limits))
     }
+}
+
+/// `--label KEY=VALUE` (or `KEY`, an empty value) flags, as a map.
+pub fn labels(flags: &[String]) -> std::collections::BTreeMap<String, String> {
+    flags.iter().map(|l| l.split_once('=').unwrap_or((l, ""))).map(|(k, v)| (k.into(), v.into())).collect()
 }

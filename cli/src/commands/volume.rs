@@ -89,11 +89,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
                     "volume driver {driver}: wbox has only local"
                 )));
             }
-            let labels = labels
-                .iter()
-                .map(|l| l.split_once('=').unwrap_or((l, "")))
-                .map(|(k, v)| (k.into(), v.into()));
-            println!("{}", volumes.create(name.as_deref(), labels.collect(), false)?.name);
+            println!("{}", volumes.create(name.as_deref(), crate::flags::labels(&labels), false)?.name);
             Ok(0)
         }
         VolumeCommand::Inspect { format, names } => {

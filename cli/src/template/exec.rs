@@ -248,7 +248,9 @@ impl Exec<'_> {
                 }
             };
             if i + 1 == names.len() && !args.is_empty() {
-                if name == "Label" && args.len() == 1 {
+                // `Label` is a method of the rows that have labels
+                // (containers, volumes), as docker/cli's; images have none.
+                if name == "Label" && args.len() == 1 && map.contains_key("Labels") {
                     let key = want_str(&args[0]).map_err(|msg| self.error(cmd, msg))?;
                     // docker/cli heads a label's column with the key's last
                     // dotted part, `-` and `_` as spaces.
@@ -723,10 +725,13 @@ mod tests {
         assert_eq!(render(r#"{{.Label "absent"}}|{{"b" | .Label}}"#, row), "|2");
         let row = json!({"Labels": "com.docker.swarm.node=ubuntu,com.docker.swarm.storage=ssd"});
         assert_eq!(render(r#"{{(.Label "com.docker.swarm.storage")}}"#, row), "ssd");
-        assert_eq!(render(r#"{{.Label "x"}}"#, json!({})), "");
+        assert_eq!(render(r#"{{.Label "x"}}"#, json!({"Labels": ""})), "");
+        // A row without labels (an image's) has no such method.
+        let err = exec_error(r#"{{.Label "x"}}"#, json!({"ID": "1"}));
+        assert!(err.contains("Label is not a method but has arguments"), "{err}");
         // As dockerd's CLI heads such a column (seen with `volume ls` and `ps`).
         let header = Template::parse(r#"{{.Names}}|{{.Label "com.example.my-x_y"}}"#).unwrap();
-        assert_eq!(header.render_header(&json!({"Names": "NAMES"})), "NAMES|my x y");
+        assert_eq!(header.render_header(&json!({"Names": "NAMES", "Labels": "LABELS"})), "NAMES|my x y");
         let err = exec_error("{{.A | .B}}", json!({"A": 1, "B": {"C": 1}}));
         assert!(err.contains("B is not a method but has arguments"), "{err}");
     }

@@ -91,12 +91,16 @@ pub fn keep_stdout() -> io::Result<std::fs::File> {
 /// has no fifos (Windows): the process's stdin is then empty.
 #[cfg(unix)]
 pub fn open_stdin_channel(path: &std::path::Path) -> io::Result<Option<std::fs::File>> {
-    use rustix::fs::{CWD, FileType, Mode};
+    use std::os::unix::ffi::OsStrExt;
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    rustix::fs::mknodat(CWD, path, FileType::Fifo, Mode::from_raw_mode(0o600), 0)?;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: mkfifo with a valid path string.
+    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     std::fs::OpenOptions::new().read(true).write(true).open(path).map(Some)
 }
 
