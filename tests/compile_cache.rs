@@ -84,8 +84,8 @@ fn concurrent_first_runs_leave_one_good_entry() {
     assert_eq!(wbox.cache_entries().len(), 1);
     let leftovers: Vec<_> = fs::read_dir(wbox.cache_entries()[0].parent().unwrap())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|name| !name.to_string_lossy().ends_with(".cwasm"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".cwasm") && !name.ends_with(".seal"))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
     assert!(stderr(&run_hello(&wbox)).contains("compile cache hit"));
@@ -125,4 +125,37 @@ fn entries_are_private_and_a_writable_one_is_not_trusted() {
     let err = stderr(&run_hello(&wbox));
     assert!(err.contains("not trusted") && err.contains("compile cache miss"), "{err}");
     assert_eq!(mode(&entry), 0o600, "the entry was rewritten privately");
+}
+
+#[test]
+fn a_settled_file_is_known_by_its_identity_and_a_change_in_place_runs_the_new_code() {
+    let wbox = Wbox::new();
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join("program.wasm");
+    fs::copy(guest("hello.wasm"), &program).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--log-level", "debug", "run", program.to_str().unwrap()];
+        all.extend(args);
+        wbox.run(&all)
+    };
+    // Just written: read, as a file written twice in one clock tick keeps
+    // its times.
+    let first = run(&["x"]);
+    assert!(!stderr(&first).contains("known to the compile cache"), "{}", stderr(&first));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let settled = run(&["x"]);
+    assert!(!stderr(&settled).contains("known to the compile cache"), "{}", stderr(&settled));
+    let known = run(&["x"]);
+    assert_eq!(stdout(&known), "Hello from wbox!\narg 1: x\n");
+    assert!(
+        stderr(&known).contains("known to the compile cache by the file's identity"),
+        "{}",
+        stderr(&known)
+    );
+
+    // Written in place (the same inode, the same path): the new code runs.
+    fs::write(&program, fs::read(guest("probe.wasm")).unwrap()).unwrap();
+    let changed = run(&["exit", "7"]);
+    assert_eq!(code(&changed), 7, "{}", stderr(&changed));
+    assert!(!stderr(&changed).contains("known to the compile cache"), "{}", stderr(&changed));
 }

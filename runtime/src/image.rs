@@ -249,9 +249,9 @@ impl Image {
                 let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;
                 hold = Some(lock);
                 let entry = grants.args[0].clone();
-                let bytes = read_in_rootfs(&rootfs, &entry)?;
+                let file = open_in_rootfs(&rootfs, &entry)?;
                 grants.dirs.push(DirGrant { host: rootfs, guest: "/".into(), read_only: true });
-                Workload::Wasm(Module { name: entry, source: ModuleSource::Bytes(bytes) })
+                Workload::Wasm(Module { name: entry, source: ModuleSource::Open(file) })
             }
             Kind::Native { .. } => {
                 let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;
@@ -343,13 +343,18 @@ pub struct Step {
 
 /// Reads the entrypoint from the rootfs through cap-std, so that a symlink
 /// in the image cannot make wbox read a host file.
-fn read_in_rootfs(rootfs: &Path, entry: &str) -> Result<Vec<u8>> {
+fn open_in_rootfs(rootfs: &Path, entry: &str) -> Result<std::fs::File> {
     let dir = cap_std::fs::Dir::open_ambient_dir(rootfs, cap_std::ambient_authority())
         .map_err(|e| Error::image(format!("cannot open the image's root filesystem: {e}")))?;
-    dir.read(entry.trim_start_matches('/')).map_err(|e| match e.kind() {
+    let file = dir.open(entry.trim_start_matches('/')).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::NotFound { path: format!("{entry} (in the image)").into() },
         _ => Error::NotRunnable(format!("{entry} cannot be read from the image: {e}")),
-    })
+    })?;
+    let file = file.into_std();
+    if file.metadata().is_ok_and(|meta| !meta.is_file()) {
+        return Err(Error::NotRunnable(format!("{entry} in the image is not a file")));
+    }
+    Ok(file)
 }
 
 /// `wasi/wasm` as Docker writes it, and `wasip1`/`wasip2` as the wasm

@@ -235,6 +235,45 @@ pub fn set_owner_and_time(
     Ok(())
 }
 
+/// A file's identity and the times of its last writes: device, inode,
+/// size, modification and change times (seconds, nanoseconds). Another
+/// file, or the same one written since, has another stamp.
+pub type Stamp = [i64; 7];
+
+#[cfg(unix)]
+pub fn stamp(meta: &std::fs::Metadata) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    Some([
+        meta.dev() as i64,
+        meta.ino() as i64,
+        meta.size() as i64,
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+    ])
+}
+
+/// Windows has no change time that every write sets: no stamp to trust.
+#[cfg(windows)]
+pub fn stamp(_meta: &std::fs::Metadata) -> Option<Stamp> {
+    None
+}
+
+/// When a file was last written or had its metadata changed (its change
+/// time, which the kernel sets and no user can set back).
+#[cfg(unix)]
+pub fn changed_at(meta: &std::fs::Metadata) -> Option<std::time::SystemTime> {
+    use std::os::unix::fs::MetadataExt;
+    let since_epoch = std::time::Duration::new(u64::try_from(meta.ctime()).ok()?, meta.ctime_nsec() as u32);
+    Some(std::time::UNIX_EPOCH + since_epoch)
+}
+
+#[cfg(windows)]
+pub fn changed_at(_meta: &std::fs::Metadata) -> Option<std::time::SystemTime> {
+    None
+}
+
 /// An open file's identity, which survives renames (a log rotated under
 /// its reader): its device and inode; on Windows, its volume and file index.
 #[cfg(unix)]

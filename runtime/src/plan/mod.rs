@@ -74,6 +74,10 @@ pub enum ModuleSource {
     Bytes(Vec<u8>),
     /// A file on the host (`wbox run FILE`), read through the compile cache.
     File(PathBuf),
+    /// A file opened already (an image's, opened inside its root), named
+    /// as its image names it; read only if the compile cache does not know
+    /// it.
+    Open(std::fs::File),
 }
 
 /// Where a native container's files come from.

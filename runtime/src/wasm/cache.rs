@@ -1,22 +1,40 @@
-//! The compile cache: compiled code on disk, so a program is compiled once.
+//! The compile cache: compiled code on disk, so a program is compiled once,
+//! and a warm start costs the same whatever the program's size.
 //!
-//! An entry is `<root>/cache/compiled/<engine>/<sha256 of the wasm>.cwasm`,
-//! where `<engine>` names the system, the architecture and wasmtime's
-//! compatibility hash of our engine's configuration: code from another
-//! system, wasmtime or configuration never meets this engine. Each entry
-//! starts with a header holding a checksum of the compiled code and the
-//! sha256 of the wasm it came from; an entry whose header does not match
-//! (torn write, bit rot, a file copied from elsewhere) is discarded and the
-//! program compiled again, never executed.
+//! Everything is under `<root>/cache/compiled/<engine>/`, where `<engine>`
+//! names the system, the architecture and wasmtime's compatibility hash of
+//! our engine's configuration: code from another system, wasmtime or
+//! configuration never meets this engine.
+//!
+//! - `<sha256 of the wasm>.cwasm` is wasmtime's serialised code as it is,
+//!   so that a start maps it rather than reads it.
+//! - `<sha256>.seal` says what that code must be: a checksum of it and the
+//!   sha256 of the wasm it came from. The first load of an entry reads it
+//!   whole and checks it; an entry that does not match (torn, damaged, a
+//!   file copied from elsewhere) is discarded and the program compiled
+//!   again, never executed. Once checked, the seal records the entry file's
+//!   identity (device, inode, size, times), and a later load that finds the
+//!   same identity maps it without reading it. Entries are only ever
+//!   replaced by a rename (a new inode) after an fsync, so an entry that is
+//!   not the one checked has another identity and is checked again.
+//! - `by-file/<key>` knows a program file by its identity, so that a warm
+//!   start does not read a large module to hash it: the key is the file's
+//!   device, inode, size and modification and change times, and the record
+//!   names its sha256. Any write to the file changes its change time, which
+//!   the kernel sets and no user can set back. A record is only made for a
+//!   file unchanged for a second (git's "racily clean" rule): the kernel's
+//!   clock ticks coarser than its nanoseconds, and a file written twice in
+//!   one tick keeps its times; a second later, any write gives it a newer
+//!   change time than the one recorded.
 //!
 //! The checksum finds damage, not tampering: compiled code is trusted because
 //! only its user can have written it. The cache's directories are made
-//! private (0700), and an entry that another user owns, or that others could
-//! write, is compiled again instead of loaded.
+//! private (0700), and an entry, seal or record that another user owns, or
+//! that others could write, is not used.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -27,8 +45,8 @@ use wasmtime::component::Component;
 use super::program::{Compiled, ProgramKind};
 use crate::{Error, Result};
 
-const MAGIC: &[u8; 16] = b"wbox-cwasm-v1\0\0\0";
-const HEADER_LEN: usize = 16 + 16 + 32;
+/// A program's sha256: its cache key.
+pub type WasmDigest = [u8; 32];
 
 pub struct CompileCache {
     /// `ROOT/cache/compiled`, or `None` when the cache is off: everything is
@@ -43,6 +61,30 @@ pub trait CompileProgress {
     fn compiling(&self, name: &str, wasm_bytes: usize);
     fn compiled(&self);
 }
+
+/// What a seal says of an entry.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Seal {
+    /// xxh3-128 of the entry, hex.
+    checksum: String,
+    /// The sha256 of the wasm it came from, hex.
+    wasm: String,
+    /// The entry file's identity when its checksum last matched.
+    checked: Option<crate::os::fs::Stamp>,
+}
+
+/// What `by-file/` knows of a program file.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct KnownFile {
+    /// Its sha256, hex.
+    pub wasm: String,
+    pub component: bool,
+    pub http_service: bool,
+}
+
+/// How long a file must have been left alone before its identity is
+/// trusted to name its contents.
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl CompileCache {
     /// The cache under a wbox root directory.
@@ -75,51 +117,89 @@ impl CompileCache {
         }
     }
 
-    pub(crate) fn load_or_compile(
+    fn engine_dir(&self, engine: &Engine) -> Option<PathBuf> {
+        Some(self.dir.as_ref()?.join(engine_dir_name(engine)))
+    }
+
+    /// What the cache knows of the program file `file` (open, with its
+    /// metadata), by its identity alone; none if nothing, or if it changed.
+    pub(crate) fn known_file(&self, meta: &fs::Metadata) -> Option<KnownFile> {
+        let path = self.dir.as_ref()?.join("by-file").join(file_key(meta)?);
+        let bytes = read_trusted(&path).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Remembers what a program file is, if it has been left alone long
+    /// enough for its identity to say (see the module's comment).
+    pub(crate) fn remember_file(&self, meta: &fs::Metadata, known: &KnownFile) {
+        let (Some(dir), Some(key)) = (self.dir.as_ref().map(|d| d.join("by-file")), file_key(meta)) else {
+            return;
+        };
+        let settled = crate::os::fs::changed_at(meta)
+            .and_then(|changed| changed.elapsed().ok())
+            .is_some_and(|age| age >= SETTLED);
+        if !settled {
+            return;
+        }
+        let written = crate::os::fs::create_private_dir(&dir).map_err(anyhow::Error::from).and_then(|()| {
+            write_private(&dir, &dir.join(key), &serde_json::to_vec(known).expect("JSON"), false)
+        });
+        if let Err(e) = written {
+            tracing::debug!("cannot remember a program file in {}: {e:#}", dir.display());
+        }
+    }
+
+    /// The compiled code of the wasm whose sha256 is `digest`, if the cache
+    /// holds a good entry of it.
+    pub(crate) fn load(
         &self,
         engine: &Engine,
         name: &str,
         kind: ProgramKind,
-        wasm: &[u8],
-    ) -> Result<Compiled> {
-        let Some(base) = &self.dir else {
-            return self.compile(engine, name, kind, wasm);
-        };
-        let dir = &base.join(engine_dir_name(engine));
-        let digest: [u8; 32] = Sha256::digest(wasm).into();
+        digest: &WasmDigest,
+    ) -> Option<Compiled> {
+        let dir = self.engine_dir(engine)?;
         let entry = dir.join(format!("{}.cwasm", hex::encode(digest)));
-        match read_trusted(&entry) {
-            Ok(bytes) => match verified_payload(&bytes, &digest) {
-                Some(payload) => match deserialize(engine, kind, payload) {
-                    Ok(compiled) => {
-                        tracing::debug!("compile cache hit: {name} (sha256:{})", hex::encode(digest));
-                        return Ok(compiled);
-                    }
-                    Err(e) => tracing::warn!(
-                        "compile cache entry {} does not load ({e}); compiling {name} again",
-                        entry.display()
-                    ),
-                },
-                None => tracing::warn!(
-                    "compile cache entry {} is corrupt or foreign; compiling {name} again",
+        match open_checked(&entry, digest) {
+            Ok(file) => match deserialize(engine, kind, &entry, file) {
+                Ok(compiled) => {
+                    tracing::debug!("compile cache hit: {name} (sha256:{})", hex::encode(digest));
+                    return Some(compiled);
+                }
+                Err(e) => tracing::warn!(
+                    "compile cache entry {} does not load ({e}); compiling {name} again",
                     entry.display()
                 ),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => tracing::warn!("compile cache entry {}: {e}; compiling {name} again", entry.display()),
         }
+        None
+    }
 
-        tracing::debug!("compile cache miss: compiling {name} (sha256:{})", hex::encode(digest));
+    /// The compiled code of `wasm` (whose sha256 is `digest`): the cache's,
+    /// or compiled now and kept.
+    pub(crate) fn load_or_compile(
+        &self,
+        engine: &Engine,
+        name: &str,
+        kind: ProgramKind,
+        wasm: &[u8],
+        digest: &WasmDigest,
+    ) -> Result<Compiled> {
+        if let Some(compiled) = self.load(engine, name, kind, digest) {
+            return Ok(compiled);
+        }
         let compiled = self.compile(engine, name, kind, wasm)?;
-        if let Err(e) = store(dir, &entry, &digest, &compiled) {
+        let Some(dir) = self.engine_dir(engine) else { return Ok(compiled) };
+        tracing::debug!("compile cache miss: compiled {name} (sha256:{})", hex::encode(digest));
+        if let Err(e) = store(&dir, digest, &compiled) {
             // The program still runs; only the next start is slower.
-            tracing::warn!("cannot write compile cache entry {}: {e:#}", entry.display());
+            tracing::warn!("cannot write a compile cache entry in {}: {e:#}", dir.display());
         }
         Ok(compiled)
     }
-}
 
-impl CompileCache {
     fn compile(&self, engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Result<Compiled> {
         if let Some(progress) = &self.progress {
             progress.compiling(name, wasm.len());
@@ -130,6 +210,18 @@ impl CompileCache {
         }
         compiled
     }
+}
+
+/// A program's sha256.
+pub(crate) fn digest_of(wasm: &[u8]) -> WasmDigest {
+    Sha256::digest(wasm).into()
+}
+
+/// The name of a program file's record: a hash of its identity; none where
+/// the system gives no identity to trust (Windows).
+fn file_key(meta: &fs::Metadata) -> Option<String> {
+    let stamp = crate::os::fs::stamp(meta)?;
+    Some(hex::encode(Sha256::digest(serde_json::to_vec(&stamp).expect("JSON"))))
 }
 
 /// The directory name for an engine: entries from any engine whose compiled
@@ -155,76 +247,97 @@ fn compile(engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Resul
     })
 }
 
-fn verified_payload<'a>(bytes: &'a [u8], digest: &[u8; 32]) -> Option<&'a [u8]> {
-    let (header, payload) = bytes.split_at_checked(HEADER_LEN)?;
-    let (magic, rest) = header.split_at(16);
-    let (checksum, wasm_digest) = rest.split_at(16);
-    (magic == MAGIC
-        && wasm_digest == digest
-        && checksum == xxhash_rust::xxh3::xxh3_128(payload).to_le_bytes())
-    .then_some(payload)
+/// Opens an entry that is the user's own and matches its seal: checked by
+/// its checksum, or known to be the file checked before. An entry that does
+/// not match is an `InvalidData` error.
+fn open_checked(entry: &Path, digest: &WasmDigest) -> std::io::Result<fs::File> {
+    let seal_path = entry.with_extension("seal");
+    let mut seal: Seal = serde_json::from_slice(&read_trusted(&seal_path)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let mut file = fs::File::open(entry)?;
+    let meta = file.metadata()?;
+    crate::os::fs::check_private(&meta)?;
+    let corrupt = || std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt or foreign");
+    if seal.wasm != hex::encode(digest) {
+        return Err(corrupt());
+    }
+    let stamp = crate::os::fs::stamp(&meta);
+    if stamp.is_some() && seal.checked == stamp {
+        return Ok(file);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    if hex::encode(xxhash_rust::xxh3::xxh3_128(&bytes).to_le_bytes()) != seal.checksum {
+        return Err(corrupt());
+    }
+    // Checked: later loads of this very file need not read it.
+    if let (Some(stamp), Some(dir)) = (stamp, entry.parent()) {
+        seal.checked = Some(stamp);
+        let _ = write_private(dir, &seal_path, &serde_json::to_vec(&seal).expect("JSON"), false);
+    }
+    Ok(file)
 }
 
-fn deserialize(engine: &Engine, kind: ProgramKind, payload: &[u8]) -> wasmtime::Result<Compiled> {
-    // SAFETY: wasmtime requires that the bytes were produced by wasmtime's own
-    // serialisation. They were: `store` wrote them, and `verified_payload`
-    // checked they are unchanged since; wasmtime then checks the version and
-    // engine configuration itself.
+fn deserialize(
+    engine: &Engine,
+    kind: ProgramKind,
+    entry: &Path,
+    file: fs::File,
+) -> wasmtime::Result<Compiled> {
+    // SAFETY: wasmtime requires that the file holds what its own
+    // serialisation wrote and stays unchanged while mapped. It does:
+    // `store` wrote it, `open_checked` found it unchanged since, and an
+    // entry is only ever replaced by a rename, which leaves a mapped file
+    // as it was. wasmtime then checks the version and engine configuration
+    // itself.
     Ok(unsafe {
         match kind {
-            ProgramKind::Module => Compiled::Module(Module::deserialize(engine, payload)?),
-            ProgramKind::Component => Compiled::Component(Component::deserialize(engine, payload)?),
+            ProgramKind::Module => Compiled::Module(Module::deserialize_open_file(engine, file)?),
+            // (wasmtime 48 maps a component only by path: the entry just
+            // checked, which only a rename replaces.)
+            ProgramKind::Component => Compiled::Component(Component::deserialize_file(engine, entry)?),
         }
     })
 }
 
-/// Writes an entry atomically: to a temporary file in the same directory,
-/// then renamed into place, so a concurrent reader sees all of it or none.
-/// No fsync: an entry torn by a crash fails its checksum and is rebuilt.
-fn store(dir: &Path, entry: &Path, digest: &[u8; 32], compiled: &Compiled) -> anyhow::Result<()> {
+/// Writes an entry and its seal, each atomically and durably (written
+/// aside, synced, renamed into place): a reader sees all of one or none,
+/// and a crash leaves no torn entry that a seal would vouch for.
+fn store(dir: &Path, digest: &WasmDigest, compiled: &Compiled) -> anyhow::Result<()> {
     let payload = match compiled {
         Compiled::Module(m) => m.serialize(),
         Compiled::Component(c) => c.serialize(),
     }
     .map_err(|e| anyhow::anyhow!("serialising compiled code: {e}"))?;
     crate::os::fs::create_private_dir(dir)?;
+    let name = hex::encode(digest);
+    let seal = Seal {
+        checksum: hex::encode(xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes()),
+        wasm: name.clone(),
+        checked: None,
+    };
+    write_private(dir, &dir.join(format!("{name}.cwasm")), &payload, true)?;
+    write_private(dir, &dir.join(format!("{name}.seal")), &serde_json::to_vec(&seal).expect("JSON"), true)
+}
+
+/// Writes a private file atomically (aside in `dir`, then renamed), synced
+/// first if `durable`.
+fn write_private(dir: &Path, path: &Path, bytes: &[u8], durable: bool) -> anyhow::Result<()> {
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(MAGIC)?;
-    file.write_all(&xxhash_rust::xxh3::xxh3_128(&payload).to_le_bytes())?;
-    file.write_all(digest)?;
-    file.write_all(&payload)?;
-    file.persist(entry)?;
+    file.write_all(bytes)?;
+    if durable {
+        file.as_file().sync_all()?;
+    }
+    file.persist(path)?;
     Ok(())
 }
 
-/// Reads an entry only if the current user owns it and no one else can write
-/// it: executing compiled code is as good as running a binary.
-fn read_trusted(entry: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = fs::File::open(entry)?;
+/// Reads a file only if the current user owns it and no one else can write
+/// it: what the cache holds decides which code runs.
+fn read_trusted(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = fs::File::open(path)?;
     crate::os::fs::check_private(&file.metadata()?)?;
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes)?;
+    file.read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_checks() {
-        let digest = [7u8; 32];
-        let payload = b"compiled code".as_slice();
-        let mut entry = Vec::new();
-        entry.extend_from_slice(MAGIC);
-        entry.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(payload).to_le_bytes());
-        entry.extend_from_slice(&digest);
-        entry.extend_from_slice(payload);
-        assert_eq!(verified_payload(&entry, &digest), Some(payload));
-        assert_eq!(verified_payload(&entry, &[8u8; 32]), None, "another program's entry");
-        let mut flipped = entry.clone();
-        *flipped.last_mut().unwrap() ^= 1;
-        assert_eq!(verified_payload(&flipped, &digest), None, "a flipped bit");
-        assert_eq!(verified_payload(&entry[..HEADER_LEN - 1], &digest), None, "truncated");
-    }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use wasmtime::Module;
 use wasmtime::component::Component;
 
-use super::cache::CompileCache;
+use super::cache::{CompileCache, KnownFile, WasmDigest, digest_of};
 use super::engine::{engine, service_engine};
 use crate::{Error, Result};
 
@@ -56,10 +56,11 @@ pub struct Program {
 
 impl Program {
     /// Loads a program from a file, compiling it unless the cache already
-    /// holds its compiled code.
+    /// holds its compiled code. A file the cache knows by its identity is
+    /// not read at all.
     pub fn load_file(path: &Path, cache: &CompileCache) -> Result<Program> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        let unreadable = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound { path: path.to_owned() },
             std::io::ErrorKind::IsADirectory => {
                 Error::NotRunnable(format!("{name} is a directory, not a .wasm file"))
@@ -68,16 +69,61 @@ impl Program {
                 Error::NotRunnable(format!("{name}: permission denied; check its permissions"))
             }
             _ => Error::Internal(anyhow::anyhow!("reading {name}: {e}")),
-        })?;
-        Program::load_bytes(name, &bytes, cache)
+        };
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        if file.metadata().is_ok_and(|meta| meta.is_dir()) {
+            return Err(unreadable(std::io::ErrorKind::IsADirectory.into()));
+        }
+        Program::load_open(name, file, cache)
+    }
+
+    /// `load_file` of a file opened already.
+    pub fn load_open(name: String, mut file: std::fs::File, cache: &CompileCache) -> Result<Program> {
+        let unreadable = |e: std::io::Error| Error::NotRunnable(format!("{name} cannot be read: {e}"));
+        let meta = file.metadata().map_err(unreadable)?;
+        if let Some(program) = cache.known_file(&meta).and_then(|known| Program::known(&name, &known, cache))
+        {
+            return Ok(program);
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
+        let digest = digest_of(&bytes);
+        let program = Program::load_digested(name, &bytes, &digest, cache)?;
+        let known = KnownFile {
+            wasm: hex::encode(digest),
+            component: program.kind() == ProgramKind::Component,
+            http_service: program.http_service,
+        };
+        cache.remember_file(&meta, &known);
+        Ok(program)
     }
 
     pub fn load_bytes(name: String, bytes: &[u8], cache: &CompileCache) -> Result<Program> {
+        Program::load_digested(name, bytes, &digest_of(bytes), cache)
+    }
+
+    fn load_digested(
+        name: String,
+        bytes: &[u8],
+        digest: &WasmDigest,
+        cache: &CompileCache,
+    ) -> Result<Program> {
         let kind = ProgramKind::detect(&name, bytes)?;
         let http_service = kind == ProgramKind::Component && exports_http_handler(bytes);
         let engine = if http_service { service_engine() } else { engine() };
-        let compiled = cache.load_or_compile(engine, &name, kind, bytes)?;
+        let compiled = cache.load_or_compile(engine, &name, kind, bytes, digest)?;
         Ok(Program { name, compiled, http_service })
+    }
+
+    /// The program of a file the cache knows, from the cache alone; none
+    /// if its entry is gone.
+    fn known(name: &str, known: &KnownFile, cache: &CompileCache) -> Option<Program> {
+        let digest: WasmDigest = hex::decode(&known.wasm).ok()?.try_into().ok()?;
+        let kind = if known.component { ProgramKind::Component } else { ProgramKind::Module };
+        let engine = if known.http_service { service_engine() } else { engine() };
+        let compiled = cache.load(engine, name, kind, &digest)?;
+        tracing::debug!("{name} known to the compile cache by the file's identity: not read");
+        Some(Program { name: name.to_owned(), compiled, http_service: known.http_service })
     }
 
     pub fn kind(&self) -> ProgramKind {
