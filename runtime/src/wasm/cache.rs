@@ -160,8 +160,8 @@ impl CompileCache {
     ) -> Option<Compiled> {
         let dir = self.engine_dir(engine)?;
         let entry = dir.join(format!("{}.cwasm", hex::encode(digest)));
-        match open_checked(&entry, digest) {
-            Ok(file) => match deserialize(engine, kind, &entry, file) {
+        match check(&entry, digest) {
+            Ok(read) => match deserialize(engine, kind, &entry, read) {
                 Ok(compiled) => {
                     tracing::debug!("compile cache hit: {name} (sha256:{})", hex::encode(digest));
                     return Some(compiled);
@@ -247,10 +247,11 @@ fn compile(engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Resul
     })
 }
 
-/// Opens an entry that is the user's own and matches its seal: checked by
-/// its checksum, or known to be the file checked before. An entry that does
-/// not match is an `InvalidData` error.
-fn open_checked(entry: &Path, digest: &WasmDigest) -> std::io::Result<fs::File> {
+/// Whether an entry is the user's own and matches its seal: checked by its
+/// checksum (then its bytes, read for that, are returned), or known to be
+/// the file checked before. An entry that does not match is an
+/// `InvalidData` error.
+fn check(entry: &Path, digest: &WasmDigest) -> std::io::Result<Option<Vec<u8>>> {
     let seal_path = entry.with_extension("seal");
     let mut seal: Seal = serde_json::from_slice(&read_trusted(&seal_path)?)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
@@ -263,7 +264,7 @@ fn open_checked(entry: &Path, digest: &WasmDigest) -> std::io::Result<fs::File> 
     }
     let stamp = crate::os::fs::stamp(&meta);
     if stamp.is_some() && seal.checked == stamp {
-        return Ok(file);
+        return Ok(None);
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.read_to_end(&mut bytes)?;
@@ -275,27 +276,33 @@ fn open_checked(entry: &Path, digest: &WasmDigest) -> std::io::Result<fs::File> 
         seal.checked = Some(stamp);
         let _ = write_private(dir, &seal_path, &serde_json::to_vec(&seal).expect("JSON"), false);
     }
-    Ok(file)
+    Ok(Some(bytes))
 }
 
 fn deserialize(
     engine: &Engine,
     kind: ProgramKind,
     entry: &Path,
-    file: fs::File,
+    read: Option<Vec<u8>>,
 ) -> wasmtime::Result<Compiled> {
-    // SAFETY: wasmtime requires that the file holds what its own
-    // serialisation wrote and stays unchanged while mapped. It does:
-    // `store` wrote it, `open_checked` found it unchanged since, and an
-    // entry is only ever replaced by a rename, which leaves a mapped file
-    // as it was. wasmtime then checks the version and engine configuration
-    // itself.
+    // SAFETY: wasmtime requires that the code is what its own serialisation
+    // wrote, and a mapped file stays unchanged while mapped. It is: `store`
+    // wrote it, `check` found it unchanged since, and an entry is only ever
+    // replaced by a rename, which leaves a mapped file as it was (and puts
+    // there the same program's code, sealed). wasmtime then checks the
+    // version and engine configuration itself. Bytes read to be checked
+    // are used as they are (always so on Windows, which gives no identity
+    // to trust); otherwise the file is mapped, by path, as wasmtime opens it.
     Ok(unsafe {
-        match kind {
-            ProgramKind::Module => Compiled::Module(Module::deserialize_open_file(engine, file)?),
-            // (wasmtime 48 maps a component only by path: the entry just
-            // checked, which only a rename replaces.)
-            ProgramKind::Component => Compiled::Component(Component::deserialize_file(engine, entry)?),
+        match (kind, read) {
+            (ProgramKind::Module, Some(bytes)) => Compiled::Module(Module::deserialize(engine, bytes)?),
+            (ProgramKind::Component, Some(bytes)) => {
+                Compiled::Component(Component::deserialize(engine, bytes)?)
+            }
+            (ProgramKind::Module, None) => Compiled::Module(Module::deserialize_file(engine, entry)?),
+            (ProgramKind::Component, None) => {
+                Compiled::Component(Component::deserialize_file(engine, entry)?)
+            }
         }
     })
 }
