@@ -177,7 +177,19 @@ fn names_are_unique_and_ids_resolve_by_prefix() {
     let name = inspect(&wbox, &made_up)["Name"].as_str().unwrap().to_owned();
     assert!(name.starts_with('/') && name.contains('_'), "{name}");
     assert_eq!(inspect(&wbox, &id[..5])["Id"], id.as_str());
+
+    // Names follow renames and removals; a root from before the names'
+    // index still refuses a name in use.
+    ok(wbox.run(&["rename", "web", "site"]));
+    assert_eq!(inspect(&wbox, "site")["Id"], id.as_str());
+    let other = ok(wbox.run(&["create", "--name", "web", &image])).trim().to_owned();
+    ok(wbox.run(&["rm", "web"]));
+    std::fs::remove_dir_all(wbox.root.path().join("containers/.names")).unwrap();
+    let out = wbox.run(&["create", "--name", "site", &image]);
+    assert!(stderr(&out).contains("\"site\" is already in use"), "{}", stderr(&out));
+    assert!(code(&wbox.run(&["inspect", &other])) != 0, "removed");
     assert_eq!(ok(wbox.run(&["rm", &id[..5]])), format!("{}\n", &id[..5]));
+    ok(wbox.run(&["create", "--name", "site", &image]));
 }
 
 #[test]
@@ -729,12 +741,19 @@ fn attach_feeds_the_stdin_of_a_container_made_with_i() {
         let mut stdin = attach.stdin.take().unwrap();
         writeln!(stdin, "{word}").unwrap();
         drop(stdin);
-        let mut line = String::new();
-        std::io::BufReader::new(attach.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line, format!("{word}\n"));
-        assert_eq!(inspect(&wbox, "echo")["State"]["Running"], true, "its stdin did not end with ours");
+        // Read aside, so that a missing echo fails the test, not hangs it.
+        let stdout = attach.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(10));
         attach.kill().unwrap();
         attach.wait().unwrap();
+        assert_eq!(line, Ok(format!("{word}\n")));
+        assert_eq!(inspect(&wbox, "echo")["State"]["Running"], true, "its stdin did not end with ours");
     }
     // With --no-stdin, nothing is fed; an attachment ends with the guest.
     let mut attach = wbox.command();

@@ -10,6 +10,11 @@ pub(crate) fn new_id() -> Result<String> {
     Ok(hex::encode(bytes))
 }
 
+/// Whether `text` is a whole id: 64 lowercase hex digits.
+pub(crate) fn is_full_id(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// The signal that asks a process to end: a run's stop signal unless its
 /// image names another.
 pub const SIGTERM: i32 = 15;

@@ -602,12 +602,13 @@ pub fn attach(root: &Path, args: AttachArgs) -> crate::Result<i32> {
     if !container.is_running() {
         return Err(Error::usage("You cannot attach to a stopped container, start it first"));
     }
+    // What it wrote before is the log's, not this attachment's; what it
+    // answers to our stdin is, so the reader starts first.
+    let mut reader = container.output_reader()?;
     if let Some(mut channel) = container.stdin()?.filter(|_| !args.no_stdin) {
         // Ends with our stdin, or with the container.
         std::thread::spawn(move || std::io::copy(&mut std::io::stdin().lock(), &mut channel));
     }
-    // What it wrote before is the log's, not this attachment's.
-    let mut reader = container.output_reader()?;
     container.follow_log(&mut reader, |entry| print_entry(entry, false))?;
     Ok(container.state.exit_code.unwrap_or(0))
 }

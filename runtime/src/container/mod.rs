@@ -138,13 +138,13 @@ impl Containers {
         if let Some(name) = &name {
             names::check(name)?;
         }
-        // Names are unique: check and claim under one lock.
+        // Names are unique: check and claim under one lock, through the
+        // names' index, whatever the number of containers.
         let _names = lock_file(&self.dir.join(".names.lock"))?;
-        let existing = self.list()?;
-        let taken = |name: &str| existing.iter().find(|c| c.config.name == name);
+        let index = self.names_index()?;
         let name = match name {
             Some(name) => {
-                if let Some(other) = taken(&name) {
+                if let Some(other) = self.named(&index, &name) {
                     return Err(Error::usage(format!(
                         "the name \"{name}\" is already in use by container {}; remove it (wbox rm {name}) \
                          or choose another --name",
@@ -153,9 +153,10 @@ impl Containers {
                 }
                 name
             }
-            None => names::generate(|name| taken(name).is_some()),
+            None => names::generate(|name| self.named(&index, name).is_some()),
         };
         let config = Config { id: crate::ids::new_id()?, name, created: Utc::now(), spec };
+        index.claim(&config.name, &config.id)?;
         // Built aside and renamed, so that no one sees half a container.
         let staging = self.dir.join(format!(".creating-{}", config.id));
         fs::create_dir(&staging).map_err(|e| fs_error(&staging, e))?;
@@ -225,11 +226,12 @@ impl Containers {
     pub fn rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
         names::check(new_name)?;
         let _names = lock_file(&self.dir.join(".names.lock"))?;
+        let index = self.names_index()?;
         let container = self.lookup(name_or_id)?;
         if container.config.name == new_name {
             return Err(Error::usage("Renaming a container with the same name as its current name"));
         }
-        if let Some(other) = self.list()?.iter().find(|c| c.config.name == new_name) {
+        if let Some(other) = self.named(&index, new_name) {
             return Err(Error::usage(format!(
                 "the name \"{new_name}\" is already in use by container {}; choose another",
                 other.short_id()
@@ -237,8 +239,10 @@ impl Containers {
         }
         let _lock = lock_file(&container.dir.join("lock"))?;
         let old_name = format!("/{}", container.config.name);
+        index.claim(new_name, &container.config.id)?;
         let config = Config { name: new_name.to_owned(), ..container.config };
         write_json(&container.dir.join("config.json"), &config)?;
+        index.release(&old_name[1..], &config.id);
         Container { config, ..container }.record("rename", &[("oldName", &old_name)]);
         Ok(())
     }
@@ -263,9 +267,36 @@ impl Containers {
         Ok(containers)
     }
 
+    /// The names' index, made from the records the first time (a root
+    /// from before it). Called under the names' lock.
+    fn names_index(&self) -> Result<names::Index> {
+        let index = names::Index::in_dir(&self.dir);
+        if !index.exists() {
+            let containers = self.list()?;
+            index.build(containers.iter().map(|c| (c.config.name.as_str(), c.config.id.as_str())))?;
+        }
+        Ok(index)
+    }
+
+    /// The container that has `name` now, found through the index.
+    fn named(&self, index: &names::Index, name: &str) -> Option<Container> {
+        let id = index.id_of(name)?;
+        Container::load(&self.dir.join(id)).ok().filter(|c| c.config.name == name)
+    }
+
     /// A container by name, full id or unique id prefix, as Docker finds them.
+    /// A full id or a name is found at once; a prefix, by reading every
+    /// record.
     pub fn lookup(&self, name_or_id: &str) -> Result<Container> {
         let wanted = name_or_id.trim_start_matches('/');
+        if crate::ids::is_full_id(wanted)
+            && let Ok(container) = Container::load(&self.dir.join(wanted))
+        {
+            return Ok(container);
+        }
+        if let Some(container) = self.named(&names::Index::in_dir(&self.dir), wanted) {
+            return Ok(container);
+        }
         let mut all = self.list()?;
         if let Some(i) = all.iter().position(|c| c.config.name == wanted || c.config.id == wanted) {
             return Ok(all.swap_remove(i));
@@ -622,8 +653,17 @@ impl Container {
             Error::Gone { .. } => Error::NoSuchContainer(self.config.name.clone()),
             e => e,
         })?;
+        self.release_name();
         self.record("destroy", &[]);
         Ok(())
+    }
+
+    /// Frees its name in the names' index (an entry left behind names a
+    /// container that is gone, which counts as free anyway).
+    fn release_name(&self) {
+        if let Some(containers) = self.dir.parent() {
+            names::Index::in_dir(containers).release(&self.config.name, &self.config.id);
+        }
     }
 
     /// The host's ids of the container's processes, never none: a native
@@ -676,6 +716,7 @@ impl Container {
     fn remove_automatically(&self) -> Result<()> {
         let used = self.volumes(&Volumes::open(self.root())?);
         remove_files(&self.dir, None)?;
+        self.release_name();
         self.record("destroy", &[]);
         remove_anonymous_volumes(self.root(), used)
     }

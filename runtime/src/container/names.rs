@@ -1,7 +1,60 @@
 //! Container names: checked as Docker checks them, or made up as Docker makes
 //! them up (`adjective_name`).
 
+use std::path::{Path, PathBuf};
+
 use crate::{Error, Result};
+
+/// Which container has which name: `ROOT/containers/.names/NAME` holds its
+/// id, so that a name is checked or found without reading every record.
+/// Changed under the names' lock; an entry whose container is gone, or was
+/// renamed, names nobody.
+pub struct Index {
+    dir: PathBuf,
+}
+
+impl Index {
+    pub fn in_dir(containers: &Path) -> Index {
+        Index { dir: containers.join(".names") }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    /// Makes the index of `named` (name, id) containers, aside and then
+    /// renamed into place, so that a half-made index is never used.
+    pub fn build<'a>(&self, named: impl Iterator<Item = (&'a str, &'a str)>) -> Result<()> {
+        let parent = self.dir.parent().expect("the index is in the containers' directory");
+        let staging = parent.join(format!(".names-{}", crate::ids::new_id()?));
+        let failed = |e: std::io::Error| Error::Internal(anyhow::anyhow!("{}: {e}", staging.display()));
+        std::fs::create_dir(&staging).map_err(failed)?;
+        for (name, id) in named {
+            std::fs::write(staging.join(name), id).map_err(failed)?;
+        }
+        std::fs::rename(&staging, &self.dir).map_err(failed)
+    }
+
+    /// The id the index gives `name`, if any.
+    pub fn id_of(&self, name: &str) -> Option<String> {
+        check(name).ok()?;
+        std::fs::read_to_string(self.dir.join(name)).ok()
+    }
+
+    /// Gives `name` to container `id`.
+    pub fn claim(&self, name: &str, id: &str) -> Result<()> {
+        let path = self.dir.join(name);
+        crate::store::write_atomic(&path, id.as_bytes())
+            .map_err(|e| Error::Internal(anyhow::anyhow!("{}: {e}", path.display())))
+    }
+
+    /// Frees `name`, if container `id` still has it.
+    pub fn release(&self, name: &str, id: &str) {
+        if self.id_of(name).as_deref() == Some(id) {
+            let _ = std::fs::remove_file(self.dir.join(name));
+        }
+    }
+}
 
 const ADJECTIVES: &[&str] = &[
     "admiring", "bold", "brave", "clever", "eager", "focused", "gentle", "happy", "jolly", "keen", "lucid",
