@@ -4,14 +4,17 @@
 # machine's used-memory delta, divided by the count), and how long `wbox run
 # -d` takes to return with the guest running. Prints a table.
 #
-#   bench/containers.sh [COUNTS…]     (default 10 100 500; builds wbox --release)
+#   bench/containers.sh [COUNTS…]     (default 10 100 500; builds wbox --release,
+#                                      or takes the binary WBOX names, to compare two)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cargo build --quiet --release -p wbox
+if [ -z "${WBOX:-}" ]; then
+    cargo build --quiet --release -p wbox
+fi
 examples/build.sh >/dev/null
-wbox=$PWD/target/release/wbox
+wbox=${WBOX:-$PWD/target/release/wbox}
 counts=${*:-10 100 500}
 
 . scripts/lib.sh
