@@ -70,6 +70,8 @@ impl Archive {
             let parent = if parent.is_empty() { "." } else { parent };
             (std::fs::canonicalize(parent).map_err(missing)?, name.to_owned())
         };
+        // As Docker's client says of a source that is not there.
+        std::fs::symlink_metadata(parent.join(&name)).map_err(missing)?;
         Archive::walked(&open_host_dir(&parent)?, Path::new(&name), &shown, &shown)
     }
 
