@@ -115,7 +115,8 @@ pub struct ImportArgs {
 pub fn import(root: &Path, args: ImportArgs) -> crate::Result<i32> {
     use std::io::Read;
     let tag = args.name.as_deref().map(ImageRef::parse).transpose()?;
-    let tar = if wbox_runtime::build::is_url(&args.file) {
+    let from_url = wbox_runtime::build::is_url(&args.file);
+    let tar = if from_url {
         wbox_runtime::build::fetch(&args.file, "import")?
     } else {
         let mut tar = Vec::new();
@@ -129,7 +130,7 @@ pub fn import(root: &Path, args: ImportArgs) -> crate::Result<i32> {
     };
     let store = Store::open(root)?;
     // As Docker's client, which sends a file as it sends stdin.
-    let source = if wbox_runtime::build::is_url(&args.file) { args.file.as_str() } else { "-" };
+    let source = if from_url { args.file.as_str() } else { "-" };
     let import = Import {
         changes: &args.changes,
         message: args.message.as_deref(),

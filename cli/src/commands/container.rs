@@ -651,8 +651,8 @@ pub fn commit(root: &Path, args: CommitArgs) -> crate::Result<i32> {
 /// Show what running containers use: CPU, memory, network, processes
 #[derive(Args)]
 #[command(
-    after_help = "A wasm container's figures are its runner's, which holds the guest's memory and runs \
-    its code.\n\n\
+    after_help = "A wasm container's memory is its guest's (what --memory caps) and its PIDS its live \
+    instances; its CPU is its runner's, which runs the guest's code.\n\n\
     Examples:\n  wbox stats\n  wbox stats --no-stream web\n  \
     wbox stats --no-stream --format '{{.Name}}: {{.CPUPerc}} {{.MemUsage}}'"
 )]
@@ -723,13 +723,7 @@ fn stats_row(
         }
         _ => 0.0,
     };
-    let used = now.unwrap_or(container::Usage {
-        cpu_nanos: 0,
-        memory: 0,
-        memory_limit: 0,
-        pids: 0,
-        network: (0, 0),
-    });
+    let used = now.unwrap_or_default();
     let share =
         if used.memory_limit > 0 { used.memory as f64 / used.memory_limit as f64 * 100.0 } else { 0.0 };
     let (rx, tx) = used.network;

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 use super::Container;
 
 /// One reading of a container's use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     /// CPU time used since it started, in nanoseconds.
     pub cpu_nanos: u64,
@@ -56,7 +56,12 @@ impl Container {
     }
 }
 
-/// The runner's `usage BYTES INSTANCES`.
+/// A runner's answer to `Request::Usage`: `usage BYTES INSTANCES`.
+pub(super) fn usage_reply(used: GuestUsage) -> String {
+    format!("usage {} {}", used.memory, used.instances)
+}
+
+/// What `usage_reply` wrote.
 fn parse_usage(answer: &str) -> Option<GuestUsage> {
     let mut words = answer.strip_prefix("usage ")?.split(' ');
     let (memory, instances) = (words.next()?.parse().ok()?, words.next()?.parse().ok()?);

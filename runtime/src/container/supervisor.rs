@@ -201,8 +201,7 @@ fn answer_requests(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
                 });
             }
             Request::Usage => {
-                let used = guest.guest_usage().unwrap_or_default();
-                return format!("usage {} {}", used.memory, used.instances);
+                return super::stats::usage_reply(guest.guest_usage().unwrap_or_default());
             }
         }
         "ok".to_owned()

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use libcontainer::container::Container as Runtime;
 
+use crate::plan::CgroupUsage;
+
 /// How many times the kernel's OOM killer struck in a cgroup (v1 or v2).
 pub(super) fn oom_kills(cgroup: &str) -> u64 {
     let relative = cgroup.trim_start_matches('/');
@@ -68,17 +70,6 @@ pub fn clean_up(container_dir: &Path, id: &str) {
     let dir = container_dir.join("native");
     remove_state(&dir.join("runtime"), id);
     super::rootfs::unmount(&dir.join("rootfs"));
-}
-
-/// What a native container uses, as its cgroup (v2, or v1's controllers)
-/// counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CgroupUsage {
-    pub cpu_nanos: u64,
-    pub memory: u64,
-    /// Its memory limit, if it has one.
-    pub limit: Option<u64>,
-    pub pids: u64,
 }
 
 /// The use of the cgroup of container `id`.

@@ -56,16 +56,7 @@ pub fn processes(_cgroup: &str) -> Option<Vec<u32>> {
     None
 }
 
-/// As Linux's, which only Linux's native containers have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CgroupUsage {
-    pub cpu_nanos: u64,
-    pub memory: u64,
-    pub limit: Option<u64>,
-    pub pids: u64,
-}
-
-pub fn usage(_id: &str) -> Option<CgroupUsage> {
+pub fn usage(_id: &str) -> Option<crate::plan::CgroupUsage> {
     None
 }
 

@@ -21,7 +21,7 @@ mod seccomp;
 mod spec;
 mod terminal;
 
-pub use cgroup::{CgroupUsage, clean_up, network, processes, remove_state, usage};
+pub use cgroup::{clean_up, network, processes, remove_state, usage};
 pub use exec::{exec, is_native};
 pub use from_bundle::clean_up_bundle;
 pub use from_image::STATE_DIR;

@@ -106,6 +106,17 @@ pub enum NativeRoot {
 /// A run made from a plan: created, then started, then ended. `wasm` and
 /// `native` each implement it; the supervisor and the shim drive either
 /// alike.
+/// What a native container uses, as its cgroup (v2, or v1's controllers)
+/// counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupUsage {
+    pub cpu_nanos: u64,
+    pub memory: u64,
+    /// Its memory limit, if it has one.
+    pub limit: Option<u64>,
+    pub pids: u64,
+}
+
 /// What a wasm guest's live instances hold: the bytes of their linear
 /// memories and tables, and how many there are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
