@@ -637,6 +637,9 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
     std::os::unix::fs::symlink("b.txt", src.join("dir/link")).unwrap();
     std::fs::set_permissions(src.join("a.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
     std::fs::set_permissions(src.join("dir/sub"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    // Another user's file: -a keeps its owner, a plain copy gives it to root.
+    std::fs::write(src.join("owned.txt"), "theirs").unwrap();
+    std::os::unix::fs::chown(src.join("owned.txt"), Some(1000), Some(1001)).unwrap();
     let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
     for file in ["a.txt", "dir/b.txt", "dir/sub/c"] {
         std::fs::File::options().write(true).open(src.join(file)).unwrap().set_modified(old).unwrap();
@@ -651,6 +654,8 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
         vec![src("dir"), "box:/tmp".into()],
         vec![src("dir/."), "box:/home".into()],
         vec!["-L".into(), src("dir/link"), "box:/tmp/followed".into()],
+        vec!["-a".into(), src("owned.txt"), "box:/tmp/owned-kept".into()],
+        vec![src("owned.txt"), "box:/tmp/owned-given".into()],
     ] {
         let args: Vec<&str> = std::iter::once("cp").chain(into.iter().map(String::as_str)).collect();
         let (_, wbox) = both.succeed(&args);
@@ -686,7 +691,11 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
     ok(both.wbox.run_with_stdin(&["cp", "-", "box:/tmp"], &tar));
     both.same(&["exec", "box", "stat", "-c", "%n %s %a %Y", "/tmp/from-tar/note"]);
 
-    // Out of the container: the same files, modes and times on the host.
+    // Out of the container: the same files, modes and times on the host; a
+    // link in the container that points at /etc leads to the container's
+    // /etc, never the host's.
+    let (docker, wbox) = both.succeed(&["exec", "box", "ln", "-s", "/etc", "/tmp/etc-link"]);
+    assert_eq!((stdout(&docker), stdout(&wbox)), (String::new(), String::new()));
     let out = |tool: &str, path: &str| format!("{}/{tool}/{path}", host.path().display());
     for tool in ["docker", "wbox"] {
         std::fs::create_dir_all(out(tool, "")).unwrap();
@@ -696,6 +705,7 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
             vec!["box:/tmp/newdir/.".to_owned(), out(tool, "contents")],
             vec!["box:/tmp/newdir/link".to_owned(), out(tool, "as-link")],
             vec!["-L".to_owned(), "box:/tmp/newdir/link".to_owned(), out(tool, "followed")],
+            vec!["box:/tmp/etc-link/passwd".to_owned(), out(tool, "via-link")],
         ];
         for copy in copies {
             let args: Vec<&str> = std::iter::once("cp").chain(copy.iter().map(String::as_str)).collect();
@@ -704,6 +714,10 @@ fn cp_copies_into_and_out_of_a_running_container_as_docker_does() {
         }
     }
     assert_eq!(tree(&host.path().join("wbox")), tree(&host.path().join("docker")));
+    let via_link = std::fs::read_to_string(out("wbox", "via-link")).unwrap();
+    assert!(
+        via_link.starts_with("root:x:0:0:") && via_link != std::fs::read_to_string("/etc/passwd").unwrap()
+    );
     // `-` as the destination: a tar of the source, its name on top.
     let entries = |out: Output| -> Vec<String> {
         tar::Archive::new(out.stdout.as_slice())

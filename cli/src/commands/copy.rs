@@ -6,7 +6,7 @@ use std::path::Path;
 use clap::Args;
 use wbox_runtime::Error;
 use wbox_runtime::container::Containers;
-use wbox_runtime::filesystem::copy::{Archive, Owner};
+use wbox_runtime::filesystem::copy::Archive;
 use wbox_runtime::store::Store;
 
 /// Copy files/folders between a container and the local filesystem
@@ -23,7 +23,8 @@ use wbox_runtime::store::Store;
                   wbox cp web:/data/. ./backup\n  tar -c notes | wbox cp - web:/data"
 )]
 pub struct CpArgs {
-    /// Archive mode (copy all uid/gid information)
+    /// Archive mode (copy all uid/gid information; a copy into a container keeps them either way, as
+    /// dockerd run as root does)
     #[arg(short, long)]
     pub archive: bool,
     /// Always follow symbol link in SRC_PATH
@@ -63,8 +64,7 @@ pub fn cp(root: &Path, args: CpArgs) -> crate::Result<i32> {
             } else {
                 Archive::of_host(Path::new(&args.source), args.follow_link)?
             };
-            let owner = if args.archive { Owner::AsArchived } else { Owner::Root };
-            archive.to_container(&store()?, &container, path, owner)?;
+            archive.to_container(&store()?, &container, path)?;
             Ok(0)
         }
     }

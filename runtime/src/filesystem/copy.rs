@@ -41,15 +41,6 @@ pub struct Archive {
     contents_only: bool,
 }
 
-/// Who owns what a copy writes: as the tar says (`-a`), the container's
-/// root, or whoever runs wbox (a copy to the host, as Docker's client).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Owner {
-    AsArchived,
-    Root,
-    Caller,
-}
-
 impl Archive {
     /// A tar read from stdin (`cp - CONTAINER:DIR`): unpacked into DIR as it is.
     pub fn of_tar(tar: Vec<u8>) -> Archive {
@@ -124,12 +115,14 @@ impl Archive {
                 Target { dir, name: Some(name.to_owned()), found }
             }
         };
-        self.unpack(target, dest_is_dir(&shown), &shown, Owner::Caller)
+        // Owned by whoever runs wbox, as Docker's client writes them.
+        self.unpack(target, dest_is_dir(&shown), &shown, false)
     }
 
-    /// `cp … CONTAINER:PATH`: with `owner`, into a container that is
-    /// running or stopped.
-    pub fn to_container(self, store: &Store, container: &Container, dest: &str, owner: Owner) -> Result<()> {
+    /// `cp … CONTAINER:PATH`, into a container that is running or stopped;
+    /// the files keep the archive's owners, as dockerd (run as root) keeps
+    /// them, `-a` or not.
+    pub fn to_container(self, store: &Store, container: &Container, dest: &str) -> Result<()> {
         let image = Image::load(store, &container.config.spec.image_id)?;
         let files = Files::to_write(store, container, &image)?;
         let place = Place::find(container, files.as_ref(), dest, true)?;
@@ -152,11 +145,12 @@ impl Archive {
                 Target { dir, name, found }
             }
         };
-        self.unpack(target, dest_is_dir(dest), &shown, owner)
+        self.unpack(target, dest_is_dir(dest), &shown, true)
     }
 
     /// Docker's table (above): where the entries go, under which name.
-    fn unpack(self, target: Target, dest_is_dir: bool, shown: &str, owner: Owner) -> Result<()> {
+    /// With `keep_owners`, the archive's owners are given (where wbox may).
+    fn unpack(self, target: Target, dest_is_dir: bool, shown: &str, keep_owners: bool) -> Result<()> {
         let refused = |why: &str| Err(Error::usage(format!("cannot copy to {shown}: {why}")));
         let rename = match (&self.top, target.found) {
             (None, Found::Dir) => None,
@@ -189,7 +183,7 @@ impl Archive {
                 };
             }
             let failed = |e: io::Error| Error::usage(format!("copying {} to {shown}: {e}", path.display()));
-            if let Some(dir) = write_entry(&target.dir, &path, &mut entry, owner).map_err(failed)? {
+            if let Some(dir) = write_entry(&target.dir, &path, &mut entry, keep_owners).map_err(failed)? {
                 directories.push((path, dir));
             }
         }
@@ -320,17 +314,13 @@ fn write_entry(
     dir: &Dir,
     path: &Path,
     entry: &mut tar::Entry<&[u8]>,
-    owner: Owner,
+    keep_owners: bool,
 ) -> io::Result<Option<Deferred>> {
     let header = entry.header();
     let kind = header.entry_type();
     let mode = header.mode().unwrap_or(0o644) & 0o7777;
     let modified = header.mtime().unwrap_or(0) as i64;
-    let owned = match owner {
-        Owner::AsArchived => Some((header.uid().unwrap_or(0) as u32, header.gid().unwrap_or(0) as u32)),
-        Owner::Root => Some((0, 0)),
-        Owner::Caller => None,
-    };
+    let owned = keep_owners.then(|| (header.uid().unwrap_or(0) as u32, header.gid().unwrap_or(0) as u32));
     let at = or_dot(path);
     // A tar may leave out the directories its files are in.
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
