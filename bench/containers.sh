@@ -2,7 +2,8 @@
 # Idle detached wasm containers: for 10, 100 and 500 containers sleeping in
 # the host, what each costs in memory (the supervisors' summed PSS, and the
 # machine's used-memory delta, divided by the count), and how long `wbox run
-# -d` takes to return with the guest running. Prints a table.
+# -d` takes to return with the guest running (the mean of the first, the
+# middle and the last ten). Prints a table.
 #
 #   bench/containers.sh [COUNTS…]     (default 10 100 500; builds wbox --release,
 #                                      or takes the binary WBOX names, to compare two)
@@ -36,8 +37,8 @@ python3 tests/tools/oci_push.py image "127.0.0.1:$port" probe:bench \
 
 available_kib() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
 
-printf '%-12s %22s %26s %22s %14s %14s\n' containers "PSS per container" "used-memory delta each" \
-    "run -d → running" "first 10" "last 10"
+printf '%-12s %18s %14s %24s %18s %12s %12s %12s\n' containers "PSS per container" "PSS in all" \
+    "used-memory delta each" "run -d → running" "first 10" "middle 10" "last 10"
 for n in $counts; do
     sync; sleep 1
     before=$(available_kib)
@@ -48,9 +49,10 @@ for n in $counts; do
         one_us=$(( ($(date +%s%N) - one_ns) / 1000 ))
         # Each end's mean of ten: one run alone is noise.
         [ "$i" -le 10 ] && first_us=$(( ${first_us:-0} + one_us ))
+        [ "$i" -gt $(( n / 2 - 5 )) ] && [ "$i" -le $(( n / 2 + 5 )) ] && middle_us=$(( ${middle_us:-0} + one_us ))
         [ "$i" -gt $(( n - 10 )) ] && last_us=$(( ${last_us:-0} + one_us ))
     done
-    first_us=$(( first_us / 10 )); last_us=$(( last_us / 10 ))
+    first_us=$(( first_us / 10 )); middle_us=$(( middle_us / 10 )); last_us=$(( last_us / 10 ))
     elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
     sleep 2
     after=$(available_kib)
@@ -62,11 +64,11 @@ for n in $counts; do
         [ -n "$pid" ] && pss_kib=$(( pss_kib + $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup") ))
     done
     awk -v n="$n" -v pss="$pss_kib" -v delta=$((before - after)) -v ms="$elapsed_ms" \
-        -v first="$first_us" -v last="$last_us" \
-        'BEGIN { printf "%-12s %18.2f MiB %22.2f MiB %19.1f ms %11.1f ms %11.1f ms\n",
-                 n, pss / n / 1024, delta / n / 1024, ms / n, first / 1000, last / 1000 }'
+        -v first="$first_us" -v middle="$middle_us" -v last="$last_us" \
+        'BEGIN { printf "%-12s %14.2f MiB %10.0f MiB %20.2f MiB %15.1f ms %9.1f ms %9.1f ms %9.1f ms\n",
+                 n, pss / n / 1024, pss / 1024, delta / n / 1024, ms / n, first / 1000, middle / 1000, last / 1000 }'
     "$wbox" ps -q | xargs "$wbox" stop -t 0 >/dev/null
     "$wbox" container prune -f >/dev/null
-    unset first_us last_us
+    unset first_us middle_us last_us
 done
 echo "(targets: under 1 MiB per idle wasm container; the last run -d within 1.5x of the first)"

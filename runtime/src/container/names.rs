@@ -57,13 +57,129 @@ impl Index {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "admiring", "bold", "brave", "clever", "eager", "focused", "gentle", "happy", "jolly", "keen", "lucid",
-    "modest", "nifty", "quirky", "serene", "sharp", "stoic", "tender", "vibrant", "zen",
+    "admiring",
+    "agile",
+    "amazing",
+    "awesome",
+    "blissful",
+    "bold",
+    "brave",
+    "bright",
+    "calm",
+    "careful",
+    "charming",
+    "cheerful",
+    "clever",
+    "cool",
+    "curious",
+    "daring",
+    "dazzling",
+    "determined",
+    "eager",
+    "elated",
+    "eloquent",
+    "epic",
+    "fervent",
+    "festive",
+    "focused",
+    "friendly",
+    "funny",
+    "gallant",
+    "gentle",
+    "gifted",
+    "glad",
+    "happy",
+    "hopeful",
+    "humble",
+    "jolly",
+    "jovial",
+    "keen",
+    "kind",
+    "lucid",
+    "merry",
+    "modest",
+    "nifty",
+    "noble",
+    "optimistic",
+    "patient",
+    "peaceful",
+    "playful",
+    "quirky",
+    "quiet",
+    "relaxed",
+    "serene",
+    "sharp",
+    "sleepy",
+    "stoic",
+    "sweet",
+    "tender",
+    "trusting",
+    "upbeat",
+    "vibrant",
+    "zen",
 ];
 
 const NAMES: &[&str] = &[
-    "babbage", "curie", "darwin", "euler", "fermat", "gauss", "hopper", "hypatia", "kepler", "lamport",
-    "lovelace", "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wing", "wozniak", "yonath",
+    "agnesi",
+    "babbage",
+    "bardeen",
+    "bohr",
+    "boole",
+    "cantor",
+    "carson",
+    "curie",
+    "darwin",
+    "dijkstra",
+    "einstein",
+    "euclid",
+    "euler",
+    "faraday",
+    "fermat",
+    "feynman",
+    "franklin",
+    "galileo",
+    "gauss",
+    "goodall",
+    "hamilton",
+    "hawking",
+    "hertz",
+    "hilbert",
+    "hopper",
+    "hypatia",
+    "johnson",
+    "kepler",
+    "knuth",
+    "lamarr",
+    "lamport",
+    "leakey",
+    "liskov",
+    "lovelace",
+    "maxwell",
+    "meitner",
+    "mendel",
+    "newton",
+    "noether",
+    "pascal",
+    "pasteur",
+    "planck",
+    "ramanujan",
+    "ritchie",
+    "sagan",
+    "shannon",
+    "thompson",
+    "tesla",
+    "torvalds",
+    "turing",
+    "volta",
+    "wiles",
+    "wing",
+    "wozniak",
+    "wright",
+    "yalow",
+    "yonath",
+    "zhukovsky",
+    "zuse",
+    "nobel",
 ];
 
 /// Docker's rule: a letter or digit, then letters, digits, `_`, `.` or `-`.
@@ -82,23 +198,50 @@ pub fn check(name: &str) -> Result<()> {
     }
 }
 
-/// A name `taken` says is free: `adjective_name`, then with a number after
-/// once the pairs run out.
+/// A name `taken` says is free: a random `adjective_name`, as Docker makes
+/// them up; after a few taken ones, with a random number after it, as Docker
+/// does when it retries. The number has more digits the more tries fail, so
+/// that a name is found in a few tries however many containers there are.
 pub fn generate(taken: impl Fn(&str) -> bool) -> String {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as usize ^ std::process::id() as usize)
-        .unwrap_or(0);
-    let pairs = ADJECTIVES.len() * NAMES.len();
-    for attempt in 0.. {
-        let pick = (seed + attempt * 7919) % pairs;
-        let base = format!("{}_{}", ADJECTIVES[pick / NAMES.len()], NAMES[pick % NAMES.len()]);
-        let name = if attempt < pairs { base } else { format!("{base}{}", attempt / pairs) };
+    let mut random = Random::seeded();
+    for attempt in 0u32.. {
+        let base = format!(
+            "{}_{}",
+            ADJECTIVES[random.below(ADJECTIVES.len() as u64) as usize],
+            NAMES[random.below(NAMES.len() as u64) as usize]
+        );
+        let name = match attempt {
+            0..4 => base,
+            _ => format!("{base}{}", random.below(10u64.saturating_pow(attempt / 4))),
+        };
         if !taken(&name) {
             return name;
         }
     }
     unreachable!("an unbounded search ends with a free name")
+}
+
+/// Numbers for names only: xorshift64 seeded from the system's random source
+/// (the clock where there is none).
+struct Random(u64);
+
+impl Random {
+    fn seeded() -> Random {
+        let mut seed = [0u8; 8];
+        if getrandom::fill(&mut seed).is_err() {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            seed = (now.as_nanos() as u64 ^ u64::from(std::process::id())).to_le_bytes();
+        }
+        Random(u64::from_le_bytes(seed) | 1)
+    }
+
+    /// A number below `n`.
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
 }
 
 #[cfg(test)]
@@ -120,8 +263,15 @@ mod tests {
         let first = generate(|_| false);
         assert!(check(&first).is_ok() && first.contains('_'));
         let mut taken = std::collections::HashSet::new();
-        for _ in 0..500 {
-            let name = generate(|n| taken.contains(n));
+        // Beyond the pairs there are (3,600), each still found in a few
+        // tries.
+        for _ in 0..5000 {
+            let tries = std::cell::Cell::new(0);
+            let name = generate(|n| {
+                tries.set(tries.get() + 1);
+                taken.contains(n)
+            });
+            assert!(tries.get() <= 12, "{} tries for the {}th name", tries.get(), taken.len() + 1);
             assert!(taken.insert(name));
         }
     }

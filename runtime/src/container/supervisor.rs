@@ -101,6 +101,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         return Err(not_started(e, &mut container, &mut handshake, logger, run_lock));
     }
     say(&mut handshake, "ok");
+    crate::os::process::release_free_memory();
 
     let exit = task.wait();
     let error = match exit.reason {

@@ -182,3 +182,17 @@ pub fn host_memory() -> Option<u64> {
 fn keyed(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| line.strip_prefix(key)?.split_whitespace().next()?.parse().ok())
 }
+
+/// Hands the pages of freed heap memory back to the system. A supervisor
+/// frees most of what it allocated to start its guest (image records, the
+/// plan, the module's loading) and then idles for as long as the guest
+/// runs; glibc would keep those pages, a third of an idle container's
+/// memory.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn release_free_memory() {
+    // SAFETY: malloc_trim only returns free pages of the allocator's own.
+    unsafe { libc::malloc_trim(0) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn release_free_memory() {}
