@@ -159,3 +159,47 @@ fn a_settled_file_is_known_by_its_identity_and_a_change_in_place_runs_the_new_co
     assert_eq!(code(&changed), 7, "{}", stderr(&changed));
     assert!(!stderr(&changed).contains("known to the compile cache"), "{}", stderr(&changed));
 }
+
+#[test]
+fn an_artifact_runs_from_its_blob_unread_once_known_and_a_damaged_blob_is_refused() {
+    let registry = harness::registry::Registry::start();
+    let wbox = Wbox::new();
+    let program = fs::read(guest("hello.wasm")).unwrap();
+    harness::images::push_artifact(&registry, "hello:1", std::path::Path::new(&guest("hello.wasm")));
+    let name = format!("{}/hello:1", registry.addr);
+    harness::ok(wbox.run(&["pull", &name]));
+    let run = || wbox.run(&["--log-level", "debug", "run", &name, "x"]);
+    let first = run();
+    assert_eq!(stdout(&first), "Hello from wbox!\narg 1: x\n", "{}", stderr(&first));
+    // Once the blob has settled (a second old) its identity is recorded,
+    // and from then on it is not read.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    run();
+    let known = run();
+    assert_eq!(stdout(&known), "Hello from wbox!\narg 1: x\n");
+    assert!(
+        stderr(&known).contains("known to the compile cache by the file's identity"),
+        "{}",
+        stderr(&known)
+    );
+
+    // One byte of the module changed in the store: refused, not run.
+    let blob = fs::read_dir(wbox.root.path().join("store/blobs/sha256"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| fs::read(path).unwrap() == program)
+        .expect("the module is a blob of the store");
+    let digest = blob.file_name().unwrap().to_str().unwrap().to_owned();
+    let mut damaged = fs::read(&blob).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    fs::write(&blob, &damaged).unwrap();
+    let out = run();
+    assert_ne!(code(&out), 0);
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains(&format!("blob sha256:{digest} in the image store is damaged")),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -79,4 +79,13 @@ impl Error {
     pub fn image(message: impl Into<String>) -> Self {
         Error::Image(message.into())
     }
+
+    /// A blob of the image store (`sha256:…`) whose content no longer
+    /// matches its digest.
+    pub fn damaged_blob(digest: &str) -> Self {
+        Error::image(format!(
+            "blob {digest} in the image store is damaged (its content no longer matches its digest); \
+             remove the image and pull it again"
+        ))
+    }
 }

@@ -242,8 +242,9 @@ impl Image {
         let mut hold = None;
         let workload = match self.kind()? {
             Kind::WasmArtifact { layer } => {
-                let bytes = store.read_blob(&layer.digest)?;
-                Workload::Wasm(Module { name: grants.args[0].clone(), source: ModuleSource::Bytes(bytes) })
+                let file = store.open_blob_file(&layer.digest)?;
+                let source = ModuleSource::Blob { file, digest: layer.digest.to_string() };
+                Workload::Wasm(Module { name: grants.args[0].clone(), source })
             }
             Kind::WasmRootfs => {
                 let (rootfs, lock) = store.use_rootfs(&self.manifest_digest, &self.manifest.layers)?;

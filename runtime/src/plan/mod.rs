@@ -78,6 +78,13 @@ pub enum ModuleSource {
     /// as its image names it; read only if the compile cache does not know
     /// it.
     Open(std::fs::File),
+    /// A wasm artifact's layer, opened in the image store: read only if the
+    /// compile cache does not know it, and then checked against its sha256
+    /// digest (`sha256:` and 64 hex digits).
+    Blob {
+        file: std::fs::File,
+        digest: String,
+    },
 }
 
 /// Where a native container's files come from.

@@ -131,19 +131,18 @@ impl Store {
     /// Reads a whole blob and checks it is still what its digest says.
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
-        let bytes = fs::read(&path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => {
-                Error::image(format!("blob {digest} is missing from the image store; pull the image again"))
-            }
-            _ => Error::image(format!("cannot read {}: {e}", path.display())),
-        })?;
+        let bytes = fs::read(&path).map_err(|e| unreadable_blob(digest, &path, e))?;
         if Digest::of(&bytes) != *digest {
-            return Err(Error::image(format!(
-                "blob {digest} in the image store is damaged (its content no longer matches its digest); \
-                 remove the image and pull it again"
-            )));
+            return Err(Error::damaged_blob(digest.as_str()));
         }
         Ok(bytes)
+    }
+
+    /// A blob's file, unread and unchecked: its reader checks it against
+    /// `digest` (`Error::damaged_blob` when it does not match).
+    pub fn open_blob_file(&self, digest: &Digest) -> Result<fs::File> {
+        let path = self.blob_path(digest);
+        fs::File::open(&path).map_err(|e| unreadable_blob(digest, &path, e))
     }
 
     /// Opens a blob for streaming; the reader fails at its end if the
@@ -530,4 +529,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+fn unreadable_blob(digest: &Digest, path: &Path, e: io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::NotFound => {
+            Error::image(format!("blob {digest} is missing from the image store; pull the image again"))
+        }
+        _ => Error::image(format!("cannot read {}: {e}", path.display())),
+    }
 }

@@ -74,11 +74,17 @@ impl Program {
         if file.metadata().is_ok_and(|meta| meta.is_dir()) {
             return Err(unreadable(std::io::ErrorKind::IsADirectory.into()));
         }
-        Program::load_open(name, file, cache)
+        Program::load_open(name, file, None, cache)
     }
 
-    /// `load_file` of a file opened already.
-    pub fn load_open(name: String, mut file: std::fs::File, cache: &CompileCache) -> Result<Program> {
+    /// `load_file` of a file opened already. What is read must have the
+    /// `expected` digest (`sha256:…`), if one is given.
+    pub fn load_open(
+        name: String,
+        mut file: std::fs::File,
+        expected: Option<&str>,
+        cache: &CompileCache,
+    ) -> Result<Program> {
         let unreadable = |e: std::io::Error| Error::NotRunnable(format!("{name} cannot be read: {e}"));
         let meta = file.metadata().map_err(unreadable)?;
         if let Some(program) = cache.known_file(&meta).and_then(|known| Program::known(&name, &known, cache))
@@ -88,6 +94,11 @@ impl Program {
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
         let digest = digest_of(&bytes);
+        if let Some(expected) =
+            expected.filter(|expected| *expected != format!("sha256:{}", hex::encode(digest)))
+        {
+            return Err(Error::damaged_blob(expected));
+        }
         let program = Program::load_digested(name, &bytes, &digest, cache)?;
         let known = KnownFile {
             wasm: hex::encode(digest),

@@ -36,7 +36,8 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
     let program = match module.source {
         ModuleSource::Bytes(bytes) => Program::load_bytes(module.name, &bytes, cache)?,
         ModuleSource::File(path) => Program::load_file(&path, cache)?,
-        ModuleSource::Open(file) => Program::load_open(module.name, file, cache)?,
+        ModuleSource::Open(file) => Program::load_open(module.name, file, None, cache)?,
+        ModuleSource::Blob { file, digest } => Program::load_open(module.name, file, Some(&digest), cache)?,
     };
     let name = program.name().to_owned();
     let stdio = plan.grants.stdio.clone();
