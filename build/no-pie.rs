@@ -3,7 +3,7 @@
 //! executable has its pointer tables (vtables, the GOT: about 1 MiB here)
 //! relocated at every start, which makes those pages private to each
 //! process. Every detached container is a process of this binary, so that
-//! was half of an idle container's memory and a tenth of a small module's
+//! was half of an idle container's memory and a seventh of a small module's
 //! start. Linked at a fixed address, the tables stay shared, clean pages of
 //! the file. The libraries, heap, stacks and the guests' memory are still
 //! placed at random; only the executable's own image is not.
