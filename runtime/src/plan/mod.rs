@@ -110,9 +110,6 @@ pub enum NativeRoot {
     InPlace(PathBuf),
 }
 
-/// A run made from a plan: created, then started, then ended. `wasm` and
-/// `native` each implement it; the supervisor and the shim drive either
-/// alike.
 /// What a native container uses, as its cgroup (v2, or v1's controllers)
 /// counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +129,9 @@ pub struct GuestUsage {
     pub instances: u64,
 }
 
+/// A run made from a plan: created, then started, then ended. `wasm` and
+/// `native` each implement it; the supervisor and the shim drive either
+/// alike.
 pub trait Task: Send + Sync {
     /// The process that runs it: a native container's first process; for
     /// wasm, this process.

@@ -94,14 +94,15 @@ impl Program {
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
         let digest = digest_of(&bytes);
+        let wasm = hex::encode(digest);
         if let Some(expected) =
-            expected.filter(|expected| *expected != format!("sha256:{}", hex::encode(digest)))
+            expected.filter(|expected| expected.strip_prefix("sha256:") != Some(wasm.as_str()))
         {
             return Err(Error::damaged_blob(expected));
         }
         let program = Program::load_digested(name, &bytes, &digest, cache)?;
         let known = KnownFile {
-            wasm: hex::encode(digest),
+            wasm,
             component: program.kind() == ProgramKind::Component,
             http_service: program.http_service,
         };
