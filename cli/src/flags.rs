@@ -1,14 +1,12 @@
 //! Flags several commands share, and what they become in the runtime's
 //! terms. Only parsing happens here; the rules are the runtime's.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
-use wbox_runtime::container::NewContainer;
-use wbox_runtime::container::logs::LogConfig;
-use wbox_runtime::plan::{Grants, Limits, NativeOptions, Network, PublishedPort, mount_spec};
+use wbox_runtime::container::{CreateOptions, GrantOptions};
+use wbox_runtime::image::Image;
 use wbox_runtime::registry::PullOptions;
-use wbox_runtime::volume::Volumes;
 
 /// How to reach registries: flags of every command that talks to one.
 #[derive(Args, Clone, Default)]
@@ -118,46 +116,28 @@ pub struct ContainerFlags {
 }
 
 impl ContainerFlags {
-    /// The container these flags and `grants` ask for, checked.
-    pub fn new_container(
-        &self,
-        root: &Path,
-        grants: &GrantFlags,
-        args: Vec<String>,
-    ) -> wbox_runtime::Result<NewContainer> {
-        let log = LogConfig::for_new_container(root, self.log_driver.as_deref(), &self.log_opts)?;
-        let (grants_given, limits) = grants.to_grants(root, Vec::new())?;
-        let native = self.native(grants);
-        // Refused before anything is pulled; `create_of` checks it again for
-        // every other caller.
-        native.check()?;
-        Ok(NewContainer {
+    /// What these flags and `grants` ask of a new container, in the runtime's
+    /// words.
+    pub fn options(&self, grants: &GrantFlags) -> CreateOptions {
+        CreateOptions {
             name: self.name.clone(),
-            args,
-            entrypoint: self.entrypoint.clone(),
-            grants: grants_given,
-            limits,
-            native,
-            interactive: self.interactive,
-            tty: self.tty,
             auto_remove: self.rm,
             stop_timeout: self.stop_timeout,
-            log,
-            labels: labels(&self.labels),
+            interactive: self.interactive,
+            tty: self.tty,
+            entrypoint: Image::entrypoint_flag(self.entrypoint.as_deref()),
             volumes_from: self.volumes_from.clone(),
-        })
-    }
-
-    fn native(&self, grants: &GrantFlags) -> NativeOptions {
-        NativeOptions {
+            labels: labels(&self.labels),
             hostname: self.hostname.clone(),
             user: self.user.clone(),
             read_only: self.read_only,
             tmpfs: self.tmpfs.clone(),
             pids_limit: self.pids_limit,
             cpus: self.cpus,
+            log_driver: self.log_driver.clone(),
+            log_opts: self.log_opts.clone(),
             privileged: self.privileged,
-            network_given: grants.network.is_some() || !grants.allow_net.is_empty(),
+            grants: grants.options(),
         }
     }
 }
@@ -214,23 +194,20 @@ pub struct GrantFlags {
 }
 
 impl GrantFlags {
-    /// The grants the flags give; a named volume is made in `root` on first
-    /// use.
-    pub fn to_grants(&self, root: &Path, argv: Vec<String>) -> wbox_runtime::Result<(Grants, Limits)> {
-        let mut specs = self.volumes.clone();
-        for mount in &self.mounts {
-            specs.push(mount_spec(mount)?);
+    pub fn options(&self) -> GrantOptions {
+        GrantOptions {
+            volumes: self.volumes.clone(),
+            mounts: self.mounts.clone(),
+            env: self.env.clone(),
+            env_files: self.env_files.clone(),
+            workdir: self.workdir.clone(),
+            publish: self.publish.clone(),
+            network: self.network.clone(),
+            allow_net: self.allow_net.clone(),
+            memory: self.memory.clone(),
+            instance_reuse: self.instance_reuse,
+            timeout: self.timeout.clone(),
         }
-        // Most runs name no volume: then the volumes' directory is not touched.
-        let volumes = if specs.is_empty() { None } else { Some(Volumes::open(root)?) };
-        let workdir = self.workdir.as_deref();
-        let mut grants =
-            Grants::from_flags(volumes.as_ref(), &specs, &self.env_files, &self.env, workdir, argv)?;
-        grants.network = Network::from_flags(self.network.as_deref(), &self.allow_net)?;
-        grants.ports = self.publish.iter().map(|p| PublishedPort::parse(p)).collect::<Result<_, _>>()?;
-        let mut limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;
-        limits.instance_reuse = self.instance_reuse;
-        Ok((grants, limits))
     }
 }
 

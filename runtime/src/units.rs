@@ -153,6 +153,31 @@ fn sum_of_parts(text: &str) -> Option<Duration> {
     Some(total)
 }
 
+/// "3 minutes ago", as Docker says it.
+pub fn since(when: chrono::DateTime<chrono::Utc>) -> String {
+    format!("{} ago", duration(when))
+}
+
+/// "5 seconds", "About a minute", "3 hours": how long since `since`, in
+/// Docker's words ("Up 5 seconds").
+pub fn duration(since: chrono::DateTime<chrono::Utc>) -> String {
+    let seconds = (chrono::Utc::now() - since).num_seconds().max(0);
+    let (minutes, hours) = (seconds / 60, seconds / 3600);
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
+    match seconds {
+        0 => "Less than a second".into(),
+        1..60 => plural(seconds, "second"),
+        60..120 => "About a minute".into(),
+        120..3600 => plural(minutes, "minute"),
+        3600..7200 => "About an hour".into(),
+        7200..172800 => plural(hours, "hour"),
+        172800..1209600 => plural(hours / 24, "day"),
+        1209600..5184000 => plural(hours / 24 / 7, "week"),
+        5184000..63072000 => plural(hours / 24 / 30, "month"),
+        _ => plural(hours / 24 / 365, "year"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use wbox_runtime::Error;
-use wbox_runtime::container::{self, Container, Containers, Request, Status, logs};
+use wbox_runtime::container::{self, Container, Containers, Request, logs};
 use wbox_runtime::filters::{self, Filters};
 use wbox_runtime::image::{self, RunTarget};
 use wbox_runtime::store::Store;
@@ -195,20 +195,8 @@ fn container_row(c: &Container, store: &Store, volumes: &Volumes, args: &PsArgs)
         "RunningFor": output::since(c.config.created),
         "Size": size,
         "State": c.state.status.as_str(),
-        "Status": status(c),
+        "Status": c.state.status_text(),
     })
-}
-
-/// Docker's STATUS column.
-pub(super) fn status(c: &Container) -> String {
-    let s = &c.state;
-    let ago = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(output::since).unwrap_or_default();
-    match s.status {
-        Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", s.started_at.map(output::duration).unwrap_or_default()),
-        Status::Exited => format!("Exited ({}) {}", s.exit_code.unwrap_or(0), ago(s.finished_at)),
-        Status::Dead => "Dead (its supervisor was killed)".into(),
-    }
 }
 
 pub(super) fn truncate(text: &str, width: usize) -> String {

@@ -68,7 +68,7 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
                 ));
             }
             let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
-            let (grants, limits) = args.grants.to_grants(root, argv)?;
+            let (grants, limits) = args.grants.options().grants(root, argv)?;
             let module = Module { name: path.display().to_string(), source: ModuleSource::File(path) };
             Ok(task::run(RunPlan::wasm(module, grants, limits), &cache)?.code)
         }
@@ -96,7 +96,7 @@ pub fn create(
     pull: &PullFlags,
     flags: &ContainerFlags,
 ) -> crate::Result<container::Container> {
-    let new = flags.new_container(root, grants, args)?;
+    let new = flags.options(grants).new_container(root, args)?;
     let store = Store::open(root)?;
     let image = super::registry::pull_if_missing(root, &store, reference, pull)?;
     Containers::open(root)?.create_of(&store, &image, reference, new)

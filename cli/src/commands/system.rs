@@ -265,7 +265,7 @@ fn df(root: &Path, format: Option<&str>, verbose: bool) -> crate::Result<i32> {
             c.volumes(&volumes).len().to_string(),
             human_size(*bytes),
             output::since(c.config.created),
-            super::container::status(c),
+            c.state.status_text(),
             c.config.name.clone(),
         ]
     });

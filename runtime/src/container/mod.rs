@@ -37,12 +37,14 @@ mod inspect;
 mod lock;
 pub mod logs;
 mod names;
+mod options;
 mod record;
 mod stats;
 mod supervisor;
 mod volumes;
 
 pub use filter::{FILTERS, PRUNE_FILTERS};
+pub use options::{CreateOptions, GrantOptions};
 pub use record::{Config, Spec, State, Status};
 pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
@@ -101,8 +103,8 @@ pub struct NewContainer {
     pub name: Option<String>,
     /// The arguments given after the image's name.
     pub args: Vec<String>,
-    /// `--entrypoint`: one program; `""` clears the image's.
-    pub entrypoint: Option<String>,
+    /// The program instead of the image's ENTRYPOINT; empty clears it.
+    pub entrypoint: Option<Vec<String>>,
     pub grants: Grants,
     pub limits: Limits,
     pub native: NativeOptions,
@@ -183,8 +185,7 @@ impl Containers {
         new: NewContainer,
     ) -> Result<Container> {
         new.native.check()?;
-        let entrypoint = Image::entrypoint_flag(new.entrypoint.as_deref());
-        let argv = image.argv(&reference.to_string(), &new.args, entrypoint.as_deref())?;
+        let argv = image.argv(&reference.to_string(), &new.args, new.entrypoint.as_deref())?;
         // A container's stdin is empty unless `-i`, and it is told of a
         // terminal only with `-t`, whatever wbox's own stdio are.
         let mut grants = Grants { stdin: new.interactive, tty: Some(new.tty), ..new.grants };

@@ -93,6 +93,21 @@ pub struct State {
     pub oom_killed: bool,
 }
 
+impl State {
+    /// Docker's STATUS column: "Up 5 seconds", "Exited (0) 3 minutes ago".
+    pub fn status_text(&self) -> String {
+        use crate::units::{duration, since};
+        match self.status {
+            Status::Created => "Created".into(),
+            Status::Running => format!("Up {}", self.started_at.map(duration).unwrap_or_default()),
+            Status::Exited => {
+                format!("Exited ({}) {}", self.exit_code.unwrap_or(0), self.finished_at.map(since).unwrap_or_default())
+            }
+            Status::Dead => "Dead (its supervisor was killed)".into(),
+        }
+    }
+}
+
 pub(super) fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(value).expect("records serialise");
     write_atomic(path, &bytes).map_err(|e| fs_error(path, e))
