@@ -9,16 +9,7 @@ use std::time::{Duration, Instant};
 
 use harness::images::push_image;
 use harness::registry::Registry;
-use harness::{Wbox, code, guest, ok, stderr, stdout};
-
-/// A registry holding the probe guest as an image whose entrypoint it is.
-fn probe_image() -> (Registry, String) {
-    let registry = Registry::start();
-    let probe = format!("/app.wasm={}", guest("probe.wasm"));
-    push_image(&registry, "probe:1", &["--entrypoint", "/app.wasm", "--file", &probe]);
-    let name = format!("{}/probe:1", registry.addr);
-    (registry, name)
-}
+use harness::{Wbox, code, guest, ok, probe_image, stderr, stdout, wait_for};
 
 fn inspect(wbox: &Wbox, container: &str) -> serde_json::Value {
     let out = ok(wbox.run(&["inspect", container]));
@@ -31,14 +22,6 @@ fn container_dirs(wbox: &Wbox) -> Vec<String> {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|name| !name.starts_with('.'))
         .collect()
-}
-
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

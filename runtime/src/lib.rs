@@ -29,6 +29,7 @@ pub mod root;
 pub mod rootdir;
 pub mod scratch;
 pub mod store;
+pub mod system;
 pub mod task;
 pub mod units;
 pub mod users;
@@ -57,6 +58,7 @@ mod layers {
         &["container"],
         &["build"],
         &["disk", "filesystem"],
+        &["system"],
         &["fuzzing"],
     ];
 

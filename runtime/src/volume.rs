@@ -38,6 +38,21 @@ pub struct Volume {
     pub mountpoint: PathBuf,
 }
 
+impl Volume {
+    /// Docker's view of it, as `volume inspect` shows it.
+    pub fn inspect(&self) -> serde_json::Value {
+        serde_json::json!({
+            "CreatedAt": self.created.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "Driver": "local",
+            "Labels": if self.labels.is_empty() { serde_json::Value::Null } else { serde_json::json!(self.labels) },
+            "Mountpoint": self.mountpoint,
+            "Name": self.name,
+            "Options": null,
+            "Scope": "local",
+        })
+    }
+}
+
 impl Volumes {
     pub fn open(root: &Path) -> Result<Volumes> {
         let dir = root.join("volumes");

@@ -3,6 +3,7 @@
 //! registry (registry.rs) and the images pushed to it (images.rs); a private
 //! Docker daemon to compare with (dockerd.rs).
 
+pub mod api;
 pub mod containerd;
 pub mod dockerd;
 pub mod images;
@@ -225,5 +226,24 @@ pub fn require_package_registries() {
             .and_then(|mut addrs| addrs.next())
             .is_some_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok());
         assert!(reachable, "{host} cannot be reached: this test builds from Debian's mirror and PyPI");
+    }
+}
+
+/// A registry holding the probe guest (tests/guests/probe.c) as an image
+/// whose entrypoint it is, and the image's name.
+pub fn probe_image() -> (registry::Registry, String) {
+    let registry = registry::Registry::start();
+    let probe = format!("/app.wasm={}", guest("probe.wasm"));
+    images::push_image(&registry, "probe:1", &["--entrypoint", "/app.wasm", "--file", &probe]);
+    let name = format!("{}/probe:1", registry.addr);
+    (registry, name)
+}
+
+/// Waits up to 10 s for `condition`.
+pub fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

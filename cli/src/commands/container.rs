@@ -47,15 +47,20 @@ pub fn create(root: &Path, args: CreateArgs) -> crate::Result<i32> {
 
 /// Hands a container to a supervisor process and returns once its guest runs.
 pub fn start_in_background(root: &Path, container: &mut Container) -> crate::Result<bool> {
-    let exe = std::env::current_exe().map_err(|e| Error::Internal(e.into()))?;
     let root = std::path::absolute(root).map_err(|e| Error::Internal(e.into()))?;
+    container.start(supervisor_command(&root, container.id()))
+}
+
+/// This program, supervising container `id` of `root` (an absolute path).
+pub fn supervisor_command(root: &Path, id: &str) -> std::process::Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "wbox".into());
     let mut supervisor = std::process::Command::new(exe);
     // From "/", so that it keeps no directory of the caller's busy.
-    supervisor.current_dir("/").arg("--root").arg(root).args(["supervise", container.id()]);
+    supervisor.current_dir("/").arg("--root").arg(root).args(["supervise", id]);
     if let Some(level) = crate::LOG_LEVEL.get() {
         supervisor.args(["--log-level", level]);
     }
-    container.start(supervisor)
+    supervisor
 }
 
 /// Start stopped containers

@@ -5,5 +5,7 @@ pub mod copy;
 pub mod image;
 pub mod registry;
 pub mod run;
+#[cfg(unix)]
+pub mod service;
 pub mod system;
 pub mod volume;

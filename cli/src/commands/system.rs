@@ -33,6 +33,7 @@ pub enum SystemCommand {
         #[arg(short, long)]
         force: bool,
     },
+    Service(ServiceArgs),
 }
 
 /// `wbox builder`
@@ -64,6 +65,7 @@ pub fn run(root: &Path, command: SystemCommand) -> crate::Result<i32> {
     match command {
         SystemCommand::Events(args) => events(root, args),
         SystemCommand::Df { format, verbose } => df(root, format.as_deref(), verbose),
+        SystemCommand::Service(args) => service(root, args),
         SystemCommand::Prune { force } => {
             if !force
                 && !confirm(
@@ -90,22 +92,21 @@ pub struct VersionArgs {
 
 /// Docker's `version`. wbox has no daemon: the engine is this program.
 pub fn version(_root: &Path, args: VersionArgs) -> crate::Result<i32> {
-    let ours = env!("CARGO_PKG_VERSION");
-    let (os, arch) = (go_os(), wbox_runtime::os::platform::arch());
-    let wasmtime = wbox_runtime::wasm::WASMTIME_VERSION;
+    let server = wbox_runtime::system::version();
+    let (ours, os, arch) = (&server["Version"], &server["Os"], &server["Arch"]);
     let data = serde_json::json!({
         "Client": {"Version": ours, "Os": os, "Arch": arch},
-        "Server": {
-            "Version": ours, "Os": os, "Arch": arch,
-            "Components": [
-                {"Name": "Engine", "Version": ours},
-                {"Name": "wasmtime", "Version": wasmtime},
-            ],
-        },
+        "Server": {"Version": ours, "Os": os, "Arch": arch, "Components": server["Components"]},
     });
     if let Some(format) = args.format {
         return print_template(&format, &data);
     }
+    let (ours, os, arch) = (
+        ours.as_str().unwrap_or_default(),
+        os.as_str().unwrap_or_default(),
+        arch.as_str().unwrap_or_default(),
+    );
+    let wasmtime = wbox_runtime::wasm::WASMTIME_VERSION;
     println!("Client:\n Version:           {ours}\n OS/Arch:           {os}/{arch}\n");
     println!("Server:\n Engine:\n  Version:          {ours}\n  OS/Arch:          {os}/{arch}");
     println!(" wasmtime:\n  Version:          {wasmtime}");
@@ -123,27 +124,8 @@ pub struct InfoArgs {
 
 /// Docker's `info`, with the fields wbox has.
 pub fn info(root: &Path, args: InfoArgs) -> crate::Result<i32> {
-    let containers = wbox_runtime::container::Containers::open(root)?.list()?;
-    let running = containers.iter().filter(|c| c.is_running()).count();
-    let images = wbox_runtime::image::list(&Store::open(root)?)?;
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let runtimes = if wbox_runtime::os::platform::RUNS_NATIVE { "wasmtime libcontainer" } else { "wasmtime" };
-    let data = serde_json::json!({
-        "Containers": containers.len(),
-        "ContainersRunning": running,
-        "ContainersPaused": 0,
-        "ContainersStopped": containers.len() - running,
-        "Images": images.len(),
-        "Driver": "oci-layout",
-        "LoggingDriver": "json-file",
-        "OSType": go_os(),
-        "Architecture": std::env::consts::ARCH,
-        "NCPU": cpus,
-        "DockerRootDir": root,
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "Runtimes": runtimes,
-        "DefaultRuntime": "wasmtime",
-    });
+    let data = wbox_runtime::system::info(root)?;
+    let running = &data["ContainersRunning"];
     if let Some(format) = args.format {
         return print_template(&format, &data);
     }
@@ -155,8 +137,10 @@ pub fn info(root: &Path, args: InfoArgs) -> crate::Result<i32> {
     println!(" Images: {}", data["Images"]);
     println!(" Server Version: {}", data["ServerVersion"].as_str().unwrap_or_default());
     println!(" Storage Driver: oci-layout\n Logging Driver: json-file");
-    println!(" Runtimes: {runtimes}\n Default Runtime: wasmtime");
-    println!(" OSType: {}\n Architecture: {}\n CPUs: {cpus}", go_os(), std::env::consts::ARCH);
+    println!(" Runtimes: {}\n Default Runtime: wasmtime", data["Runtimes"].as_str().unwrap_or_default());
+    let (os, arch) =
+        (data["OSType"].as_str().unwrap_or_default(), data["Architecture"].as_str().unwrap_or_default());
+    println!(" OSType: {os}\n Architecture: {arch}\n CPUs: {}", data["NCPU"]);
     println!(" wbox Root Dir: {}", root.display());
     Ok(0)
 }
@@ -168,14 +152,6 @@ fn print_template(format: &str, data: &serde_json::Value) -> crate::Result<i32> 
         .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?;
     println!("{}", template.render(data).map_err(wbox_runtime::Error::usage)?);
     Ok(0)
-}
-
-/// The OS as Go names it (`linux`, `windows`, `darwin`).
-fn go_os() -> &'static str {
-    match std::env::consts::OS {
-        "macos" => "darwin",
-        other => other,
-    }
 }
 
 /// `system df`, as Docker prints it.
@@ -417,4 +393,22 @@ fn docker_event(event: &wbox_runtime::events::Event) -> serde_json::Value {
         value["from"] = image.clone().into();
     }
     value
+}
+
+#[cfg(unix)]
+pub use super::service::ServiceArgs;
+#[cfg(unix)]
+fn service(root: &Path, args: ServiceArgs) -> crate::Result<i32> {
+    super::service::run(root, args)
+}
+
+/// Serve Docker's Engine API (on Unix systems only: Docker's clients reach it on a Unix socket)
+#[cfg(not(unix))]
+#[derive(Args)]
+pub struct ServiceArgs {}
+#[cfg(not(unix))]
+fn service(_: &Path, _: ServiceArgs) -> crate::Result<i32> {
+    Err(wbox_runtime::Error::usage(
+        "the Engine API is served on a Unix socket; wbox system service runs on Linux and macOS",
+    ))
 }

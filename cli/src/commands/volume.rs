@@ -97,7 +97,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             let mut code = 0;
             for name in &names {
                 match volumes.get(name) {
-                    Ok(volume) => shown.push(inspect(&volume)),
+                    Ok(volume) => shown.push(volume.inspect()),
                     Err(e) => {
                         eprintln!("wbox: {e}");
                         code = 1;
@@ -125,19 +125,8 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             Ok(code)
         }
         VolumeCommand::Ls { filters, format, quiet } => {
-            let filters = Filters::parse(&filters, &["dangling", "driver", "label", "name"])?;
-            let dangling = filters.boolean("dangling")?;
-            let users = container::volume_users(root)?;
-            let shown: Vec<Volume> = volumes
-                .list()?
-                .into_iter()
-                .filter(|v| {
-                    dangling.is_none_or(|d| d != users.contains_key(&v.name))
-                        && filters.any("name", |n| v.name.contains(n))
-                        && filters.any("driver", |d| d == "local")
-                        && filters.labels_match(&v.labels)
-                })
-                .collect();
+            let filters = Filters::parse(&filters, container::VOLUME_LIST_FILTERS)?;
+            let shown = container::list_volumes(root, &filters)?;
             if quiet {
                 for volume in &shown {
                     println!("{}", volume.name);
@@ -192,18 +181,6 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
 }
 
 /// `volume inspect`'s object, as Docker's.
-fn inspect(volume: &Volume) -> serde_json::Value {
-    serde_json::json!({
-        "CreatedAt": volume.created.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "Driver": "local",
-        "Labels": if volume.labels.is_empty() { serde_json::Value::Null } else { serde_json::json!(volume.labels) },
-        "Mountpoint": volume.mountpoint,
-        "Name": volume.name,
-        "Options": null,
-        "Scope": "local",
-    })
-}
-
 /// One line of `volume ls`, with the fields Docker's templates know.
 fn row(volume: &Volume) -> serde_json::Value {
     let labels: Vec<String> = volume.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -42,13 +42,18 @@ mod record;
 mod stats;
 mod supervisor;
 mod volumes;
+mod wait;
 
 pub use filter::{FILTERS, PRUNE_FILTERS};
 pub use options::{CreateOptions, GrantOptions};
 pub use record::{Config, Spec, State, Status};
 pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
-pub use volumes::{PRUNE_FILTERS as VOLUME_PRUNE_FILTERS, prune_volumes, remove_volume};
+pub use volumes::{
+    LIST_FILTERS as VOLUME_LIST_FILTERS, PRUNE_FILTERS as VOLUME_PRUNE_FILTERS, list_volumes, prune_volumes,
+    remove_volume,
+};
+pub use wait::WaitCondition;
 
 use lock::{lock_file, lock_holder, take_run_lock};
 use record::{read_json, remove_files, write_json};
@@ -544,6 +549,32 @@ impl Container {
                 return self.reload();
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `attach`: hands `each` what the guest writes from `reader`'s place
+    /// until its run ends, waiting first for a container that has not
+    /// started (Docker's clients attach before they start). Ends quietly
+    /// when the container is removed meanwhile.
+    pub fn follow_next_run(
+        &mut self,
+        reader: &mut logs::Reader,
+        mut each: impl FnMut(&logs::Entry),
+    ) -> Result<()> {
+        let started = self.state.started_at;
+        let followed = loop {
+            if self.runner_pid().is_some() || self.state.started_at != started {
+                break self.follow_log(reader, &mut each);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            if let Err(e) = self.reload() {
+                break Err(e);
+            }
+        };
+        match followed {
+            // Removed as it ended (`--rm`): the reader still holds its log.
+            Err(Error::Gone { .. }) => reader.read_new(&mut each).map_err(log_error),
+            done => done,
         }
     }
 

@@ -45,7 +45,8 @@ impl GrantOptions {
         // Most runs name no volume: then the volumes' directory is not touched.
         let volumes = if specs.is_empty() { None } else { Some(Volumes::open(root)?) };
         let workdir = self.workdir.as_deref();
-        let mut grants = Grants::from_flags(volumes.as_ref(), &specs, &self.env_files, &self.env, workdir, argv)?;
+        let mut grants =
+            Grants::from_flags(volumes.as_ref(), &specs, &self.env_files, &self.env, workdir, argv)?;
         grants.network = Network::from_flags(self.network.as_deref(), &self.allow_net)?;
         grants.ports = self.publish.iter().map(|p| PublishedPort::parse(p)).collect::<Result<_>>()?;
         let mut limits = Limits::from_flags(self.memory.as_deref(), self.timeout.as_deref())?;

@@ -101,7 +101,11 @@ impl State {
             Status::Created => "Created".into(),
             Status::Running => format!("Up {}", self.started_at.map(duration).unwrap_or_default()),
             Status::Exited => {
-                format!("Exited ({}) {}", self.exit_code.unwrap_or(0), self.finished_at.map(since).unwrap_or_default())
+                format!(
+                    "Exited ({}) {}",
+                    self.exit_code.unwrap_or(0),
+                    self.finished_at.map(since).unwrap_or_default()
+                )
             }
             Status::Dead => "Dead (its supervisor was killed)".into(),
         }

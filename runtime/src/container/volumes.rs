@@ -10,10 +10,30 @@ use crate::image::{Image, Kind};
 use crate::plan::{DirGrant, Grants};
 use crate::rootdir::{self, RootDir};
 use crate::store::Store;
-use crate::volume::Volumes;
+use crate::volume::{Volume, Volumes};
 use crate::{Error, Result};
 
 use super::Containers;
+
+/// The filters `volume ls` takes.
+pub const LIST_FILTERS: &[&str] = &["dangling", "driver", "label", "name"];
+
+/// `volume ls`: the volumes `filters` let through (`dangling`: whether no
+/// container uses it).
+pub fn list_volumes(root: &Path, filters: &Filters) -> Result<Vec<Volume>> {
+    let dangling = filters.boolean("dangling")?;
+    let users = super::volume_users(root)?;
+    Ok(Volumes::open(root)?
+        .list()?
+        .into_iter()
+        .filter(|v| {
+            dangling.is_none_or(|d| d != users.contains_key(&v.name))
+                && filters.any("name", |n| v.name.contains(n))
+                && filters.any("driver", |d| d == "local")
+                && filters.labels_match(&v.labels)
+        })
+        .collect())
+}
 
 /// The filters `volume prune` takes.
 pub const PRUNE_FILTERS: &[&str] = &["label", "label!"];

@@ -57,3 +57,13 @@ pub fn split_drive(spec: &str) -> (&str, &str) {
 pub fn split_drive(spec: &str) -> (&str, &str) {
     ("", spec)
 }
+
+/// Where `system service` listens unless told: `/run/wbox/wbox.sock` for
+/// root's default root (beside Docker's `/run/docker.sock`), else
+/// `ROOT/wbox.sock`, the user's own.
+pub fn default_socket(root: &std::path::Path) -> PathBuf {
+    if cfg!(unix) && super::process::is_root() && root == default_root() {
+        return PathBuf::from("/run/wbox/wbox.sock");
+    }
+    root.join("wbox.sock")
+}

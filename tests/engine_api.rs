@@ -1,0 +1,136 @@
+//! Docker's Engine API served by `wbox system service`, driven by the real
+//! `docker` CLI (and raw requests where a client would hide the answer).
+//! What wbox serves is what it holds: the CLI and the service see the same
+//! containers at the same time.
+
+use wbox_test_harness as harness;
+
+use harness::api::Service;
+use harness::{Wbox, code, ok, probe_image, stderr, stdout, wait_for};
+
+#[test]
+fn docker_run_pulls_attaches_and_exits_as_the_guest_does() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    assert_eq!(ok(service.run(&["version", "--format", "{{.Server.APIVersion}}"])), "1.44\n");
+
+    // Not in the store: the CLI is told so, pulls through the service, and
+    // runs it, its stdout and stderr each on its own stream.
+    let out = service.run(&["run", "--rm", &image, "args", "a", "b c"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("Unable to find image"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), ok(wbox.run(&["run", "--rm", &image, "args", "a", "b c"])));
+    let out = service.run(&["run", "--rm", &image, "err", "3"]);
+    let direct = wbox.run(&["run", "--rm", &image, "err", "3"]);
+    assert_eq!((stdout(&out), stderr(&out), code(&out)), (stdout(&direct), stderr(&direct), 0));
+
+    // The guest's exit code is docker's.
+    assert_eq!(code(&service.run(&["run", "--rm", &image, "exit", "3"])), 3);
+    // `--rm` left nothing.
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+
+    // Without --rm the container stays, for both to see.
+    let out = service.run(&["run", "--name", "kept", &image, "args", "x"]);
+    assert_eq!(stdout(&out), ok(wbox.run(&["run", "--rm", &image, "args", "x"])));
+    assert_eq!(
+        ok(wbox.run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])).split(" Exited").next(),
+        Some("kept")
+    );
+    assert_eq!(ok(service.run(&["logs", "kept"])), stdout(&out));
+    assert_eq!(ok(service.run(&["rm", "kept"])), "kept\n");
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+}
+
+#[test]
+fn a_detached_container_is_the_same_container_to_the_cli_and_the_service() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    let service = Service::start(&wbox);
+    let id = ok(service.run(&["run", "-d", "--name", "ticker", "-l", "team=a", &image, "tick", "0"]))
+        .trim()
+        .to_owned();
+    assert_eq!(id.len(), 64, "{id}");
+    assert_eq!(
+        ok(wbox.run(&["ps", "--format", "{{.ID}} {{.Names}} {{.State}}"])),
+        format!("{} ticker running\n", &id[..12])
+    );
+    assert_eq!(
+        ok(service.run(&["ps", "--format", "{{.ID}} {{.Names}} {{.Label \"team\"}}"])),
+        format!("{} ticker a\n", &id[..12])
+    );
+    wait_for("ticks in the log", || stdout(&service.run(&["logs", "ticker"])).contains("tick 2\n"));
+    let logs = service.run(&["logs", "--tail", "1", "ticker"]);
+    assert_eq!(stdout(&logs).lines().count() + stderr(&logs).lines().count(), 1, "{logs:?}");
+
+    // The guest ignores the request, so it is interrupted after the grace period.
+    assert_eq!(ok(service.run(&["stop", "-t", "1", "ticker"])), "ticker\n");
+    assert_eq!(ok(wbox.run(&["inspect", "--format", "{{.State.ExitCode}}", "ticker"])), "137\n");
+    assert_eq!(
+        ok(service.run(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "ticker"])),
+        "exited 137\n"
+    );
+    assert_eq!(ok(service.run(&["wait", "ticker"])), "137\n");
+    assert_eq!(ok(service.run(&["rm", "ticker"])), "ticker\n");
+    let out = service.run(&["rm", "ticker"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("No such container: ticker"), "{}", stderr(&out));
+}
+
+#[test]
+fn images_and_volumes_through_the_service() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    let out = service.run(&["pull", &image]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("Status: Downloaded newer image for"), "{}", stdout(&out));
+    assert_eq!(ok(service.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"])), format!("{image}\n"));
+    ok(service.run(&["tag", &image, "probe:copy"]));
+    assert!(ok(wbox.run(&["images"])).contains("probe "), "the CLI sees the tag");
+    assert_eq!(ok(service.run(&["rmi", "probe:copy"])), "Untagged: probe:copy\n");
+    let out = service.run(&["inspect", "--format", "{{.Os}}/{{.Architecture}}", &image]);
+    assert_eq!(stdout(&out), ok(wbox.run(&["inspect", "--format", "{{.Os}}/{{.Architecture}}", &image])));
+
+    assert_eq!(ok(service.run(&["volume", "create", "data"])), "data\n");
+    assert_eq!(ok(wbox.run(&["volume", "ls", "-q"])), "data\n");
+    ok(service.run(&["run", "--rm", "-v", "data:/data", &image, "write", "/data/note", "kept"]));
+    assert_eq!(ok(wbox.run(&["run", "--rm", "-v", "data:/data", &image, "show", "/data/note"])), "kept");
+    ok(service.run(&["create", "--name", "user", "-v", "data:/data", &image]));
+    let out = service.run(&["volume", "rm", "data"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("in use"), "{}", stderr(&out));
+    ok(service.run(&["rm", "user"]));
+    assert_eq!(ok(service.run(&["volume", "rm", "data"])), "data\n");
+    assert_eq!(ok(wbox.run(&["volume", "ls", "-q"])), "");
+}
+
+#[test]
+fn bad_requests_get_dockers_error_shape_and_the_service_carries_on() {
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    let (status, body) = service.request("GET", "/v1.44/no/such/endpoint", "");
+    assert_eq!((status, body.trim()), (404, r#"{"message":"page not found"}"#));
+    let (status, body) = service.request("POST", "/v1.44/containers/create", "{not json");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.starts_with(r#"{"message":"invalid container config: "#), "{body}");
+    let (status, body) = service.request("GET", "/containers/nothing/json", "");
+    assert_eq!((status, body.trim()), (404, r#"{"message":"No such container: nothing"}"#));
+    let (status, body) = service.request("POST", "/containers/create", r#"{"Image":"localhost:1/none:1"}"#);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(ok(service.run(&["ps", "-a", "-q"])), "");
+}
+
+#[test]
+fn containers_outlive_a_killed_service() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&["pull", &image]));
+    ok(service.run(&["run", "-d", "--name", "long", &image, "sleep", "60"]));
+    service.kill();
+    assert_eq!(ok(wbox.run(&["ps", "--format", "{{.Names}} {{.State}}"])), "long running\n");
+    let service = Service::start(&wbox);
+    assert_eq!(ok(service.run(&["ps", "--format", "{{.Names}} {{.State}}"])), "long running\n");
+    assert_eq!(ok(service.run(&["rm", "-f", "long"])), "long\n");
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+}
