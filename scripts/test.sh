@@ -15,5 +15,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 scripts/cross.sh
 examples/build.sh
 examples/build-python.sh
+tests/python/install.sh
 cargo test --workspace "$@"
 scripts/fuzz.sh "${FUZZ_SECONDS:-20}"

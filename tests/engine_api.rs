@@ -134,3 +134,145 @@ fn containers_outlive_a_killed_service() {
     assert_eq!(ok(service.run(&["rm", "-f", "long"])), "long\n");
     assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
 }
+
+#[test]
+fn docker_build_push_and_pull_through_the_service() {
+    let registry = harness::registry::Registry::start();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(harness::guest("probe.wasm"), context.path().join("probe.wasm")).unwrap();
+    let dockerfile =
+        "FROM scratch\nCOPY probe.wasm /app.wasm\nLABEL stage=built\nENTRYPOINT [\"/app.wasm\"]\n";
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    let image = format!("{}/built:1", registry.addr);
+
+    let out = service.run(&["build", "-t", &image, "--label", "by=api", context.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("Step 2/4 : COPY probe.wasm /app.wasm"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("Successfully tagged {image}")), "{}", stdout(&out));
+    let labels = ["inspect", "--format", "{{.Config.Labels.stage}} {{.Config.Labels.by}}", &image];
+    assert_eq!(ok(service.run(&labels)), "built api\n");
+    assert_eq!(
+        ok(service.run(&["run", "--rm", &image, "args", "ok"])),
+        ok(wbox.run(&["run", "--rm", &image, "args", "ok"]))
+    );
+    let history = ["history", "--format", "{{.CreatedBy}}", &image];
+    assert_eq!(ok(service.run(&history)), ok(wbox.run(&history)));
+
+    let out = service.run(&["push", &image]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("1: digest: sha256:"), "{}", stdout(&out));
+    ok(service.run(&["rmi", &image]));
+    assert_eq!(ok(wbox.run(&["images", "-q"])), "");
+    ok(service.run(&["pull", &image]));
+    assert_eq!(
+        ok(service.run(&["run", "--rm", &image, "args", "again"])),
+        ok(wbox.run(&["run", "--rm", &image, "args", "again"]))
+    );
+
+    // A Dockerfile that fails: the client is told why, and nothing is tagged.
+    std::fs::write(context.path().join("Dockerfile"), "FROM scratch\nCOPY missing.txt /\n").unwrap();
+    let out = service.run(&["build", "-t", "broken:1", context.path().to_str().unwrap()]);
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("missing.txt"), "{}", stderr(&out));
+    assert!(!ok(wbox.run(&["images"])).contains("broken"));
+}
+
+#[test]
+fn rename_prune_and_events_through_the_service() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    let service = Service::start(&wbox);
+    let since = format!(
+        "{:.3}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() - 1.0
+    );
+    ok(service.run(&["create", "--name", "first", &image]));
+    ok(service.run(&["rename", "first", "second"]));
+    assert_eq!(ok(wbox.run(&["ps", "-a", "--format", "{{.Names}}"])), "second\n");
+    let out = service.run(&["container", "prune", "-f"]);
+    assert!(stdout(&out).starts_with("Deleted Containers:\n"), "{}", stdout(&out));
+    assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
+    let until = format!(
+        "{:.3}",
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() + 0.5
+    );
+    let events = [
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+    ];
+    let through_service = ok(service.run(&events));
+    assert_eq!(
+        through_service,
+        "container create first\ncontainer rename second\ncontainer destroy second\n"
+    );
+    assert_eq!(through_service, ok(wbox.run(&events)));
+}
+
+#[test]
+fn docker_exec_runs_commands_in_a_native_container_only() {
+    let registry = harness::registry::Registry::start();
+    harness::images::push_busybox_image(&registry, "busybox:latest");
+    let busybox = format!("{}/busybox:latest", registry.addr);
+    let (_probe_registry, probe) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&["run", "-d", "--name", "box", &busybox, "sleep", "60"]));
+    assert_eq!(ok(service.run(&["exec", "box", "echo", "hi"])), "hi\n");
+    let out = service.run(&["exec", "box", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert_eq!((stdout(&out), stderr(&out), code(&out)), ("out\n".into(), "err\n".into(), 3));
+    let mut exec = service.docker();
+    exec.args(["exec", "-i", "box", "cat"]);
+    assert_eq!(stdout(&harness::output_with_stdin(exec, b"typed\n")), "typed\n");
+    let out = service.run(&[
+        "exec",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "nobody",
+        "box",
+        "sh",
+        "-c",
+        "echo $A $(pwd) $(id -un)",
+    ]);
+    assert_eq!(stdout(&out), "1 /tmp nobody\n", "{}", stderr(&out));
+
+    ok(service.run(&["run", "-d", "--name", "wasm", &probe, "sleep", "60"]));
+    let out = service.run(&["exec", "wasm", "echo", "hi"]);
+    assert!(code(&out) != 0 && stderr(&out).contains("runs a wasm program"), "{}", stderr(&out));
+    ok(service.run(&["rm", "-f", "box", "wasm"]));
+}
+
+/// tests/python/test_docker_py.py: docker-py, unchanged, against the
+/// service (tests/python/install.sh puts it in target/python-venv).
+#[test]
+fn docker_py_drives_the_service() {
+    let (registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    let python = harness::workspace().join("target/python-venv/bin/python");
+    assert!(python.exists(), "{} is missing: run tests/python/install.sh", python.display());
+    let suite = harness::workspace().join("tests/python/test_docker_py.py");
+    let out = service
+        .client(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(&suite)
+        .env("WBOX_PROBE_IMAGE", &image)
+        .env("WBOX_REGISTRY", &registry.addr)
+        .env("WBOX_PROBE_WASM", harness::guest("probe.wasm"))
+        .current_dir(wbox.root.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}

@@ -100,8 +100,11 @@ pub fn create(service: &Service, query: &Query, body: &[u8]) -> Result<Reply> {
         body.image.as_deref().filter(|i| !i.is_empty()).ok_or_else(|| Error::usage("config has no Image"))?;
     let reference = ImageRef::parse(reference)?;
     let args = body.cmd.clone().unwrap_or_default();
-    let options = options(body, query.get("name").filter(|n| !n.is_empty()))?;
     let root = &service.root;
+    let mut options = options(body, query.get("name").filter(|n| !n.is_empty()))?;
+    if options.log_driver.is_none() {
+        options.log_driver = Some(logs::LogConfig::engine_api_driver(root)?);
+    }
     let new = options.new_container(root, args)?;
     let store = Store::open(root)?;
     // Docker's clients pull on a 404 and ask again.
@@ -125,8 +128,7 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
         memory: host.memory.filter(|m| *m > 0).map(|m| m.to_string()),
         ..GrantOptions::default()
     };
-    // `-v /data`: an anonymous volume.
-    grants.volumes.extend(body.volumes.unwrap_or_default().into_keys());
+    let anonymous = body.volumes.unwrap_or_default();
     let mut tmpfs: Vec<String> = host
         .tmpfs
         .unwrap_or_default()
@@ -149,6 +151,11 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
             }
         }
     }
+    // `-v /data`: an anonymous volume, unless a bind or mount is there (the
+    // clients list every mount point in `Volumes`).
+    let given: Vec<String> = grants.volumes.iter().chain(&grants.mounts).cloned().collect();
+    let taken = |path: &str| given.iter().any(|spec| mount_point(spec) == path);
+    grants.volumes.extend(anonymous.into_keys().filter(|path| !taken(path)));
     for (port, bindings) in host.port_bindings.unwrap_or_default() {
         for binding in bindings.unwrap_or_default() {
             let ip = binding.host_ip.unwrap_or_default();
@@ -200,6 +207,19 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
         privileged: host.privileged.unwrap_or(false),
         grants,
     })
+}
+
+/// Where a `-v` or `--mount` spec puts its source in the guest.
+fn mount_point(spec: &str) -> &str {
+    if spec.starts_with("type=") {
+        let target = spec
+            .split(',')
+            .find_map(|p| p.strip_prefix("target=").or_else(|| p.strip_prefix("destination=")));
+        return target.unwrap_or_default();
+    }
+    let mut parts = spec.split(':');
+    let first = parts.next().unwrap_or_default();
+    parts.next().unwrap_or(first)
 }
 
 /// `GET /containers/json?all=&limit=&filters=`: Docker's container summaries.
@@ -432,4 +452,19 @@ async fn copy_out(body: reply::Body, upgraded: hyper::upgrade::Upgraded) {
         }
     }
     let _ = io.shutdown().await;
+}
+
+/// `POST /containers/{id}/rename?name=`.
+pub fn rename(service: &Service, id: &str, query: &Query) -> Result<Reply> {
+    let name = query.get("name").filter(|n| !n.is_empty()).ok_or_else(|| Error::usage("name is required"))?;
+    Containers::open(&service.root)?.rename(id, name.trim_start_matches('/'))?;
+    Ok(reply::empty(StatusCode::NO_CONTENT))
+}
+
+/// `POST /containers/prune?filters=`: the stopped containers.
+pub fn prune(service: &Service, query: &Query) -> Result<Reply> {
+    let filters = Filters::parse(&query.filters()?, wbox_runtime::container::PRUNE_FILTERS)?;
+    let removed = Containers::open(&service.root)?.prune(&filters)?;
+    // A container's own files are its record and log: nothing Docker counts.
+    Ok(reply::ok(&json!({ "ContainersDeleted": removed, "SpaceReclaimed": 0 })))
 }

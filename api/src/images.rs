@@ -72,7 +72,7 @@ pub fn remove(service: &Service, name: &str, query: &Query) -> Result<Reply> {
 
 /// `POST /images/create?fromImage=&tag=&platform=`: a pull, its progress
 /// streamed as Docker's JSON lines; a failure is the stream's last line.
-pub fn pull(service: &Service, query: &Query) -> Result<Reply> {
+pub fn pull(service: &Service, query: &Query, credentials: Option<(String, String)>) -> Result<Reply> {
     let from = query.get("fromImage").filter(|f| !f.is_empty()).ok_or_else(|| {
         Error::usage("fromImage is required: wbox pulls from registries (import of a tar is not served yet)")
     })?;
@@ -82,37 +82,17 @@ pub fn pull(service: &Service, query: &Query) -> Result<Reply> {
         None => from.to_owned(),
     };
     let reference = ImageRef::parse(&name)?;
-    let options = PullOptions {
-        platform: query.get("platform").filter(|p| !p.is_empty()).map(str::to_owned),
-        ..PullOptions::default()
-    };
+    let platform = query.get("platform").filter(|p| !p.is_empty()).map(str::to_owned);
+    let options = PullOptions { platform, credentials, ..PullOptions::default() };
     let root = service.root.clone();
-    let (sender, body) = stream::progress_channel();
-    tokio::task::spawn_blocking(move || {
-        let progress = Progress(sender.clone());
-        let pulled = Store::open(&root).and_then(|store| {
-            let registries = Registries::new(&root, &store, &options)?;
-            registry::block_on(registries.pull(&reference, &progress))
-        });
-        match pulled {
-            Ok(image) => {
-                sender.send_json(&json!({ "status": format!("Digest: {}", image.manifest_digest) }));
-                sender.send_json(
-                    &json!({ "status": format!("Status: Downloaded newer image for {reference}") }),
-                );
-            }
-            Err(e) => {
-                sender.send_json(
-                    &json!({ "errorDetail": { "message": e.to_string() }, "error": e.to_string() }),
-                );
-            }
-        }
-    });
-    let mut reply = http::Response::new(body);
-    reply
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    Ok(reply)
+    Ok(stream::json_progress(move |sender| {
+        let store = Store::open(&root)?;
+        let registries = Registries::new(&root, &store, &options)?;
+        let image = registry::block_on(registries.pull(&reference, &Progress(sender.clone())))?;
+        sender.send_json(&json!({ "status": format!("Digest: {}", image.manifest_digest) }));
+        sender.send_json(&json!({ "status": format!("Status: Downloaded newer image for {reference}") }));
+        Ok(())
+    }))
 }
 
 /// A pull's progress in Docker's words, one JSON line each.
@@ -145,4 +125,73 @@ impl PullProgress for Progress {
         let status = if had { "Already exists" } else { "Pull complete" };
         self.0.send_json(&json!({ "status": status, "progressDetail": {}, "id": short(blob) }));
     }
+}
+
+/// `POST /images/{name}/push?tag=`: a push, its progress streamed as
+/// Docker's JSON lines.
+pub fn push(
+    service: &Service,
+    name: &str,
+    query: &Query,
+    credentials: Option<(String, String)>,
+) -> Result<Reply> {
+    let name = match query.get("tag").filter(|t| !t.is_empty()) {
+        Some(tag) => format!("{name}:{tag}"),
+        None => name.to_owned(),
+    };
+    let reference = ImageRef::parse(&name)?;
+    let options = PullOptions { credentials, ..PullOptions::default() };
+    let root = service.root.clone();
+    Ok(stream::json_progress(move |sender| {
+        let repository = reference.familiar_repository();
+        sender.send_json(&json!({ "status": format!("The push refers to repository [{repository}]") }));
+        let store = Store::open(&root)?;
+        let registries = Registries::new(&root, &store, &options)?;
+        let pushed = registry::block_on(registries.push(&reference, &Progress(sender.clone())))?;
+        let tag = reference.tag().unwrap_or("latest");
+        sender.send_json(
+            &json!({ "status": format!("{tag}: digest: {} size: {}", pushed.digest, pushed.size) }),
+        );
+        let aux = json!({ "Tag": tag, "Digest": pushed.digest.to_string(), "Size": pushed.size });
+        sender.send_json(&json!({ "progressDetail": {}, "aux": aux }));
+        Ok(())
+    }))
+}
+
+/// `GET /images/{name}/history`: its steps, newest first.
+pub fn history(service: &Service, name: &str) -> Result<Reply> {
+    let store = Store::open(&service.root)?;
+    let (found, tags) = image::lookup(&store, name)?;
+    let mut steps: Vec<Value> = found
+        .history(&store)
+        .into_iter()
+        .map(|step| {
+            json!({
+                "Id": step.id.map_or_else(|| "<missing>".to_owned(), |id| id.to_string()),
+                "Created": step.created.map_or(0, |t| t.timestamp()),
+                "CreatedBy": step.created_by,
+                "Tags": null,
+                "Size": step.size,
+                "Comment": step.comment,
+            })
+        })
+        .collect();
+    if let Some(newest) = steps.first_mut() {
+        newest["Tags"] = json!(tags.iter().map(ImageRef::familiar).collect::<Vec<_>>());
+    }
+    Ok(reply::ok(&steps))
+}
+
+/// `POST /images/prune?filters=`: dangling images (every unused one with
+/// `dangling=false`).
+pub fn prune(service: &Service, query: &Query) -> Result<Reply> {
+    let filters = Filters::parse(&query.filters()?, image::PRUNE_FILTERS)?;
+    let in_use = wbox_runtime::container::images_in_use(&service.root);
+    let pruned = image::prune(&Store::open(&service.root)?, false, &in_use, &filters)?;
+    let mut deleted = Vec::new();
+    for (untagged, id) in &pruned.images {
+        deleted.extend(untagged.iter().map(|name| json!({ "Untagged": name })));
+        deleted.push(json!({ "Deleted": id.to_string() }));
+    }
+    Ok(reply::ok(&json!({ "ImagesDeleted": deleted, "SpaceReclaimed": pruned.freed })))
 }

@@ -4,7 +4,10 @@
 //! its own. Containers stay with their own supervisors, so stopping or
 //! killing the service stops none of them, and the CLI sees what it sees.
 
+mod auth;
+mod build;
 mod containers;
+mod exec;
 mod images;
 mod query;
 mod reply;
@@ -24,20 +27,36 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use wbox_runtime::{Error, Result};
 
+pub use exec::{ExecCommand, ExecConfig};
+
 /// Makes the command that supervises container `id` in the background (the
 /// front end's own `supervise`).
 pub type Supervisor = dyn Fn(&str) -> std::process::Command + Send + Sync;
+
+/// The front end's own commands the service starts: a container's
+/// supervisor, and `exec` in a container.
+pub struct Programs {
+    pub supervisor: Box<Supervisor>,
+    pub exec: Box<ExecCommand>,
+}
 
 /// What every request is served with.
 pub struct Service {
     root: PathBuf,
     supervisor: Box<Supervisor>,
+    exec: Box<ExecCommand>,
+    execs: exec::Execs,
 }
 
 /// Serves the API on `socket` until the process is told to end, or until it
 /// has had no client for `idle` when given.
-pub fn serve(root: &Path, socket: &Path, idle: Option<Duration>, supervisor: Box<Supervisor>) -> Result<()> {
-    let service = Arc::new(Service { root: root.to_owned(), supervisor });
+pub fn serve(root: &Path, socket: &Path, idle: Option<Duration>, programs: Programs) -> Result<()> {
+    let service = Arc::new(Service {
+        root: root.to_owned(),
+        supervisor: programs.supervisor,
+        exec: programs.exec,
+        execs: exec::Execs::default(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

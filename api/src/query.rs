@@ -1,18 +1,23 @@
 //! A request's query string, as Docker's API reads it.
 
-use std::collections::HashMap;
-
 use wbox_runtime::{Error, Result};
 
-pub struct Query(HashMap<String, String>);
+/// The pairs in their order: a key may come more than once (`t=a&t=b`).
+pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(query: Option<&str>) -> Query {
         Query(form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect())
     }
 
+    /// The first value of `key`, as Go's `FormValue` reads it.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key`.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
     }
 
     /// Docker's booleans: `1`, `true` or `True` (anything else but empty,

@@ -11,12 +11,14 @@ use wbox_runtime::Result;
 
 use crate::query::Query;
 use crate::reply::{self, Reply};
-use crate::{Service, containers, images, system, volumes};
+use crate::{Service, auth, build, containers, exec, images, system, volumes};
 
 /// The most a JSON request body may hold.
 const MAX_BODY: usize = 4 << 20;
+/// The most a build context may hold.
+const MAX_CONTEXT: usize = 4 << 30;
 
-pub async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Result<Reply, Infallible> {
+pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Result<Reply, Infallible> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     tracing::debug!("{method} {}", request.uri());
@@ -32,8 +34,18 @@ pub async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Result
         (&Method::GET | &Method::HEAD, ["_ping"]) => system::ping(),
         (&Method::GET, ["version"]) => system::version(),
         (&Method::GET, ["info"]) => blocking(move || system::info(&s)).await,
+        (&Method::GET, ["events"]) => blocking(move || system::events(&s, &query)).await,
+        (&Method::POST, ["auth"]) => match body(request, MAX_BODY).await {
+            Ok(body) => blocking(move || system::auth(&s, &body)).await,
+            Err(reply) => reply,
+        },
+        (&Method::POST, ["build"]) => match body(request, MAX_CONTEXT).await {
+            Ok(context) => blocking(move || build::build(&s, &query, context.to_vec())).await,
+            Err(reply) => reply,
+        },
 
-        (&Method::POST, ["containers", "create"]) => match body(request).await {
+        (&Method::POST, ["containers", "prune"]) => blocking(move || containers::prune(&s, &query)).await,
+        (&Method::POST, ["containers", "create"]) => match body(request, MAX_BODY).await {
             Ok(body) => blocking(move || containers::create(&s, &query, &body)).await,
             Err(reply) => reply,
         },
@@ -56,6 +68,9 @@ pub async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Result
         (&Method::POST, ["containers", id, "wait"]) => {
             with_id(id, move |id| containers::wait(s, &id, &query)).await
         }
+        (&Method::POST, ["containers", id, "rename"]) => {
+            with_id(id, move |id| containers::rename(&s, &id, &query)).await
+        }
         (&Method::GET, ["containers", id, "logs"]) => {
             with_id(id, move |id| containers::logs(&s, &id, &query)).await
         }
@@ -67,12 +82,49 @@ pub async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Result
                 Err(e) => reply::from_error(e),
             }
         }
+        (&Method::POST, ["containers", id, "exec"]) => {
+            let id = id.to_string();
+            match body(request, MAX_BODY).await {
+                Ok(body) => blocking(move || exec::create(&s, &id, &body)).await,
+                Err(reply) => reply,
+            }
+        }
+        (&Method::POST, ["exec", id, "start"]) => {
+            let id = id.to_string();
+            let upgrade = request
+                .headers()
+                .contains_key(http::header::UPGRADE)
+                .then(|| hyper::upgrade::on(&mut request));
+            match body(request, MAX_BODY).await {
+                Ok(body) => blocking(move || exec::start(s, &id, &body, upgrade)).await,
+                Err(reply) => reply,
+            }
+        }
+        (&Method::POST, ["exec", _, "resize"]) | (&Method::POST, ["containers", _, "resize"]) => {
+            reply::empty(StatusCode::OK)
+        }
+        (&Method::GET, ["exec", id, "json"]) => with_id(id, move |id| exec::inspect(&s, &id)).await,
         (&Method::DELETE, ["containers", id]) => {
             with_id(id, move |id| containers::remove(&s, &id, &query)).await
         }
 
         (&Method::GET, ["images", "json"]) => blocking(move || images::list(&s, &query)).await,
-        (&Method::POST, ["images", "create"]) => blocking(move || images::pull(&s, &query)).await,
+        (&Method::POST, ["images", "create"]) => match auth::from_headers(request.headers()) {
+            Ok(credentials) => blocking(move || images::pull(&s, &query, credentials)).await,
+            Err(e) => reply::from_error(e),
+        },
+        (&Method::POST, ["images", "prune"]) => blocking(move || images::prune(&s, &query)).await,
+        (&Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
+            with_id(&name.join("/"), move |name| images::history(&s, &name)).await
+        }
+        (&Method::POST, ["images", name @ .., "push"]) if !name.is_empty() => {
+            match auth::from_headers(request.headers()) {
+                Ok(credentials) => {
+                    with_id(&name.join("/"), move |name| images::push(&s, &name, &query, credentials)).await
+                }
+                Err(e) => reply::from_error(e),
+            }
+        }
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             with_id(&name.join("/"), move |name| images::inspect(&s, &name)).await
         }
@@ -84,7 +136,7 @@ pub async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Result
         }
 
         (&Method::GET, ["volumes"]) => blocking(move || volumes::list(&s, &query)).await,
-        (&Method::POST, ["volumes", "create"]) => match body(request).await {
+        (&Method::POST, ["volumes", "create"]) => match body(request, MAX_BODY).await {
             Ok(body) => blocking(move || volumes::create(&s, &body)).await,
             Err(reply) => reply,
         },
@@ -127,9 +179,9 @@ async fn with_id(id: &str, call: impl FnOnce(String) -> Result<Reply> + Send + '
     blocking(move || call(id)).await
 }
 
-/// A request's whole body, at most `MAX_BODY`.
-async fn body(request: Request<Incoming>) -> Result<bytes::Bytes, Reply> {
-    let limited = http_body_util::Limited::new(request.into_body(), MAX_BODY);
+/// A request's whole body, at most `limit` bytes.
+async fn body(request: Request<Incoming>, limit: usize) -> Result<bytes::Bytes, Reply> {
+    let limited = http_body_util::Limited::new(request.into_body(), limit);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => Err(reply::error(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}"))),

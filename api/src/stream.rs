@@ -7,7 +7,7 @@ use hyper::body::Frame;
 use tokio::sync::mpsc;
 use wbox_runtime::container::logs::Entry;
 
-use crate::reply::Body;
+use crate::reply::{Body, Reply};
 
 /// The writing end of a streamed body; sends fail once the client is gone.
 #[derive(Clone)]
@@ -39,11 +39,16 @@ impl Sender {
 
 pub fn channel() -> (Sender, Body) {
     let (sender, receiver) = mpsc::channel::<Bytes>(64);
+    (Sender::Bounded(sender), body(receiver))
+}
+
+/// A body of what `receiver` gets, until every sender is gone.
+pub fn body(receiver: mpsc::Receiver<Bytes>) -> Body {
     let frames = futures_util::stream::unfold(receiver, |mut receiver| async move {
         let bytes = receiver.recv().await?;
         Some((Ok::<_, std::io::Error>(Frame::data(bytes)), receiver))
     });
-    (Sender::Bounded(sender), StreamBody::new(frames).boxed())
+    StreamBody::new(frames).boxed()
 }
 
 pub fn progress_channel() -> (Sender, Body) {
@@ -65,18 +70,42 @@ pub fn output(entry: &Entry, tty: bool, timestamps: bool) -> Bytes {
         text.push(b' ');
     }
     text.extend_from_slice(entry.log.as_bytes());
+    frame(if entry.stream == "stderr" { 2 } else { 1 }, &text, tty)
+}
+
+/// Output of stream 1 (stdout) or 2 (stderr): raw with a terminal, else in
+/// a frame whose header names the stream and the length.
+pub fn frame(stream: u8, bytes: &[u8], tty: bool) -> Bytes {
     if tty {
-        return text.into();
+        return Bytes::copy_from_slice(bytes);
     }
-    let stream = if entry.stream == "stderr" { 2 } else { 1 };
-    let mut framed = Vec::with_capacity(text.len() + 8);
+    let mut framed = Vec::with_capacity(bytes.len() + 8);
     framed.extend_from_slice(&[stream, 0, 0, 0]);
-    framed.extend_from_slice(&(text.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&text);
+    framed.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    framed.extend_from_slice(bytes);
     framed.into()
 }
 
 /// The media type of a container's output stream.
 pub fn output_type(tty: bool) -> &'static str {
     if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" }
+}
+
+/// A reply that streams Docker's JSON progress lines: `work` runs on a
+/// blocking thread and reports through the sender it is given; its error,
+/// if it fails, is the stream's last line, as Docker's clients expect.
+pub fn json_progress(work: impl FnOnce(&Sender) -> wbox_runtime::Result<()> + Send + 'static) -> Reply {
+    let (sender, body) = progress_channel();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = work(&sender) {
+            sender.send_json(
+                &serde_json::json!({ "errorDetail": { "message": e.to_string() }, "error": e.to_string() }),
+            );
+        }
+    });
+    let mut reply = http::Response::new(body);
+    reply
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    reply
 }

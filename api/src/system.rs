@@ -1,11 +1,16 @@
 //! `/_ping`, `/version`, `/info`: how a client finds out what it talks to.
 
 use http::{HeaderValue, StatusCode};
-use wbox_runtime::Result;
+use serde_json::json;
+use wbox_runtime::filters::Filters;
+use wbox_runtime::registry::{self, PullOptions};
 use wbox_runtime::system::API_VERSION;
+use wbox_runtime::{Error, Result};
 
 use crate::Service;
+use crate::query::Query;
 use crate::reply::{self, Reply};
+use crate::stream;
 
 /// `GET|HEAD /_ping`: "OK", and in the headers the API version the client
 /// negotiates down to.
@@ -27,4 +32,45 @@ pub fn version() -> Reply {
 
 pub fn info(service: &Service) -> Result<Reply> {
     Ok(reply::ok(&wbox_runtime::system::info(&service.root)?))
+}
+
+/// `POST /auth`: whether the registry takes the user and password; nothing
+/// is kept (the client keeps them, and sends them with each pull or push).
+pub fn auth(service: &Service, body: &[u8]) -> Result<Reply> {
+    let config: crate::auth::AuthConfig =
+        serde_json::from_slice(body).map_err(|e| Error::usage(format!("invalid auth config: {e}")))?;
+    let registry = if config.serveraddress.is_empty() { "docker.io" } else { &config.serveraddress };
+    let options = PullOptions::default();
+    registry::block_on(registry::check_login(
+        &service.root,
+        registry,
+        &config.username,
+        &config.password,
+        &options,
+    ))
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(reply::ok(&json!({ "Status": "Login Succeeded", "IdentityToken": "" })))
+}
+
+/// `GET /events?since=&until=&filters=`: the events, one JSON object each,
+/// until `until` or until the client goes.
+pub fn events(service: &Service, query: &Query) -> Result<Reply> {
+    let filters = Filters::parse_any(&query.filters()?)?;
+    let now = chrono::Utc::now();
+    let nanos = |t: chrono::DateTime<chrono::Utc>| t.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let time = |key| match query.get(key).filter(|t| !t.is_empty()) {
+        Some(t) => wbox_runtime::units::parse_time(t, now).map(|t| Some(nanos(t))),
+        None => Ok(None),
+    };
+    let (since, until) = (time("since")?, time("until")?);
+    let root = service.root.clone();
+    let (sender, body) = stream::channel();
+    tokio::task::spawn_blocking(move || {
+        wbox_runtime::events::watch(&root, since, until, |event| {
+            !event.matches(&filters) || sender.send_json(&event.docker_message())
+        });
+    });
+    let mut reply = http::Response::new(body);
+    reply.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(reply)
 }

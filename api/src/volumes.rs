@@ -52,11 +52,8 @@ pub fn inspect(service: &Service, name: &str) -> Result<Reply> {
 /// `DELETE /volumes/{name}?force=`: 409 while a container uses it.
 pub fn remove(service: &Service, name: &str, query: &Query) -> Result<Reply> {
     let volumes = Volumes::open(&service.root)?;
-    if volumes.get(name).is_err() {
-        if query.flag("force") {
-            return Ok(reply::empty(StatusCode::NO_CONTENT));
-        }
-        return Ok(reply::error(StatusCode::NOT_FOUND, format!("get {name}: no such volume")));
+    if let Err(e) = volumes.get(name) {
+        return if query.flag("force") { Ok(reply::empty(StatusCode::NO_CONTENT)) } else { Err(e) };
     }
     match container::remove_volume(&service.root, name) {
         Ok(_) => Ok(reply::empty(StatusCode::NO_CONTENT)),

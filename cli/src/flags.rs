@@ -18,7 +18,7 @@ pub struct RegistryFlags {
 
 impl RegistryFlags {
     pub fn options(&self) -> PullOptions {
-        PullOptions { platform: None, insecure_registries: self.insecure_registries.clone() }
+        PullOptions { insecure_registries: self.insecure_registries.clone(), ..PullOptions::default() }
     }
 }
 

@@ -38,6 +38,10 @@ pub enum Error {
     #[error("No such container: {0}")]
     NoSuchContainer(String),
 
+    /// No volume has this name (exit 125).
+    #[error("get {0}: no such volume")]
+    NoSuchVolume(String),
+
     /// An id prefix that fits several of them (exit 125).
     #[error("{count} {what} have an id starting with {prefix}; give more of the id")]
     Ambiguous { prefix: String, count: usize, what: &'static str },
@@ -67,6 +71,7 @@ impl Error {
             | Error::Internal(_)
             | Error::NoSuchImage(_)
             | Error::NoSuchContainer(_)
+            | Error::NoSuchVolume(_)
             | Error::Ambiguous { .. }
             | Error::Gone { .. } => 125,
         }

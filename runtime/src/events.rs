@@ -117,7 +117,50 @@ impl Events {
     }
 }
 
+/// `events --since --until`: hands `each` the past events from `since`
+/// (nanoseconds since the epoch) when given, then each new one as it comes,
+/// until `until` or until `each` answers false.
+pub fn watch(root: &Path, since: Option<i64>, until: Option<i64>, mut each: impl FnMut(&Event) -> bool) {
+    let nanos = |t: chrono::DateTime<chrono::Utc>| t.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let mut follower = Events::from_now(root);
+    if let Some(since) = since {
+        let until = until.unwrap_or(i64::MAX).min(nanos(chrono::Utc::now()));
+        for event in Events::past(root).iter().filter(|e| e.time_nano >= since && e.time_nano < until) {
+            if !each(event) {
+                return;
+            }
+        }
+    }
+    loop {
+        if until.is_some_and(|until| nanos(chrono::Utc::now()) >= until) {
+            return;
+        }
+        for event in follower.next_batch() {
+            if until.is_some_and(|until| event.time_nano >= until) || !each(&event) {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 impl Event {
+    /// The event as Docker's API sends it: its own fields, and the older
+    /// `status`, `id`, `from` and `time` its clients still read.
+    pub fn docker_message(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).expect("an event serialises");
+        value["scope"] = "local".into();
+        value["time"] = (self.time_nano / 1_000_000_000).into();
+        if self.kind == "container" || self.kind == "image" {
+            value["status"] = self.action.clone().into();
+            value["id"] = self.actor.id.clone().into();
+        }
+        if let Some(image) = self.actor.attributes.get("image").filter(|_| self.kind == "container") {
+            value["from"] = image.clone().into();
+        }
+        value
+    }
+
     /// Whether `filters` let it through: `container`, `image` and `volume`
     /// match an event of that object by its id or name, `event` its action,
     /// `type` its kind, `label` its attributes.

@@ -3,7 +3,7 @@
 use crate::{Error, Result};
 
 /// 64 hex digits from the system's random source, as Docker's ids are.
-pub(crate) fn new_id() -> Result<String> {
+pub fn new_id() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::Internal(anyhow::anyhow!("the system gave no random bytes: {e}")))?;

@@ -193,7 +193,7 @@ pub fn is_name(source: &str) -> bool {
 }
 
 fn no_such_volume(name: &str) -> Error {
-    Error::usage(format!("get {name}: no such volume"))
+    Error::NoSuchVolume(name.to_owned())
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {

@@ -51,7 +51,12 @@ impl Service {
 
     /// The `docker` CLI, talking to this service.
     pub fn docker(&self) -> Command {
-        let mut command = Command::new("docker");
+        self.client("docker")
+    }
+
+    /// A Docker client program, told to talk to this service.
+    pub fn client(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
         command
             .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
             .env("DOCKER_CONFIG", self.docker_config.path())

@@ -55,6 +55,9 @@ pub struct BuildArgs {
     /// id=ID,src=FILE (repeatable)
     #[arg(long, value_name = "id=ID,src=FILE")]
     pub secret: Vec<String>,
+    /// Set a label on the image, KEY=VALUE (repeatable)
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
     /// The build context: the directory COPY reads from; - reads a tar (or a Dockerfile alone) from stdin
     pub context: PathBuf,
 }
@@ -79,6 +82,7 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         network: args.network.as_deref().map(|n| Network::from_flags(Some(n), &[])).transpose()?,
         platform: args.platform,
         secrets: args.secret.iter().map(|s| build::secret(s)).collect::<Result<_, _>>()?,
+        labels: crate::flags::labels(&args.labels),
     };
     let quiet = args.quiet;
     let terminal = std::io::stdout().is_terminal();

@@ -32,11 +32,37 @@ pub fn run(root: &Path, args: ServiceArgs) -> crate::Result<i32> {
         Some(uri) => socket_path(uri)?,
     };
     let idle = (args.time > 0).then(|| Duration::from_secs(args.time));
-    let supervisor_root = std::path::absolute(root).map_err(|e| Error::Internal(e.into()))?;
-    let supervisor = Box::new(move |id: &str| super::container::supervisor_command(&supervisor_root, id));
+    let absolute = std::path::absolute(root).map_err(|e| Error::Internal(e.into()))?;
+    let exec_root = absolute.clone();
+    let programs = wbox_api::Programs {
+        supervisor: Box::new(move |id: &str| super::container::supervisor_command(&absolute, id)),
+        exec: Box::new(move |id: &str, config: &wbox_api::ExecConfig| exec_command(&exec_root, id, config)),
+    };
     eprintln!("wbox: serving the Engine API on unix://{}", socket.display());
-    wbox_api::serve(root, &socket, idle, supervisor)?;
+    wbox_api::serve(root, &socket, idle, programs)?;
     Ok(0)
+}
+
+/// `wbox exec` of what an Engine API client asked for, in container `id`.
+fn exec_command(root: &Path, id: &str, config: &wbox_api::ExecConfig) -> std::process::Command {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "wbox".into());
+    let mut command = std::process::Command::new(exe);
+    command.current_dir("/").arg("--root").arg(root).arg("exec");
+    if config.attach_stdin == Some(true) {
+        command.arg("-i");
+    }
+    // KEY without a value is the client's to fill in.
+    for var in config.env.iter().flatten().filter(|v| v.contains('=')) {
+        command.args(["-e", var]);
+    }
+    if let Some(dir) = config.working_dir.as_deref().filter(|d| !d.is_empty()) {
+        command.args(["-w", dir]);
+    }
+    if let Some(user) = config.user.as_deref().filter(|u| !u.is_empty()) {
+        command.args(["-u", user]);
+    }
+    command.arg(id).args(config.cmd.iter().flatten());
+    command
 }
 
 fn socket_path(uri: &str) -> crate::Result<PathBuf> {

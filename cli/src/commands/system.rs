@@ -301,7 +301,7 @@ pub struct EventsArgs {
 /// `events`: the events kept since `--since`, then those to come until
 /// `--until` (or until interrupted).
 pub fn events(root: &Path, args: EventsArgs) -> crate::Result<i32> {
-    use wbox_runtime::events::{Event, Events};
+    use wbox_runtime::events::Event;
     let filters = wbox_runtime::filters::Filters::parse_any(&args.filters)?;
     let now = chrono::Utc::now();
     let time = |given: &Option<String>| {
@@ -323,7 +323,7 @@ pub fn events(root: &Path, args: EventsArgs) -> crate::Result<i32> {
         }
         match &format {
             // Docker marshals the message itself, with its JSON names.
-            Some(_) if json => println!("{}", docker_event(event)),
+            Some(_) if json => println!("{}", event.docker_message()),
             Some(template) => {
                 println!("{}", template.render(&go_event(event)).map_err(wbox_runtime::Error::usage)?)
             }
@@ -331,25 +331,15 @@ pub fn events(root: &Path, args: EventsArgs) -> crate::Result<i32> {
         }
         Ok(())
     };
-    let mut follower = Events::from_now(root);
-    if let Some(since) = since {
-        let until = until.unwrap_or(i64::MAX).min(nanos(now));
-        for event in Events::past(root).iter().filter(|e| e.time_nano >= since && e.time_nano < until) {
-            print(event)?;
+    let mut failed = None;
+    wbox_runtime::events::watch(root, since, until, |event| match print(event) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
         }
-    }
-    loop {
-        if until.is_some_and(|until| nanos(chrono::Utc::now()) >= until) {
-            return Ok(0);
-        }
-        for event in follower.next_batch() {
-            if until.is_some_and(|until| event.time_nano >= until) {
-                return Ok(0);
-            }
-            print(&event)?;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    });
+    failed.map_or(Ok(0), Err)
 }
 
 /// An event as `docker events` prints it: its time (RFC 3339, to the
@@ -369,7 +359,7 @@ fn event_line(event: &wbox_runtime::events::Event) -> String {
 /// (`Status`, `ID`, `From`, `Type`, `Action`, `Actor`, `Scope`, `Time`,
 /// `TimeNano`).
 fn go_event(event: &wbox_runtime::events::Event) -> serde_json::Value {
-    let docker = docker_event(event);
+    let docker = event.docker_message();
     // A field the message lacks is Go's zero value, an empty string.
     let field = |key: &str| docker.get(key).cloned().unwrap_or_else(|| "".into());
     serde_json::json!({
@@ -377,22 +367,6 @@ fn go_event(event: &wbox_runtime::events::Event) -> serde_json::Value {
         "Action": field("Action"), "Actor": field("Actor"), "Scope": field("scope"), "Time": field("time"),
         "TimeNano": field("timeNano"),
     })
-}
-
-/// An event as Docker's API gives it: with the old `status`, `id` and
-/// `from` of container and image events.
-fn docker_event(event: &wbox_runtime::events::Event) -> serde_json::Value {
-    let mut value = serde_json::to_value(event).expect("an event serialises");
-    value["scope"] = "local".into();
-    value["time"] = (event.time_nano / 1_000_000_000).into();
-    if event.kind == "container" || event.kind == "image" {
-        value["status"] = event.action.clone().into();
-        value["id"] = event.actor.id.clone().into();
-    }
-    if let Some(image) = event.actor.attributes.get("image").filter(|_| event.kind == "container") {
-        value["from"] = image.clone().into();
-    }
-    value
 }
 
 #[cfg(unix)]

@@ -68,6 +68,8 @@ pub struct BuildOptions {
     pub platform: Option<String>,
     /// `--secret id=ID,src=FILE`: what `RUN --mount=type=secret,id=ID` reads.
     pub secrets: Vec<(String, PathBuf)>,
+    /// `--label KEY=VALUE`: labels of the image, over its LABELs.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The files COPY and ADD read.
@@ -313,6 +315,14 @@ pub fn build(
         return Err(Error::usage(format!(
             "--output-format artifact needs a wasm final stage; this one is {made}"
         )));
+    }
+    let mut stage = stage;
+    // `--label`, over the Dockerfile's LABELs, as Docker's build sets them.
+    if !options.labels.is_empty() {
+        let labels = stage.config.entry("Labels").or_insert_with(|| json!({}));
+        for (key, value) in &options.labels {
+            labels[key] = json!(value);
+        }
     }
     let manifest = if options.artifact {
         write_artifact(store, stage, builder.mtime)?

@@ -86,6 +86,12 @@ impl Container {
                 "User": spec.native.user.clone().unwrap_or_default(),
                 "StopTimeout": spec.stop_timeout,
                 "Labels": spec.labels,
+                "Tty": spec.grants.tty == Some(true),
+                "OpenStdin": spec.grants.stdin,
+                "StdinOnce": false,
+                "AttachStdin": false,
+                "AttachStdout": false,
+                "AttachStderr": false,
             },
         })
     }

@@ -779,20 +779,26 @@ impl Container {
         user: Option<&str>,
         stdin: bool,
     ) -> Result<i32> {
+        self.check_exec()?;
+        let exec = crate::plan::Exec { args, env, workdir, user, stdin };
+        crate::native::exec(&self.dir, &self.config.id, exec)
+    }
+
+    /// Whether `exec` can run a command in it: a running native container.
+    pub fn check_exec(&self) -> Result<()> {
         let name = &self.config.name;
         if self.runner_pid().is_none() {
             return Err(Error::usage(format!(
                 "container {name} is not running: start it first (wbox start {name})"
             )));
         }
-        if crate::native::is_native(&self.dir, &self.config.id) {
-            let exec = crate::plan::Exec { args, env, workdir, user, stdin };
-            return crate::native::exec(&self.dir, &self.config.id, exec);
+        if !crate::native::is_native(&self.dir, &self.config.id) {
+            return Err(Error::usage(format!(
+                "container {name} runs a wasm program, which is one process: exec runs commands in native \
+                 (Linux) containers only"
+            )));
         }
-        Err(Error::usage(format!(
-            "container {name} runs a wasm program, which is one process: exec runs commands in native \
-             (Linux) containers only"
-        )))
+        Ok(())
     }
 
     /// The ports it is reachable on: while it runs, those it published.

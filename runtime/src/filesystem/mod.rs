@@ -261,6 +261,7 @@ fn quiet_build(context: Context) -> BuildOptions {
         network: None,
         platform: None,
         secrets: Vec::new(),
+        labels: Default::default(),
     }
 }
 

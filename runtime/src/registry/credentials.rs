@@ -28,8 +28,33 @@ pub async fn login(
     password: &str,
     options: &PullOptions,
 ) -> Result<()> {
+    check_login(root, registry, user, password, options).await?;
+    let (_, _, key) = registry_key(registry)?;
+    let file = root.join("auth.json");
+    let mut config: serde_json::Value = match std::fs::read(&file) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::usage(format!("{} is not valid JSON: {e}; remove it and log in again", file.display()))
+        })?,
+        Err(_) => serde_json::json!({}),
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    config["auths"][key] = serde_json::json!({ "auth": encoded });
+    std::fs::create_dir_all(root)
+        .map_err(|e| Error::image(format!("cannot create {}: {e}", root.display())))?;
+    crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
+        .map_err(|e| Error::image(format!("cannot save the credentials in {}: {e}", file.display())))
+}
+
+/// Whether the registry takes this user and password; keeps nothing.
+pub async fn check_login(
+    root: &Path,
+    registry: &str,
+    user: &str,
+    password: &str,
+    options: &PullOptions,
+) -> Result<()> {
     let options = &options.with_config(root)?;
-    let (reference, registry, key) = registry_key(registry)?;
+    let (reference, registry, _) = registry_key(registry)?;
     let scheme = if plain_http(&reference, options) { "http" } else { "https" };
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -79,19 +104,7 @@ pub async fn login(
             "{registry} refused the login of {user}: wrong user name or password"
         )));
     }
-    let file = root.join("auth.json");
-    let mut config: serde_json::Value = match std::fs::read(&file) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::usage(format!("{} is not valid JSON: {e}; remove it and log in again", file.display()))
-        })?,
-        Err(_) => serde_json::json!({}),
-    };
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    config["auths"][key] = serde_json::json!({ "auth": encoded });
-    std::fs::create_dir_all(root)
-        .map_err(|e| Error::image(format!("cannot create {}: {e}", root.display())))?;
-    crate::store::write_atomic(&file, serde_json::to_string_pretty(&config).expect("JSON").as_bytes())
-        .map_err(|e| Error::image(format!("cannot save the credentials in {}: {e}", file.display())))
+    Ok(())
 }
 
 /// A registry as the user names it (`localhost:5000`, `https://…/v1/`):

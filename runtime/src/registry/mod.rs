@@ -26,7 +26,7 @@ const ATTEMPTS: u32 = 3;
 pub(crate) mod credentials;
 
 use credentials::credentials;
-pub use credentials::{login, logout};
+pub use credentials::{check_login, login, logout};
 
 /// Choices a pull (and, without the platform, a push or login) takes from
 /// the command line.
@@ -37,6 +37,9 @@ pub struct PullOptions {
     /// Registries reached over plain HTTP besides loopback ones, and besides
     /// those `ROOT/config.json` lists.
     pub insecure_registries: Vec<String>,
+    /// A user and password to use instead of those kept for the registry
+    /// (what a client of the Engine API sends with its request).
+    pub credentials: Option<(String, String)>,
 }
 
 impl PullOptions {
@@ -147,7 +150,11 @@ impl Registries<'_> {
 
     /// A client for the registry `reference` names, and its credentials.
     fn connect(&self, reference: &ImageRef) -> Result<(oci_client::Client, RegistryAuth)> {
-        Ok((client_for(reference, &self.options), credentials(self.root, reference.registry())?))
+        let auth = match &self.options.credentials {
+            Some((user, password)) => RegistryAuth::Basic(user.clone(), password.clone()),
+            None => credentials(self.root, reference.registry())?,
+        };
+        Ok((client_for(reference, &self.options), auth))
     }
 }
 

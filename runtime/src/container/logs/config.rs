@@ -48,6 +48,13 @@ pub enum Retention {
 }
 
 impl LogConfig {
+    /// The driver of a container made through the Engine API whose client
+    /// names none: the root's, else dockerd's own default, `json-file`
+    /// (docker-py reads a container's output only from such a log).
+    pub fn engine_api_driver(root: &Path) -> Result<String> {
+        Ok(Config::load(root)?.log_driver.unwrap_or_else(|| "json-file".to_owned()))
+    }
+
     /// The config of a new container: `--log-driver` and the `--log-opt`
     /// KEY=VALUE pairs, over the root's defaults as dockerd merges them: the
     /// root's `log-opts` fill in options only for a container that has the

@@ -1,0 +1,116 @@
+"""docker-py (the PyPI `docker` package), unchanged, driving wbox's Engine
+API. tests/engine_api.rs starts the service and a registry and runs this
+suite with DOCKER_HOST pointing at the service; WBOX_PROBE_IMAGE names the
+probe guest (tests/guests/probe.c) as an image in that registry, and
+WBOX_REGISTRY the registry."""
+
+import os
+
+import docker
+import pytest
+
+PROBE = os.environ["WBOX_PROBE_IMAGE"]
+REGISTRY = os.environ["WBOX_REGISTRY"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    client = docker.from_env()
+    client.images.pull(PROBE)
+    yield client
+    client.close()
+
+
+def test_ping_and_version(client):
+    assert client.ping()
+    assert client.version()["ApiVersion"] == "1.44"
+
+
+def test_run_returns_the_output(client):
+    assert client.containers.run(PROBE, ["args", "a b"], remove=True) == b"[/app.wasm]\n[args]\n[a b]\n"
+
+
+def test_a_failing_program_raises_with_its_exit_code(client):
+    with pytest.raises(docker.errors.ContainerError) as failed:
+        client.containers.run(PROBE, ["exit", "3"], remove=True)
+    assert failed.value.exit_status == 3
+
+
+def test_detach_logs_wait_and_remove(client):
+    container = client.containers.run(PROBE, ["tick", "3"], detach=True, labels={"team": "a"}, name="ticker")
+    assert container.wait()["StatusCode"] == 0
+    assert container.logs(stdout=True, stderr=False) == b"tick 1\ntick 2\ntick 3\n"
+    container.reload()
+    assert (container.status, container.name, container.labels["team"]) == ("exited", "ticker", "a")
+    listed = client.containers.list(all=True, filters={"label": "team=a"})
+    assert [c.id for c in listed] == [container.id]
+    container.remove()
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get(container.id)
+
+
+def test_stop_a_running_container(client):
+    container = client.containers.run(PROBE, ["sleep", "60"], detach=True)
+    container.reload()
+    assert container.status == "running"
+    container.stop(timeout=1)
+    container.reload()
+    assert (container.status, container.attrs["State"]["ExitCode"]) == ("exited", 137)
+    container.remove()
+
+
+def test_environment_and_binds(client, tmp_path):
+    out = client.containers.run(PROBE, ["env"], environment={"GREETING": "hi"}, remove=True)
+    assert b"GREETING=hi\n" in out
+    (tmp_path / "in.txt").write_text("from the host")
+    binds = {str(tmp_path): {"bind": "/data", "mode": "ro"}}
+    assert client.containers.run(PROBE, ["show", "/data/in.txt"], volumes=binds, remove=True) == b"from the host"
+    with pytest.raises(docker.errors.ContainerError):
+        client.containers.run(PROBE, ["write", "/data/out.txt", "x"], volumes=binds, remove=True)
+    assert not (tmp_path / "out.txt").exists()
+
+
+def test_named_volumes(client):
+    volume = client.volumes.create("pydata", labels={"k": "v"})
+    client.containers.run(PROBE, ["write", "/v/f", "kept"], volumes=["pydata:/v"], remove=True)
+    assert client.containers.run(PROBE, ["show", "/v/f"], volumes=["pydata:/v"], remove=True) == b"kept"
+    assert [v.name for v in client.volumes.list(filters={"label": "k=v"})] == ["pydata"]
+    assert client.volumes.get("pydata").attrs["Labels"] == {"k": "v"}
+    volume.remove()
+    with pytest.raises(docker.errors.NotFound):
+        client.volumes.get("pydata")
+
+
+def test_images_tag_list_and_remove(client):
+    image = client.images.get(PROBE)
+    assert PROBE in image.tags
+    assert image.tag("pyprobe", "t1")
+    assert client.images.get("pyprobe:t1").id == image.id
+    assert "pyprobe:t1" in [tag for i in client.images.list() for tag in i.tags]
+    client.images.remove("pyprobe:t1")
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.images.get("pyprobe:t1")
+
+
+def test_build_and_push(client, tmp_path):
+    probe = os.environ["WBOX_PROBE_WASM"]
+    (tmp_path / "probe.wasm").write_bytes(open(probe, "rb").read())
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCOPY probe.wasm /app.wasm\nENTRYPOINT ["/app.wasm"]\n')
+    name = f"{REGISTRY}/pybuilt"
+    image, logs = client.images.build(path=str(tmp_path), tag=f"{name}:1")
+    assert any("Successfully built" in line.get("stream", "") for line in logs)
+    assert f"{name}:1" in image.tags
+    assert client.containers.run(f"{name}:1", ["args"], remove=True) == b"[/app.wasm]\n[args]\n"
+    pushed = list(client.images.push(name, "1", stream=True, decode=True))
+    assert any("aux" in line for line in pushed), pushed
+    client.images.remove(f"{name}:1")
+    assert client.images.pull(name, "1").tags == [f"{name}:1"]
+
+
+def test_errors_are_dockers(client):
+    with pytest.raises(docker.errors.NotFound):
+        client.containers.get("no-such-container")
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.images.get("no-such-image:1")
+    with pytest.raises(docker.errors.APIError):
+        client.containers.run(PROBE, ["args"], network_mode="no-such-network", remove=True)
