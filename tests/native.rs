@@ -12,27 +12,13 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use harness::images::{push_busybox_image, push_debian_python_image};
 use harness::registry::Registry;
-use harness::{Wbox, code, ok, require_package_registries, stderr, stdout, text_server};
-
-/// A registry holding the busybox image, stopped when the test ends. The
-/// tests take turns (`one_at_a_time`), so that one's leak check does not
-/// see another's containers.
-fn busybox() -> (Registry, String) {
-    let registry = Registry::start();
-    push_busybox_image(&registry, "busybox:latest");
-    let name = format!("{}/busybox:latest", registry.addr);
-    (registry, name)
-}
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use harness::{
+    Wbox, busybox_image, code, ok, one_at_a_time, require_package_registries, stderr, stdout, text_server,
+};
 
 fn inspect(wbox: &Wbox, container: &str) -> serde_json::Value {
     let out = ok(wbox.run(&["inspect", container]));
@@ -86,7 +72,7 @@ fn host_traces() -> BTreeSet<String> {
 #[test]
 fn a_native_command_runs_isolated() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     assert_eq!(ok(wbox.run(&["run", "--rm", image, "echo", "native"])), "native\n");
@@ -145,7 +131,7 @@ fn a_native_command_runs_isolated() {
 #[test]
 fn grants_are_the_only_host_files_it_sees() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     let data = tempfile::tempdir().unwrap();
@@ -192,7 +178,7 @@ fn grants_are_the_only_host_files_it_sees() {
 #[test]
 fn a_changed_file_stays_in_the_container_not_the_image() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["run", "--name", "writer", image, "sh", "-c", "echo mine > /etc/motd"]));
@@ -209,7 +195,7 @@ fn a_changed_file_stays_in_the_container_not_the_image() {
 #[test]
 fn limits_hold_memory_and_processes() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     // dd asks for a 64 MiB buffer under a 32 MiB limit.
@@ -278,7 +264,7 @@ fn cgroup_file(id: &str, controller: &str, file: &str) -> String {
 #[test]
 fn published_ports_answer_and_networks_are_kept_apart() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     for (name, port) in [("web1", 18181u16), ("web2", 18182)] {
@@ -328,7 +314,7 @@ fn published_ports_answer_and_networks_are_kept_apart() {
 #[test]
 fn lifecycle_verbs_work_on_native_containers() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["run", "-d", "--name", "talker", image, "sh", "-c", "echo one; sleep 0.5; echo two >&2"]));
@@ -395,7 +381,7 @@ fn lifecycle_verbs_work_on_native_containers() {
 #[test]
 fn fifty_containers_leave_nothing_behind() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["pull", image]));
@@ -433,7 +419,7 @@ fn fifty_containers_leave_nothing_behind() {
 #[test]
 fn a_corrupt_layer_is_a_clear_error_and_leaves_nothing() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&["pull", image]));
@@ -458,7 +444,7 @@ fn a_corrupt_layer_is_a_clear_error_and_leaves_nothing() {
 #[test]
 fn a_terminal_is_a_real_one() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     // script(1) gives wbox a terminal; the shell in the container gets its
@@ -490,7 +476,7 @@ fn a_terminal_is_a_real_one() {
 #[test]
 fn exec_runs_a_command_in_a_running_container() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     ok(wbox.run(&[
@@ -582,7 +568,7 @@ fn an_index_runs_wasm_by_default_and_native_when_asked() {
 #[test]
 fn a_multi_stage_build_runs_native_steps_and_ships_wasm() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let wbox = Wbox::new();
     let ctx = tempfile::tempdir().unwrap();
@@ -704,7 +690,7 @@ impl Unprivileged {
 #[test]
 fn an_unprivileged_user_runs_rootless_containers() {
     let _turn = one_at_a_time();
-    let (_registry, image) = busybox();
+    let (_registry, image) = busybox_image();
     let image = image.as_str();
     let user = Unprivileged::new();
     let before = host_traces();

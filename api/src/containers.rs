@@ -40,6 +40,19 @@ struct CreateBody {
     stop_timeout: Option<u64>,
     volumes: Option<BTreeMap<String, Value>>,
     host_config: Option<HostConfig>,
+    networking_config: Option<NetworkingConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct NetworkingConfig {
+    endpoints_config: Option<BTreeMap<String, Option<EndpointConfig>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct EndpointConfig {
+    aliases: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -167,11 +180,21 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
             });
         }
     }
-    grants.network = match host.network_mode.as_deref() {
-        None | Some("" | "default" | "bridge") => None,
-        Some(mode @ ("none" | "host")) => Some(mode.to_owned()),
-        Some(other) => return Err(Error::usage(format!("network {other} not found"))),
+    // The network mode, or a user-defined network, with its aliases there.
+    let mut endpoints = body.networking_config.and_then(|n| n.endpoints_config).unwrap_or_default();
+    let mode = host.network_mode.filter(|m| !m.is_empty() && m != "default");
+    let network_aliases = match &mode {
+        Some(name) => endpoints.remove(name).flatten().and_then(|e| e.aliases).unwrap_or_default(),
+        None => Vec::new(),
     };
+    endpoints
+        .retain(|name, _| name != "default" && !wbox_runtime::network::PREDEFINED.contains(&name.as_str()));
+    if let Some(other) = endpoints.keys().next() {
+        return Err(Error::usage(format!(
+            "the container joins one network when it is made (NetworkMode); connect it to {other} afterwards"
+        )));
+    }
+    grants.network = mode;
     match host.restart_policy.and_then(|r| r.name).as_deref() {
         None | Some("" | "no") => {}
         Some(other) => {
@@ -205,6 +228,7 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
         log_driver: log.kind.filter(|k| !k.is_empty()),
         log_opts: log.config.unwrap_or_default().into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
         privileged: host.privileged.unwrap_or(false),
+        network_aliases,
         grants,
     })
 }
@@ -241,6 +265,7 @@ pub fn list(service: &Service, query: &Query) -> Result<Reply> {
 
 fn summary(c: &Container, volumes: &Volumes) -> Value {
     let spec = &c.config.spec;
+    let networks = c.network_settings();
     let ports: Vec<Value> = c
         .published_ports()
         .iter()
@@ -274,8 +299,8 @@ fn summary(c: &Container, volumes: &Volumes) -> Value {
         "Labels": spec.labels,
         "State": c.state.status.as_str(),
         "Status": c.state.status_text(),
-        "HostConfig": { "NetworkMode": "default" },
-        "NetworkSettings": { "Networks": {} },
+        "HostConfig": { "NetworkMode": networks.keys().next().map_or("default", String::as_str) },
+        "NetworkSettings": { "Networks": networks },
         "Mounts": mounts,
     })
 }

@@ -9,6 +9,7 @@ mod build;
 mod containers;
 mod exec;
 mod images;
+mod networks;
 mod query;
 mod reply;
 mod routes;

@@ -49,9 +49,11 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 /// exist, 400 for a request it refuses, 500 for a failure of its own.
 pub fn from_error(e: Error) -> Reply {
     let status = match &e {
-        Error::NoSuchImage(_) | Error::NoSuchContainer(_) | Error::NoSuchVolume(_) | Error::Gone { .. } => {
-            StatusCode::NOT_FOUND
-        }
+        Error::NoSuchImage(_)
+        | Error::NoSuchContainer(_)
+        | Error::NoSuchVolume(_)
+        | Error::NoSuchNetwork(_)
+        | Error::Gone { .. } => StatusCode::NOT_FOUND,
         Error::Usage(_) | Error::Ambiguous { .. } | Error::NotFound { .. } => StatusCode::BAD_REQUEST,
         Error::CommandNotFound(_) | Error::NotRunnable(_) | Error::Relayed { .. } => StatusCode::BAD_REQUEST,
         Error::Image(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

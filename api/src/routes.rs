@@ -11,7 +11,7 @@ use wbox_runtime::Result;
 
 use crate::query::Query;
 use crate::reply::{self, Reply};
-use crate::{Service, auth, build, containers, exec, images, system, volumes};
+use crate::{Service, auth, build, containers, exec, images, networks, system, volumes};
 
 /// The most a JSON request body may hold.
 const MAX_BODY: usize = 4 << 20;
@@ -133,6 +133,23 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
         }
         (&Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
             with_id(&name.join("/"), move |name| images::remove(&s, &name, &query)).await
+        }
+
+        (&Method::GET, ["networks"]) => blocking(move || networks::list(&s, &query)).await,
+        (&Method::POST, ["networks", "create"]) => match body(request, MAX_BODY).await {
+            Ok(body) => blocking(move || networks::create(&s, &body)).await,
+            Err(reply) => reply,
+        },
+        (&Method::POST, ["networks", "prune"]) => blocking(move || networks::prune(&s, &query)).await,
+        (&Method::GET, ["networks", name]) => with_id(name, move |name| networks::inspect(&s, &name)).await,
+        (&Method::DELETE, ["networks", name]) => with_id(name, move |name| networks::remove(&s, &name)).await,
+        (&Method::POST, ["networks", name, verb @ ("connect" | "disconnect")]) => {
+            let (name, connect) = (name.to_string(), *verb == "connect");
+            match body(request, MAX_BODY).await {
+                Ok(body) if connect => blocking(move || networks::connect(&s, &name, &body)).await,
+                Ok(body) => blocking(move || networks::disconnect(&s, &name, &body)).await,
+                Err(reply) => reply,
+            }
         }
 
         (&Method::GET, ["volumes"]) => blocking(move || volumes::list(&s, &query)).await,

@@ -109,6 +109,10 @@ pub struct ContainerFlags {
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     pub log_opts: Vec<String>,
 
+    /// Another name the container answers to on its network (--network NAME) (repeatable)
+    #[arg(long = "network-alias", value_name = "NAME")]
+    pub network_aliases: Vec<String>,
+
     /// Native containers: every capability, no syscall filter, /sys and devices writable.
     /// Never implied; give it only to a container you trust with the host
     #[arg(long)]
@@ -137,6 +141,7 @@ impl ContainerFlags {
             log_driver: self.log_driver.clone(),
             log_opts: self.log_opts.clone(),
             privileged: self.privileged,
+            network_aliases: self.network_aliases.clone(),
             grants: grants.options(),
         }
     }
@@ -170,8 +175,9 @@ pub struct GrantFlags {
     #[arg(short = 'p', long = "publish", value_name = "[IP:]HOST:CONTAINER")]
     pub publish: Vec<String>,
 
-    /// The network the program may reach: none (the default) or host (everything)
-    #[arg(long, value_name = "none|host")]
+    /// The network the program may reach: none (the default) or host (everything), or a
+    /// network made with `wbox network create`, whose members it reaches by name
+    #[arg(long, value_name = "none|host|NAME")]
     pub network: Option<String>,
 
     /// Let the program reach this destination only: HOST[:PORT] or ADDR/CIDR[:PORT] (repeatable)

@@ -83,6 +83,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(commands::volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(commands::network::NetworkCommand),
     /// Manage the build cache
     #[command(subcommand)]
     Builder(commands::system::BuilderCommand),
@@ -170,6 +173,7 @@ fn main() -> ExitCode {
         Command::Load(args) => commands::archive::load(&root, args),
         Command::Image(command) => commands::image::image_command(&root, command),
         Command::Volume(command) => commands::volume::run(&root, command),
+        Command::Network(command) => commands::network::run(&root, command),
         Command::Builder(command) => commands::system::builder(&root, command),
         Command::System(command) => commands::system::run(&root, command),
     };

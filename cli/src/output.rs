@@ -139,6 +139,43 @@ fn size_in_units(bytes: u64, base: f64, units: &[&str], digits: usize) -> String
     format!("{number}{}", units[unit])
 }
 
+/// `inspect` of several objects: each that `get` finds, as a JSON array or
+/// through the template `format`; each it cannot find is said on stderr,
+/// and makes the exit code 1, as Docker's.
+pub fn print_inspected(
+    names: &[String],
+    format: Option<&str>,
+    mut get: impl FnMut(&str) -> wbox_runtime::Result<serde_json::Value>,
+) -> crate::Result<i32> {
+    let mut shown = Vec::new();
+    let mut code = 0;
+    for name in names {
+        match get(name) {
+            Ok(object) => shown.push(object),
+            Err(e) => {
+                eprintln!("wbox: {e}");
+                code = 1;
+            }
+        }
+    }
+    let Some(format) = format else {
+        print_json(&shown);
+        return Ok(code);
+    };
+    let template = crate::template::Template::parse(format)
+        .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?;
+    for mut object in shown {
+        // A template sees Docker's Go struct, whose maps are empty, never null.
+        for key in ["Labels", "Options"] {
+            if object[key].is_null() {
+                object[key] = serde_json::json!({});
+            }
+        }
+        println!("{}", template.render(&object).map_err(wbox_runtime::Error::usage)?);
+    }
+    Ok(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,10 @@ pub enum Error {
     #[error("get {0}: no such volume")]
     NoSuchVolume(String),
 
+    /// No network has this name or id (exit 125).
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
+
     /// An id prefix that fits several of them (exit 125).
     #[error("{count} {what} have an id starting with {prefix}; give more of the id")]
     Ambiguous { prefix: String, count: usize, what: &'static str },
@@ -72,6 +76,7 @@ impl Error {
             | Error::NoSuchImage(_)
             | Error::NoSuchContainer(_)
             | Error::NoSuchVolume(_)
+            | Error::NoSuchNetwork(_)
             | Error::Ambiguous { .. }
             | Error::Gone { .. } => 125,
         }

@@ -20,6 +20,7 @@ pub mod native;
 #[cfg(not(target_os = "linux"))]
 #[path = "native/elsewhere.rs"]
 pub mod native;
+pub mod network;
 pub mod oci;
 pub mod os;
 pub mod plan;
@@ -51,7 +52,7 @@ mod layers {
         &["config", "wasm"],
         &["store"],
         &["image"],
-        &["registry", "archive"],
+        &["registry", "archive", "network"],
         &["native"],
         &["task"],
         &["bundle"],

@@ -247,3 +247,19 @@ pub fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A registry holding the busybox image (`images::push_busybox_image`) and
+/// the image's name.
+pub fn busybox_image() -> (registry::Registry, String) {
+    let registry = registry::Registry::start();
+    images::push_busybox_image(&registry, "busybox:latest");
+    let name = format!("{}/busybox:latest", registry.addr);
+    (registry, name)
+}
+
+/// One test of a binary at a time, for tests that check what is left on the
+/// host after them (another's containers would be seen).
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -175,9 +175,11 @@ fn container_row(c: &Container, store: &Store, volumes: &Volumes, args: &PsArgs)
         .iter()
         .map(|d| cut(volumes.named_by(&d.host).unwrap_or_else(|| d.host.to_string_lossy().into_owned()), 15))
         .collect();
+    let joined = c.network_names();
     let networks = match spec.grants.network {
-        wbox_runtime::plan::Network::None => "none",
-        _ => "host",
+        _ if !joined.is_empty() => joined.join(","),
+        wbox_runtime::plan::Network::None => "none".to_owned(),
+        _ => "host".to_owned(),
     };
     let size = if args.size || args.format.as_deref().is_some_and(|f| f.contains(".Size")) {
         let image = image::Image::load(store, &spec.image_id).map(|i| i.size(store)).unwrap_or(0);

@@ -3,6 +3,7 @@ pub mod build;
 pub mod container;
 pub mod copy;
 pub mod image;
+pub mod network;
 pub mod registry;
 pub mod run;
 #[cfg(unix)]

@@ -8,7 +8,6 @@ use wbox_runtime::filters::{self, Filters};
 use wbox_runtime::volume::{Volume, Volumes};
 
 use crate::output;
-use crate::template::Template;
 
 /// Manage volumes
 #[derive(Subcommand)]
@@ -93,36 +92,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
             Ok(0)
         }
         VolumeCommand::Inspect { format, names } => {
-            let mut shown = Vec::new();
-            let mut code = 0;
-            for name in &names {
-                match volumes.get(name) {
-                    Ok(volume) => shown.push(volume.inspect()),
-                    Err(e) => {
-                        eprintln!("wbox: {e}");
-                        code = 1;
-                    }
-                }
-            }
-            match format {
-                None => output::print_json(&shown),
-                Some(format) => {
-                    let template = Template::parse(&format)
-                        .map_err(|e| wbox_runtime::Error::usage(format!("template parsing error: {e}")))?;
-                    for volume in &shown {
-                        // A template sees Docker's Go struct, whose maps are
-                        // empty, never null.
-                        let mut volume = volume.clone();
-                        for key in ["Labels", "Options"] {
-                            if volume[key].is_null() {
-                                volume[key] = serde_json::json!({});
-                            }
-                        }
-                        println!("{}", template.render(&volume).map_err(wbox_runtime::Error::usage)?);
-                    }
-                }
-            }
-            Ok(code)
+            output::print_inspected(&names, format.as_deref(), |name| Ok(volumes.get(name)?.inspect()))
         }
         VolumeCommand::Ls { filters, format, quiet } => {
             let filters = Filters::parse(&filters, container::VOLUME_LIST_FILTERS)?;

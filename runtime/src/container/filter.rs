@@ -92,6 +92,8 @@ impl Containers {
         let all = all || !filters.values("status").is_empty() || !exited.is_empty();
         let volumes = crate::volume::Volumes::open(self.root())?;
 
+        let networks = crate::network::Networks::open(self.root())?;
+        let memberships = |c: &Container| networks.of_container(c.id()).unwrap_or_default();
         let mut shown: Vec<Container> = every
             .into_iter()
             .filter(|c| {
@@ -117,8 +119,10 @@ impl Containers {
                             d.host.to_string_lossy() == v || d.guest == v || volumes.named_by(&d.host).as_deref() == Some(v)
                         })
                     })
-                    // wbox has no Docker networks yet: a network names none.
-                    && filters.values("network").is_empty()
+                    // A user-defined network by its name or id.
+                    && filters.any("network", |n| {
+                        memberships(c).iter().any(|(network, _)| network.name == n || network.id.starts_with(n))
+                    })
                     && filters.any("health", |h| h == "none")
                     && filters.any("is-task", |t| t == "false")
                     && filters.any("isolation", |i| i == "default")

@@ -9,6 +9,7 @@ impl Container {
     pub fn inspect(&self) -> serde_json::Value {
         let (c, spec) = (&self.config, &self.config.spec);
         let s = &self.state;
+        let networks = self.network_settings();
         let time = |t: Option<DateTime<Utc>>| {
             t.map_or("0001-01-01T00:00:00Z".to_owned(), |t| {
                 t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -52,16 +53,18 @@ impl Container {
                     "HostIp": p.host_ip.map_or("0.0.0.0".to_owned(), |ip| ip.to_string()),
                     "HostPort": p.host_port.to_string(),
                 }])),
+                "Networks": networks,
             },
             "HostConfig": {
                 "PortBindings": port_map(&spec.grants.ports, |p| serde_json::json!([{
                     "HostIp": p.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
                     "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() },
                 }])),
-                "NetworkMode": match &spec.grants.network {
-                    Network::None => "none",
-                    Network::Host => "host",
-                    Network::Allow(_) => "allow-list",
+                "NetworkMode": match (networks.keys().next(), &spec.grants.network) {
+                    (Some(name), _) => name.as_str(),
+                    (None, Network::None) => "none",
+                    (None, Network::Host) => "host",
+                    (None, Network::Allow(_)) => "allow-list",
                 },
                 "Binds": spec.grants.dirs.iter().map(|d| format!("{}:{}{}", d.host.display(), d.guest, if d.read_only { ":ro" } else { "" })).collect::<Vec<_>>(),
                 "Memory": spec.limits.memory.unwrap_or(0),

@@ -37,6 +37,7 @@ mod inspect;
 mod lock;
 pub mod logs;
 mod names;
+mod networks;
 mod options;
 mod record;
 mod stats;
@@ -125,6 +126,8 @@ pub struct NewContainer {
     pub labels: BTreeMap<String, String>,
     /// `--volumes-from CONTAINER[:ro|rw]`.
     pub volumes_from: Vec<String>,
+    /// The user-defined networks it joins, each with its aliases there.
+    pub networks: Vec<(String, Vec<String>)>,
 }
 
 /// All containers of one root.
@@ -190,6 +193,10 @@ impl Containers {
         new: NewContainer,
     ) -> Result<Container> {
         new.native.check()?;
+        let networks = crate::network::Networks::open(self.root())?;
+        for (name, _) in &new.networks {
+            networks.get(name)?;
+        }
         let argv = image.argv(&reference.to_string(), &new.args, new.entrypoint.as_deref())?;
         // A container's stdin is empty unless `-i`, and it is told of a
         // terminal only with `-t`, whatever wbox's own stdio are.
@@ -217,7 +224,14 @@ impl Containers {
                     log: new.log,
                     labels,
                 };
-                self.create(new.name, spec)
+                let container = self.create(new.name, spec)?;
+                match self.join_networks(&container, &new.networks) {
+                    Ok(()) => Ok(container),
+                    Err(e) => {
+                        let _ = container.remove(true);
+                        Err(e)
+                    }
+                }
             });
         // No container came of it: the volumes made for it go too.
         if created.is_err() {
@@ -681,6 +695,7 @@ impl Container {
         // A native container whose supervisor was killed left its processes,
         // cgroup and mounts.
         crate::native::clean_up(&self.dir, &self.config.id);
+        self.leave_networks();
         remove_files(&self.dir, Some(lock)).map_err(|e| match e {
             Error::Gone { .. } => Error::NoSuchContainer(self.config.name.clone()),
             e => e,
@@ -747,6 +762,7 @@ impl Container {
     /// anonymous volumes only it used, as Docker's `run --rm` does.
     fn remove_automatically(&self) -> Result<()> {
         let used = self.volumes(&Volumes::open(self.root())?);
+        self.leave_networks();
         remove_files(&self.dir, None)?;
         self.release_name();
         self.record("destroy", &[]);

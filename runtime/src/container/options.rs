@@ -25,7 +25,7 @@ pub struct GrantOptions {
     pub workdir: Option<String>,
     /// `-p [IP:]HOST:CONTAINER[/udp]`.
     pub publish: Vec<String>,
-    /// `--network none|host`.
+    /// `--network none|host`, or the name of a user-defined network.
     pub network: Option<String>,
     pub allow_net: Vec<String>,
     /// `--memory`, e.g. `64m`.
@@ -80,14 +80,33 @@ pub struct CreateOptions {
     /// `--log-opt KEY=VALUE`.
     pub log_opts: Vec<String>,
     pub privileged: bool,
+    /// `--network-alias`: other names it answers to on its network.
+    pub network_aliases: Vec<String>,
     pub grants: GrantOptions,
 }
 
 impl CreateOptions {
     /// The container asked for, checked before anything is pulled;
     /// `create_of` checks it again for every other caller.
-    pub fn new_container(self, root: &Path, args: Vec<String>) -> Result<NewContainer> {
+    pub fn new_container(mut self, root: &Path, args: Vec<String>) -> Result<NewContainer> {
         let log = LogConfig::for_new_container(root, self.log_driver.as_deref(), &self.log_opts)?;
+        // `bridge` is Docker's default network; any name but the predefined
+        // ones is a user-defined network, on which a container otherwise
+        // has the default's grants.
+        let networks = match self.grants.network.take() {
+            None => Vec::new(),
+            Some(name) if name == "bridge" || name == "default" => Vec::new(),
+            Some(mode) if mode == "none" || mode == "host" => {
+                self.grants.network = Some(mode);
+                Vec::new()
+            }
+            Some(name) => vec![(name, std::mem::take(&mut self.network_aliases))],
+        };
+        if !self.network_aliases.is_empty() {
+            return Err(crate::Error::usage(
+                "network-scoped aliases are only supported for user-defined networks; give --network NAME",
+            ));
+        }
         let (grants, limits) = self.grants.grants(root, Vec::new())?;
         let native = NativeOptions {
             hostname: self.hostname,
@@ -114,6 +133,7 @@ impl CreateOptions {
             log,
             labels: self.labels,
             volumes_from: self.volumes_from,
+            networks,
         })
     }
 }

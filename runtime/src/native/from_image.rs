@@ -16,6 +16,7 @@ use super::rootfs::{self, Rootfs, fs_error};
 use super::run::Running;
 use super::terminal::{ConsoleSocket, Terminal};
 use super::{command, spec};
+use crate::network::{Memberships, Networks};
 use crate::plan::{Grants, NativeOptions, NativeRoot, Network};
 use crate::rootdir::RootDir;
 use crate::{Error, Result};
@@ -125,6 +126,11 @@ pub(super) fn from_image(s: FromImage, grants: &Grants, memory: Option<u64>) -> 
                 slirp.publish(port)?;
             }
         }
+        if let Some((networks, joined)) = memberships(&s, mode)? {
+            for (network, member) in &joined {
+                crate::network::attach(&networks, network, member, pid)?;
+            }
+        }
         Ok(())
     })();
     if let Err(e) = networked {
@@ -132,6 +138,18 @@ pub(super) fn from_image(s: FromImage, grants: &Grants, memory: Option<u64>) -> 
         return Err(e);
     }
     Ok(running)
+}
+
+/// The user-defined networks a container is on (a build step is on none),
+/// beside their records: a container's directory is ROOT/containers/ID.
+fn memberships(s: &FromImage, mode: Mode) -> Result<Option<(Networks, Memberships)>> {
+    let in_containers = s.dir.parent().filter(|p| p.file_name().is_some_and(|n| n == "containers"));
+    let Some(root) = in_containers.and_then(Path::parent).filter(|_| mode == Mode::Private) else {
+        return Ok(None);
+    };
+    let networks = Networks::open(root)?;
+    let joined = networks.of_container(s.id)?;
+    Ok((!joined.is_empty()).then_some((networks, joined)))
 }
 
 /// Everything before libcontainer: the command checked, the container's
@@ -179,7 +197,11 @@ fn prepare(
         Mode::Host | Mode::None => fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
     };
     let address = (mode == Mode::Private).then_some(network::CONTAINER_ADDRESS);
-    let etc = rootfs::write_etc(dir, &hostname, address, &resolv)?;
+    let members = match memberships(s, mode)? {
+        Some((networks, _)) => networks.hosts_lines(s.id)?,
+        None => String::new(),
+    };
+    let etc = rootfs::write_etc(dir, &hostname, address, &resolv, &members)?;
     let cgroup = format!("/wbox/{}", s.id);
     let spec = spec::generate(&spec::Plan {
         args: &grants.args,

@@ -115,13 +115,21 @@ pub(super) fn mount(
 
 /// The container's own `/etc/hostname`, `/etc/hosts` and
 /// `/etc/resolv.conf`, bind-mounted over the image's.
-pub(super) fn write_etc(dir: &Path, hostname: &str, address: Option<&str>, resolv: &str) -> Result<PathBuf> {
+/// `members`: the lines that name the members of its networks.
+pub(super) fn write_etc(
+    dir: &Path,
+    hostname: &str,
+    address: Option<&str>,
+    resolv: &str,
+    members: &str,
+) -> Result<PathBuf> {
     let etc = dir.join("etc");
     fs::create_dir_all(&etc).map_err(|e| fs_error(&etc, e))?;
-    let hosts = format!(
+    let own = format!(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{hostname}\n",
         address.unwrap_or("127.0.1.1")
     );
+    let hosts = crate::network::hosts_file(&own, members);
     for (name, text) in
         [("hostname", format!("{hostname}\n")), ("hosts", hosts), ("resolv.conf", resolv.to_owned())]
     {

@@ -1,0 +1,103 @@
+//! `/networks/…`: Docker's network endpoints.
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use wbox_runtime::container::Containers;
+use wbox_runtime::filters::Filters;
+use wbox_runtime::network::{self, Networks};
+use wbox_runtime::{Error, Result};
+
+use crate::Service;
+use crate::query::Query;
+use crate::reply::{self, Reply};
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct CreateBody {
+    name: Option<String>,
+    driver: Option<String>,
+    internal: Option<bool>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct ConnectBody {
+    container: Option<String>,
+    endpoint_config: Option<Endpoint>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Endpoint {
+    aliases: Option<Vec<String>>,
+}
+
+/// `GET /networks?filters=`.
+pub fn list(service: &Service, query: &Query) -> Result<Reply> {
+    let filters = Filters::parse(&query.filters()?, network::FILTERS)?;
+    Ok(reply::ok(&Containers::open(&service.root)?.list_networks(&filters)?))
+}
+
+/// `GET /networks/{id}`.
+pub fn inspect(service: &Service, name: &str) -> Result<Reply> {
+    Ok(reply::ok(&Containers::open(&service.root)?.inspect_network(name)?))
+}
+
+/// `POST /networks/create`: 201 and its id; 409 when the name is taken.
+pub fn create(service: &Service, body: &[u8]) -> Result<Reply> {
+    let body: CreateBody =
+        serde_json::from_slice(body).map_err(|e| Error::usage(format!("invalid network config: {e}")))?;
+    let name = body.name.filter(|n| !n.is_empty()).ok_or_else(|| Error::usage("the network needs a Name"))?;
+    if let Some(driver) = body.driver.filter(|d| !d.is_empty() && d != "bridge") {
+        return Err(Error::usage(format!("network driver {driver}: wbox has only bridge")));
+    }
+    let networks = Networks::open(&service.root)?;
+    if networks.get(&name).is_ok_and(|n| n.name == name) || network::PREDEFINED.contains(&name.as_str()) {
+        return Ok(reply::error(StatusCode::CONFLICT, format!("network with name {name} already exists")));
+    }
+    let made = networks.create(&name, body.labels.unwrap_or_default(), body.internal.unwrap_or(false))?;
+    Ok(reply::json(StatusCode::CREATED, &json!({ "Id": made.id, "Warning": "" })))
+}
+
+/// `DELETE /networks/{id}`: 403 while containers are on it, as Docker.
+pub fn remove(service: &Service, name: &str) -> Result<Reply> {
+    let networks = Networks::open(&service.root)?;
+    let network = networks.get(name)?;
+    if !networks.members(&network)?.is_empty() {
+        let message = format!(
+            "error while removing network: network {} id {} has active endpoints",
+            network.name, network.id
+        );
+        return Ok(reply::error(StatusCode::FORBIDDEN, message));
+    }
+    networks.remove(&network.id)?;
+    Ok(reply::empty(StatusCode::NO_CONTENT))
+}
+
+/// `POST /networks/{id}/connect`.
+pub fn connect(service: &Service, name: &str, body: &[u8]) -> Result<Reply> {
+    let body: ConnectBody =
+        serde_json::from_slice(body).map_err(|e| Error::usage(format!("invalid connect config: {e}")))?;
+    let container = body.container.ok_or_else(|| Error::usage("give the Container to connect"))?;
+    let aliases = body.endpoint_config.and_then(|e| e.aliases).unwrap_or_default();
+    Containers::open(&service.root)?.connect(name, &container, &aliases)?;
+    Ok(reply::empty(StatusCode::OK))
+}
+
+/// `POST /networks/{id}/disconnect`.
+pub fn disconnect(service: &Service, name: &str, body: &[u8]) -> Result<Reply> {
+    let body: ConnectBody =
+        serde_json::from_slice(body).map_err(|e| Error::usage(format!("invalid disconnect config: {e}")))?;
+    let container = body.container.ok_or_else(|| Error::usage("give the Container to disconnect"))?;
+    Containers::open(&service.root)?.disconnect(name, &container)?;
+    Ok(reply::empty(StatusCode::OK))
+}
+
+/// `POST /networks/prune?filters=`.
+pub fn prune(service: &Service, query: &Query) -> Result<Reply> {
+    let filters = Filters::parse(&query.filters()?, network::PRUNE_FILTERS)?;
+    let removed = Networks::open(&service.root)?.prune(&filters)?;
+    Ok(reply::ok(&json!({ "NetworksDeleted": removed })))
+}

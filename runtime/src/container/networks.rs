@@ -1,0 +1,145 @@
+//! Containers on user-defined networks: joining at create, `network
+//! connect` and `disconnect`, leaving when removed, and the `/etc/hosts` of
+//! native members kept naming every member.
+
+use crate::filters::Filters;
+use crate::network::{self, Network, Networks};
+use crate::{Error, Result};
+
+use super::{Container, Containers};
+
+impl Containers {
+    /// Puts a new container on the networks it was made for.
+    pub(super) fn join_networks(
+        &self,
+        container: &Container,
+        wanted: &[(String, Vec<String>)],
+    ) -> Result<()> {
+        for (name, aliases) in wanted {
+            self.connect(name, container.id(), aliases)?;
+        }
+        Ok(())
+    }
+
+    /// `network connect`: the container joins `network` with `aliases`; a
+    /// running native one is wired at once, any other at its next start.
+    pub fn connect(&self, network: &str, container: &str, aliases: &[String]) -> Result<()> {
+        let networks = Networks::open(self.root())?;
+        let network = networks.get(network)?;
+        let container = self.lookup(container)?;
+        let member = networks.connect(&network, container.id(), &container.config.name, aliases)?;
+        if let Some(pid) = container.native_pid() {
+            let wired = network::attach(&networks, &network, &member, pid as i32);
+            if let Err(e) = wired {
+                let _ = networks.disconnect(&network, container.id());
+                return Err(e);
+            }
+        }
+        self.refresh_hosts(&networks, &network)
+    }
+
+    /// `network disconnect`.
+    pub fn disconnect(&self, network: &str, container: &str) -> Result<()> {
+        let networks = Networks::open(self.root())?;
+        let network = networks.get(network)?;
+        let container = self.lookup(container)?;
+        if !networks.disconnect(&network, container.id())? {
+            return Err(Error::usage(format!(
+                "container {} is not connected to network {}",
+                container.config.name, network.name
+            )));
+        }
+        network::detach_all(&networks, &network, container.id());
+        self.refresh_hosts(&networks, &network)
+    }
+
+    /// Rewrites the member lines of the `/etc/hosts` of the network's
+    /// native members that have one.
+    fn refresh_hosts(&self, networks: &Networks, network: &Network) -> Result<()> {
+        for member in networks.members(network)? {
+            let hosts = self.dir.join(&member.container).join("native/etc/hosts");
+            if hosts.exists() {
+                networks.refresh_hosts(&hosts, &member.container)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Container {
+    /// Leaves every network it is on, as it is removed.
+    pub(super) fn leave_networks(&self) {
+        let Ok(networks) = Networks::open(self.root()) else { return };
+        let containers = Containers { dir: self.dir.parent().map(ToOwned::to_owned).unwrap_or_default() };
+        for (network, _) in networks.of_container(self.id()).unwrap_or_default() {
+            let _ = networks.disconnect(&network, self.id());
+            network::detach_all(&networks, &network, self.id());
+            let _ = containers.refresh_hosts(&networks, &network);
+        }
+    }
+
+    /// The names of the user-defined networks it is on.
+    pub fn network_names(&self) -> Vec<String> {
+        self.network_settings().keys().cloned().collect()
+    }
+
+    /// A process of a running native container, in its network namespace.
+    fn native_pid(&self) -> Option<u32> {
+        let running = self.runner_pid().is_some() && crate::native::is_native(&self.dir, &self.config.id);
+        running.then(|| self.processes().ok()).flatten().and_then(|pids| pids.into_iter().min())
+    }
+
+    /// Docker's `NetworkSettings.Networks`: each network it is on, with its
+    /// address there.
+    pub fn network_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let Ok(networks) = Networks::open(self.root()) else { return Default::default() };
+        networks
+            .of_container(self.id())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(network, member)| {
+                let entry = serde_json::json!({
+                    "Aliases": member.aliases,
+                    "NetworkID": network.id,
+                    "EndpointID": member.container,
+                    "Gateway": network.gateway().to_string(),
+                    "IPAddress": member.address.to_string(),
+                    "IPPrefixLen": network.subnet.1,
+                    "MacAddress": member.mac_address(),
+                });
+                (network.name, entry)
+            })
+            .collect()
+    }
+}
+
+impl Containers {
+    /// `network ls`: the predefined networks and the user-defined ones the
+    /// filters let through, as Docker's API lists them (no members).
+    pub fn list_networks(&self, filters: &Filters) -> Result<Vec<serde_json::Value>> {
+        let mut listed = Vec::new();
+        for name in network::PREDEFINED {
+            if network::predefined_matches(name, filters)? {
+                listed.extend(network::predefined(name));
+            }
+        }
+        let networks = Networks::open(self.root())?;
+        for network in networks.list()? {
+            let used = !networks.members(&network)?.is_empty();
+            if network::matches(&network, used, filters)? {
+                listed.push(network.inspect(&[]));
+            }
+        }
+        Ok(listed)
+    }
+
+    /// `network inspect`: with its members.
+    pub fn inspect_network(&self, name_or_id: &str) -> Result<serde_json::Value> {
+        if let Some(predefined) = network::predefined(name_or_id) {
+            return Ok(predefined);
+        }
+        let networks = Networks::open(self.root())?;
+        let network = networks.get(name_or_id)?;
+        Ok(network.inspect(&networks.members(&network)?))
+    }
+}

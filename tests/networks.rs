@@ -1,0 +1,134 @@
+//! User-defined networks: containers on one reach each other by name and
+//! alias, containers elsewhere do not, and removing them leaves nothing.
+//! As root, as CI runs: a network is a bridge in a network namespace wbox
+//! makes (the host's own is never changed). Docker's own `network create`
+//! would change the host's network, so the private dockerd of the CLI tests
+//! cannot be the oracle here; the output follows Docker's documented shapes.
+#![cfg(target_os = "linux")]
+
+use wbox_test_harness as harness;
+
+use harness::{Wbox, busybox_image, code, ok, one_at_a_time, stderr, stdout};
+
+/// The network namespaces wbox has bound under `root`.
+fn bound_namespaces(wbox: &Wbox) -> Vec<String> {
+    let root = wbox.root.path().to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|p| p.starts_with(&root))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn networks_are_made_listed_inspected_and_removed() {
+    let _turn = one_at_a_time();
+    let wbox = Wbox::new();
+    let id = ok(wbox.run(&["network", "create", "--label", "tier=back", "backnet"])).trim().to_owned();
+    assert_eq!(id.len(), 64, "{id}");
+    let out = wbox.run(&["network", "create", "backnet"]);
+    assert!(
+        code(&out) != 0 && stderr(&out).contains("network with name backnet already exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        ok(wbox.run(&["network", "ls"])),
+        format!(
+            "NETWORK ID     NAME      DRIVER    SCOPE\n{}   backnet   bridge    local\n{}   bridge    bridge    local\n{}   host      host      local\n{}   none      null      local\n",
+            &id[..12],
+            &ok(wbox.run(&["network", "inspect", "-f", "{{.Id}}", "bridge"]))[..12],
+            &ok(wbox.run(&["network", "inspect", "-f", "{{.Id}}", "host"]))[..12],
+            &ok(wbox.run(&["network", "inspect", "-f", "{{.Id}}", "none"]))[..12],
+        )
+    );
+    assert_eq!(ok(wbox.run(&["network", "ls", "-q", "-f", "type=custom", "--no-trunc"])), format!("{id}\n"));
+    let format = "{{.Name}} {{.Driver}} {{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}} {{.Labels.tier}}";
+    assert_eq!(
+        ok(wbox.run(&["network", "inspect", "-f", format, "backnet"])),
+        "backnet bridge 172.18.0.0/16 172.18.0.1 back\n"
+    );
+    let out = wbox.run(&["network", "rm", "host"]);
+    assert!(code(&out) != 0 && stderr(&out).contains("pre-defined"), "{}", stderr(&out));
+    assert_eq!(ok(wbox.run(&["network", "rm", "backnet"])), "backnet\n");
+    let out = wbox.run(&["network", "inspect", "backnet"]);
+    assert!(code(&out) != 0 && stderr(&out).contains("network backnet not found"), "{}", stderr(&out));
+}
+
+#[test]
+fn native_members_reach_each_other_by_name_and_alias_only_on_their_network() {
+    let _turn = one_at_a_time();
+    let (_registry, image) = busybox_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &image]));
+    ok(wbox.run(&["network", "create", "front"]));
+    ok(wbox.run(&["network", "create", "back"]));
+    let serve = "while true; do echo hello from $(hostname) | nc -l -p 9000; done";
+    ok(wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "server",
+        "--network",
+        "front",
+        "--network-alias",
+        "db",
+        &image,
+        "sh",
+        "-c",
+        serve,
+    ]));
+    let fetch = |network: &str, target: &str| {
+        wbox.run(&[
+            "run",
+            "--rm",
+            "--network",
+            network,
+            &image,
+            "sh",
+            "-c",
+            &format!("nc -w 3 {target} 9000"),
+        ])
+    };
+    assert_eq!(
+        ok(wbox.run(&["ps", "--filter", "network=front", "--format", "{{.Names}} {{.Networks}}"])),
+        "server front\n"
+    );
+    let by_name = fetch("front", "server");
+    assert_eq!(code(&by_name), 0, "{}", stderr(&by_name));
+    assert!(stdout(&by_name).starts_with("hello from "), "{}", stdout(&by_name));
+    assert!(stdout(&fetch("front", "db")).starts_with("hello from "), "the alias answers too");
+
+    // Not from another network, by name or by address.
+    let address = ok(wbox.run(&["inspect", "-f", "{{.NetworkSettings.Networks.front.IPAddress}}", "server"]));
+    assert_eq!(address, "172.18.0.2\n");
+    assert_ne!(code(&fetch("back", "server")), 0);
+    assert_eq!(stdout(&fetch("back", address.trim())), "");
+
+    // A container connected later is named in the members' /etc/hosts and reaches them.
+    ok(wbox.run(&["run", "-d", "--name", "late", &image, "sleep", "60"]));
+    ok(wbox.run(&["network", "connect", "--alias", "latecomer", "front", "late"]));
+    let hosts = ok(wbox.run(&["exec", "server", "cat", "/etc/hosts"]));
+    assert!(hosts.contains("172.18.0.3\tlate latecomer "), "{hosts}");
+    let out = wbox.run(&["exec", "late", "nc", "-w", "3", "server", "9000"]);
+    assert!(stdout(&out).starts_with("hello from "), "{}", stderr(&out));
+    let members = "{{range .Containers}}{{.Name}} {{.IPv4Address}},{{end}}";
+    // Go ranges over a map in the order of its keys, the containers' ids.
+    let listed = ok(wbox.run(&["network", "inspect", "-f", members, "front"]));
+    let mut listed: Vec<&str> = listed.trim_end().split(',').filter(|m| !m.is_empty()).collect();
+    listed.sort();
+    assert_eq!(listed, ["late 172.18.0.3/16", "server 172.18.0.2/16"]);
+
+    // In use: refused; after rm -f, prune leaves nothing.
+    let out = wbox.run(&["network", "rm", "front"]);
+    assert!(code(&out) != 0 && stderr(&out).contains("has active endpoints"), "{}", stderr(&out));
+    ok(wbox.run(&["rm", "-f", "server", "late"]));
+    let pruned = ok(wbox.run(&["network", "prune", "-f"]));
+    let mut lines: Vec<&str> = pruned.lines().collect();
+    lines[1..3].sort();
+    assert_eq!(lines, ["Deleted Networks:", "back", "front", ""], "{pruned}");
+    assert_eq!(ok(wbox.run(&["network", "ls", "-q", "-f", "type=custom"])), "");
+    assert_eq!(bound_namespaces(&wbox), Vec::<String>::new());
+}
