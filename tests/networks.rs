@@ -132,3 +132,80 @@ fn native_members_reach_each_other_by_name_and_alias_only_on_their_network() {
     assert_eq!(ok(wbox.run(&["network", "ls", "-q", "-f", "type=custom"])), "");
     assert_eq!(bound_namespaces(&wbox), Vec::<String>::new());
 }
+
+#[test]
+fn wasm_members_reach_their_networks_members_only_and_are_reached_by_name() {
+    let _turn = one_at_a_time();
+    let (registry, busybox) = busybox_image();
+    let netprobe = format!("/app.wasm={}", harness::guest("netprobe.component.wasm"));
+    harness::images::push_image(&registry, "netprobe:1", &["--entrypoint", "/app.wasm", "--file", &netprobe]);
+    let netprobe = format!("{}/netprobe:1", registry.addr);
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", &busybox]));
+    ok(wbox.run(&["pull", &netprobe]));
+    ok(wbox.run(&["network", "create", "a"]));
+    ok(wbox.run(&["network", "create", "b"]));
+    let serve = "while true; do echo hello from $(hostname) | nc -l -p 9000; done";
+    ok(wbox.run(&["run", "-d", "--name", "server", "--network", "a", &busybox, "sh", "-c", serve]));
+    ok(wbox.run(&["run", "-d", "--name", "other", "--network", "b", &busybox, "sh", "-c", serve]));
+    let probe = |args: &[&str]| {
+        let out = wbox.run(&[&["run", "--rm", "--network", "a", &netprobe][..], args].concat());
+        (code(&out), stdout(&out) + &stderr(&out))
+    };
+
+    // A member of its network, by name and at its address.
+    assert_eq!(probe(&["resolve", "server"]), (0, "resolve server: ALLOWED\n".into()));
+    assert_eq!(probe(&["connect", "172.18.0.2", "9000"]), (0, "connect 172.18.0.2:9000: connected\n".into()));
+    // Not the other network's member, by name or address, nor the host.
+    let (status, said) = probe(&["resolve", "other"]);
+    assert!(status != 0 && said.starts_with("resolve other: denied"), "{said}");
+    assert_eq!(
+        probe(&["connect", "172.19.0.2", "9000"]).1,
+        "connect 172.19.0.2:9000: failed (access-denied)\n"
+    );
+    assert_eq!(probe(&["connect", "10.0.2.2", "22"]).1, "connect 10.0.2.2:22: failed (access-denied)\n");
+
+    // A native member reaches a wasm member by name, on a port it did not publish.
+    ok(wbox.run(&["run", "-d", "--name", "wasmsrv", "--network", "a", &netprobe, "serve", "80"]));
+    let fetch = "for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 wasmsrv 80 && exit 0; sleep 0.3; done; exit 1";
+    let out = wbox.run(&["run", "--rm", "--network", "a", &busybox, "sh", "-c", fetch]);
+    assert_eq!(stdout(&out), "hello from netprobe on port 80\n", "{}", stderr(&out));
+
+    // -p publishes a wasm member's port on the host, as a native member's.
+    let out = wbox.run(&[
+        "run",
+        "-d",
+        "--name",
+        "published",
+        "-p",
+        "127.0.0.1::80",
+        "--network",
+        "a",
+        &netprobe,
+        "serve",
+        "80",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let port = ok(wbox.run(&["port", "published", "80"]));
+    let address = port.trim().to_owned();
+    let line = (0..20)
+        .find_map(|_| {
+            let read = std::net::TcpStream::connect(&address).ok().and_then(|mut stream| {
+                let mut line = String::new();
+                std::io::Read::read_to_string(&mut stream, &mut line)
+                    .ok()
+                    .filter(|_| !line.is_empty())
+                    .map(|_| line)
+            });
+            if read.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            read
+        })
+        .unwrap_or_default();
+    assert_eq!(line, "hello from netprobe on port 80\n", "{address}");
+
+    ok(wbox.run(&["rm", "-f", "server", "other", "wasmsrv", "published"]));
+    ok(wbox.run(&["network", "prune", "-f"]));
+    assert_eq!(bound_namespaces(&wbox), Vec::<String>::new());
+}

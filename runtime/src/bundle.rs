@@ -105,6 +105,7 @@ pub fn plan(id: &str, dir: &Path, io: Io, image: &mut dyn ImageSource) -> Result
         tty: Some(process.terminal().unwrap_or(false)),
         network: if crate::oci::has_own_network(&spec) { Network::None } else { Network::Host },
         ports: Vec::new(),
+        own_network: false,
         stdio: Some(stdio),
     };
     grants.check()?;

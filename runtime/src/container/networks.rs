@@ -4,6 +4,7 @@
 
 use crate::filters::Filters;
 use crate::network::{self, Network, Networks};
+use crate::plan::{Destination, Network as PlanNetwork, RunPlan, Workload};
 use crate::{Error, Result};
 
 use super::{Container, Containers};
@@ -54,19 +55,63 @@ impl Containers {
     }
 
     /// Rewrites the member lines of the `/etc/hosts` of the network's
-    /// native members that have one.
+    /// members that have one: a native member's, and a wasm member's
+    /// (`HOSTS`, in its directory).
     fn refresh_hosts(&self, networks: &Networks, network: &Network) -> Result<()> {
         for member in networks.members(network)? {
-            let hosts = self.dir.join(&member.container).join("native/etc/hosts");
-            if hosts.exists() {
-                networks.refresh_hosts(&hosts, &member.container)?;
+            let dir = self.dir.join(&member.container);
+            for hosts in [dir.join("native/etc/hosts"), dir.join(HOSTS)] {
+                if hosts.exists() {
+                    networks.refresh_hosts(&hosts, &member.container)?;
+                }
             }
         }
         Ok(())
     }
 }
 
+/// A wasm member's `/etc/hosts`, in its directory.
+const HOSTS: &str = "hosts";
+
 impl Container {
+    /// Puts a wasm guest on the networks its container is on, when it is on
+    /// any: the supervisor's thread moves into namespaces of its own (see
+    /// `native::enter_networks`), where the guest's published ports are its
+    /// container ports, and the networks' subnets are added to what it may
+    /// reach. Held until the guest ends.
+    pub(super) fn wasm_on_networks(&self, plan: &mut RunPlan) -> Result<Option<crate::native::GuestNetwork>> {
+        if !matches!(plan.workload, Workload::Wasm(_)) {
+            return Ok(None);
+        }
+        let networks = Networks::open(self.root())?;
+        let joined = networks.of_container(self.id())?;
+        if joined.is_empty() {
+            return Ok(None);
+        }
+        let hosts = self.dir.join(HOSTS);
+        let own = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+        std::fs::write(&hosts, network::hosts_file(own, &networks.hosts_lines(self.id())?))
+            .map_err(|e| Error::Internal(anyhow::anyhow!("{}: {e}", hosts.display())))?;
+        let entered =
+            crate::native::enter_networks(&networks, &joined, &self.dir, &hosts, &plan.grants.ports)?;
+        for port in &mut plan.grants.ports {
+            port.host_ip = None;
+            port.host_port = port.container_port;
+        }
+        plan.grants.own_network = true;
+        let subnets =
+            joined.iter().map(|(n, _)| Destination::parse(&n.subnet_text())).collect::<Result<Vec<_>>>()?;
+        plan.grants.network = match std::mem::take(&mut plan.grants.network) {
+            PlanNetwork::None => PlanNetwork::Allow(subnets),
+            PlanNetwork::Allow(mut allowed) => {
+                allowed.extend(subnets);
+                PlanNetwork::Allow(allowed)
+            }
+            PlanNetwork::Host => PlanNetwork::Host,
+        };
+        Ok(Some(entered))
+    }
+
     /// Leaves every network it is on, as it is removed.
     pub(super) fn leave_networks(&self) {
         let Ok(networks) = Networks::open(self.root()) else { return };

@@ -85,8 +85,11 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
             spec.native.clone(),
         )
     });
-    let task = match planned.and_then(|plan| task::create(plan, cache)) {
-        Ok(task) => task,
+    // A wasm guest on networks is moved onto them before it is made: its
+    // listeners are then bound inside.
+    let networked = planned.and_then(|mut plan| Ok((container.wasm_on_networks(&mut plan)?, plan)));
+    let (on_networks, task) = match networked.and_then(|(on, plan)| Ok((on, task::create(plan, cache)?))) {
+        Ok(made) => made,
         Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger, run_lock)),
     };
     // Stop and kill are answered, and the record says "running", before
@@ -95,7 +98,8 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
     // its command runs.
     answer_requests(&container.dir, Arc::clone(&task))?;
     let before = container.state.clone();
-    mark_running(&mut container, task.pid(), &task.published())?;
+    let published = on_networks.as_ref().map_or_else(|| task.published(), |n| n.published.clone());
+    mark_running(&mut container, task.pid(), &published)?;
     if let Err(e) = task.start() {
         container.update(|state| *state = before)?;
         return Err(not_started(e, &mut container, &mut handshake, logger, run_lock));
@@ -110,6 +114,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         _ => exit.describe(&container.config.spec.argv[0]),
     };
     mark_ended(container, exit.code, error, exit.reason == Reason::OomKilled, logger, run_lock)?;
+    drop(on_networks);
     Ok(exit.code)
 }
 

@@ -67,3 +67,18 @@ pub fn network(_pid: u32) -> (u64, u64) {
 pub fn exec(_dir: &Path, _id: &str, _exec: Exec) -> Result<i32> {
     Err(Error::usage("exec runs commands in native (Linux) containers, which run on Linux only"))
 }
+
+/// Held while a wasm guest on networks runs; networks need Linux.
+pub struct GuestNetwork {
+    pub published: Vec<crate::plan::PublishedPort>,
+}
+
+pub fn enter_networks(
+    _networks: &crate::network::Networks,
+    _joined: &crate::network::Memberships,
+    _dir: &Path,
+    _hosts: &Path,
+    _ports: &[crate::plan::PublishedPort],
+) -> Result<GuestNetwork> {
+    Err(Error::usage("user-defined networks need Linux (network namespaces and bridges)"))
+}

@@ -121,7 +121,7 @@ pub(super) fn from_image(s: FromImage, grants: &Grants, memory: Option<u64>) -> 
             network::loopback_up(pid, rootless.is_some())?;
         }
         if mode == Mode::Private {
-            let slirp = running.slirp.insert(Slirp::start(pid, &dir, rootless.is_some())?);
+            let slirp = running.slirp.insert(Slirp::start(pid, &dir, rootless.is_some(), None)?);
             for port in &running.published {
                 slirp.publish(port)?;
             }

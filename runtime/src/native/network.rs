@@ -123,14 +123,16 @@ pub(super) struct Slirp {
 
 impl Slirp {
     /// Gives `pid`'s namespace a `tap0` interface with outbound access and
-    /// DNS; returns once it is configured.
-    pub fn start(pid: i32, dir: &Path, rootless: bool) -> Result<Slirp> {
+    /// DNS; returns once it is configured. slirp4netns lives in the network
+    /// namespace its host ports are opened in: this thread's, or `host`.
+    pub fn start(pid: i32, dir: &Path, rootless: bool, host: Option<&fs::File>) -> Result<Slirp> {
         let _ = fs::remove_file(dir.join("slirp.sock"));
         let log = fs::File::create(dir.join("slirp.log")).map_err(|e| rootfs_error(dir, e))?;
         let held = fs::File::open(dir).map_err(|e| rootfs_error(dir, e))?;
         let (mut ready, ready_writer) =
             std::io::pipe().map_err(|e| Error::Internal(anyhow::anyhow!("cannot make a pipe: {e}")))?;
         let ready_fd = ready_writer.as_raw_fd();
+        let host_fd = host.map(|h| h.as_raw_fd());
         let mut command = Command::new("slirp4netns");
         command
             .args(["--configure", "--mtu=65520", "--ready-fd=3", "--api-socket", "slirp.sock"])
@@ -142,10 +144,16 @@ impl Slirp {
             .stdout(Stdio::null())
             .stderr(log);
         // SAFETY: between fork and exec only async-signal-safe calls: the
-        // ready pipe becomes fd 3, and slirp4netns dies with its supervisor.
+        // ready pipe becomes fd 3, the host's network namespace is joined,
+        // and slirp4netns dies with its supervisor.
         unsafe {
             command.pre_exec(move || {
                 if libc::dup2(ready_fd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some(host) = host_fd
+                    && libc::setns(host, libc::CLONE_NEWNET) != 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);

@@ -34,6 +34,11 @@ pub struct Grants {
     /// Ports published on the host (`-p`).
     #[serde(default)]
     pub ports: Vec<PublishedPort>,
+    /// The guest has a network namespace of its own (it is on user-defined
+    /// networks): it may listen on any port there, which only the members
+    /// reach, and the host through `ports`. Never part of a record.
+    #[serde(skip)]
+    pub own_network: bool,
     /// Files that stand in for the guest's stdio (a containerd shim's
     /// FIFOs) instead of this process's own; never part of a record.
     #[serde(skip)]

@@ -17,9 +17,9 @@ impl Grants {
     pub(crate) fn wasi_builder(&self) -> Result<WasiCtxBuilder> {
         let mut builder = WasiCtxBuilder::new();
         if self.network != Network::None || !self.ports.is_empty() {
-            let (network, ports) = (self.network.clone(), self.ports.clone());
+            let (network, ports, own) = (self.network.clone(), self.ports.clone(), self.own_network);
             builder.socket_addr_check(move |address, usage| {
-                let allowed = network::check(&network, &ports, address, usage);
+                let allowed = network::check(&network, &ports, own, address, usage);
                 Box::pin(async move { allowed })
             });
             builder.allow_tcp(true).allow_udp(true);

@@ -15,16 +15,18 @@ use crate::{Error, Result};
 
 /// The check wasmtime-wasi runs before a guest's socket use: egress to
 /// granted destinations; binding a port only when it is published (or with
-/// the host's network), an ephemeral port whenever egress is granted. A TCP
-/// bind arrives here already mapped to the host port (`map_published_ports`).
+/// the host's network, or in a network namespace of its own: `own`), an
+/// ephemeral port whenever egress is granted. A TCP bind arrives here
+/// already mapped to the host port (`map_published_ports`).
 pub(crate) fn check(
     network: &Network,
     ports: &[PublishedPort],
+    own: bool,
     address: SocketAddr,
     usage: SocketAddrUse,
 ) -> bool {
     let published = |udp: bool| {
-        matches!(network, Network::Host)
+        own || matches!(network, Network::Host)
             || ports
                 .iter()
                 .any(|p| p.udp == udp && address.port() == if udp { p.container_port } else { p.host_port })
@@ -149,13 +151,15 @@ mod tests {
             [PublishedPort::parse("8080:80").unwrap(), PublishedPort::parse("5353:5353/udp").unwrap()];
         let at = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
         // A TCP bind of port 80 arrives mapped to 8080.
-        assert!(check(&Network::None, &ports, at(8080), SocketAddrUse::TcpBind));
-        assert!(!check(&Network::None, &ports, at(81), SocketAddrUse::TcpBind));
-        assert!(!check(&Network::None, &ports, at(0), SocketAddrUse::TcpBind));
-        assert!(!check(&Network::None, &ports, at(8080), SocketAddrUse::UdpBind));
-        assert!(check(&Network::None, &ports, at(5353), SocketAddrUse::UdpBind));
+        assert!(check(&Network::None, &ports, false, at(8080), SocketAddrUse::TcpBind));
+        assert!(!check(&Network::None, &ports, false, at(81), SocketAddrUse::TcpBind));
+        assert!(!check(&Network::None, &ports, false, at(0), SocketAddrUse::TcpBind));
+        assert!(!check(&Network::None, &ports, false, at(8080), SocketAddrUse::UdpBind));
+        assert!(check(&Network::None, &ports, false, at(5353), SocketAddrUse::UdpBind));
         let allowed = Network::from_flags(None, &["1.2.3.4".to_owned()]).unwrap();
-        assert!(check(&allowed, &[], at(0), SocketAddrUse::TcpBind));
-        assert!(check(&Network::Host, &[], at(81), SocketAddrUse::TcpBind));
+        assert!(check(&allowed, &[], false, at(0), SocketAddrUse::TcpBind));
+        assert!(check(&Network::Host, &[], false, at(81), SocketAddrUse::TcpBind));
+        // In a network namespace of its own, any port.
+        assert!(check(&Network::None, &[], true, at(81), SocketAddrUse::TcpBind));
     }
 }
