@@ -30,11 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 start_registry "$port" "$tmp/registry"
-image="127.0.0.1:$port/probe:bench"
-python3 tests/tools/oci_push.py image "127.0.0.1:$port" probe:bench \
-    --entrypoint /probe.wasm --file "/probe.wasm=examples/out/probe.wasm" >/dev/null
-"$wbox" pull -q "$image" >/dev/null
-"$wbox" run --rm "$image" exit 0   # compiles once into the cache
+image=$(probe_image "$port")
 "$wbox" system service "unix://$socket" 2>/dev/null &
 service_pid=$!
 while [ ! -S "$socket" ]; do sleep 0.05; done

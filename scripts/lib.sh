@@ -116,3 +116,15 @@ push_busybox() {
     skopeo --insecure-policy copy --quiet --dest-tls-verify=false "oci:$work/layout:t" "docker://$reference"
     rm -rf "$work"
 }
+
+# Pushes the probe guest (tests/guests/probe.c) as the image
+# 127.0.0.1:$1/probe:bench, pulls it into wbox's root and compiles it once;
+# prints the image's name. $wbox is the wbox binary.
+probe_image() {
+    local image="127.0.0.1:$1/probe:bench"
+    python3 tests/tools/oci_push.py image "127.0.0.1:$1" probe:bench \
+        --entrypoint /probe.wasm --file "/probe.wasm=examples/out/probe.wasm" >/dev/null
+    "$wbox" pull -q "$image" >/dev/null
+    "$wbox" run --rm "$image" exit 0 >&2
+    echo "$image"
+}

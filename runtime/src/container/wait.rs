@@ -44,10 +44,12 @@ impl Containers {
         let mut container = self.lookup(name_or_id)?;
         let id = container.id().to_owned();
         let mut code = container.state.exit_code.unwrap_or(0);
-        if condition == WaitCondition::NotRunning && container.runner_pid().is_none() {
+        // Seen running now: ended as soon as it no longer is (its "die" may
+        // have come before the events were opened).
+        let mut seen_running = container.runner_pid().is_some();
+        if condition == WaitCondition::NotRunning && !seen_running {
             return Ok(code);
         }
-        let mut seen_running = false;
         loop {
             for event in events.next_batch().into_iter().filter(|e| e.actor.id == id) {
                 match event.action.as_str() {
