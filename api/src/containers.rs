@@ -352,8 +352,8 @@ pub fn kill(service: &Service, id: &str, query: &Query) -> Result<Reply> {
 
 /// `DELETE /containers/{id}?force=&v=`.
 pub fn remove(service: &Service, id: &str, query: &Query) -> Result<Reply> {
-    let mut container = Containers::open(&service.root)?.lookup(id)?;
-    if container.still_runs()? && !query.flag("force") {
+    let container = Containers::open(&service.root)?.lookup(id)?;
+    if container.runner_pid().is_some() && !query.flag("force") {
         return Ok(reply::error(
             StatusCode::CONFLICT,
             format!(

@@ -515,8 +515,9 @@ impl Container {
             .map_err(|e| Error::Internal(anyhow::anyhow!("cannot start the supervisor: {e}")))?;
         let mut answer = String::new();
         let _ = child.stdout.take().expect("piped").read_to_string(&mut answer);
-        // The child only started the supervisor, which lives on, detached.
-        let _ = child.wait();
+        // The supervisor lives on, detached; a starter that lives on too (the
+        // Engine API's service) reaps it when it ends, leaving no zombie.
+        std::thread::spawn(move || child.wait());
         self.reload()?;
         let answer = answer.trim_end();
         if answer == "ok" {
@@ -677,23 +678,10 @@ impl Container {
         })
     }
 
-    /// Whether its guest still runs. A runner whose guest ended (the record
-    /// says so) is given a moment to let go of the container.
-    pub fn still_runs(&mut self) -> Result<bool> {
-        if self.runner_pid().is_none() {
-            return Ok(false);
-        }
-        self.reload()?;
-        if self.state.status == Status::Running {
-            return Ok(true);
-        }
-        Ok(!self.wait_until_ended(Some(Duration::from_secs(2)))?)
-    }
-
     /// Removes the container and everything it wrote. A running one only
     /// with `force`, which kills it first.
     pub fn remove(mut self, force: bool) -> Result<()> {
-        if self.still_runs()? {
+        if self.runner_pid().is_some() {
             if !force {
                 return Err(Error::usage(format!(
                     "container {} is running: stop it first (wbox stop {0}), or remove it with -f",

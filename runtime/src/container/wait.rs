@@ -57,6 +57,11 @@ impl Containers {
                         code =
                             event.actor.attributes.get("exitCode").and_then(|c| c.parse().ok()).unwrap_or(0);
                         if condition != WaitCondition::Removed {
+                            // Ended once its runner is gone too, as Docker's
+                            // wait answers: a `rm` then finds it stopped.
+                            while container.runner_pid().is_some() {
+                                std::thread::sleep(POLL);
+                            }
                             return Ok(code);
                         }
                     }

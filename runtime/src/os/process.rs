@@ -5,23 +5,13 @@ use std::process::Command;
 
 /// Makes `command` start detached from the caller's terminal and session:
 /// a terminal's hangup or Ctrl-C does not reach it, and it lives on when
-/// the caller exits (the supervisor of `run -d` and `start`). It is no
-/// child of the caller's either: the child forks it and exits at once, so
-/// that a caller that lives on (the Engine API's service) reaps the child
-/// at once and is left with no zombie when the command ends. The caller
-/// waits for the child.
+/// the caller exits (the supervisor of `run -d` and `start`).
 #[cfg(unix)]
 pub fn detach(command: &mut Command) {
     use std::os::unix::process::CommandExt;
-    // SAFETY: fork(2), _exit(2) and setsid(2) between fork and exec are
-    // async-signal-safe.
+    // SAFETY: setsid(2) between fork and exec is async-signal-safe.
     unsafe {
         command.pre_exec(|| {
-            match libc::fork() {
-                -1 => return Err(std::io::Error::last_os_error()),
-                0 => {}
-                _ => libc::_exit(0),
-            }
             let _ = rustix::process::setsid();
             Ok(())
         });
