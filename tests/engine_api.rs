@@ -276,3 +276,32 @@ fn docker_py_drives_the_service() {
         .unwrap();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
 }
+
+/// tests/python/test_testcontainers.py: testcontainers, unchanged, with the
+/// hello-http wasm image (examples/build-python.sh makes its component).
+#[test]
+fn testcontainers_runs_a_wasm_http_service() {
+    let wbox = Wbox::with_shared_compile_cache();
+    let dockerfile = harness::workspace().join("examples/hello-http/Dockerfile");
+    let context = harness::workspace().join("examples/out");
+    let tag = "hello-http:tc";
+    ok(wbox.run(&["build", "-q", "-t", tag, "-f", dockerfile.to_str().unwrap(), context.to_str().unwrap()]));
+    let service = Service::start(&wbox);
+    let python = harness::workspace().join("target/python-venv/bin/python");
+    let suite = harness::workspace().join("tests/python/test_testcontainers.py");
+    let out = service
+        .client(&python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(&suite)
+        .env("WBOX_HELLO_HTTP_IMAGE", tag)
+        .env("TESTCONTAINERS_RYUK_DISABLED", "true")
+        // In a container (this machine has /.dockerenv) testcontainers takes
+        // the daemon for Docker-in-Docker and asks for the container's
+        // gateway on the default bridge, where wbox's default network has no
+        // address: its published ports are the host's, as from outside.
+        .env("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
+        .current_dir(wbox.root.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}

@@ -209,3 +209,32 @@ fn wasm_members_reach_their_networks_members_only_and_are_reached_by_name() {
     ok(wbox.run(&["network", "prune", "-f"]));
     assert_eq!(bound_namespaces(&wbox), Vec::<String>::new());
 }
+
+#[test]
+fn a_wasm_http_service_answers_its_networks_members_on_its_exposed_port() {
+    let _turn = one_at_a_time();
+    let (_registry, busybox) = busybox_image();
+    let wbox = Wbox::with_shared_compile_cache();
+    ok(wbox.run(&["pull", &busybox]));
+    let dockerfile = harness::workspace().join("examples/hello-http/Dockerfile");
+    let context = harness::workspace().join("examples/out");
+    ok(wbox.run(&[
+        "build",
+        "-q",
+        "-t",
+        "hello-http",
+        "-f",
+        dockerfile.to_str().unwrap(),
+        context.to_str().unwrap(),
+    ]));
+    ok(wbox.run(&["network", "create", "app"]));
+    // Not published: only the network's members reach it, on the port its image EXPOSEs.
+    ok(wbox.run(&["run", "-d", "--name", "hello", "--network", "app", "hello-http"]));
+    assert_eq!(ok(wbox.run(&["port", "hello"])), "");
+    let fetch = "for i in $(seq 60); do wget -qO- http://hello/ && exit 0; sleep 0.5; done; exit 1";
+    let out = wbox.run(&["run", "--rm", "--network", "app", &busybox, "sh", "-c", fetch]);
+    assert!(stdout(&out).starts_with("Hello"), "{}{}", stdout(&out), stderr(&out));
+    ok(wbox.run(&["rm", "-f", "hello"]));
+    ok(wbox.run(&["network", "rm", "app"]));
+    assert_eq!(bound_namespaces(&wbox), Vec::<String>::new());
+}

@@ -73,6 +73,9 @@ pub struct RunConfig {
     /// `VOLUME`s: each container gets a new volume at each of these paths.
     #[serde(default)]
     pub volumes: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// `EXPOSE`d ports: `"80/tcp"`.
+    #[serde(default)]
+    pub exposed_ports: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// What kind of workload an image holds.
@@ -178,6 +181,12 @@ impl Image {
             }
             Kind::Native { .. } | Kind::WasmRootfs => self.command(args, entrypoint),
         }
+    }
+
+    /// The TCP ports its config `EXPOSE`s.
+    pub fn exposed_tcp_ports(&self) -> Vec<u16> {
+        let exposed = self.config.config.exposed_ports.iter().flatten();
+        exposed.filter_map(|(port, _)| port.strip_suffix("/tcp").unwrap_or(port).parse().ok()).collect()
     }
 
     /// Docker's `--entrypoint`: one program, and `""` clears the image's.

@@ -130,6 +130,10 @@ pub struct NewContainer {
     pub networks: Vec<(String, Vec<String>)>,
 }
 
+/// How often a follower of a container's output looks for more, and for
+/// its start and end.
+const FOLLOW_POLL: Duration = Duration::from_millis(5);
+
 /// All containers of one root.
 pub struct Containers {
     dir: PathBuf,
@@ -563,7 +567,8 @@ impl Container {
             if !running {
                 return self.reload();
             }
-            std::thread::sleep(Duration::from_millis(50));
+            // Often: a client that attached waits on this to see the end.
+            std::thread::sleep(FOLLOW_POLL);
         }
     }
 
@@ -581,7 +586,7 @@ impl Container {
             if self.runner_pid().is_some() || self.state.started_at != started {
                 break self.follow_log(reader, &mut each);
             }
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(FOLLOW_POLL);
             if let Err(e) = self.reload() {
                 break Err(e);
             }

@@ -4,7 +4,7 @@
 
 use crate::filters::Filters;
 use crate::network::{self, Network, Networks};
-use crate::plan::{Destination, Network as PlanNetwork, RunPlan, Workload};
+use crate::plan::{Destination, Network as PlanNetwork, PublishedPort, RunPlan, Workload};
 use crate::{Error, Result};
 
 use super::{Container, Containers};
@@ -77,9 +77,14 @@ impl Container {
     /// Puts a wasm guest on the networks its container is on, when it is on
     /// any: the supervisor's thread moves into namespaces of its own (see
     /// `native::enter_networks`), where the guest's published ports are its
-    /// container ports, and the networks' subnets are added to what it may
-    /// reach. Held until the guest ends.
-    pub(super) fn wasm_on_networks(&self, plan: &mut RunPlan) -> Result<Option<crate::native::GuestNetwork>> {
+    /// container ports, an HTTP service also answers on the ports its image
+    /// `exposed` (for the members only), and the networks' subnets are
+    /// added to what it may reach. Held until the guest ends.
+    pub(super) fn wasm_on_networks(
+        &self,
+        plan: &mut RunPlan,
+        exposed: &[u16],
+    ) -> Result<Option<crate::native::GuestNetwork>> {
         if !matches!(plan.workload, Workload::Wasm(_)) {
             return Ok(None);
         }
@@ -97,6 +102,13 @@ impl Container {
         for port in &mut plan.grants.ports {
             port.host_ip = None;
             port.host_port = port.container_port;
+        }
+        for &port in exposed {
+            if !plan.grants.ports.iter().any(|p| !p.udp && p.container_port == port) {
+                let inside =
+                    PublishedPort { host_ip: None, host_port: port, container_port: port, udp: false };
+                plan.grants.ports.push(inside);
+            }
         }
         plan.grants.own_network = true;
         let subnets =

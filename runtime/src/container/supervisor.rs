@@ -76,18 +76,20 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         let spec = &container.config.spec;
         let image = Image::load(&store, &spec.image_id)?;
         let grants = Grants { args: spec.argv.clone(), ..spec.grants.clone() };
-        image.plan(
+        let plan = image.plan(
             &store,
             &container.config.id,
             &container.dir,
             grants,
             spec.limits.clone(),
             spec.native.clone(),
-        )
+        )?;
+        Ok((plan, image.exposed_tcp_ports()))
     });
     // A wasm guest on networks is moved onto them before it is made: its
     // listeners are then bound inside.
-    let networked = planned.and_then(|mut plan| Ok((container.wasm_on_networks(&mut plan)?, plan)));
+    let networked =
+        planned.and_then(|(mut plan, exposed)| Ok((container.wasm_on_networks(&mut plan, &exposed)?, plan)));
     let (on_networks, task) = match networked.and_then(|(on, plan)| Ok((on, task::create(plan, cache)?))) {
         Ok(made) => made,
         Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger, run_lock)),

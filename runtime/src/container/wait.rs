@@ -33,7 +33,7 @@ impl WaitCondition {
 }
 
 /// How often the events are read while waiting.
-const POLL: Duration = Duration::from_millis(10);
+const POLL: Duration = Duration::from_millis(5);
 
 impl Containers {
     /// Waits for `condition`; returns the exit code of the container's last

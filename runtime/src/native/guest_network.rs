@@ -36,6 +36,11 @@ pub fn enter_networks(
             "a wasm container on a network needs wbox to run as root (a network namespace of its own)",
         ));
     }
+    // The networks' own namespaces are kept by mounts, made in the host's
+    // mount namespace before this thread leaves it.
+    for (network, _) in joined {
+        network::ensure_namespace(networks, network)?;
+    }
     // Host ports are chosen while still in the host's namespace, and it is
     // kept, for slirp4netns to open them in.
     let published = claim_ports(ports)?;

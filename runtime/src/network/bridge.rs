@@ -35,6 +35,18 @@ pub fn attach(networks: &Networks, network: &Network, member: &Member, pid: i32)
     run("nsenter", &[&inside[..], &["link", "set", "eth1", "address", &member.mac_address(), "up"]].concat())
 }
 
+/// Makes the network's namespace and bridge if they are not there. A
+/// caller about to enter a mount namespace of its own does it first: the
+/// namespace is kept by a mount, which must be the host's.
+pub fn ensure_namespace(networks: &Networks, network: &Network) -> Result<()> {
+    let netns = networks.netns_path(network);
+    let _lock = networks.lock()?;
+    if !is_mounted(&netns) {
+        make_namespace(&netns, network)?;
+    }
+    Ok(())
+}
+
 /// Forgets the wiring of a member that left: its veth pair went with its
 /// network namespace, or goes now.
 pub fn detach_all(networks: &Networks, network: &Network, container: &str) {

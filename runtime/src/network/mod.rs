@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::filters::Filters;
 use crate::{Error, Result};
 
-pub use bridge::{attach, detach_all};
+pub use bridge::{attach, detach_all, ensure_namespace};
 
 /// Docker's predefined networks.
 pub const PREDEFINED: &[&str] = &["bridge", "host", "none"];
