@@ -50,14 +50,12 @@ pub fn create(service: &Service, body: &[u8]) -> Result<Reply> {
     let body: CreateBody =
         serde_json::from_slice(body).map_err(|e| Error::usage(format!("invalid network config: {e}")))?;
     let name = body.name.filter(|n| !n.is_empty()).ok_or_else(|| Error::usage("the network needs a Name"))?;
-    if let Some(driver) = body.driver.filter(|d| !d.is_empty() && d != "bridge") {
-        return Err(Error::usage(format!("network driver {driver}: wbox has only bridge")));
-    }
-    let networks = Networks::open(&service.root)?;
-    if networks.get(&name).is_ok_and(|n| n.name == name) || network::PREDEFINED.contains(&name.as_str()) {
-        return Ok(reply::error(StatusCode::CONFLICT, format!("network with name {name} already exists")));
-    }
-    let made = networks.create(&name, body.labels.unwrap_or_default(), body.internal.unwrap_or(false))?;
+    network::check_driver(body.driver.as_deref().unwrap_or_default())?;
+    let made = Networks::open(&service.root)?.create(
+        &name,
+        body.labels.unwrap_or_default(),
+        body.internal.unwrap_or(false),
+    )?;
     Ok(reply::json(StatusCode::CREATED, &json!({ "Id": made.id, "Warning": "" })))
 }
 

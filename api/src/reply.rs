@@ -46,7 +46,8 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Reply {
 }
 
 /// The status Docker answers for this kind of error: 404 for what does not
-/// exist, 400 for a request it refuses, 500 for a failure of its own.
+/// exist, 400 for a request it refuses, 409 for a clash with what is there,
+/// 500 for a failure of its own.
 pub fn from_error(e: Error) -> Reply {
     let status = match &e {
         Error::NoSuchImage(_)
@@ -56,6 +57,7 @@ pub fn from_error(e: Error) -> Reply {
         | Error::Gone { .. } => StatusCode::NOT_FOUND,
         Error::Usage(_) | Error::Ambiguous { .. } | Error::NotFound { .. } => StatusCode::BAD_REQUEST,
         Error::CommandNotFound(_) | Error::NotRunnable(_) | Error::Relayed { .. } => StatusCode::BAD_REQUEST,
+        Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Image(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, docker_message(&e))

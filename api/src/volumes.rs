@@ -35,9 +35,7 @@ pub fn create(service: &Service, body: &[u8]) -> Result<Reply> {
     } else {
         serde_json::from_slice(body).map_err(|e| Error::usage(format!("invalid volume config: {e}")))?
     };
-    if let Some(driver) = body.driver.as_deref().filter(|d| !d.is_empty() && *d != "local") {
-        return Err(Error::usage(format!("volume driver {driver}: wbox has only local")));
-    }
+    wbox_runtime::volume::check_driver(body.driver.as_deref().unwrap_or_default())?;
     let volumes = Volumes::open(&service.root)?;
     let name = body.name.filter(|n| !n.is_empty());
     let volume = volumes.create(name.as_deref(), body.labels.unwrap_or_default(), false)?;
@@ -49,17 +47,14 @@ pub fn inspect(service: &Service, name: &str) -> Result<Reply> {
     Ok(reply::ok(&Volumes::open(&service.root)?.get(name)?.inspect()))
 }
 
-/// `DELETE /volumes/{name}?force=`: 409 while a container uses it.
+/// `DELETE /volumes/{name}?force=`: 409 (a conflict) while a container uses it.
 pub fn remove(service: &Service, name: &str, query: &Query) -> Result<Reply> {
     let volumes = Volumes::open(&service.root)?;
     if let Err(e) = volumes.get(name) {
         return if query.flag("force") { Ok(reply::empty(StatusCode::NO_CONTENT)) } else { Err(e) };
     }
-    match container::remove_volume(&service.root, name) {
-        Ok(_) => Ok(reply::empty(StatusCode::NO_CONTENT)),
-        Err(Error::Usage(message)) => Ok(reply::error(StatusCode::CONFLICT, message)),
-        Err(e) => Err(e),
-    }
+    container::remove_volume(&service.root, name)?;
+    Ok(reply::empty(StatusCode::NO_CONTENT))
 }
 
 /// `POST /volumes/prune?filters=`: anonymous volumes no container uses

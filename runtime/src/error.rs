@@ -46,6 +46,11 @@ pub enum Error {
     #[error("network {0} not found")]
     NoSuchNetwork(String),
 
+    /// What was asked clashes with what is there: a name taken, a volume in
+    /// use (exit 125; the Engine API's 409).
+    #[error("{0}")]
+    Conflict(String),
+
     /// An id prefix that fits several of them (exit 125).
     #[error("{count} {what} have an id starting with {prefix}; give more of the id")]
     Ambiguous { prefix: String, count: usize, what: &'static str },
@@ -77,6 +82,7 @@ impl Error {
             | Error::NoSuchContainer(_)
             | Error::NoSuchVolume(_)
             | Error::NoSuchNetwork(_)
+            | Error::Conflict(_)
             | Error::Ambiguous { .. }
             | Error::Gone { .. } => 125,
         }

@@ -38,6 +38,14 @@ pub struct Volume {
     pub mountpoint: PathBuf,
 }
 
+/// Docker's `--driver` of a volume: wbox has `local` only.
+pub fn check_driver(driver: &str) -> Result<()> {
+    if driver.is_empty() || driver == "local" {
+        return Ok(());
+    }
+    Err(Error::usage(format!("volume driver {driver}: wbox has only local")))
+}
+
 impl Volume {
     /// Docker's view of it, as `volume inspect` shows it.
     pub fn inspect(&self) -> serde_json::Value {
@@ -145,7 +153,7 @@ impl Volumes {
     pub fn remove(&self, name: &str, users: &[String]) -> Result<u64> {
         self.get(name)?;
         if !users.is_empty() {
-            return Err(Error::usage(format!(
+            return Err(Error::Conflict(format!(
                 "remove {name}: volume is in use - [{}]; remove those containers first",
                 users.join(", ")
             )));

@@ -101,11 +101,7 @@ pub fn run(root: &Path, command: NetworkCommand) -> crate::Result<i32> {
     let containers = Containers::open(root)?;
     match command {
         NetworkCommand::Create { driver, labels, internal, name } => {
-            if driver != "bridge" {
-                return Err(wbox_runtime::Error::usage(format!(
-                    "network driver {driver}: wbox has only bridge"
-                )));
-            }
+            network::check_driver(&driver)?;
             let made = Networks::open(root)?.create(&name, crate::flags::labels(&labels), internal)?;
             println!("{}", made.id);
             Ok(0)

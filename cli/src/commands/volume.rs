@@ -83,11 +83,7 @@ pub fn run(root: &Path, command: VolumeCommand) -> crate::Result<i32> {
     let volumes = Volumes::open(root)?;
     match command {
         VolumeCommand::Create { labels, driver, name } => {
-            if driver != "local" {
-                return Err(wbox_runtime::Error::usage(format!(
-                    "volume driver {driver}: wbox has only local"
-                )));
-            }
+            wbox_runtime::volume::check_driver(&driver)?;
             println!("{}", volumes.create(name.as_deref(), crate::flags::labels(&labels), false)?.name);
             Ok(0)
         }

@@ -159,7 +159,7 @@ impl Containers {
         let name = match name {
             Some(name) => {
                 if let Some(other) = self.named(&index, &name) {
-                    return Err(Error::usage(format!(
+                    return Err(Error::Conflict(format!(
                         "the name \"{name}\" is already in use by container {}; remove it (wbox rm {name}) \
                          or choose another --name",
                         other.short_id()
@@ -256,7 +256,7 @@ impl Containers {
             return Err(Error::usage("Renaming a container with the same name as its current name"));
         }
         if let Some(other) = self.named(&index, new_name) {
-            return Err(Error::usage(format!(
+            return Err(Error::Conflict(format!(
                 "the name \"{new_name}\" is already in use by container {}; choose another",
                 other.short_id()
             )));

@@ -55,7 +55,7 @@ pub fn enter_networks(
     private_hosts(hosts)?;
     // SAFETY: gettid(2) has no arguments and cannot fail.
     let thread = unsafe { libc::gettid() };
-    run_here(&["ip", "link", "set", "lo", "up"])?;
+    network::run_tool("ip", &["link", "set", "lo", "up"])?;
     for (network, member) in joined {
         network::attach(networks, network, member, thread)?;
     }
@@ -73,20 +73,4 @@ fn private_hosts(hosts: &Path) -> Result<()> {
         .map_err(|e| failed("make the guest's mounts private", e))?;
     mount(Some(&hosts.to_string_lossy()), Path::new("/etc/hosts"), None, libc::MS_BIND, None)
         .map_err(|e| failed("give the guest its /etc/hosts", e))
-}
-
-/// Runs a command in this thread's namespaces (a child inherits them).
-fn run_here(args: &[&str]) -> Result<()> {
-    let out = std::process::Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("cannot run {}: {e}; install iproute2", args[0])))?;
-    if !out.status.success() {
-        return Err(Error::Internal(anyhow::anyhow!(
-            "{}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(())
 }

@@ -93,7 +93,9 @@ fn is_mounted(path: &Path) -> bool {
     mounts.lines().any(|line| line.split(' ').nth(4) == Some(&path))
 }
 
-fn run(program: &str, args: &[&str]) -> Result<()> {
+/// Runs one of the tools that wire a network (`ip`, `nsenter`, `unshare`),
+/// in the calling thread's namespaces (a child inherits them).
+pub fn run(program: &str, args: &[&str]) -> Result<()> {
     let out = Command::new(program).args(args).output().map_err(|e| {
         Error::Internal(anyhow::anyhow!(
             "cannot run {program} to wire a network: {e}; install iproute2 and util-linux"

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::filters::Filters;
 use crate::{Error, Result};
 
-pub use bridge::{attach, detach_all, ensure_namespace};
+pub use bridge::{attach, detach_all, ensure_namespace, run as run_tool};
 
 /// Docker's predefined networks.
 pub const PREDEFINED: &[&str] = &["bridge", "host", "none"];
@@ -158,7 +158,7 @@ impl Networks {
         let _lock = self.lock()?;
         let existing = self.list()?;
         if PREDEFINED.contains(&name) || existing.iter().any(|n| n.name == name) {
-            return Err(Error::usage(format!("network with name {name} already exists")));
+            return Err(Error::Conflict(format!("network with name {name} already exists")));
         }
         let taken: Vec<Ipv4Addr> = existing.iter().map(|n| n.subnet.0).collect();
         let subnet = subnets().find(|s| !taken.contains(&s.0)).ok_or_else(|| {
@@ -412,6 +412,14 @@ const MEMBERS_MARK: &str = "# the members of its networks\n";
 /// A container's `/etc/hosts`: its own lines, then its networks' members.
 pub fn hosts_file(own: &str, members: &str) -> String {
     if members.is_empty() { own.to_owned() } else { format!("{own}{MEMBERS_MARK}{members}") }
+}
+
+/// Docker's `--driver` of a network: wbox has `bridge` only.
+pub fn check_driver(driver: &str) -> Result<()> {
+    if driver.is_empty() || driver == "bridge" {
+        return Ok(());
+    }
+    Err(Error::usage(format!("network driver {driver}: wbox has only bridge")))
 }
 
 /// Whether `network` passes `network ls`'s filters, given whether it has members.
