@@ -50,6 +50,12 @@ fn networks_are_made_listed_inspected_and_removed() {
         ok(wbox.run(&["network", "inspect", "-f", format, "backnet"])),
         "backnet bridge 172.18.0.0/16 172.18.0.1 back\n"
     );
+    // A name that would leave the networks' directory, and a driver wbox lacks.
+    let out = wbox.run(&["network", "create", "../escape"]);
+    assert!(code(&out) != 0 && stderr(&out).contains("invalid network name"), "{}", stderr(&out));
+    assert!(!wbox.root.path().join("escape").exists());
+    let out = wbox.run(&["network", "create", "-d", "overlay", "other"]);
+    assert!(code(&out) != 0 && stderr(&out).contains("wbox has only bridge"), "{}", stderr(&out));
     let out = wbox.run(&["network", "rm", "host"]);
     assert!(code(&out) != 0 && stderr(&out).contains("pre-defined"), "{}", stderr(&out));
     assert_eq!(ok(wbox.run(&["network", "rm", "backnet"])), "backnet\n");
