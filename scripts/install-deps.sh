@@ -5,7 +5,7 @@
 # `wbox top` runs the host's ps, as Docker does).
 set -euo pipefail
 
-packages=(protobuf-compiler iproute2 libseccomp-dev slirp4netns busybox-static debootstrap bzip2 xz-utils clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine docker-registry skopeo umoci apache2-utils containerd docker.io zstd python3-venv wrk curl procps)
+packages=(protobuf-compiler iproute2 libseccomp-dev slirp4netns busybox-static debootstrap bzip2 xz-utils clang lld wasi-libc libclang-rt-14-dev-wasm32 hyperfine docker-registry skopeo umoci apache2-utils containerd docker.io docker-compose zstd python3-venv wrk curl procps)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

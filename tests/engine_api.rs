@@ -282,10 +282,8 @@ fn docker_py_drives_the_service() {
 #[test]
 fn testcontainers_runs_a_wasm_http_service() {
     let wbox = Wbox::with_shared_compile_cache();
-    let dockerfile = harness::workspace().join("examples/hello-http/Dockerfile");
-    let context = harness::workspace().join("examples/out");
     let tag = "hello-http:tc";
-    ok(wbox.run(&["build", "-q", "-t", tag, "-f", dockerfile.to_str().unwrap(), context.to_str().unwrap()]));
+    harness::build_hello_http(&wbox, tag);
     let service = Service::start(&wbox);
     let python = harness::workspace().join("target/python-venv/bin/python");
     let suite = harness::workspace().join("tests/python/test_testcontainers.py");

@@ -222,17 +222,7 @@ fn a_wasm_http_service_answers_its_networks_members_on_its_exposed_port() {
     let (_registry, busybox) = busybox_image();
     let wbox = Wbox::with_shared_compile_cache();
     ok(wbox.run(&["pull", &busybox]));
-    let dockerfile = harness::workspace().join("examples/hello-http/Dockerfile");
-    let context = harness::workspace().join("examples/out");
-    ok(wbox.run(&[
-        "build",
-        "-q",
-        "-t",
-        "hello-http",
-        "-f",
-        dockerfile.to_str().unwrap(),
-        context.to_str().unwrap(),
-    ]));
+    harness::build_hello_http(&wbox, "hello-http");
     ok(wbox.run(&["network", "create", "app"]));
     // Not published: only the network's members reach it, on the port its image EXPOSEs.
     ok(wbox.run(&["run", "-d", "--name", "hello", "--network", "app", "hello-http"]));

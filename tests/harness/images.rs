@@ -62,39 +62,10 @@ pub fn push_busybox_image(reg: &Registry, name_tag: &str) -> String {
 const DEBIAN_PYTHON_PACKAGES: &str = "python3,python3-venv,python3-pip";
 
 /// Pushes a native Debian bookworm image with python3, python3-venv and pip,
-/// made with debootstrap (minbase) from Debian's mirror, and shaped like the
-/// official `python` images (see below). The rootfs is kept in the target
-/// directory under a name that says its packages, so a second run of the
-/// tests skips debootstrap, and a change of the packages does not reuse an
-/// old rootfs. Returns the manifest's digest.
+/// shaped like the official `python` images (see below). Returns the
+/// manifest's digest.
 pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
-    // Tests of one binary run in parallel: one debootstrap at a time.
-    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let cached = super::target_tmpdir()
-        .join(format!("debian-python-rootfs-{}", DEBIAN_PYTHON_PACKAGES.replace(',', "+")));
-    {
-        let _making = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !cached.join("usr/bin/pip3").exists() {
-            let staging = cached.with_extension("tmp");
-            let _ = fs::remove_dir_all(&staging);
-            run(Command::new("debootstrap")
-                .args(["--variant=minbase", &format!("--include={DEBIAN_PYTHON_PACKAGES}"), "bookworm"])
-                .arg(&staging)
-                .arg("http://deb.debian.org/debian"));
-            // What an image does not need: downloaded packages, docs, locales.
-            for dir in [
-                "var/cache/apt/archives",
-                "var/lib/apt/lists",
-                "usr/share/doc",
-                "usr/share/locale",
-                "usr/share/man",
-            ] {
-                let _ = fs::remove_dir_all(staging.join(dir));
-            }
-            let _ = fs::remove_dir_all(&cached);
-            fs::rename(&staging, &cached).unwrap();
-        }
-    }
+    let cached = debian_rootfs(DEBIAN_PYTHON_PACKAGES);
     let fill = |rootfs: &Path| {
         run(Command::new("cp").arg("-a").arg(cached.join(".")).arg(rootfs));
         // As the official python images: Dockerfiles written for them `RUN
@@ -130,6 +101,68 @@ pub fn push_debian_python_image(reg: &Registry, name_tag: &str) -> String {
         fill,
         &["--os", "linux", "--architecture", "amd64", "--config.cmd", "bash"],
     )
+}
+
+/// Pushes a native Debian bookworm image with Debian's redis-server, run as
+/// the official `redis` image runs it: listening on every address without
+/// protected mode, keeping its data in /data. Returns the manifest's digest.
+pub fn push_debian_redis_image(reg: &Registry, name_tag: &str) -> String {
+    let cached = debian_rootfs("redis-server");
+    let fill = |rootfs: &Path| {
+        run(Command::new("cp").arg("-a").arg(cached.join(".")).arg(rootfs));
+        fs::create_dir_all(rootfs.join("data")).unwrap();
+    };
+    let config = [
+        "--os",
+        "linux",
+        "--architecture",
+        "amd64",
+        "--config.workingdir",
+        "/data",
+        "--config.volume",
+        "/data",
+        "--config.exposedports",
+        "6379/tcp",
+        "--config.cmd",
+        "redis-server",
+        "--config.cmd",
+        "--protected-mode",
+        "--config.cmd",
+        "no",
+    ];
+    push_umoci_image(reg, name_tag, fill, &config)
+}
+
+/// A Debian bookworm rootfs with `packages` (comma-separated), made with
+/// debootstrap (minbase) from Debian's mirror. It is kept in the target
+/// directory under a name that says its packages, so a second run of the
+/// tests skips debootstrap, and a change of the packages does not reuse an
+/// old rootfs.
+fn debian_rootfs(packages: &str) -> PathBuf {
+    // Tests of one binary run in parallel: one debootstrap at a time.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let cached = super::target_tmpdir().join(format!("debian-rootfs-{}", packages.replace(',', "+")));
+    let _making = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !cached.exists() {
+        let staging = cached.with_extension("tmp");
+        let _ = fs::remove_dir_all(&staging);
+        run(Command::new("debootstrap")
+            .args(["--variant=minbase", &format!("--include={packages}"), "bookworm"])
+            .arg(&staging)
+            .arg("http://deb.debian.org/debian"));
+        // What an image does not need: downloaded packages, docs, locales.
+        for dir in [
+            "var/cache/apt/archives",
+            "var/lib/apt/lists",
+            "usr/share/doc",
+            "usr/share/locale",
+            "usr/share/man",
+        ] {
+            let _ = fs::remove_dir_all(staging.join(dir));
+        }
+        fs::rename(&staging, &cached).unwrap();
+    }
+    cached
 }
 
 /// Makes an image with umoci (OCI media types): `fill` writes its rootfs,

@@ -263,3 +263,11 @@ pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
     TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Builds the hello-http wasm image (examples/hello-http; its component is
+/// made by examples/build-python.sh) as `tag` in `wbox`.
+pub fn build_hello_http(wbox: &Wbox, tag: &str) {
+    let dockerfile = workspace().join("examples/hello-http/Dockerfile");
+    let context = workspace().join("examples/out");
+    ok(wbox.run(&["build", "-q", "-t", tag, "-f", dockerfile.to_str().unwrap(), context.to_str().unwrap()]));
+}

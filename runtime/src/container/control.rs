@@ -24,27 +24,42 @@ fn control_file(dir: &Path) -> std::path::PathBuf {
     dir.join("control")
 }
 
-/// Opens the channel and answers it on a thread of its own for as long as
-/// the process lives, handing each request to `answer`, whose line is the
-/// reply.
-pub(super) fn serve(dir: &Path, answer: impl Fn(Request) -> String + Send + 'static) -> Result<()> {
+/// The channel, open but not yet answered.
+pub(super) struct Channel {
+    listener: TcpListener,
+    secret: String,
+}
+
+/// Opens the channel on the host's loopback: before a wasm runner moves
+/// into a network namespace of its own, where no one else could reach it.
+/// Requests wait in the listener's backlog until `serve`.
+pub(super) fn open(dir: &Path) -> Result<Channel> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot open the control socket: {e}")))?;
     let address = listener.local_addr().map_err(|e| Error::Internal(e.into()))?;
     let secret = crate::ids::new_id()?;
     let path = control_file(dir);
     write_atomic(&path, format!("{address} {secret}\n").as_bytes()).map_err(|e| fs_error(&path, e))?;
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            match read_request(&stream, &secret) {
-                Some(request) => {
-                    let _ = (&stream).write_all(format!("{}\n", answer(request)).as_bytes());
+    Ok(Channel { listener, secret })
+}
+
+impl Channel {
+    /// Answers the channel on a thread of its own for as long as the
+    /// process lives, handing each request to `answer`, whose line is the
+    /// reply.
+    pub(super) fn serve(self, answer: impl Fn(Request) -> String + Send + 'static) {
+        let Channel { listener, secret } = self;
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                match read_request(&stream, &secret) {
+                    Some(request) => {
+                        let _ = (&stream).write_all(format!("{}\n", answer(request)).as_bytes());
+                    }
+                    None => tracing::warn!("a control request without the container's secret was dropped"),
                 }
-                None => tracing::warn!("a control request without the container's secret was dropped"),
             }
-        }
-    });
-    Ok(())
+        });
+    }
 }
 
 fn read_request(stream: &TcpStream, secret: &str) -> Option<Request> {

@@ -87,7 +87,11 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
         Ok((plan, image.exposed_tcp_ports()))
     });
     // A wasm guest on networks is moved onto them before it is made: its
-    // listeners are then bound inside.
+    // listeners are then bound inside, the control channel's before.
+    let channel = match control::open(&container.dir) {
+        Ok(channel) => channel,
+        Err(e) => return Err(not_started(e, &mut container, &mut handshake, logger, run_lock)),
+    };
     let networked =
         planned.and_then(|(mut plan, exposed)| Ok((container.wasm_on_networks(&mut plan, &exposed)?, plan)));
     let (on_networks, task) = match networked.and_then(|(on, plan)| Ok((on, task::create(plan, cache)?))) {
@@ -98,7 +102,7 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
     // the guest's command starts: a runner killed from then on leaves a
     // container that reads as dead, never one that reads as created while
     // its command runs.
-    answer_requests(&container.dir, Arc::clone(&task))?;
+    answer_requests(channel, Arc::clone(&task))?;
     let before = container.state.clone();
     let published = on_networks.as_ref().map_or_else(|| task.published(), |n| n.published.clone());
     mark_running(&mut container, task.pid(), &published)?;
@@ -191,11 +195,11 @@ fn not_started(
 /// control channel, and requests to end the process itself (SIGTERM or
 /// Ctrl-C on a foreground run, a shutdown), which end the guest with their
 /// effect.
-fn answer_requests(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
+fn answer_requests(channel: control::Channel, guest: Arc<dyn Task>) -> Result<()> {
     let ended = Arc::clone(&guest);
     crate::os::process::on_termination(move |signal| ended.signal(signal))
         .map_err(|e| Error::Internal(anyhow::anyhow!("cannot handle termination: {e}")))?;
-    control::serve(dir, move |request| {
+    channel.serve(move |request| {
         match request {
             Request::Kill(signal) => guest.signal(signal),
             Request::Stop(grace) => {
@@ -213,5 +217,6 @@ fn answer_requests(dir: &Path, guest: Arc<dyn Task>) -> Result<()> {
             }
         }
         "ok".to_owned()
-    })
+    });
+    Ok(())
 }
