@@ -6,7 +6,7 @@
 use wbox_test_harness as harness;
 
 use harness::api::Service;
-use harness::{Wbox, code, ok, probe_image, stderr, stdout, wait_for};
+use harness::{Wbox, busybox_image, code, ok, probe_image, stderr, stdout, wait_for};
 
 #[test]
 fn docker_run_pulls_attaches_and_exits_as_the_guest_does() {
@@ -247,6 +247,12 @@ fn docker_exec_runs_commands_in_a_native_container_only() {
         "echo $A $(pwd) $(id -un)",
     ]);
     assert_eq!(stdout(&out), "1 /tmp nobody\n", "{}", stderr(&out));
+    // `-it` through script(1): the command's stdio is a terminal.
+    let mut script = service.client("script");
+    script.args(["-qec", "docker exec -it box sh", "/dev/null"]);
+    let out = harness::output_with_stdin(script, b"[ -t 0 ] && [ -t 1 ] && echo on-a-$((6*7))\nexit 4\n");
+    assert!(stdout(&out).contains("\r\non-a-42\r\n"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 4);
 
     ok(service.run(&["run", "-d", "--name", "wasm", &probe, "sleep", "60"]));
     let out = service.run(&["exec", "wasm", "echo", "hi"]);
@@ -302,4 +308,68 @@ fn testcontainers_runs_a_wasm_http_service() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+/// `docker cp` both ways, by the archive endpoints: into a directory, to a
+/// new name, a directory, a tar on stdin, and out again.
+#[test]
+fn docker_cp_copies_between_the_host_and_a_container() {
+    let (_registry, busybox) = busybox_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&["run", "-d", "--name", "box", &busybox, "sleep", "60"]));
+    let host = tempfile::tempdir().unwrap();
+    let file = host.path().join("a.txt");
+    std::fs::write(&file, "hello\n").unwrap();
+    std::fs::create_dir(host.path().join("d")).unwrap();
+    std::fs::write(host.path().join("d/x"), "x\n").unwrap();
+    let file = file.to_str().unwrap();
+    let dir = host.path().join("d");
+    ok(service.run(&["cp", file, "box:/tmp/"]));
+    ok(service.run(&["cp", file, "box:/tmp/b.txt"]));
+    ok(service.run(&["cp", dir.to_str().unwrap(), "box:/tmp/"]));
+    let listed = ok(service.run(&["exec", "box", "sh", "-c", "cat /tmp/a.txt /tmp/b.txt /tmp/d/x"]));
+    assert_eq!(listed, "hello\nhello\nx\n");
+    // A directory over a file is refused, as Docker refuses it.
+    let out = service.run(&["cp", dir.to_str().unwrap(), "box:/tmp/a.txt"]);
+    assert!(code(&out) != 0, "{}", stdout(&out));
+
+    let mut tar = service.docker();
+    tar.args(["cp", "-", "box:/tmp"]);
+    let archive =
+        std::process::Command::new("tar").args(["-C", host.path().to_str().unwrap(), "-c", "d"]).output();
+    assert_eq!(code(&harness::output_with_stdin(tar, &archive.unwrap().stdout)), 0);
+
+    let out = host.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    ok(service.run(&["cp", "box:/tmp/a.txt", out.to_str().unwrap()]));
+    ok(service.run(&["cp", "box:/tmp/d", out.join("d2").to_str().unwrap()]));
+    assert_eq!(std::fs::read_to_string(out.join("a.txt")).unwrap(), "hello\n");
+    assert_eq!(std::fs::read_to_string(out.join("d2/x")).unwrap(), "x\n");
+    let out = service.run(&["cp", "box:/nope", host.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("No such container:path: box:/nope"), "{}", stderr(&out));
+    ok(service.run(&["rm", "-f", "box"]));
+}
+
+/// `docker run -i` (StdinOnce): what is piped in reaches the guest, whose
+/// stdin ends with it; `-it` through script(1), a terminal as a user has.
+#[test]
+fn docker_run_feeds_stdin_and_a_terminal() {
+    let (_registry, busybox) = busybox_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&["pull", "-q", &busybox]));
+    let mut run = service.docker();
+    run.args(["run", "-i", "--rm", &busybox, "sh", "-c", "cat; echo done"]);
+    let out = harness::output_with_stdin(run, b"typed\n");
+    assert_eq!((stdout(&out).as_str(), code(&out)), ("typed\ndone\n", 0), "{:?}", out);
+
+    let command = format!("docker run -it --rm --entrypoint=sh {busybox}");
+    let mut script = service.client("script");
+    script.args(["-qec", &command, "/dev/null"]);
+    let out = harness::output_with_stdin(script, b"tty && echo on-a-$((6*7))\nexit 3\n");
+    assert!(stdout(&out).contains("/dev/pts/0\r\non-a-42"), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 3);
+    assert_eq!(ok(wbox.run(&["ps", "-aq"])), "");
 }

@@ -9,7 +9,9 @@ use http::{HeaderValue, StatusCode, header};
 use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wbox_runtime::container::{Container, Containers, CreateOptions, GrantOptions, WaitCondition, logs};
+use wbox_runtime::container::{
+    Container, Containers, CreateOptions, GrantOptions, Status, WaitCondition, logs,
+};
 use wbox_runtime::filters::Filters;
 use wbox_runtime::image::{self, ForRun};
 use wbox_runtime::reference::ImageRef;
@@ -35,6 +37,7 @@ struct CreateBody {
     labels: Option<BTreeMap<String, String>>,
     tty: Option<bool>,
     open_stdin: Option<bool>,
+    stdin_once: Option<bool>,
     user: Option<String>,
     hostname: Option<String>,
     stop_timeout: Option<u64>,
@@ -209,6 +212,7 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
         auto_remove: host.auto_remove.unwrap_or(false),
         stop_timeout: body.stop_timeout,
         interactive: body.open_stdin.unwrap_or(false),
+        stdin_once: body.stdin_once.unwrap_or(false),
         tty: body.tty.unwrap_or(false),
         entrypoint: match body.entrypoint {
             None | Some(Value::Null) => None,
@@ -449,9 +453,18 @@ pub fn attach(service: &Service, id: &str, query: &Query, request: http::Request
         reply.headers_mut().insert(header::CONTENT_TYPE, content_type);
         return Ok(reply);
     }
+    // Opened now, before a start that may follow: what the client types
+    // first waits for the guest.
+    let input = if query.flag("stdin") { container_stdin(service, id)? } else { None };
     tokio::spawn(async move {
         match hyper::upgrade::on(request).await {
-            Ok(upgraded) => copy_out(body, upgraded).await,
+            Ok(upgraded) => {
+                let (from_client, to_client) = tokio::io::split(hyper_util::rt::TokioIo::new(upgraded));
+                if let Some(input) = input {
+                    tokio::spawn(copy_in(from_client, input));
+                }
+                copy_out(body, to_client).await
+            }
             Err(e) => tracing::debug!("an attach was not upgraded: {e}"),
         }
     });
@@ -463,11 +476,38 @@ pub fn attach(service: &Service, id: &str, query: &Query, request: http::Request
     Ok(reply)
 }
 
+fn container_stdin(service: &Service, id: &str) -> Result<Option<(Container, std::fs::File)>> {
+    let container = Containers::open(&service.root)?.lookup(id)?;
+    Ok(container.stdin()?.map(|stdin| (container, stdin)))
+}
+
+/// Feeds what the client sends to the container's stdin until the client
+/// closes its side; then lets go of it (for a StdinOnce container, its
+/// end), once the guest has started: a channel that no one holds open
+/// loses what was written to it.
+async fn copy_in(
+    mut from_client: impl tokio::io::AsyncRead + Unpin,
+    (mut container, stdin): (Container, std::fs::File),
+) {
+    use tokio::io::AsyncWriteExt as _;
+    if let Ok(clone) = stdin.try_clone() {
+        let mut writer = tokio::fs::File::from_std(clone);
+        let _ = tokio::io::copy(&mut from_client, &mut writer).await;
+        let _ = writer.flush().await;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        while container.state.status == Status::Created && container.reload().is_ok() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        drop(stdin);
+    })
+    .await;
+}
+
 /// Writes a streamed body onto a taken-over connection, then closes it.
-async fn copy_out(body: reply::Body, upgraded: hyper::upgrade::Upgraded) {
+async fn copy_out(body: reply::Body, mut io: impl tokio::io::AsyncWrite + Unpin) {
     use http_body_util::BodyExt as _;
     use tokio::io::AsyncWriteExt as _;
-    let mut io = hyper_util::rt::TokioIo::new(upgraded);
     let mut body = body;
     while let Some(Ok(frame)) = body.frame().await {
         let Ok(data) = frame.into_data() else { continue };

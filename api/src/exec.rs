@@ -120,18 +120,42 @@ pub fn start(
     };
     let tty = config.tty.unwrap_or(false);
     let stdin = config.attach_stdin.unwrap_or(false) && !detach;
-    let output = || if detach { Stdio::null() } else { Stdio::piped() };
     let mut command = tokio::process::Command::from((service.exec)(&container, &config));
-    command.stdin(if stdin { Stdio::piped() } else { Stdio::null() }).stdout(output()).stderr(output());
+    // `-t`: the command's stdio is a terminal whose other end the service
+    // relays; it is not the command's controlling terminal.
+    let terminal = if tty && !detach { Some(Terminal::open()?) } else { None };
+    match &terminal {
+        Some(terminal) => {
+            command.stdin(terminal.side()?).stdout(terminal.side()?).stderr(terminal.side()?);
+        }
+        None => {
+            let output = || if detach { Stdio::null() } else { Stdio::piped() };
+            command
+                .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+                .stdout(output())
+                .stderr(output());
+        }
+    }
     let mut child =
         command.spawn().map_err(|e| Error::Internal(anyhow::anyhow!("cannot start exec: {e}")))?;
+    // Its copies of the terminal's side closed: the service's reading ends
+    // when the command's does.
+    drop(command);
     if let Some(instance) = service.execs.0.lock().expect("execs").get_mut(exec_id) {
         instance.pid = child.id().unwrap_or(0);
     }
     let (to_client, outgoing) = tokio::sync::mpsc::channel::<Bytes>(64);
-    let outputs: [(Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>, u8); 2] = [
+    let (terminal_output, terminal_input) = match terminal {
+        Some(terminal) => {
+            let (output, input) = terminal.master()?;
+            (Some(Box::new(output) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), Some(input))
+        }
+        None => (None, None),
+    };
+    let outputs: [(Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>, u8); 3] = [
         (child.stdout.take().map(|o| Box::new(o) as _), 1),
         (child.stderr.take().map(|e| Box::new(e) as _), 2),
+        (terminal_output, 1),
     ];
     for (from, stream_id) in outputs {
         let (Some(mut from), to_client) = (from, to_client.clone()) else { continue };
@@ -145,7 +169,10 @@ pub fn start(
         });
     }
     drop(to_client);
-    let input = child.stdin.take();
+    let input: Option<Box<dyn tokio::io::AsyncWrite + Unpin + Send>> = match terminal_input {
+        Some(input) => Some(Box::new(input)),
+        None => child.stdin.take().map(|i| Box::new(i) as _),
+    };
     let upgrade = upgrade.filter(|_| !detach);
     let taken_over = upgrade.is_some();
     let (exec_id, owner) = (exec_id.to_owned(), service.clone());
@@ -188,7 +215,7 @@ pub fn start(
 /// writing half, for the caller to close.
 async fn relay(
     upgrade: hyper::upgrade::OnUpgrade,
-    input: Option<tokio::process::ChildStdin>,
+    input: Option<Box<dyn tokio::io::AsyncWrite + Unpin + Send>>,
     mut outgoing: tokio::sync::mpsc::Receiver<Bytes>,
 ) -> Option<tokio::io::WriteHalf<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>> {
     let upgraded = upgrade.await.ok()?;
@@ -209,3 +236,41 @@ async fn relay(
 
 /// How the front end runs `exec`: the command for container `id`.
 pub type ExecCommand = dyn Fn(&str, &ExecConfig) -> std::process::Command + Send + Sync;
+
+/// A pseudo-terminal for `exec -t`.
+struct Terminal {
+    master: std::os::fd::OwnedFd,
+    side: std::os::fd::OwnedFd,
+}
+
+impl Terminal {
+    fn open() -> Result<Terminal> {
+        use std::os::fd::FromRawFd as _;
+        let (mut master, mut side) = (-1, -1);
+        // SAFETY: openpty fills in two descriptors, which are then owned.
+        let made = unsafe {
+            libc::openpty(&mut master, &mut side, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+        };
+        if made != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(Error::Internal(anyhow::anyhow!("cannot make a terminal for exec: {e}")));
+        }
+        // SAFETY: openpty succeeded; nothing else owns them.
+        let (master, side) =
+            unsafe { (std::os::fd::OwnedFd::from_raw_fd(master), std::os::fd::OwnedFd::from_raw_fd(side)) };
+        Ok(Terminal { master, side })
+    }
+
+    /// The command's side, for one of its stdio.
+    fn side(&self) -> Result<Stdio> {
+        Ok(Stdio::from(self.side.try_clone().map_err(|e| Error::Internal(e.into()))?))
+    }
+
+    /// The service's side, to read what the command writes and to write what
+    /// the client types.
+    fn master(self) -> Result<(tokio::fs::File, tokio::fs::File)> {
+        let reader = std::fs::File::from(self.master);
+        let writer = reader.try_clone().map_err(|e| Error::Internal(e.into()))?;
+        Ok((tokio::fs::File::from_std(reader), tokio::fs::File::from_std(writer)))
+    }
+}

@@ -4,6 +4,7 @@
 //! its own. Containers stay with their own supervisors, so stopping or
 //! killing the service stops none of them, and the CLI sees what it sees.
 
+mod archive;
 mod auth;
 mod build;
 mod containers;

@@ -54,6 +54,7 @@ pub fn from_error(e: Error) -> Reply {
         | Error::NoSuchContainer(_)
         | Error::NoSuchVolume(_)
         | Error::NoSuchNetwork(_)
+        | Error::NoSuchPath(_)
         | Error::Gone { .. } => StatusCode::NOT_FOUND,
         Error::Usage(_) | Error::Ambiguous { .. } | Error::NotFound { .. } => StatusCode::BAD_REQUEST,
         Error::CommandNotFound(_) | Error::NotRunnable(_) | Error::Relayed { .. } => StatusCode::BAD_REQUEST,

@@ -11,7 +11,7 @@ use wbox_runtime::Result;
 
 use crate::query::Query;
 use crate::reply::{self, Reply};
-use crate::{Service, auth, build, containers, exec, images, networks, system, volumes};
+use crate::{Service, archive, auth, build, containers, exec, images, networks, system, volumes};
 
 /// The most a JSON request body may hold.
 const MAX_BODY: usize = 4 << 20;
@@ -80,6 +80,19 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
             match tokio::task::block_in_place(|| containers::attach(&s, &id, &query, request)) {
                 Ok(reply) => reply,
                 Err(e) => reply::from_error(e),
+            }
+        }
+        (&Method::HEAD, ["containers", id, "archive"]) => {
+            with_id(id, move |id| archive::stat(&s, &id, &query)).await
+        }
+        (&Method::GET, ["containers", id, "archive"]) => {
+            with_id(id, move |id| archive::get(&s, &id, &query)).await
+        }
+        (&Method::PUT, ["containers", id, "archive"]) => {
+            let id = id.to_string();
+            match body(request, MAX_CONTEXT).await {
+                Ok(tar) => blocking(move || archive::put(&s, &id, &query, tar.to_vec())).await,
+                Err(reply) => reply,
             }
         }
         (&Method::POST, ["containers", id, "exec"]) => {

@@ -128,6 +128,9 @@ impl ContainerFlags {
             auto_remove: self.rm,
             stop_timeout: self.stop_timeout,
             interactive: self.interactive,
+            // `run -i` in the foreground reads wbox's own stdin; a detached
+            // one is fed by `attach` after `attach`.
+            stdin_once: false,
             tty: self.tty,
             entrypoint: Image::entrypoint_flag(self.entrypoint.as_deref()),
             volumes_from: self.volumes_from.clone(),

@@ -46,6 +46,11 @@ pub enum Error {
     #[error("network {0} not found")]
     NoSuchNetwork(String),
 
+    /// A container holds nothing at the path a copy names (exit 125; the
+    /// Engine API's 404).
+    #[error("No such container:path: {0}")]
+    NoSuchPath(String),
+
     /// What was asked clashes with what is there: a name taken, a volume in
     /// use (exit 125; the Engine API's 409).
     #[error("{0}")]
@@ -82,6 +87,7 @@ impl Error {
             | Error::NoSuchContainer(_)
             | Error::NoSuchVolume(_)
             | Error::NoSuchNetwork(_)
+            | Error::NoSuchPath(_)
             | Error::Conflict(_)
             | Error::Ambiguous { .. }
             | Error::Gone { .. } => 125,

@@ -91,7 +91,7 @@ impl Container {
                 "Labels": spec.labels,
                 "Tty": spec.grants.tty == Some(true),
                 "OpenStdin": spec.grants.stdin,
-                "StdinOnce": false,
+                "StdinOnce": spec.stdin_once,
                 "AttachStdin": false,
                 "AttachStdout": false,
                 "AttachStderr": false,

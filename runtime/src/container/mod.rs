@@ -116,6 +116,9 @@ pub struct NewContainer {
     pub native: NativeOptions,
     /// `-i`: the guest reads the caller's stdin.
     pub interactive: bool,
+    /// Docker's StdinOnce: the guest's stdin ends when the first attachment
+    /// that feeds it ends.
+    pub stdin_once: bool,
     /// `-t`: the guest is told its stdio is a terminal.
     pub tty: bool,
     /// `--rm`.
@@ -227,6 +230,7 @@ impl Containers {
                     native: new.native,
                     log: new.log,
                     labels,
+                    stdin_once: new.stdin_once && new.interactive,
                 };
                 let container = self.create(new.name, spec)?;
                 match self.join_networks(&container, &new.networks) {
@@ -502,10 +506,12 @@ impl Container {
     /// the guest runs; false if it already ran.
     pub fn start(&mut self, mut supervisor: std::process::Command) -> Result<bool> {
         use std::process::Stdio;
-        // `-i`: a stdin that `attach` feeds, which stays open between them.
+        // `-i`: a stdin that `attach` feeds, which stays open between them
+        // unless StdinOnce.
         let stdin = if self.config.spec.grants.stdin {
             let channel = self.dir.join(STDIN_CHANNEL);
-            crate::os::stdio::open_stdin_channel(&channel).map_err(|e| fs_error(&channel, e))?
+            crate::os::stdio::open_stdin_channel(&channel, self.config.spec.stdin_once)
+                .map_err(|e| fs_error(&channel, e))?
         } else {
             None
         };
@@ -540,14 +546,21 @@ impl Container {
         }
     }
 
-    /// Where `attach` writes to a running container's stdin; none when it
-    /// was not made with `-i` (or runs where stdin cannot be reached).
+    /// Where `attach` writes to the container's stdin; none when it was not
+    /// made with `-i`, has ended, or runs where stdin cannot be reached. An
+    /// attachment before the start (`docker run -i`) holds what it writes
+    /// until the guest reads it.
     pub fn stdin(&self) -> Result<Option<std::fs::File>> {
-        if !self.config.spec.grants.stdin || !self.is_running() {
+        if !self.config.spec.grants.stdin || self.state.status == Status::Exited {
             return Ok(None);
         }
         let channel = self.dir.join(STDIN_CHANNEL);
-        match crate::os::stdio::write_to_stdin_channel(&channel) {
+        let opened = if self.is_running() {
+            crate::os::stdio::write_to_stdin_channel(&channel)
+        } else {
+            crate::os::stdio::stdin_channel_before_start(&channel)
+        };
+        match opened {
             Ok(file) => Ok(Some(file)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(fs_error(&channel, e)),

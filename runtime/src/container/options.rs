@@ -64,6 +64,8 @@ pub struct CreateOptions {
     pub stop_timeout: Option<u64>,
     /// `-i`.
     pub interactive: bool,
+    /// Docker's StdinOnce: stdin ends with the first attachment's.
+    pub stdin_once: bool,
     /// `-t`.
     pub tty: bool,
     /// The program instead of the image's ENTRYPOINT; empty clears it.
@@ -127,6 +129,7 @@ impl CreateOptions {
             limits,
             native,
             interactive: self.interactive,
+            stdin_once: self.stdin_once,
             tty: self.tty,
             auto_remove: self.auto_remove,
             stop_timeout: self.stop_timeout,

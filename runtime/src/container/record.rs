@@ -51,6 +51,9 @@ pub struct Spec {
     /// The image's labels and `--label`s.
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Docker's StdinOnce (see `NewContainer`).
+    #[serde(default)]
+    pub stdin_once: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

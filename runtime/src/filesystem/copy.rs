@@ -29,6 +29,45 @@ use crate::rootdir::{Node, RootDir, S_IFDIR};
 use crate::store::Store;
 use crate::{Error, Result};
 
+/// A path in a container, as `stat` finds it.
+pub struct PathStat {
+    pub name: String,
+    pub size: u64,
+    /// The file's type and permissions, as `st_mode`.
+    pub mode: u32,
+    pub modified: std::time::SystemTime,
+    /// What a symlink points at, as it is written.
+    pub link_target: Option<String>,
+}
+
+/// What is at `path` in a container, its last part not followed: what
+/// Docker's client asks before a copy, to choose where the copy lands.
+pub fn stat(store: &Store, container: &Container, path: &str) -> Result<PathStat> {
+    let image = Image::load(store, &container.config.spec.image_id)?;
+    let files = Files::of(store, container, &image)?;
+    let place = Place::find(container, files.as_ref(), path, false)?;
+    let shown = format!("{}:{path}", container.config.name);
+    let meta = place.dir.symlink_metadata(or_dot(&place.path)).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::NoSuchPath(shown.clone()),
+        _ => Error::usage(format!("{shown}: {e}")),
+    })?;
+    let link_target = if meta.is_symlink() {
+        let target =
+            place.dir.read_link_contents(&place.path).map_err(|e| Error::usage(format!("{shown}: {e}")))?;
+        Some(target.to_string_lossy().into_owned())
+    } else {
+        None
+    };
+    let name = place.path.file_name().map_or_else(|| "/".to_owned(), |n| n.to_string_lossy().into_owned());
+    Ok(PathStat {
+        name,
+        size: meta.len(),
+        mode: cap_std::fs::MetadataExt::mode(&meta),
+        modified: meta.modified().map(|t| t.into_std()).unwrap_or(std::time::UNIX_EPOCH),
+        link_target,
+    })
+}
+
 /// What is copied: a tar, and how its entries are named.
 pub struct Archive {
     /// Every entry is `top` or below it (any names, for a tar given on stdin).
@@ -80,7 +119,7 @@ impl Archive {
     fn walked(dir: &Dir, path: &Path, asked: &str, shown: &str) -> Result<Archive> {
         let at = if path.as_os_str().is_empty() { Path::new(".") } else { path };
         let meta = dir.symlink_metadata(at).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::usage(format!("No such container:path: {shown}")),
+            io::ErrorKind::NotFound => Error::NoSuchPath(shown.to_owned()),
             _ => Error::usage(format!("{shown}: {e}")),
         })?;
         let is_dir = meta.is_dir();
@@ -130,7 +169,7 @@ impl Archive {
         if let Some(why) = place.read_only {
             return Err(Error::usage(format!("cannot copy into {shown}: {why}")));
         }
-        let missing = |_| Error::usage(format!("No such container:path: {shown} (its directory is missing)"));
+        let missing = |_| Error::NoSuchPath(format!("{shown} (its directory is missing)"));
         let target = match place.dir.metadata(or_dot(&place.path)) {
             Ok(meta) if meta.is_dir() => Target {
                 dir: place.dir.open_dir(or_dot(&place.path)).map_err(missing)?,
@@ -237,9 +276,8 @@ impl Place {
         }
         match files_dir {
             Some((root, read_only)) => Ok(Place { dir: root.into_dir(), path: resolved, read_only }),
-            None => Err(Error::usage(format!(
-                "No such container:path: {name}:{path} ({name} runs a wasm artifact, which has no files but \
-                 its volumes)"
+            None => Err(Error::NoSuchPath(format!(
+                "{name}:{path} ({name} runs a wasm artifact, which has no files but its volumes)"
             ))),
         }
     }

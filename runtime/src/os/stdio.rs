@@ -84,29 +84,57 @@ pub fn keep_stdout() -> io::Result<std::fs::File> {
     Ok(std::fs::File::from(io::stdout().as_handle().try_clone_to_owned()?))
 }
 
-/// A detached process's stdin that outlives whoever writes to it: a fifo
-/// at `path`, opened for reading and writing, so that the process never
-/// reads an end when a writer leaves (Docker's `-i` for a container that
-/// runs detached: `attach` after `attach` feeds it). None where the system
-/// has no fifos (Windows): the process's stdin is then empty.
+/// A detached process's stdin: a fifo at `path` (made unless an attacher
+/// made it first, see `stdin_channel_before_start`). Opened for reading and
+/// writing, the process never reads an end when a writer leaves (Docker's
+/// `-i` for a container that runs detached: `attach` after `attach` feeds
+/// it); with `once` (Docker's StdinOnce), for reading only, so that it
+/// reads an end when the writers it has leave. None where the system has
+/// no fifos (Windows): the process's stdin is then empty.
 #[cfg(unix)]
-pub fn open_stdin_channel(path: &std::path::Path) -> io::Result<Option<std::fs::File>> {
-    use std::os::unix::ffi::OsStrExt;
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+pub fn open_stdin_channel(path: &std::path::Path, once: bool) -> io::Result<Option<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    make_fifo(path)?;
+    if !once {
+        return std::fs::OpenOptions::new().read(true).write(true).open(path).map(Some);
     }
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: mkfifo with a valid path string.
-    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    std::fs::OpenOptions::new().read(true).write(true).open(path).map(Some)
+    // Without waiting for a writer; read as any pipe, waiting.
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty())?;
+    Ok(Some(file))
 }
 
 #[cfg(windows)]
-pub fn open_stdin_channel(_path: &std::path::Path) -> io::Result<Option<std::fs::File>> {
+pub fn open_stdin_channel(_path: &std::path::Path, _once: bool) -> io::Result<Option<std::fs::File>> {
     Ok(None)
+}
+
+/// The channel of a container not yet started, for writing: made if need
+/// be, and held open for reading and writing so that what is written waits
+/// for the process (`docker run -i` attaches before it starts).
+#[cfg(unix)]
+pub fn stdin_channel_before_start(path: &std::path::Path) -> io::Result<std::fs::File> {
+    make_fifo(path)?;
+    std::fs::OpenOptions::new().read(true).write(true).open(path)
+}
+
+#[cfg(windows)]
+pub fn stdin_channel_before_start(path: &std::path::Path) -> io::Result<std::fs::File> {
+    Err(io::Error::new(io::ErrorKind::NotFound, format!("{}: no stdin channel on Windows", path.display())))
+}
+
+#[cfg(unix)]
+fn make_fifo(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: mkfifo with a valid path string.
+    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::AlreadyExists {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// The channel `open_stdin_channel` made, for writing; an error at once,
