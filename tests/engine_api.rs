@@ -91,12 +91,20 @@ fn images_and_volumes_through_the_service() {
     assert_eq!(ok(service.run(&["rmi", "probe:copy"])), "Untagged: probe:copy\n");
     let out = service.run(&["inspect", "--format", "{{.Os}}/{{.Architecture}}", &image]);
     assert_eq!(stdout(&out), ok(wbox.run(&["inspect", "--format", "{{.Os}}/{{.Architecture}}", &image])));
+    // save, rmi, load: the image comes back under its name.
+    let saved = wbox.root.path().join("probe.tar");
+    ok(service.run(&["save", "-o", saved.to_str().unwrap(), &image]));
+    ok(service.run(&["rmi", &image]));
+    assert_eq!(ok(service.run(&["load", "-i", saved.to_str().unwrap()])), format!("Loaded image: {image}\n"));
+    assert_eq!(ok(wbox.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"])), format!("{image}\n"));
 
     assert_eq!(ok(service.run(&["volume", "create", "data"])), "data\n");
     assert_eq!(ok(wbox.run(&["volume", "ls", "-q"])), "data\n");
     ok(service.run(&["run", "--rm", "-v", "data:/data", &image, "write", "/data/note", "kept"]));
     assert_eq!(ok(wbox.run(&["run", "--rm", "-v", "data:/data", &image, "show", "/data/note"])), "kept");
     ok(service.run(&["create", "--name", "user", "-v", "data:/data", &image]));
+    // The docker CLI's table of what the service reports is wbox's own.
+    assert_eq!(ok(service.run(&["system", "df"])), ok(wbox.run(&["system", "df"])));
     let out = service.run(&["volume", "rm", "data"]);
     assert!(code(&out) == 1 && stderr(&out).contains("in use"), "{}", stderr(&out));
     ok(service.run(&["rm", "user"]));
@@ -372,4 +380,62 @@ fn docker_run_feeds_stdin_and_a_terminal() {
     assert!(stdout(&out).contains("/dev/pts/0\r\non-a-42"), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(code(&out), 3);
     assert_eq!(ok(wbox.run(&["ps", "-aq"])), "");
+}
+
+/// `docker top`, `stats`, `diff` and `export` of a native container, and
+/// the stats of a wasm one.
+#[test]
+fn docker_top_stats_diff_and_export() {
+    let (_registry, busybox) = busybox_image();
+    let (_probe_registry, probe) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "-m",
+        "64m",
+        &busybox,
+        "sh",
+        "-c",
+        "touch /made; sleep 60",
+    ]));
+    wait_for("the file made", || stdout(&service.run(&["exec", "box", "ls", "/made"])) == "/made\n");
+    let top = ok(service.run(&["top", "box"]));
+    let mut lines = top.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]);
+    assert!(lines.any(|l| l.ends_with("sleep 60")), "{top}");
+    assert_eq!(
+        ok(service.run(&["top", "box", "-o", "pid,comm"])).lines().filter(|l| l.contains("sleep")).count(),
+        1
+    );
+
+    let format = "{{.Name}} {{.PIDs}} {{.MemUsage}}";
+    let stats = ok(service.run(&["stats", "--no-stream", "--format", format, "box"]));
+    let words: Vec<&str> = stats.split_whitespace().collect();
+    assert_eq!((words[0], words[1], words[3], words[4]), ("box", "1", "/", "64MiB"), "{stats}");
+    let cpu = ok(service.run(&["stats", "--no-stream", "--format", "{{.CPUPerc}}", "box"]));
+    assert!(cpu.trim_end().ends_with('%') && cpu.trim_end() != "--", "{cpu}");
+
+    assert_eq!(ok(service.run(&["diff", "box"])), "A /made\n");
+    let exported = service.docker().args(["export", "box"]).output().unwrap();
+    assert_eq!(code(&exported), 0);
+    let listing = harness::output_with_stdin(
+        {
+            let mut tar = std::process::Command::new("tar");
+            tar.arg("-t");
+            tar
+        },
+        &exported.stdout,
+    );
+    let names = stdout(&listing);
+    assert!(names.lines().any(|n| n == "made") && names.lines().any(|n| n == "bin/busybox"), "{names}");
+
+    ok(service.run(&["run", "-d", "--name", "wasm", &probe, "sleep", "60"]));
+    let stats = ok(service.run(&["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "wasm"]));
+    assert_eq!(stats, "wasm 1\n");
+    ok(service.run(&["rm", "-f", "box", "wasm"]));
 }

@@ -1,13 +1,18 @@
-//! `/containers/{id}/archive`: what `docker cp` asks. HEAD says what is at a
-//! path (the client decides from it where a copy lands), GET sends the path
-//! as a tar whose entries sit under the path's name, PUT unpacks a tar into
-//! a directory. The copy rules are the runtime's (`filesystem::copy`).
+//! A container's files. `/containers/{id}/archive` is what `docker cp`
+//! asks: HEAD says what is at a path (the client decides from it where a
+//! copy lands), GET sends the path as a tar whose entries sit under the
+//! path's name, PUT unpacks a tar into a directory; the copy rules are the
+//! runtime's (`filesystem::copy`). `export` and `changes` are the runtime's
+//! `filesystem::{export, diff}`.
 
 use base64::Engine as _;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 use wbox_runtime::container::Containers;
-use wbox_runtime::filesystem::copy::{self, Archive, PathStat};
+use wbox_runtime::filesystem::{
+    self,
+    copy::{self, Archive, PathStat},
+};
 use wbox_runtime::store::Store;
 use wbox_runtime::{Error, Result};
 
@@ -50,6 +55,29 @@ pub fn put(service: &Service, id: &str, query: &Query, tar: Vec<u8>) -> Result<R
     }
     Archive::of_tar(tar).to_container(&store, &container, path)?;
     Ok(reply::empty(StatusCode::OK))
+}
+
+/// `GET /containers/{id}/export`.
+pub fn export(service: &Service, id: &str) -> Result<Reply> {
+    let container = Containers::open(&service.root)?.lookup(id)?;
+    let tar = filesystem::export(&Store::open(&service.root)?, &container)?;
+    let mut reply = Reply::new(reply::full(tar));
+    reply.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
+    Ok(reply)
+}
+
+/// `GET /containers/{id}/changes`: Kind 0 changed, 1 added, 2 deleted.
+pub fn changes(service: &Service, id: &str) -> Result<Reply> {
+    let container = Containers::open(&service.root)?.lookup(id)?;
+    let changes = filesystem::diff(&Store::open(&service.root)?, &container)?;
+    let kind = |letter: char| match letter {
+        'A' => 1,
+        'D' => 2,
+        _ => 0,
+    };
+    let listed: Vec<_> =
+        changes.iter().map(|(letter, path)| json!({ "Path": path, "Kind": kind(*letter) })).collect();
+    Ok(reply::ok(&listed))
 }
 
 fn path(query: &Query) -> Result<&str> {

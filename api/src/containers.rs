@@ -267,7 +267,7 @@ pub fn list(service: &Service, query: &Query) -> Result<Reply> {
     Ok(reply::ok(&shown.iter().map(|c| summary(c, &volumes)).collect::<Vec<_>>()))
 }
 
-fn summary(c: &Container, volumes: &Volumes) -> Value {
+pub(crate) fn summary(c: &Container, volumes: &Volumes) -> Value {
     let spec = &c.config.spec;
     let networks = c.network_settings();
     let ports: Vec<Value> = c

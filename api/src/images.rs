@@ -19,24 +19,32 @@ pub fn list(service: &Service, query: &Query) -> Result<Reply> {
     let store = Store::open(&service.root)?;
     let filters = Filters::parse(&query.filters()?, image::FILTERS)?;
     let summaries: Vec<Value> = image::summaries(&store, &filters)?
-        .into_iter()
-        .map(|s| {
-            let size = s.image.size(&store);
-            json!({
-                "Id": s.image.id().to_string(),
-                "ParentId": "",
-                "RepoTags": s.tags.iter().map(ImageRef::familiar).collect::<Vec<_>>(),
-                "RepoDigests": s.repo_digests,
-                "Created": s.image.created().map_or(0, |t| t.timestamp()),
-                "Size": size,
-                "VirtualSize": size,
-                "SharedSize": -1,
-                "Labels": s.image.config.config.labels.clone().unwrap_or_default(),
-                "Containers": -1,
-            })
-        })
+        .iter()
+        .map(|s| summary(s, s.image.size(&store), None, None))
         .collect();
     Ok(reply::ok(&summaries))
+}
+
+/// Docker's image summary; what is shared with other images and how many
+/// containers use it, where they were counted (-1 where not).
+pub(crate) fn summary(
+    s: &image::Summary,
+    size: u64,
+    shared: Option<u64>,
+    containers: Option<usize>,
+) -> Value {
+    json!({
+        "Id": s.image.id().to_string(),
+        "ParentId": "",
+        "RepoTags": s.tags.iter().map(ImageRef::familiar).collect::<Vec<_>>(),
+        "RepoDigests": s.repo_digests,
+        "Created": s.image.created().map_or(0, |t| t.timestamp()),
+        "Size": size,
+        "VirtualSize": size,
+        "SharedSize": shared.map_or(-1, |s| s as i64),
+        "Labels": s.image.config.config.labels.clone().unwrap_or_default(),
+        "Containers": containers.map_or(-1, |c| c as i64),
+    })
 }
 
 /// `GET /images/{name}/json`.
@@ -159,6 +167,37 @@ pub fn push(
 }
 
 /// `GET /images/{name}/history`: its steps, newest first.
+/// `GET /images/get?names=…` and `GET /images/{name}/get`: the images as
+/// an OCI archive.
+pub fn save(service: &Service, names: &[String]) -> Result<Reply> {
+    let store = Store::open(&service.root)?;
+    let images = wbox_runtime::archive::find(&store, names)?;
+    let mut tar = Vec::new();
+    wbox_runtime::archive::save(&store, &images, &mut tar)?;
+    let mut reply = Reply::new(reply::full(tar));
+    reply
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-tar"));
+    Ok(reply)
+}
+
+/// `POST /images/load`: the archive in the body; what it tagged, as
+/// Docker's progress stream says it.
+pub fn load(service: &Service, archive: &[u8]) -> Result<Reply> {
+    let loaded = wbox_runtime::archive::load(&Store::open(&service.root)?, archive)?;
+    let lines: String = loaded
+        .iter()
+        .map(|reference| {
+            json!({ "stream": format!("Loaded image: {}\n", reference.familiar()) }).to_string() + "\n"
+        })
+        .collect();
+    let mut reply = Reply::new(reply::full(lines));
+    reply
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    Ok(reply)
+}
+
 pub fn history(service: &Service, name: &str) -> Result<Reply> {
     let store = Store::open(&service.root)?;
     let (found, tags) = image::lookup(&store, name)?;

@@ -16,6 +16,7 @@ mod reply;
 mod routes;
 mod stream;
 mod system;
+mod usage;
 mod volumes;
 
 use std::os::unix::fs::PermissionsExt as _;

@@ -11,7 +11,7 @@ use wbox_runtime::Result;
 
 use crate::query::Query;
 use crate::reply::{self, Reply};
-use crate::{Service, archive, auth, build, containers, exec, images, networks, system, volumes};
+use crate::{Service, archive, auth, build, containers, exec, images, networks, system, usage, volumes};
 
 /// The most a JSON request body may hold.
 const MAX_BODY: usize = 4 << 20;
@@ -34,6 +34,7 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
         (&Method::GET | &Method::HEAD, ["_ping"]) => system::ping(),
         (&Method::GET, ["version"]) => system::version(),
         (&Method::GET, ["info"]) => blocking(move || system::info(&s)).await,
+        (&Method::GET, ["system", "df"]) => blocking(move || system::disk_usage(&s)).await,
         (&Method::GET, ["events"]) => blocking(move || system::events(&s, &query)).await,
         (&Method::POST, ["auth"]) => match body(request, MAX_BODY).await {
             Ok(body) => blocking(move || system::auth(&s, &body)).await,
@@ -82,6 +83,14 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
                 Err(e) => reply::from_error(e),
             }
         }
+        (&Method::GET, ["containers", id, "top"]) => with_id(id, move |id| usage::top(&s, &id, &query)).await,
+        (&Method::GET, ["containers", id, "stats"]) => {
+            with_id(id, move |id| usage::stats(&s, &id, &query)).await
+        }
+        (&Method::GET, ["containers", id, "export"]) => with_id(id, move |id| archive::export(&s, &id)).await,
+        (&Method::GET, ["containers", id, "changes"]) => {
+            with_id(id, move |id| archive::changes(&s, &id)).await
+        }
         (&Method::HEAD, ["containers", id, "archive"]) => {
             with_id(id, move |id| archive::stat(&s, &id, &query)).await
         }
@@ -127,6 +136,18 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
             Err(e) => reply::from_error(e),
         },
         (&Method::POST, ["images", "prune"]) => blocking(move || images::prune(&s, &query)).await,
+        (&Method::GET, ["images", "get"]) => {
+            let names = query.all("names").iter().map(|n| n.to_string()).collect::<Vec<_>>();
+            blocking(move || images::save(&s, &names)).await
+        }
+        (&Method::GET, ["images", name @ .., "get"]) if !name.is_empty() => {
+            let names = vec![name.join("/")];
+            blocking(move || images::save(&s, &names)).await
+        }
+        (&Method::POST, ["images", "load"]) => match body(request, MAX_CONTEXT).await {
+            Ok(archive) => blocking(move || images::load(&s, &archive)).await,
+            Err(reply) => reply,
+        },
         (&Method::GET, ["images", name @ .., "history"]) if !name.is_empty() => {
             with_id(&name.join("/"), move |name| images::history(&s, &name)).await
         }

@@ -74,3 +74,52 @@ pub fn events(service: &Service, query: &Query) -> Result<Reply> {
     reply.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(reply)
 }
+
+/// `GET /system/df`: what images, containers, volumes and the build cache
+/// take on disk, in the shapes `docker system df` reads.
+pub fn disk_usage(service: &Service) -> Result<Reply> {
+    let usage = wbox_runtime::disk::DiskUsage::of(&service.root)?;
+    let volumes = wbox_runtime::volume::Volumes::open(&service.root)?;
+    let images: Vec<_> = usage
+        .images
+        .iter()
+        .map(|i| crate::images::summary(&i.summary, i.size, Some(i.shared), Some(i.containers)))
+        .collect();
+    let containers: Vec<_> = usage
+        .containers
+        .iter()
+        .map(|(container, size)| {
+            let mut summary = crate::containers::summary(container, &volumes);
+            summary["SizeRw"] = json!(size);
+            summary
+        })
+        .collect();
+    let volumes: Vec<_> = usage
+        .volumes
+        .iter()
+        .map(|(volume, size, users)| {
+            let mut inspected = volume.inspect();
+            inspected["UsageData"] = json!({ "Size": size, "RefCount": users });
+            inspected
+        })
+        .collect();
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let cache: Vec<_> = usage
+        .build_cache
+        .iter()
+        .map(|(step, size, shared)| {
+            json!({
+                "ID": step.id, "Parents": null, "Type": "regular", "Description": "",
+                "InUse": false, "Shared": shared, "Size": size,
+                "CreatedAt": time(step.created), "LastUsedAt": time(step.last_used), "UsageCount": step.usage,
+            })
+        })
+        .collect();
+    Ok(reply::ok(&json!({
+        "LayersSize": usage.layers_size,
+        "Images": images,
+        "Containers": containers,
+        "Volumes": volumes,
+        "BuildCache": cache,
+    })))
+}

@@ -14,6 +14,18 @@ use crate::{Error, Result};
 /// recent Docker set beside the OCI `ref.name`.
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
+/// The images `names` name in the store, for `save`.
+pub fn find(store: &Store, names: &[impl AsRef<str>]) -> Result<Vec<(ImageRef, Image)>> {
+    let mut images = Vec::new();
+    for name in names {
+        let reference = ImageRef::parse(name.as_ref())?;
+        let found = crate::image::find(store, &reference)?
+            .ok_or_else(|| Error::NoSuchImage(reference.to_string()))?;
+        images.push((reference, found));
+    }
+    Ok(images)
+}
+
 /// Writes the named images, with every blob they use, as an OCI archive.
 pub fn save(store: &Store, images: &[(ImageRef, Image)], out: impl Write) -> Result<()> {
     let mut tar = tar::Builder::new(out);

@@ -5,10 +5,10 @@ use std::path::Path;
 use clap::Args;
 use std::io::IsTerminal;
 
+use wbox_runtime::archive;
 use wbox_runtime::filesystem::Import;
 use wbox_runtime::reference::ImageRef;
 use wbox_runtime::store::Store;
-use wbox_runtime::{archive, image};
 
 /// Write images to a tar archive (an OCI image layout), with all their blobs
 #[derive(Args)]
@@ -26,13 +26,7 @@ pub struct SaveArgs {
 
 pub fn save(root: &Path, args: SaveArgs) -> crate::Result<i32> {
     let store = Store::open(root)?;
-    let mut images = Vec::new();
-    for name in &args.images {
-        let reference = ImageRef::parse(name)?;
-        let found = image::find(&store, &reference)?
-            .ok_or_else(|| wbox_runtime::Error::NoSuchImage(reference.to_string()))?;
-        images.push((reference, found));
-    }
+    let images = archive::find(&store, &args.images)?;
     match &args.output {
         Some(path) => archive::save_file(&store, &images, path)?,
         None if std::io::stdout().is_terminal() => {

@@ -494,52 +494,12 @@ pub struct TopArgs {
     pub ps_options: Vec<String>,
 }
 
-/// `top`: runs the host's `ps`, as Docker does, and keeps the lines of the
-/// container's processes.
 pub fn top(root: &Path, args: TopArgs) -> crate::Result<i32> {
-    let pids = Containers::open(root)?.lookup(&args.container)?.processes()?;
-    let options = if args.ps_options.is_empty() { vec!["-ef".to_owned()] } else { args.ps_options };
-    let ran = std::process::Command::new("ps")
-        .args(&options)
-        .output()
-        .map_err(|e| Error::usage(format!("top runs the host's ps, which cannot run here: {e}")))?;
-    if !ran.status.success() {
-        return Err(Error::usage(format!(
-            "ps {}: {}",
-            options.join(" "),
-            String::from_utf8_lossy(&ran.stderr).trim()
-        )));
-    }
-    let text = String::from_utf8_lossy(&ran.stdout);
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    let Some(pid_column) = header.iter().position(|h| *h == "PID") else {
-        return Err(Error::usage(format!("ps {} shows no PID column; add pid to -o", options.join(" "))));
-    };
-    let mut rows = vec![header.join("\t")];
-    for line in lines {
-        let fields = command_fields(line, header.len());
-        let pid = fields.get(pid_column).and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|pid| pids.contains(&pid)) {
-            rows.push(fields.join("\t"));
-        }
-    }
+    let top = Containers::open(root)?.lookup(&args.container)?.top(&args.ps_options)?;
+    let rows: Vec<String> =
+        std::iter::once(&top.titles).chain(&top.processes).map(|fields| fields.join("\t")).collect();
     print!("{}", crate::template::tabwrite_min(&rows, 20));
     Ok(0)
-}
-
-/// A `ps` line cut into `columns` fields, the last one (the command, with
-/// its spaces) the rest of the line.
-fn command_fields(line: &str, columns: usize) -> Vec<&str> {
-    let mut fields = Vec::new();
-    let mut rest = line.trim_start();
-    while fields.len() + 1 < columns {
-        let Some(end) = rest.find(char::is_whitespace) else { break };
-        fields.push(&rest[..end]);
-        rest = rest[end..].trim_start();
-    }
-    fields.push(rest);
-    fields
 }
 
 /// Show what a container changed in its image's files: A added, C changed, D deleted

@@ -42,6 +42,7 @@ mod options;
 mod record;
 mod stats;
 mod supervisor;
+mod top;
 mod volumes;
 mod wait;
 
@@ -50,6 +51,7 @@ pub use options::{CreateOptions, GrantOptions};
 pub use record::{Config, Spec, State, Status};
 pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
+pub use top::Top;
 pub use volumes::{
     LIST_FILTERS as VOLUME_LIST_FILTERS, PRUNE_FILTERS as VOLUME_PRUNE_FILTERS, list_volumes, prune_volumes,
     remove_volume,
