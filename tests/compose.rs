@@ -6,46 +6,12 @@
 //! bridge in a network namespace wbox makes.
 #![cfg(target_os = "linux")]
 
-use std::collections::BTreeSet;
-use std::fs;
-use std::path::Path;
-
 use wbox_test_harness as harness;
 
 use harness::api::Service;
 use harness::images::{push_debian_python_image, push_debian_redis_image};
 use harness::registry::Registry;
 use harness::{Wbox, code, ok, stderr, stdout};
-
-/// What of `ids` (container IDs) and of `root` is still on the host:
-/// processes in the containers' cgroups or run with that root (supervisors,
-/// slirp4netns), and mounts under the root (rootfs, bound namespaces).
-fn traces(root: &Path, ids: &[String]) -> BTreeSet<String> {
-    let mut traces = BTreeSet::new();
-    let root_env = format!("WBOX_ROOT={}\0", root.display());
-    for process in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = process.file_name().into_string().unwrap().parse::<u32>() else { continue };
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat.contains(") Z ") {
-            continue;
-        }
-        let cgroup = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        let environ = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        let in_container = ids.iter().any(|id| cgroup.contains(id.as_str()));
-        let with_root = String::from_utf8_lossy(&environ).contains(&root_env);
-        if (in_container || with_root) && pid != std::process::id() {
-            let command = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            traces.insert(format!("process {pid} {}", command.replace('\0', " ")));
-        }
-    }
-    let root = root.to_string_lossy().into_owned();
-    for line in fs::read_to_string("/proc/self/mountinfo").unwrap().lines() {
-        if let Some(point) = line.split(' ').nth(4).filter(|p| p.starts_with(&root)) {
-            traces.insert(format!("mount {point}"));
-        }
-    }
-    traces
-}
 
 #[test]
 fn docker_compose_runs_the_getting_started_app() {
@@ -109,7 +75,7 @@ fn docker_compose_runs_the_getting_started_app() {
     assert_eq!(ok(wbox.run(&["ps", "-aq"])), "");
     assert_eq!(ok(wbox.run(&["volume", "ls", "-q"])), "");
     assert_eq!(ok(wbox.run(&["network", "ls", "-q", "-f", "type=custom"])), "");
-    let mut left = traces(wbox.root.path(), &ids);
+    let mut left = harness::leftovers(wbox.root.path(), &ids);
     left.retain(|trace| !trace.contains(&format!("process {} ", service.pid())));
     assert!(left.is_empty(), "{left:#?}");
 }

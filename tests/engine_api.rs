@@ -143,6 +143,42 @@ fn containers_outlive_a_killed_service() {
     assert_eq!(ok(wbox.run(&["ps", "-a", "-q"])), "");
 }
 
+/// Clients that go away: the docker CLI killed while attached to a run, and
+/// a pull whose connection closes as soon as it is asked. The container
+/// runs on and is managed as any; the store holds the whole image or none,
+/// and the next pull completes.
+#[test]
+fn clients_that_go_away_mid_attach_or_mid_pull_leave_consistent_state() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&["pull", "-q", &image]));
+    let mut attached =
+        service.docker().args(["run", "--name", "held", &image, "sleep", "60"]).spawn().unwrap();
+    wait_for("the run", || ok(wbox.run(&["ps", "-q", "-f", "name=held"])).len() > 1);
+    attached.kill().unwrap();
+    attached.wait().unwrap();
+    assert_eq!(ok(service.run(&["ps", "--format", "{{.Names}} {{.State}}"])), "held running\n");
+    ok(service.run(&["stop", "-t", "1", "held"]));
+    assert_eq!(ok(service.run(&["ps", "-a", "--format", "{{.Names}} {{.State}}"])), "held exited\n");
+    ok(service.run(&["rm", "held"]));
+
+    ok(service.run(&["rmi", &image]));
+    {
+        use std::io::Write;
+        let mut stream = std::os::unix::net::UnixStream::connect(service.socket()).unwrap();
+        let path = format!("/v1.44/images/create?fromImage={image}");
+        write!(stream, "POST {path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n").unwrap();
+    }
+    let listed = || ok(wbox.run(&["images", "-q"]));
+    let first = listed();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let images = listed();
+    assert!(images.is_empty() || images == first, "{first} then {images}");
+    ok(service.run(&["pull", "-q", &image]));
+    ok(service.run(&["run", "--rm", &image, "exit", "0"]));
+}
+
 #[test]
 fn docker_build_push_and_pull_through_the_service() {
     let registry = harness::registry::Registry::start();

@@ -234,3 +234,43 @@ fn a_wasm_http_service_answers_its_networks_members_on_its_exposed_port() {
     ok(wbox.run(&["network", "rm", "app"]));
     assert_eq!(bound_namespaces(&wbox), Vec::<String>::new());
 }
+
+#[test]
+fn twenty_containers_on_four_networks_leave_nothing_after_rm_and_prune() {
+    let _turn = one_at_a_time();
+    let (_registry, busybox) = busybox_image();
+    let (_probe_registry, probe) = harness::probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["pull", "-q", &busybox]));
+    ok(wbox.run(&["pull", "-q", &probe]));
+    for n in 0..4 {
+        ok(wbox.run(&["network", "create", &format!("net{n}")]));
+    }
+    // Five on each network: four native, one wasm.
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let network = format!("net{}", i % 4);
+        let (image, command) = if i < 16 { (&busybox, ["sleep", "60"]) } else { (&probe, ["sleep", "60"]) };
+        let name = format!("c{i}");
+        let id = ok(wbox.run(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            &network,
+            image,
+            command[0],
+            command[1],
+        ]));
+        ids.push(id.trim().to_owned());
+    }
+    assert_eq!(ok(wbox.run(&["ps", "-q"])).lines().count(), 20);
+    let all: Vec<&str> = ids.iter().map(String::as_str).collect();
+    ok(wbox.run(&[&["rm", "-f"][..], &all].concat()));
+    let pruned = ok(wbox.run(&["network", "prune", "-f"]));
+    assert_eq!(pruned.lines().count(), 6, "{pruned}");
+    assert_eq!(ok(wbox.run(&["ps", "-aq"])), "");
+    assert_eq!(ok(wbox.run(&["network", "ls", "-q", "-f", "type=custom"])), "");
+    assert_eq!(harness::leftovers(wbox.root.path(), &ids), Default::default());
+}

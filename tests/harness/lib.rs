@@ -271,3 +271,33 @@ pub fn build_hello_http(wbox: &Wbox, tag: &str) {
     let context = workspace().join("examples/out");
     ok(wbox.run(&["build", "-q", "-t", tag, "-f", dockerfile.to_str().unwrap(), context.to_str().unwrap()]));
 }
+
+/// What of `ids` (container IDs) and of `root` is still on the host:
+/// processes in the containers' cgroups or run with that root (supervisors,
+/// slirp4netns), and mounts under the root (rootfs, bound namespaces).
+pub fn leftovers(root: &std::path::Path, ids: &[String]) -> std::collections::BTreeSet<String> {
+    let mut traces = std::collections::BTreeSet::new();
+    let root_env = format!("WBOX_ROOT={}\0", root.display());
+    for process in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = process.file_name().into_string().unwrap().parse::<u32>() else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
+            continue;
+        }
+        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let in_container = ids.iter().any(|id| cgroup.contains(id.as_str()));
+        let with_root = String::from_utf8_lossy(&environ).contains(&root_env);
+        if (in_container || with_root) && pid != std::process::id() {
+            let command = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            traces.insert(format!("process {pid} {}", command.replace('\0', " ")));
+        }
+    }
+    let root = root.to_string_lossy().into_owned();
+    for line in std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines() {
+        if let Some(point) = line.split(' ').nth(4).filter(|p| p.starts_with(&root)) {
+            traces.insert(format!("mount {point}"));
+        }
+    }
+    traces
+}
