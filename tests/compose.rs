@@ -39,6 +39,7 @@ fn docker_compose_runs_the_getting_started_app() {
 
     let up = compose(&["up", "-d"]);
     assert_eq!(code(&up), 0, "{}{}", stdout(&up), stderr(&up));
+    assert!(stdout(&up).contains("Successfully installed"), "pip's output in the build's\n{}", stdout(&up));
     let ids: Vec<String> = ok(compose(&["ps", "-q"])).lines().map(str::to_owned).collect();
     assert_eq!(ids.len(), 3, "{ids:?}");
     let ps = ok(compose(&["ps"]));

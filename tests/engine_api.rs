@@ -186,14 +186,15 @@ fn docker_build_push_and_pull_through_the_service() {
     let service = Service::start(&wbox);
     let context = tempfile::tempdir().unwrap();
     std::fs::copy(harness::guest("probe.wasm"), context.path().join("probe.wasm")).unwrap();
-    let dockerfile =
-        "FROM scratch\nCOPY probe.wasm /app.wasm\nLABEL stage=built\nENTRYPOINT [\"/app.wasm\"]\n";
+    let dockerfile = "FROM scratch\nCOPY probe.wasm /app.wasm\nRUN [\"/app.wasm\", \"args\", \"from-a-step\"]\nLABEL stage=built\nENTRYPOINT [\"/app.wasm\"]\n";
     std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
     let image = format!("{}/built:1", registry.addr);
 
     let out = service.run(&["build", "-t", &image, "--label", "by=api", context.path().to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("Step 2/4 : COPY probe.wasm /app.wasm"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Step 2/5 : COPY probe.wasm /app.wasm"), "{}", stdout(&out));
+    // A step's output reaches the client, not the service's own stdout.
+    assert!(stdout(&out).contains("[from-a-step]\n"), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("Successfully tagged {image}")), "{}", stdout(&out));
     let labels = ["inspect", "--format", "{{.Config.Labels.stage}} {{.Config.Labels.by}}", &image];
     assert_eq!(ok(service.run(&labels)), "built api\n");

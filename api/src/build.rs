@@ -2,6 +2,8 @@
 //! steps streamed as Docker's classic builder streams them.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::sync::Arc;
 
 use serde_json::json;
 use wbox_runtime::build::{self, BuildOptions, Context, DockerfileAt};
@@ -46,14 +48,21 @@ pub fn build(service: &Service, query: &Query, context: Vec<u8>) -> Result<Reply
         network,
         platform: query.get("platform").filter(|p| !p.is_empty()).map(str::to_owned),
         secrets: Vec::new(),
+        step_output: None,
     };
     let root = service.root.clone();
     Ok(stream::json_progress(move |sender| {
         let cache = CompileCache::in_root(&root);
         let store = Store::open(&root)?;
+        let (output, relay) = step_output(sender.clone())?;
+        let mut options = BuildOptions { step_output: Some(output), ..options };
         let built = build::build(&root, &store, &cache, &options, &mut |step| {
             sender.send_json(&json!({ "stream": format!("{step}\n") }));
-        })?;
+        });
+        // Every step's output sent before what follows.
+        options.step_output = None;
+        let _ = relay.join();
+        let built = built?;
         sender.send_json(&json!({ "aux": { "ID": built.id.to_string() } }));
         sender.send_json(&json!({ "stream": format!("Successfully built {}\n", built.id.short()) }));
         for tag in &options.tags {
@@ -61,4 +70,18 @@ pub fn build(service: &Service, query: &Query, context: Vec<u8>) -> Result<Reply
         }
         Ok(())
     }))
+}
+
+/// Where the steps write, and the thread that streams what they write to
+/// the client until the last writer is gone.
+fn step_output(sender: stream::Sender) -> Result<(Arc<std::fs::File>, std::thread::JoinHandle<()>)> {
+    let (mut reader, writer) = std::io::pipe().map_err(|e| Error::Internal(e.into()))?;
+    let relay = std::thread::spawn(move || {
+        let mut buffer = vec![0; 16 * 1024];
+        while let Ok(n @ 1..) = reader.read(&mut buffer) {
+            let text = String::from_utf8_lossy(&buffer[..n]);
+            sender.send_json(&json!({ "stream": text }));
+        }
+    });
+    Ok((Arc::new(std::fs::File::from(std::os::fd::OwnedFd::from(writer))), relay))
 }

@@ -83,6 +83,7 @@ pub fn build(root: &Path, args: BuildArgs) -> crate::Result<i32> {
         platform: args.platform,
         secrets: args.secret.iter().map(|s| build::secret(s)).collect::<Result<_, _>>()?,
         labels: crate::flags::labels(&args.labels),
+        step_output: None,
     };
     let quiet = args.quiet;
     let terminal = std::io::stdout().is_terminal();

@@ -70,6 +70,9 @@ pub struct BuildOptions {
     pub secrets: Vec<(String, PathBuf)>,
     /// `--label KEY=VALUE`: labels of the image, over its LABELs.
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Where RUN steps write their output, instead of this process's stdout
+    /// and stderr: the Engine API streams it to its client.
+    pub step_output: Option<std::sync::Arc<std::fs::File>>,
 }
 
 /// The files COPY and ADD read.

@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::dockerfile::Op;
 use super::layer::{Content, Entry, Layer};
 use super::{PROXY_ARGS, Stage, Step, env_vars, files_of, mounts, store_layer};
 use crate::plan::{
-    DirGrant, Grants, Limits, Module, ModuleSource, NativeOptions, NativeRoot, NativeRun, Network,
+    DirGrant, Grants, Limits, Module, ModuleSource, NativeOptions, NativeRoot, NativeRun, Network, StdioFiles,
 };
 use crate::plan::{RunPlan, Workload};
 use crate::rootdir::{RootDir, S_IFDIR, S_IFREG, Snapshot};
@@ -64,9 +65,12 @@ pub(super) fn apply(step: Step, stage: &mut Stage, kind: &Op) -> Result<bool> {
                         argv,
                         env,
                         workdir,
-                        network.as_ref().unwrap_or(&Network::None),
-                        &mounts.binds,
-                        b.compile_cache,
+                        WasmStep {
+                            network: network.as_ref().unwrap_or(&Network::None),
+                            mounts: &mounts.binds,
+                            cache: b.compile_cache,
+                            output: b.options.step_output.as_ref(),
+                        },
                     )?
                 }
                 Some(_) => run_native(
@@ -85,6 +89,7 @@ pub(super) fn apply(step: Step, stage: &mut Stage, kind: &Op) -> Result<bool> {
                         mounts: &mounts.binds,
                         tmpfs: &mounts.tmpfs,
                         cache: b.compile_cache,
+                        output: b.options.step_output.as_ref(),
                     },
                 )?,
             };
@@ -97,15 +102,23 @@ pub(super) fn apply(step: Step, stage: &mut Stage, kind: &Op) -> Result<bool> {
     Ok(false)
 }
 
+/// What a wasm step runs with, besides its command.
+pub struct WasmStep<'a> {
+    pub network: &'a Network,
+    /// `RUN --mount`s of directories.
+    pub mounts: &'a [DirGrant],
+    pub cache: &'a CompileCache,
+    /// Where its output goes (see `BuildOptions::step_output`).
+    pub output: Option<&'a Arc<std::fs::File>>,
+}
+
 /// Runs `argv` in `files` and returns the layer of what it changed.
 pub fn run(
     files: &Path,
     argv: Vec<String>,
     env: Vec<(String, String)>,
     workdir: &str,
-    network: &Network,
-    mounts: &[DirGrant],
-    cache: &CompileCache,
+    s: WasmStep,
 ) -> Result<Layer> {
     let root = open(files)?;
     let bytes = root.read(&argv[0]).ok().filter(|b| b.starts_with(b"\0asm"));
@@ -121,7 +134,7 @@ pub fn run(
     let workdir = format!("/{}", make_workdir(&root, workdir)?.display());
     let grants = Grants {
         dirs: std::iter::once(DirGrant { host: files.to_owned(), guest: "/".into(), read_only: false })
-            .chain(mounts.iter().cloned())
+            .chain(s.mounts.iter().cloned())
             .collect(),
         env,
         args: argv.clone(),
@@ -129,13 +142,14 @@ pub fn run(
         stdin: false,
         tty: Some(false),
         // None unless the build is given one (`wbox build --network host`).
-        network: network.clone(),
+        network: s.network.clone(),
+        stdio: output_files(s.output),
         ..Grants::default()
     };
     grants.check()?;
     let module = Module { name: argv[0].clone(), source: ModuleSource::Bytes(bytes) };
     let before = root.snapshot();
-    let exit = crate::task::run(RunPlan::wasm(module, grants, Limits::default()), cache)?;
+    let exit = crate::task::run(RunPlan::wasm(module, grants, Limits::default()), s.cache)?;
     if exit.code != 0 {
         // How it ended beyond its code (a trap) is on the build's output.
         return Err(Error::usage(format!("RUN {} failed with exit code {}", argv.join(" "), exit.code)));
@@ -153,6 +167,18 @@ pub struct NativeStep<'a> {
     /// `RUN --mount=type=tmpfs` targets.
     pub tmpfs: &'a [String],
     pub cache: &'a CompileCache,
+    /// Where its output goes (see `BuildOptions::step_output`).
+    pub output: Option<&'a Arc<std::fs::File>>,
+}
+
+/// A step's stdout and stderr both to `output`, when given; else this
+/// process's.
+fn output_files(output: Option<&Arc<std::fs::File>>) -> Option<StdioFiles> {
+    output.map(|file| StdioFiles {
+        stdin: None,
+        stdout: Some(Arc::clone(file)),
+        stderr: Some(Arc::clone(file)),
+    })
 }
 
 /// Runs `argv` in a native container on `files` and returns the layer of
@@ -202,6 +228,7 @@ pub fn run_native(
         workdir: Some(workdir.to_owned()),
         tty: Some(false),
         network,
+        stdio: output_files(s.output),
         ..Grants::default()
     };
     let plan = RunPlan {

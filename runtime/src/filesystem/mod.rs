@@ -262,6 +262,7 @@ fn quiet_build(context: Context) -> BuildOptions {
         platform: None,
         secrets: Vec::new(),
         labels: Default::default(),
+        step_output: None,
     }
 }
 

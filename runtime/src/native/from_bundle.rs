@@ -2,9 +2,7 @@
 //! shim's): its runtime spec and root filesystem as given.
 
 use std::fs;
-use std::os::fd::OwnedFd;
 use std::path::Path;
-use std::sync::Arc;
 
 use super::cgroup::remove_state;
 use super::network;
@@ -27,12 +25,8 @@ pub(super) fn from_bundle(id: &str, bundle: &Path, stdio: Option<&StdioFiles>) -
         ));
     }
     let cgroup = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()).unwrap_or_default();
-    let fd = |file: Option<&Arc<fs::File>>| -> Result<Option<OwnedFd>> {
-        let owned = file.map(|f| f.try_clone().map(OwnedFd::from)).transpose();
-        owned.map_err(|e| Error::Internal(anyhow::anyhow!("cannot hand on the task's stdio: {e}")))
-    };
     let stdio = match stdio {
-        Some(s) => [fd(s.stdin.as_ref())?, fd(s.stdout.as_ref())?, fd(s.stderr.as_ref())?],
+        Some(files) => super::process::owned(files)?,
         None => [None, None, None],
     };
     let runtime = builder(id, &bundle.join(BUNDLE_STATE), Stdio::Files(stdio))?

@@ -92,9 +92,11 @@ pub(super) fn from_image(s: FromImage, grants: &Grants, memory: Option<u64>) -> 
     let stdin = if grants.stdin { Some(dup_stdin()?) } else { None };
     let input = stdin.is_some();
     let console = if tty { Some(ConsoleSocket::listen(&dir)?) } else { None };
-    let stdio = match &console {
-        Some(console) => Stdio::Console(&console.path),
-        None => Stdio::Inherit(stdin),
+    let stdio = match (&console, &grants.stdio) {
+        (Some(console), _) => Stdio::Console(&console.path),
+        // Files given for its stdio (a build step's output to the Engine API).
+        (None, Some(files)) => Stdio::Files(super::process::owned(files)?),
+        (None, None) => Stdio::Inherit(stdin),
     };
     let created = builder(s.id, &s.dir.join(STATE_DIR), stdio)?
         .as_init(&bundle)

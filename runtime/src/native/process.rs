@@ -10,7 +10,7 @@ use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::default::DefaultExecutor;
 
 use super::rootfs::fs_error;
-use crate::plan::Exit;
+use crate::plan::{Exit, StdioFiles};
 use crate::{Error, Result};
 
 /// A container's stdio.
@@ -21,6 +21,15 @@ pub(super) enum Stdio<'a> {
     Console(&'a str),
     /// stdin, stdout, stderr; a missing one is empty or discarded.
     Files([Option<OwnedFd>; 3]),
+}
+
+/// The files of `stdio`, as libcontainer takes them.
+pub(super) fn owned(stdio: &StdioFiles) -> Result<[Option<OwnedFd>; 3]> {
+    let fd = |file: Option<&std::sync::Arc<fs::File>>| -> Result<Option<OwnedFd>> {
+        let owned = file.map(|f| f.try_clone().map(OwnedFd::from)).transpose();
+        owned.map_err(|e| Error::Internal(anyhow::anyhow!("cannot hand on the container's stdio: {e}")))
+    };
+    Ok([fd(stdio.stdin.as_ref())?, fd(stdio.stdout.as_ref())?, fd(stdio.stderr.as_ref())?])
 }
 
 /// libcontainer's builder for container `id`, its state under `state`.
