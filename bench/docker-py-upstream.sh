@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
-# docker-py's own integration tests (release 7.1.0, the client
-# tests/python pins) run against `wbox system service`: a conformance figure
-# for the Engine API front end, in Docker's own words rather than ours.
-# Failures are expected (endpoints wbox lacks, pulls from Docker Hub); the
-# figure is the count. Prints one summary line at the end; the full pytest
-# output is kept in target/docker-py-upstream/last-run.log.
+# docker-py's own integration tests (7.1.0, the client tests/python pins)
+# against `wbox system service`: a conformance figure for the Engine API, in
+# Docker's words rather than ours. Failures are expected (endpoints wbox
+# lacks, pulls from Docker Hub): the figure is the count, printed last; the
+# full output stays in target/docker-py-upstream/last-run.{log,xml}.
 #
-#   bench/docker-py-upstream.sh [PYTEST ARGS…]   (WBOX names the binary; else
-#   target/debug/wbox is built. DOCKER_PY_GIT names a clone to take the tests
-#   from when GitHub cannot be reached, e.g. a local mirror of docker/docker-py.)
+#   bench/docker-py-upstream.sh [PYTEST ARGS…]   (WBOX names the binary, else
+#   target/debug/wbox is built; DOCKER_PY_GIT names a clone of docker-py, a
+#   local mirror say, to take the tests from when GitHub cannot be reached)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 
 scripts/install-deps.sh
 tests/python/install.sh
-if [ -z "${WBOX:-}" ]; then
-    cargo build --quiet -p wbox
-fi
+[ -n "${WBOX:-}" ] || cargo build --quiet -p wbox
 wbox=${WBOX:-$PWD/target/debug/wbox}
 venv=$PWD/target/python-venv
 version=7.1.0
@@ -29,20 +26,19 @@ suite=$cache/$version            # just tests/ and pytest.ini: see below
 # full source tree, the tree's docker/ package would shadow the pinned
 # client installed in the venv, which is the one under test.
 if [ ! -d "$suite/tests/integration" ]; then
-    mkdir -p "$cache/sdist"
     work=$(mktemp -d)
     # PyPI first, needing no git: but docker's sdist may leave the tests out.
-    ls "$cache"/sdist/docker-$version.tar.gz >/dev/null 2>&1 ||
-        "$venv/bin/pip" download --quiet --disable-pip-version-check --no-binary :all: --no-deps \
-            "docker==$version" -d "$cache/sdist" || true
     sdist=$cache/sdist/docker-$version.tar.gz
+    [ -f "$sdist" ] || "$venv/bin/pip" download --quiet --disable-pip-version-check \
+        --no-binary :all: --no-deps "docker==$version" -d "$cache/sdist" || true
     if [ -f "$sdist" ] && tar tzf "$sdist" | grep -q "^docker-$version/tests/integration/"; then
         tar xzf "$sdist" -C "$work"
         src=$work/docker-$version
     else
         echo "the docker $version sdist has no tests/integration: taking the git tag" >&2
-        git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$version" \
-            "${DOCKER_PY_GIT:-https://github.com/docker/docker-py}" "$work/src"
+        url=${DOCKER_PY_GIT:-https://github.com/docker/docker-py}
+        [ ! -d "$url" ] || url=file://$(realpath "$url")   # else git ignores --depth
+        git -c advice.detachedHead=false clone --quiet --depth 1 --branch "$version" "$url" "$work/src"
         src=$work/src
     fi
     mkdir -p "$suite"
@@ -50,14 +46,15 @@ if [ ! -d "$suite/tests/integration" ]; then
     rm -rf "$work"
 fi
 
-# Test-only Python modules, apart from the shared venv. pytest-timeout (in
-# docker-py's dev extras) gives each test a deadline, so that one hung attach
-# cannot stall the run. tests/helpers.py imports paramiko only to tell an SSH
-# channel from a socket: over a unix socket a stand-in class does.
+# Test-only modules, apart from the shared venv, as upstream's CI has them
+# (.[dev,ssh,websockets]): pytest-timeout, so that a hung attach cannot stall
+# the run; websocket-client for attach over a websocket. tests/helpers.py
+# imports paramiko only to tell an SSH channel from a socket: a stand-in does.
 pydeps=$cache/pydeps
-if [ ! -d "$pydeps" ]; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --target "$pydeps" \
-        pytest-timeout==2.3.1 || mkdir -p "$pydeps"
+mkdir -p "$pydeps"
+if ! PYTHONPATH=$pydeps "$venv/bin/python" -c 'import pytest_timeout, websocket' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --upgrade --target "$pydeps" \
+        pytest-timeout==2.3.1 websocket-client==1.8.0 || echo "no pytest-timeout: one deadline for the run" >&2
 fi
 if ! "$venv/bin/python" -c 'import paramiko' 2>/dev/null; then
     echo 'class Channel: pass  # stand-in: see bench/docker-py-upstream.sh' > "$pydeps/paramiko.py"
@@ -74,8 +71,7 @@ service_pid=""
 cleanup() {
     # Containers keep their own supervisors after the service stops: remove
     # them, then the networks (each holds a namespace mounted under the root).
-    local ids
-    ids=$("$wbox" ps -aq 2>/dev/null || true)
+    local ids; ids=$("$wbox" ps -aq 2>/dev/null || true)
     [ -z "$ids" ] || "$wbox" rm -f $ids >/dev/null 2>&1 || true
     "$wbox" network prune -f >/dev/null 2>&1 || true
     kill $service_pid $registry_pid 2>/dev/null || true
@@ -117,8 +113,7 @@ for name in alpine:3.10 alpine:latest busybox:latest hello-world:latest; do
     "$wbox" tag "$image" "$name"
 done
 
-"$wbox" system service "unix://$socket" 2>"$tmp/service.log" &
-service_pid=$!
+"$wbox" system service "unix://$socket" 2>"$tmp/service.log" & service_pid=$!
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 [ -S "$socket" ] || { echo "wbox system service did not start:" >&2; cat "$tmp/service.log" >&2; exit 1; }
 # DOCKER_CONFIG: no credentials or settings of the host's. TMPDIR: the
@@ -130,14 +125,15 @@ export PYTHONPATH=$pydeps${PYTHONPATH:+:$PYTHONPATH}
 # Left out: what needs Swarm (services, secrets, configs, nodes, overlay
 # networks), managed plugins, and the credential-helper tests, which test
 # docker-credential-* binaries, not the engine.
+rm -f "$cache/last-run.xml"
 args=(tests/integration -q -rN -p no:cacheprovider --junitxml="$cache/last-run.xml"
     --ignore-glob='*swarm*' --ignore-glob='*plugin*' --ignore-glob='*service*'
     --ignore-glob='*secret*' --ignore-glob='*config*' --ignore-glob='*node*'
     --ignore=tests/integration/credentials
     -k 'not test_create_network_attachable and not test_create_network_ingress and not test_create_inspect_network_with_scope')
-runner=()
+runner=()   # Every test that does not hang takes well under 15 s here.
 if PYTHONPATH=$pydeps "$venv/bin/python" -c 'import pytest_timeout' 2>/dev/null; then
-    args+=(--timeout="${PER_TEST_TIMEOUT:-120}")
+    args+=(--timeout="${PER_TEST_TIMEOUT:-60}")
 else
     runner=(timeout 20m)      # no per-test deadline: one for the whole run
 fi
@@ -145,13 +141,20 @@ status=0
 (cd "$suite" && "${runner[@]}" "$venv/bin/python" -m pytest "${args[@]}" "$@") 2>&1 |
     tee "$cache/last-run.log" || status=$?
 
-# pytest's last line: "3 failed, 40 passed, 2 skipped, 1 error in 9.1s".
-last=$(grep -E '^[=]* ?[0-9]+ (passed|failed|skipped|errors?|deselected)' "$cache/last-run.log" | tail -n 1 || true)
-count() { grep -oE "[0-9]+ $1" <<<"$last" | grep -oE '^[0-9]+' || echo 0; }
-passed=$(count passed); failed=$(count failed); errors=$(count 'errors?'); skipped=$(count skipped)
-xfailed=$(count xfailed); xpassed=$(count xpassed)
-total=$((passed + failed + errors + skipped + xfailed + xpassed))
-[ -n "$last" ] || echo "pytest ended without a summary (status $status): see $cache/last-run.log" >&2
-[ $((xfailed + xpassed)) -eq 0 ] || echo "($xfailed xfailed, $xpassed xpassed, counted in the total)"
-echo "docker-py upstream integration tests: $passed passed, $failed failed, $errors errors, $skipped skipped (of $total)"
+# Counted per test from the JUnit report (a failure then a teardown error is
+# one failed test, not two outcomes); xfailed counts as skipped.
+xml=$cache/last-run.xml
+[ "$status" -le 1 ] || echo "pytest ended with status $status (cut short?): see $cache/last-run.log" >&2
+[ -f "$xml" ] && "$venv/bin/python" - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+tests = {}  # a teardown error comes as a second <testcase> of the same test
+for case in ET.parse(sys.argv[1]).iter("testcase"):
+    tests.setdefault((case.get("classname"), case.get("name")), set()).update(c.tag for c in case)
+n = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+for kinds in tests.values():
+    n["failed" if "failure" in kinds else "errors" if "error" in kinds
+      else "skipped" if "skipped" in kinds else "passed"] += 1
+print("docker-py upstream integration tests: {passed} passed, {failed} failed, "
+      "{errors} errors, {skipped} skipped (of {total})".format(total=sum(n.values()), **n))
+PY
 echo "runtime: $((SECONDS - started)) s"

@@ -123,6 +123,7 @@ impl Events {
 pub fn watch(root: &Path, since: Option<i64>, until: Option<i64>, mut each: impl FnMut(&Event) -> bool) {
     let nanos = |t: chrono::DateTime<chrono::Utc>| t.timestamp_nanos_opt().unwrap_or(i64::MAX);
     let mut follower = Events::from_now(root);
+    let watch = crate::os::watch::Watch::new(&[root]);
     if let Some(since) = since {
         let until = until.unwrap_or(i64::MAX).min(nanos(chrono::Utc::now()));
         for event in Events::past(root).iter().filter(|e| e.time_nano >= since && e.time_nano < until) {
@@ -140,7 +141,7 @@ pub fn watch(root: &Path, since: Option<i64>, until: Option<i64>, mut each: impl
                 return;
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        watch.wait(std::time::Duration::from_millis(100));
     }
 }
 

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::image::Image;
+use crate::os::watch::Watch;
 use crate::plan::{Grants, Limits, NativeOptions, PublishedPort};
 use crate::reference::ImageRef;
 use crate::store::{Digest, Store};
@@ -135,9 +136,9 @@ pub struct NewContainer {
     pub networks: Vec<(String, Vec<String>)>,
 }
 
-/// How often a follower of a container's output looks for more, and for
-/// its start and end.
-const FOLLOW_POLL: Duration = Duration::from_millis(5);
+/// How long a follower of a container's output waits for a change in its
+/// directory (see `os::watch`) before it looks again anyway.
+const FOLLOW_AT_MOST: Duration = Duration::from_millis(50);
 
 /// All containers of one root.
 pub struct Containers {
@@ -576,6 +577,8 @@ impl Container {
         reader: &mut logs::Reader,
         mut each: impl FnMut(&logs::Entry),
     ) -> Result<()> {
+        // Made before the first look: nothing that changes after it is missed.
+        let watch = Watch::new(&[&self.dir]);
         loop {
             let running = self.runner_pid().is_some();
             reader.read_new(&mut each).map_err(log_error)?;
@@ -583,7 +586,7 @@ impl Container {
                 return self.reload();
             }
             // Often: a client that attached waits on this to see the end.
-            std::thread::sleep(FOLLOW_POLL);
+            watch.wait(FOLLOW_AT_MOST);
         }
     }
 
@@ -597,11 +600,12 @@ impl Container {
         mut each: impl FnMut(&logs::Entry),
     ) -> Result<()> {
         let started = self.state.started_at;
+        let watch = Watch::new(&[&self.dir]);
         let followed = loop {
             if self.runner_pid().is_some() || self.state.started_at != started {
                 break self.follow_log(reader, &mut each);
             }
-            std::thread::sleep(FOLLOW_POLL);
+            watch.wait(FOLLOW_AT_MOST);
             if let Err(e) = self.reload() {
                 break Err(e);
             }
@@ -638,11 +642,13 @@ impl Container {
     /// says how it ended. False if it still runs.
     pub fn wait_until_ended(&mut self, timeout: Option<Duration>) -> Result<bool> {
         let start = Instant::now();
+        let watch = Watch::new(&[&self.dir]);
         while self.runner_pid().is_some() {
-            if timeout.is_some_and(|t| start.elapsed() >= t) {
+            let left = timeout.map_or(FOLLOW_AT_MOST, |t| t.saturating_sub(start.elapsed()));
+            if left.is_zero() {
                 return Ok(false);
             }
-            std::thread::sleep(Duration::from_millis(20));
+            watch.wait(left.min(FOLLOW_AT_MOST));
         }
         self.reload()?;
         Ok(true)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Container, Containers};
 use crate::events::Events;
+use crate::os::watch::Watch;
 use crate::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,8 +33,9 @@ impl WaitCondition {
     }
 }
 
-/// How often the events are read while waiting.
-const POLL: Duration = Duration::from_millis(5);
+/// How long a waiter waits for a change in the events or the container's
+/// directory (see `os::watch`) before it looks again anyway.
+const AT_MOST: Duration = Duration::from_millis(50);
 
 impl Containers {
     /// Waits for `condition`; returns the exit code of the container's last
@@ -42,6 +44,7 @@ impl Containers {
         // Read from before the state is looked at: nothing is missed between.
         let mut events = Events::from_now(self.root());
         let mut container = self.lookup(name_or_id)?;
+        let watch = Watch::new(&[self.root(), &container.dir]);
         let id = container.id().to_owned();
         let mut code = container.state.exit_code.unwrap_or(0);
         // Seen running now: ended as soon as it no longer is (its "die" may
@@ -60,7 +63,7 @@ impl Containers {
                             // Ended once its runner is gone too, as Docker's
                             // wait answers: a `rm` then finds it stopped.
                             while container.runner_pid().is_some() {
-                                std::thread::sleep(POLL);
+                                watch.wait(AT_MOST);
                             }
                             return Ok(code);
                         }
@@ -77,7 +80,7 @@ impl Containers {
                 }
                 seen_running |= running;
             }
-            std::thread::sleep(POLL);
+            watch.wait(AT_MOST);
         }
     }
 }

@@ -8,3 +8,4 @@ pub mod fs;
 pub mod platform;
 pub mod process;
 pub mod stdio;
+pub mod watch;
