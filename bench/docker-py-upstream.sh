@@ -63,6 +63,7 @@ fi
 tmp=$(mktemp -d)
 # A copy of the binary: the service starts each container's supervisor from
 # its own executable, which a rebuild during the run would replace under it.
+echo "testing $wbox, built $(date -r "$wbox" '+%F %T')" >&2
 cp "$wbox" "$tmp/wbox"
 wbox=$tmp/wbox
 export WBOX_ROOT=$tmp/root

@@ -476,3 +476,120 @@ fn docker_top_stats_diff_and_export() {
     assert_eq!(stats, "wasm 1\n");
     ok(service.run(&["rm", "-f", "box", "wasm"]));
 }
+
+/// The oracle: the same docker CLI, the same commands, against a private
+/// dockerd and against the service, over the same busybox image. What they
+/// print (stdout) and their exit codes must be the same. Runs use
+/// `--network none`: that dockerd has no bridge.
+#[test]
+fn the_docker_cli_gets_dockers_answers_from_the_service() {
+    let (_registry, busybox) = busybox_image();
+    let dockerd = harness::dockerd::Dockerd::start();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    let on_dockerd = |args: &[&str]| {
+        let mut docker = service.docker();
+        docker.env("DOCKER_HOST", &dockerd.host).args(args).output().unwrap()
+    };
+    let same = |args: &[&str]| -> String {
+        let (docker, wbox) = (on_dockerd(args), service.run(args));
+        assert_eq!(
+            (stdout(&wbox), code(&wbox)),
+            (stdout(&docker), code(&docker)),
+            "{args:?} through wbox differs from dockerd's\nwbox's stderr: {}\ndockerd's stderr: {}",
+            stderr(&wbox),
+            stderr(&docker)
+        );
+        stdout(&docker)
+    };
+    let both_succeed = |args: &[&str]| {
+        let (docker, wbox) = (on_dockerd(args), service.run(args));
+        assert_eq!((code(&docker), code(&wbox)), (0, 0), "{args:?}: {}{}", stderr(&docker), stderr(&wbox));
+    };
+
+    same(&["pull", "-q", &busybox]);
+    same(&["images", "--format", "{{.Repository}} {{.Tag}} {{.ID}}"]);
+    same(&["inspect", "--format", "{{.Os}} {{.Architecture}} {{.Config.Cmd}} {{.RepoTags}}", &busybox]);
+    same(&["tag", &busybox, "copy:1"]);
+    same(&["images", "--format", "{{.Repository}}:{{.Tag}}", "copy"]);
+    same(&["rmi", "copy:1"]);
+
+    same(&["run", "--rm", "--network", "none", &busybox, "echo", "hi"]);
+    same(&["run", "--rm", "--network", "none", &busybox, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    same(&["run", "--rm", "--network", "none", &busybox, "no-such-program"]);
+    same(&["volume", "create", "data"]);
+    same(&["volume", "ls", "--format", "{{.Driver}} {{.Name}}"]);
+    same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data:/data",
+        &busybox,
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    same(&["run", "--rm", "--network", "none", "-v", "data:/data", &busybox, "cat", "/data/f"]);
+
+    let serve = "echo serving; trap 'exit 0' TERM; sleep 30 & wait";
+    both_succeed(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "web",
+        "-l",
+        "tier=web",
+        &busybox,
+        "sh",
+        "-c",
+        serve,
+    ]);
+    wait_for("the output on both", || {
+        stdout(&on_dockerd(&["logs", "web"])) == "serving\n"
+            && stdout(&service.run(&["logs", "web"])) == "serving\n"
+    });
+    same(&["ps", "--format", "{{.Names}} {{.Image}} {{.Command}} {{.State}} {{.Labels}}"]);
+    same(&["inspect", "--format", "{{.Name}} {{.State.Status}} {{.Config.Cmd}} {{.Config.Labels}}", "web"]);
+    same(&["exec", "web", "cat", "/data/f"]);
+    same(&["stop", "-t", "5", "web"]);
+    same(&["ps", "-a", "--format", "{{.Names}} {{.State}} {{.Status}}"]);
+    same(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", "web"]);
+    same(&["rm", "web"]);
+    same(&["volume", "rm", "data"]);
+
+    both_succeed(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "job",
+        &busybox,
+        "sh",
+        "-c",
+        "touch /made; exit 4",
+    ]);
+    same(&["ps", "-a", "--format", "{{.Names}} {{.State}} {{.Status}}"]);
+    same(&["start", "-a", "job"]);
+    same(&["wait", "job"]);
+    same(&["diff", "job"]);
+    same(&["rename", "job", "task"]);
+    same(&["inspect", "--format", "{{.Name}} {{.State.ExitCode}} {{.RestartCount}}", "task"]);
+    same(&["rm", "task"]);
+    both_succeed(&["run", "-d", "--network", "none", "--name", "long", &busybox, "sleep", "30"]);
+    same(&["kill", "long"]);
+    same(&["wait", "long"]);
+    same(&["kill", "long"]);
+    same(&["rm", "long"]);
+
+    // What is not there.
+    same(&["inspect", "nothing"]);
+    same(&["rm", "nothing"]);
+    same(&["logs", "nothing"]);
+    same(&["volume", "rm", "nothing"]);
+    same(&["rmi", "nothing:1"]);
+    same(&["ps", "-a", "-q"]);
+}

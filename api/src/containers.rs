@@ -297,7 +297,7 @@ pub(crate) fn summary(c: &Container, volumes: &Volumes) -> Value {
         "Names": [format!("/{}", c.config.name)],
         "Image": spec.image,
         "ImageID": spec.image_id.to_string(),
-        "Command": spec.argv.join(" "),
+        "Command": spec.command(),
         "Created": c.config.created.timestamp(),
         "Ports": ports,
         "Labels": spec.labels,

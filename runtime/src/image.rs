@@ -461,12 +461,15 @@ pub fn summaries(store: &Store, filters: &Filters) -> Result<Vec<Summary>> {
         let created = summary.image.created();
         let references = filters.values("reference");
         if !references.is_empty() {
-            summary.tags.retain(|tag| {
-                references.iter().any(|pattern| {
-                    glob_match(pattern, &tag.familiar()) || glob_match(pattern, &tag.familiar_repository())
-                })
-            });
-            if summary.tags.is_empty() {
+            // As Docker's FamiliarMatch: the whole name, else its repository.
+            let matches = |name: &str, repository: &str| {
+                references.iter().any(|pattern| glob_match(pattern, name) || glob_match(pattern, repository))
+            };
+            summary.tags.retain(|tag| matches(&tag.familiar(), &tag.familiar_repository()));
+            summary
+                .repo_digests
+                .retain(|kept| matches(kept, kept.split_once('@').map_or(kept.as_str(), |(r, _)| r)));
+            if summary.tags.is_empty() && summary.repo_digests.is_empty() {
                 return false;
             }
         }

@@ -165,7 +165,7 @@ pub fn ps(root: &Path, args: PsArgs) -> crate::Result<i32> {
 /// One line of `ps`, with the fields Docker's templates know.
 fn container_row(c: &Container, store: &Store, volumes: &Volumes, args: &PsArgs) -> serde_json::Value {
     let spec = &c.config.spec;
-    let command = format!("{:?}", spec.argv.join(" "));
+    let command = format!("{:?}", spec.command());
     let cut = |text: String, width: usize| if args.no_trunc { text } else { truncate(&text, width) };
     let labels: Vec<String> = spec.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // A volume by its name, a bind by its host path, as Docker lists them.

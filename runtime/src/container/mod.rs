@@ -531,8 +531,13 @@ impl Container {
         // The supervisor lives on, detached; a starter that lives on too (the
         // Engine API's service) reaps it when it ends, leaving no zombie.
         std::thread::spawn(move || child.wait());
-        self.reload()?;
+        // A guest that could not start in a container made with `--rm` has
+        // taken the container with it: its error is the answer then.
+        let reloaded = self.reload();
         let answer = answer.trim_end();
+        if answer == "ok" || answer.is_empty() {
+            reloaded?;
+        }
         if answer == "ok" {
             return Ok(true);
         }

@@ -56,6 +56,15 @@ pub struct Spec {
     pub stdin_once: bool,
 }
 
+impl Spec {
+    /// The command as Docker's container list shows it: the program, then
+    /// its arguments, one that holds a space in single quotes.
+    pub fn command(&self) -> String {
+        let quoted = |arg: &String| if arg.contains(' ') { format!("'{arg}'") } else { arg.clone() };
+        self.argv.iter().map(quoted).collect::<Vec<_>>().join(" ")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
