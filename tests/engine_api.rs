@@ -298,6 +298,12 @@ fn docker_exec_runs_commands_in_a_native_container_only() {
     let out = harness::output_with_stdin(script, b"[ -t 0 ] && [ -t 1 ] && echo on-a-$((6*7))\nexit 4\n");
     assert!(stdout(&out).contains("\r\non-a-42\r\n"), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(code(&out), 4);
+    // The client's terminal size reaches the command's (resize).
+    let sized = "stty rows 31 cols 101; docker exec -it box sh -c 'sleep 0.5; stty size'";
+    let mut script = service.client("script");
+    script.args(["-qec", sized, "/dev/null"]);
+    let out = script.output().unwrap();
+    assert!(stdout(&out).contains("31 101"), "{}{}", stdout(&out), stderr(&out));
 
     ok(service.run(&["run", "-d", "--name", "wasm", &probe, "sleep", "60"]));
     let out = service.run(&["exec", "wasm", "echo", "hi"]);

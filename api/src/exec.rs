@@ -38,6 +38,8 @@ struct Instance {
     running: bool,
     exit_code: Option<i32>,
     pid: u32,
+    /// The terminal's master end, for `resize`, while a `-t` command runs.
+    terminal: Option<Arc<std::fs::File>>,
 }
 
 #[derive(Default)]
@@ -55,8 +57,14 @@ pub fn create(service: &Service, id: &str, body: &[u8]) -> Result<Reply> {
         return Ok(reply::error(StatusCode::CONFLICT, e.to_string()));
     }
     let exec_id = wbox_runtime::ids::new_id()?;
-    let instance =
-        Instance { container: container.id().to_owned(), config, running: false, exit_code: None, pid: 0 };
+    let instance = Instance {
+        container: container.id().to_owned(),
+        config,
+        running: false,
+        exit_code: None,
+        pid: 0,
+        terminal: None,
+    };
     service.execs.0.lock().expect("execs").insert(exec_id.clone(), instance);
     Ok(reply::json(StatusCode::CREATED, &json!({ "Id": exec_id })))
 }
@@ -147,7 +155,10 @@ pub fn start(
     let (to_client, outgoing) = tokio::sync::mpsc::channel::<Bytes>(64);
     let (terminal_output, terminal_input) = match terminal {
         Some(terminal) => {
-            let (output, input) = terminal.master()?;
+            let Master { output, input, size } = terminal.master()?;
+            if let Some(instance) = service.execs.0.lock().expect("execs").get_mut(exec_id) {
+                instance.terminal = Some(size);
+            }
             (Some(Box::new(output) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), Some(input))
         }
         None => (None, None),
@@ -187,6 +198,7 @@ pub fn start(
         if let Some(instance) = owner.execs.0.lock().expect("execs").get_mut(&exec_id) {
             instance.running = false;
             instance.exit_code = Some(code);
+            instance.terminal = None;
         }
         // Closed only now: the client asks for the exit code once it ends.
         if let Some(mut connection) = connection {
@@ -234,8 +246,37 @@ async fn relay(
     Some(write)
 }
 
+/// `POST /exec/{id}/resize?h=&w=`: the size of a `-t` command's terminal;
+/// nothing to do for one without.
+pub fn resize(service: &Service, exec_id: &str, query: &crate::query::Query) -> Result<Reply> {
+    use std::os::fd::AsRawFd as _;
+    let dimension = |key: &str| -> Result<u16> {
+        let text = query.get(key).unwrap_or("0");
+        text.parse().map_err(|_| Error::usage(format!("invalid {key}: {text}")))
+    };
+    let (rows, columns) = (dimension("h")?, dimension("w")?);
+    let execs = service.execs.0.lock().expect("execs");
+    let Some(instance) = execs.get(exec_id) else {
+        return Ok(reply::error(StatusCode::NOT_FOUND, format!("No such exec instance: {exec_id}")));
+    };
+    if let Some(terminal) = &instance.terminal {
+        let size = libc::winsize { ws_row: rows, ws_col: columns, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ on an open terminal with a winsize we own.
+        unsafe { libc::ioctl(terminal.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    }
+    Ok(reply::empty(StatusCode::OK))
+}
+
 /// How the front end runs `exec`: the command for container `id`.
 pub type ExecCommand = dyn Fn(&str, &ExecConfig) -> std::process::Command + Send + Sync;
+
+/// A terminal's master end: where what the command writes is read, where
+/// what the client types is written, and what is sized.
+struct Master {
+    output: tokio::fs::File,
+    input: tokio::fs::File,
+    size: Arc<std::fs::File>,
+}
 
 /// A pseudo-terminal for `exec -t`.
 struct Terminal {
@@ -266,11 +307,15 @@ impl Terminal {
         Ok(Stdio::from(self.side.try_clone().map_err(|e| Error::Internal(e.into()))?))
     }
 
-    /// The service's side, to read what the command writes and to write what
-    /// the client types.
-    fn master(self) -> Result<(tokio::fs::File, tokio::fs::File)> {
+    /// The service's side.
+    fn master(self) -> Result<Master> {
         let reader = std::fs::File::from(self.master);
-        let writer = reader.try_clone().map_err(|e| Error::Internal(e.into()))?;
-        Ok((tokio::fs::File::from_std(reader), tokio::fs::File::from_std(writer)))
+        let clone = || reader.try_clone().map_err(|e| Error::Internal(e.into()));
+        let (writer, size) = (clone()?, Arc::new(clone()?));
+        Ok(Master {
+            output: tokio::fs::File::from_std(reader),
+            input: tokio::fs::File::from_std(writer),
+            size,
+        })
     }
 }

@@ -122,9 +122,9 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
                 Err(reply) => reply,
             }
         }
-        (&Method::POST, ["exec", _, "resize"]) | (&Method::POST, ["containers", _, "resize"]) => {
-            reply::empty(StatusCode::OK)
-        }
+        (&Method::POST, ["exec", id, "resize"]) => with_id(id, move |id| exec::resize(&s, &id, &query)).await,
+        // A container's terminal keeps the size it was made with.
+        (&Method::POST, ["containers", _, "resize"]) => reply::empty(StatusCode::OK),
         (&Method::GET, ["exec", id, "json"]) => with_id(id, move |id| exec::inspect(&s, &id)).await,
         (&Method::DELETE, ["containers", id]) => {
             with_id(id, move |id| containers::remove(&s, &id, &query)).await
