@@ -117,9 +117,11 @@ done
 "$wbox" system service "unix://$socket" 2>"$tmp/service.log" & service_pid=$!
 for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
 [ -S "$socket" ] || { echo "wbox system service did not start:" >&2; cat "$tmp/service.log" >&2; exit 1; }
-# DOCKER_CONFIG: no credentials or settings of the host's. TMPDIR: the
-# tests' bind-mount folders go with the temp dir.
-mkdir -p "$tmp/py"
+# DOCKER_CONFIG: no credentials or settings of the host's, and with a
+# config.json there, docker-py keeps the context tests' contexts beside it
+# (without one, in the working directory, from one run to the next). TMPDIR:
+# the tests' bind-mount folders go with the temp dir.
+mkdir -p "$tmp/py" "$tmp/docker-config" && echo '{}' > "$tmp/docker-config/config.json"
 export DOCKER_HOST=unix://$socket DOCKER_CONFIG=$tmp/docker-config TMPDIR=$tmp/py
 export PYTHONPATH=$pydeps${PYTHONPATH:+:$PYTHONPATH}
 

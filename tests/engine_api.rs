@@ -6,6 +6,8 @@
 use wbox_test_harness as harness;
 
 use harness::api::Service;
+use std::process::Output;
+
 use harness::{Wbox, busybox_image, code, ok, probe_image, stderr, stdout, wait_for};
 
 #[test]
@@ -512,6 +514,11 @@ fn the_docker_cli_gets_dockers_answers_from_the_service() {
         let (docker, wbox) = (on_dockerd(args), service.run(args));
         assert_eq!((code(&docker), code(&wbox)), (0, 0), "{args:?}: {}{}", stderr(&docker), stderr(&wbox));
     };
+    // `run -d --network none --name NAME FLAGS… busybox COMMAND…` on both.
+    let detached = |name: &str, flags: &[&str], command: &[&str]| {
+        let run = ["run", "-d", "--network", "none", "--name", name];
+        both_succeed(&[&run[..], flags, &[busybox.as_str()], command].concat());
+    };
 
     same(&["pull", "-q", &busybox]);
     same(&["images", "--format", "{{.Repository}} {{.Tag}} {{.ID}}"]);
@@ -540,20 +547,7 @@ fn the_docker_cli_gets_dockers_answers_from_the_service() {
     same(&["run", "--rm", "--network", "none", "-v", "data:/data", &busybox, "cat", "/data/f"]);
 
     let serve = "echo serving; trap 'exit 0' TERM; sleep 30 & wait";
-    both_succeed(&[
-        "run",
-        "-d",
-        "--network",
-        "none",
-        "--name",
-        "web",
-        "-l",
-        "tier=web",
-        &busybox,
-        "sh",
-        "-c",
-        serve,
-    ]);
+    detached("web", &["-l", "tier=web"], &["sh", "-c", serve]);
     wait_for("the output on both", || {
         stdout(&on_dockerd(&["logs", "web"])) == "serving\n"
             && stdout(&service.run(&["logs", "web"])) == "serving\n"
@@ -585,11 +579,39 @@ fn the_docker_cli_gets_dockers_answers_from_the_service() {
     same(&["rename", "job", "task"]);
     same(&["inspect", "--format", "{{.Name}} {{.State.ExitCode}} {{.RestartCount}}", "task"]);
     same(&["rm", "task"]);
-    both_succeed(&["run", "-d", "--network", "none", "--name", "long", &busybox, "sleep", "30"]);
+    detached("long", &[], &["sleep", "30"]);
     same(&["kill", "long"]);
     same(&["wait", "long"]);
     same(&["kill", "long"]);
     same(&["rm", "long"]);
+
+    // Restart policies: on-failure gives up after its count; a stopped
+    // `always` container stays stopped.
+    detached("flaky", &["--restart", "on-failure:2"], &["sh", "-c", "echo try; exit 3"]);
+    let settled = "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}";
+    wait_for("both to give up", || {
+        let done = |out: Output| stdout(&out) == "exited 2 3\n";
+        done(on_dockerd(&["inspect", "-f", settled, "flaky"]))
+            && done(service.run(&["inspect", "-f", settled, "flaky"]))
+    });
+    same(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+        "flaky",
+    ]);
+    same(&["logs", "flaky"]);
+    same(&["rm", "flaky"]);
+    detached("keeper", &["--restart", "always"], &["sh", "-c", "sleep 0.2"]);
+    wait_for("a restart on both", || {
+        let restarted = |out: Output| stdout(&out).trim().parse::<u32>().is_ok_and(|n| n >= 1);
+        restarted(on_dockerd(&["inspect", "-f", "{{.RestartCount}}", "keeper"]))
+            && restarted(service.run(&["inspect", "-f", "{{.RestartCount}}", "keeper"]))
+    });
+    same(&["stop", "-t", "1", "keeper"]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    same(&["inspect", "-f", "{{.State.Status}}", "keeper"]);
+    same(&["rm", "keeper"]);
 
     // What is not there.
     same(&["inspect", "nothing"]);

@@ -98,6 +98,7 @@ struct PortBinding {
 #[serde(rename_all = "PascalCase", default)]
 struct RestartPolicy {
     name: Option<String>,
+    maximum_retry_count: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,14 +199,14 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
         )));
     }
     grants.network = mode;
-    match host.restart_policy.and_then(|r| r.name).as_deref() {
-        None | Some("" | "no") => {}
-        Some(other) => {
-            return Err(Error::usage(format!(
-                "restart policy {other} is not supported by wbox yet; run the container without one"
-            )));
-        }
-    }
+    // In `--restart`'s words, which the runtime reads.
+    let restart = host.restart_policy.and_then(|r| {
+        let name = r.name.filter(|n| !n.is_empty())?;
+        Some(match r.maximum_retry_count.filter(|&n| n > 0) {
+            Some(max) => format!("{name}:{max}"),
+            None => name,
+        })
+    });
     let log = host.log_config.unwrap_or_default();
     Ok(CreateOptions {
         name: name.map(str::to_owned),
@@ -213,6 +214,7 @@ fn options(body: CreateBody, name: Option<&str>) -> Result<CreateOptions> {
         stop_timeout: body.stop_timeout,
         interactive: body.open_stdin.unwrap_or(false),
         stdin_once: body.stdin_once.unwrap_or(false),
+        restart,
         tty: body.tty.unwrap_or(false),
         entrypoint: match body.entrypoint {
             None | Some(Value::Null) => None,

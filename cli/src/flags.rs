@@ -50,6 +50,9 @@ pub struct ContainerFlags {
     /// Remove the container once it ends
     #[arg(long)]
     pub rm: bool,
+    /// Restart policy when the container ends: no, always, unless-stopped, on-failure[:MAX]
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
 
     /// Seconds `wbox stop` gives the program before interrupting it (default 10)
     #[arg(long, value_name = "SECONDS")]
@@ -131,6 +134,7 @@ impl ContainerFlags {
             // `run -i` in the foreground reads wbox's own stdin; a detached
             // one is fed by `attach` after `attach`.
             stdin_once: false,
+            restart: self.restart.clone(),
             tty: self.tty,
             entrypoint: Image::entrypoint_flag(self.entrypoint.as_deref()),
             volumes_from: self.volumes_from.clone(),

@@ -805,7 +805,8 @@ pub struct SuperviseArgs {
 }
 
 pub fn supervise(root: &Path, args: SuperviseArgs) -> crate::Result<i32> {
-    container::supervise(root, &args.id, container::Attach::Log, &compile_cache(root))
+    let again = || supervisor_command(root, &args.id);
+    container::supervise(root, &args.id, container::Attach::Log, &compile_cache(root), &again)
 }
 
 /// Does `work` for each named container, going on after a failure as Docker

@@ -82,7 +82,8 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
             }
             // A foreground run is the container's supervisor itself.
             let id = container.id().to_owned();
-            Ok(container::supervise(root, &id, container::Attach::Terminal, &cache)?)
+            let again = || super::container::supervisor_command(root, &id);
+            Ok(container::supervise(root, &id, container::Attach::Terminal, &cache, &again)?)
         }
     }
 }

@@ -46,6 +46,7 @@ impl Container {
             },
             "Image": spec.image_id,
             "Name": format!("/{}", c.name),
+            "RestartCount": s.restart_count,
             "LogPath": self.log_path().unwrap_or_default(),
             "Mounts": mounts,
             "NetworkSettings": {
@@ -77,6 +78,7 @@ impl Container {
                     (path.to_owned(), serde_json::json!(options))
                 }).collect::<serde_json::Map<_, _>>(),
                 "AutoRemove": spec.auto_remove,
+                "RestartPolicy": { "Name": spec.restart.docker_name(), "MaximumRetryCount": spec.restart.max_retries },
                 "LogConfig": spec.log,
                 "Timeout": spec.limits.timeout.map(|t| t.as_secs_f64()),
             },

@@ -41,6 +41,7 @@ mod names;
 mod networks;
 mod options;
 mod record;
+mod restart;
 mod stats;
 mod supervisor;
 mod top;
@@ -50,6 +51,7 @@ mod wait;
 pub use filter::{FILTERS, PRUNE_FILTERS};
 pub use options::{CreateOptions, GrantOptions};
 pub use record::{Config, Spec, State, Status};
+pub use restart::{Restart, RestartPolicy};
 pub use stats::Usage;
 pub use supervisor::{Attach, supervise};
 pub use top::Top;
@@ -122,6 +124,7 @@ pub struct NewContainer {
     /// Docker's StdinOnce: the guest's stdin ends when the first attachment
     /// that feeds it ends.
     pub stdin_once: bool,
+    pub restart: RestartPolicy,
     /// `-t`: the guest is told its stdio is a terminal.
     pub tty: bool,
     /// `--rm`.
@@ -234,6 +237,7 @@ impl Containers {
                     log: new.log,
                     labels,
                     stdin_once: new.stdin_once && new.interactive,
+                    restart: new.restart,
                 };
                 let container = self.create(new.name, spec)?;
                 match self.join_networks(&container, &new.networks) {
@@ -663,6 +667,7 @@ impl Container {
     /// container's own unless given), and makes sure it ended.
     pub fn stop(&mut self, timeout: Option<u64>) -> Result<()> {
         let grace = timeout.unwrap_or(self.config.spec.stop_timeout);
+        self.update(|state| state.manually_stopped = true)?;
         if self.request(Request::Stop(grace))? {
             self.record("kill", &[("signal", "15")]);
             self.end_within(Duration::from_secs(grace))?;
@@ -674,9 +679,11 @@ impl Container {
     /// `kill -s SIGNAL`: the signal's effect, now (`None`: a signal that
     /// does nothing, which only checks that it runs).
     pub fn kill(&mut self, signal: Option<i32>) -> Result<()> {
-        let not_running = || Error::usage(format!("container {} is not running", self.config.name));
+        let name = self.config.name.clone();
+        let not_running = || Error::usage(format!("container {name} is not running"));
         match signal {
             Some(signal) => {
+                self.update(|state| state.manually_stopped = true)?;
                 if !self.request(Request::Kill(signal))? {
                     return Err(not_running());
                 }

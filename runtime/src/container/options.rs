@@ -66,6 +66,8 @@ pub struct CreateOptions {
     pub interactive: bool,
     /// Docker's StdinOnce: stdin ends with the first attachment's.
     pub stdin_once: bool,
+    /// `--restart`: `no`, `always`, `unless-stopped`, `on-failure[:MAX]`.
+    pub restart: Option<String>,
     /// `-t`.
     pub tty: bool,
     /// The program instead of the image's ENTRYPOINT; empty clears it.
@@ -121,6 +123,10 @@ impl CreateOptions {
             network_given: self.grants.network.is_some() || !self.grants.allow_net.is_empty(),
         };
         native.check()?;
+        let restart = super::RestartPolicy::parse(self.restart.as_deref().unwrap_or("no"))?;
+        if self.auto_remove && restart.name != super::Restart::No {
+            return Err(crate::Error::usage("Conflicting options: --restart and --rm"));
+        }
         Ok(NewContainer {
             name: self.name,
             args,
@@ -130,6 +136,7 @@ impl CreateOptions {
             native,
             interactive: self.interactive,
             stdin_once: self.stdin_once,
+            restart,
             tty: self.tty,
             auto_remove: self.auto_remove,
             stop_timeout: self.stop_timeout,

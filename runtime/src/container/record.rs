@@ -54,6 +54,9 @@ pub struct Spec {
     /// Docker's StdinOnce (see `NewContainer`).
     #[serde(default)]
     pub stdin_once: bool,
+    /// Whether its supervisor starts it again when it ends.
+    #[serde(default)]
+    pub restart: super::RestartPolicy,
 }
 
 impl Spec {
@@ -103,6 +106,13 @@ pub struct State {
     /// A native container the kernel killed for going past `--memory`.
     #[serde(default)]
     pub oom_killed: bool,
+    /// How often its restart policy has started it again.
+    #[serde(default)]
+    pub restart_count: u32,
+    /// Stopped or killed by a user since it last started: its restart
+    /// policy does not start it again.
+    #[serde(default)]
+    pub manually_stopped: bool,
 }
 
 impl State {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::logs::Logger;
-use super::{Container, Containers, Request, Status, control, take_run_lock};
+use super::{Container, Containers, Request, Restart, RestartPolicy, Status, control, take_run_lock};
 use crate::ids::SIGKILL;
 use crate::image::Image;
 use crate::plan::{Grants, PublishedPort, Reason, Task};
@@ -35,9 +35,16 @@ pub enum Attach {
 /// What the starter reads when the container already runs.
 pub(super) const ALREADY_RUNNING: &str = "already running";
 
-/// Runs the guest of container `id` to its end and records how it ended.
-/// Returns its exit code.
-pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) -> Result<i32> {
+/// Runs the guest of container `id` to its end and records how it ended;
+/// then, if its restart policy says so, has a new supervisor (`again`, the
+/// front end's own) start it again. Returns its exit code.
+pub fn supervise(
+    root: &Path,
+    id: &str,
+    attach: Attach,
+    cache: &CompileCache,
+    again: &dyn Fn() -> std::process::Command,
+) -> Result<i32> {
     let containers = Containers::open(root)?;
     let mut container = containers.lookup(id)?;
     // The starter's pipe, kept aside before stdout becomes the log's.
@@ -113,15 +120,46 @@ pub fn supervise(root: &Path, id: &str, attach: Attach, cache: &CompileCache) ->
     say(&mut handshake, "ok");
     crate::os::process::release_free_memory();
 
+    let started = std::time::Instant::now();
     let exit = task.wait();
     let error = match exit.reason {
         // Told the guest's stderr already; kept for `inspect`.
         Reason::Exited | Reason::Signaled(_) => None,
         _ => exit.describe(&container.config.spec.argv[0]),
     };
+    let policy = container.config.spec.restart;
     mark_ended(container, exit.code, error, exit.reason == Reason::OomKilled, logger, run_lock)?;
     drop(on_networks);
+    if policy.name != Restart::No {
+        // A foreground run returns now; its container goes on in the background.
+        let wait = match attach {
+            Attach::Log => RestartPolicy::wait(started.elapsed(), containers.lookup(id)?.state.restart_count),
+            Attach::Terminal => Duration::ZERO,
+        };
+        start_again(&containers, id, exit.code, wait, again())?;
+    }
     Ok(exit.code)
+}
+
+/// Starts the container again after `wait`, by a new supervisor, if its
+/// policy says so: unless a user stopped it, removed it or started it
+/// meanwhile.
+fn start_again(
+    containers: &Containers,
+    id: &str,
+    code: i32,
+    wait: Duration,
+    supervisor: std::process::Command,
+) -> Result<()> {
+    std::thread::sleep(wait);
+    let Ok(mut container) = containers.lookup(id) else { return Ok(()) };
+    let state = &container.state;
+    let policy = container.config.spec.restart;
+    if state.status != Status::Exited || !policy.restarts(code, state.restart_count, state.manually_stopped) {
+        return Ok(());
+    }
+    container.update(|state| state.restart_count += 1)?;
+    container.start(supervisor).map(drop)
 }
 
 fn mark_running(container: &mut Container, pid: u32, ports: &[PublishedPort]) -> Result<()> {
@@ -134,6 +172,7 @@ fn mark_running(container: &mut Container, pid: u32, ports: &[PublishedPort]) ->
         state.exit_code = None;
         state.error = None;
         state.oom_killed = false;
+        state.manually_stopped = false;
         state.ports = ports.to_vec();
     })
 }
