@@ -318,6 +318,7 @@ fn docker_exec_runs_commands_in_a_native_container_only() {
 #[test]
 fn docker_py_drives_the_service() {
     let (registry, image) = probe_image();
+    harness::images::push_busybox_image(&registry, "busybox:latest");
     let wbox = Wbox::new();
     let service = Service::start(&wbox);
     let python = harness::workspace().join("target/python-venv/bin/python");
@@ -328,6 +329,7 @@ fn docker_py_drives_the_service() {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(&suite)
         .env("WBOX_PROBE_IMAGE", &image)
+        .env("WBOX_BUSYBOX_IMAGE", format!("{}/busybox:latest", registry.addr))
         .env("WBOX_REGISTRY", &registry.addr)
         .env("WBOX_PROBE_WASM", harness::guest("probe.wasm"))
         .current_dir(wbox.root.path())

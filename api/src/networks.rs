@@ -61,16 +61,7 @@ pub fn create(service: &Service, body: &[u8]) -> Result<Reply> {
 
 /// `DELETE /networks/{id}`: 403 while containers are on it, as Docker.
 pub fn remove(service: &Service, name: &str) -> Result<Reply> {
-    let networks = Networks::open(&service.root)?;
-    let network = networks.get(name)?;
-    if !networks.members(&network)?.is_empty() {
-        let message = format!(
-            "error while removing network: network {} id {} has active endpoints",
-            network.name, network.id
-        );
-        return Ok(reply::error(StatusCode::FORBIDDEN, message));
-    }
-    networks.remove(&network.id)?;
+    Networks::open(&service.root)?.remove(name)?;
     Ok(reply::empty(StatusCode::NO_CONTENT))
 }
 

@@ -59,6 +59,7 @@ pub fn from_error(e: Error) -> Reply {
         Error::Usage(_) | Error::Ambiguous { .. } | Error::NotFound { .. } => StatusCode::BAD_REQUEST,
         Error::CommandNotFound(_) | Error::NotRunnable(_) | Error::Relayed { .. } => StatusCode::BAD_REQUEST,
         Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Image(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, docker_message(&e))

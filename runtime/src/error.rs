@@ -56,6 +56,12 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// What may not be done to that object at all, or not while it is in
+    /// use: a pre-defined network, a network with members (exit 125; the
+    /// Engine API's 403).
+    #[error("{0}")]
+    Forbidden(String),
+
     /// An id prefix that fits several of them (exit 125).
     #[error("{count} {what} have an id starting with {prefix}; give more of the id")]
     Ambiguous { prefix: String, count: usize, what: &'static str },
@@ -89,6 +95,7 @@ impl Error {
             | Error::NoSuchNetwork(_)
             | Error::NoSuchPath(_)
             | Error::Conflict(_)
+            | Error::Forbidden(_)
             | Error::Ambiguous { .. }
             | Error::Gone { .. } => 125,
         }

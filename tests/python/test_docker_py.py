@@ -1,15 +1,19 @@
 """docker-py (the PyPI `docker` package), unchanged, driving wbox's Engine
 API. tests/engine_api.rs starts the service and a registry and runs this
 suite with DOCKER_HOST pointing at the service; WBOX_PROBE_IMAGE names the
-probe guest (tests/guests/probe.c) as an image in that registry, and
-WBOX_REGISTRY the registry."""
+probe guest (tests/guests/probe.c) as an image in that registry,
+WBOX_BUSYBOX_IMAGE a native busybox image there, and WBOX_REGISTRY the
+registry. The networks test needs root, as CI runs."""
 
 import os
+import time
+import urllib.request
 
 import docker
 import pytest
 
 PROBE = os.environ["WBOX_PROBE_IMAGE"]
+BUSYBOX = os.environ["WBOX_BUSYBOX_IMAGE"]
 REGISTRY = os.environ["WBOX_REGISTRY"]
 
 
@@ -17,6 +21,7 @@ REGISTRY = os.environ["WBOX_REGISTRY"]
 def client():
     client = docker.from_env()
     client.images.pull(PROBE)
+    client.images.pull(BUSYBOX)
     yield client
     client.close()
 
@@ -114,3 +119,43 @@ def test_errors_are_dockers(client):
         client.images.get("no-such-image:1")
     with pytest.raises(docker.errors.APIError):
         client.containers.run(PROBE, ["args"], network_mode="no-such-network", remove=True)
+
+
+def test_published_ports(client):
+    container = client.containers.run(
+        BUSYBOX, ["httpd", "-f", "-p", "8080", "-h", "/var/www"], detach=True, ports={"8080/tcp": None}
+    )
+    try:
+        container.reload()
+        port = container.ports["8080/tcp"][0]["HostPort"]
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as answer:
+                    assert answer.read() == b"hello from busybox httpd\n"
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"nothing answered on port {port}")
+    finally:
+        container.remove(force=True)
+
+
+def test_networks_by_name_and_in_use(client):
+    network = client.networks.create("pynet", labels={"tier": "back"})
+    server = client.containers.run(
+        BUSYBOX, ["sh", "-c", "while true; do echo hi | nc -l -p 9000; done"], detach=True, name="pyserver", network="pynet"
+    )
+    try:
+        assert [n.name for n in client.networks.list(filters={"label": "tier=back"})] == ["pynet"]
+        network.reload()
+        assert [c.name for c in network.containers] == ["pyserver"]
+        fetch = "for i in $(seq 30); do nc -w 2 pyserver 9000 && exit 0; sleep 0.2; done; exit 1"
+        assert client.containers.run(BUSYBOX, ["sh", "-c", fetch], network="pynet", remove=True) == b"hi\n"
+        with pytest.raises(docker.errors.APIError) as refused:
+            network.remove()
+        assert refused.value.status_code == 403
+    finally:
+        server.remove(force=True)
+    network.remove()
+    assert client.networks.list(names=["pynet"]) == []
