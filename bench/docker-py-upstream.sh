@@ -26,7 +26,7 @@ suite=$cache/$version            # just tests/ and pytest.ini: see below
 # full source tree, the tree's docker/ package would shadow the pinned
 # client installed in the venv, which is the one under test.
 if [ ! -d "$suite/tests/integration" ]; then
-    work=$(mktemp -d)
+    work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
     # PyPI first, needing no git: but docker's sdist may leave the tests out.
     sdist=$cache/sdist/docker-$version.tar.gz
     [ -f "$sdist" ] || "$venv/bin/pip" download --quiet --disable-pip-version-check \

@@ -188,13 +188,13 @@ fn docker_build_push_and_pull_through_the_service() {
     let service = Service::start(&wbox);
     let context = tempfile::tempdir().unwrap();
     std::fs::copy(harness::guest("probe.wasm"), context.path().join("probe.wasm")).unwrap();
-    let dockerfile = "FROM scratch\nCOPY probe.wasm /app.wasm\nRUN [\"/app.wasm\", \"args\", \"from-a-step\"]\nLABEL stage=built\nENTRYPOINT [\"/app.wasm\"]\n";
+    let dockerfile = "FROM scratch\nCOPY probe.wasm /app.wasm\nRUN [\"/app.wasm\", \"args\", \"from-a-step\"]\nLABEL stage=built\nCOPY . /context/\nENTRYPOINT [\"/app.wasm\"]\n";
     std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
     let image = format!("{}/built:1", registry.addr);
 
     let out = service.run(&["build", "-t", &image, "--label", "by=api", context.path().to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("Step 2/5 : COPY probe.wasm /app.wasm"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("Step 2/6 : COPY probe.wasm /app.wasm"), "{}", stdout(&out));
     // A step's output reaches the client, not the service's own stdout.
     assert!(stdout(&out).contains("[from-a-step]\n"), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("Successfully tagged {image}")), "{}", stdout(&out));
@@ -204,6 +204,8 @@ fn docker_build_push_and_pull_through_the_service() {
         ok(service.run(&["run", "--rm", &image, "args", "ok"])),
         ok(wbox.run(&["run", "--rm", &image, "args", "ok"]))
     );
+    // The context as the client sent it, nothing of wbox's beside it.
+    assert_eq!(ok(service.run(&["run", "--rm", &image, "ls", "/context"])), "Dockerfile\nprobe.wasm\n");
     let history = ["history", "--format", "{{.CreatedBy}}", &image];
     assert_eq!(ok(service.run(&history)), ok(wbox.run(&history)));
 
@@ -622,4 +624,20 @@ fn the_docker_cli_gets_dockers_answers_from_the_service() {
     same(&["volume", "rm", "nothing"]);
     same(&["rmi", "nothing:1"]);
     same(&["ps", "-a", "-q"]);
+
+    // An image saved by its id comes back without a name; an archive that
+    // is none is refused.
+    let id = ok(service.run(&["images", "-q", &busybox]));
+    let files = tempfile::tempdir().unwrap();
+    let [to_docker, to_wbox] =
+        ["docker.tar", "wbox.tar"].map(|f| files.path().join(f).to_string_lossy().into_owned());
+    assert_eq!(code(&on_dockerd(&["save", "-o", &to_docker, id.trim()])), 0);
+    ok(service.run(&["save", "-o", &to_wbox, id.trim()]));
+    same(&["rmi", &busybox]);
+    let loaded = [on_dockerd(&["load", "-i", &to_docker]), service.run(&["load", "-i", &to_wbox])];
+    assert_eq!(stdout(&loaded[1]), stdout(&loaded[0]), "{}", stderr(&loaded[1]));
+    same(&["images", "--format", "{{.Repository}} {{.Tag}} {{.ID}}"]);
+    let garbage = files.path().join("garbage.tar");
+    std::fs::write(&garbage, "not an archive").unwrap();
+    same(&["load", "-i", garbage.to_str().unwrap()]);
 }

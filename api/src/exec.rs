@@ -98,6 +98,9 @@ pub fn inspect(service: &Service, exec_id: &str) -> Result<Reply> {
 #[serde(rename_all = "PascalCase", default)]
 struct StartConfig {
     detach: Option<bool>,
+    /// Whether the output comes raw: Docker frames it by what the start
+    /// says, whatever the create said (which decides the terminal).
+    tty: Option<bool>,
 }
 
 /// `POST /exec/{id}/start`: runs it, its stdio on the connection taken over
@@ -127,6 +130,7 @@ pub fn start(
         (instance.container.clone(), instance.config.clone())
     };
     let tty = config.tty.unwrap_or(false);
+    let raw = start.tty.unwrap_or(false);
     let stdin = config.attach_stdin.unwrap_or(false) && !detach;
     let mut command = tokio::process::Command::from((service.exec)(&container, &config));
     // `-t`: the command's stdio is a terminal whose other end the service
@@ -173,7 +177,7 @@ pub fn start(
         tokio::spawn(async move {
             let mut buffer = vec![0; 32 * 1024];
             while let Ok(n) = from.read(&mut buffer).await {
-                if n == 0 || to_client.send(stream::frame(stream_id, &buffer[..n], tty)).await.is_err() {
+                if n == 0 || to_client.send(stream::frame(stream_id, &buffer[..n], raw)).await.is_err() {
                     break;
                 }
             }
@@ -205,7 +209,7 @@ pub fn start(
             let _ = connection.shutdown().await;
         }
     });
-    let content_type = HeaderValue::from_static(stream::output_type(tty));
+    let content_type = HeaderValue::from_static(stream::output_type(raw));
     if detach {
         return Ok(reply::empty(StatusCode::OK));
     }

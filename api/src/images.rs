@@ -70,11 +70,11 @@ pub fn remove(service: &Service, name: &str, query: &Query) -> Result<Reply> {
     let store = Store::open(&service.root)?;
     let in_use = wbox_runtime::container::images_in_use(&service.root);
     let removed = image::remove(&store, name, query.flag("force"), &in_use)?;
-    let mut answer: Vec<Value> =
-        removed.untagged.iter().map(|t| json!({ "Untagged": t.familiar() })).collect();
+    let mut answer: Vec<Value> = removed.untagged.iter().map(|name| json!({ "Untagged": name })).collect();
     if removed.deleted {
         answer.push(json!({ "Deleted": removed.id.to_string() }));
     }
+    answer.extend(removed.deleted_layers.iter().map(|layer| json!({ "Deleted": layer.to_string() })));
     Ok(reply::ok(&answer))
 }
 
@@ -184,13 +184,13 @@ pub fn save(service: &Service, names: &[String]) -> Result<Reply> {
 /// `POST /images/load`: the archive in the body; what it tagged, as
 /// Docker's progress stream says it.
 pub fn load(service: &Service, archive: &[u8]) -> Result<Reply> {
-    let loaded = wbox_runtime::archive::load(&Store::open(&service.root)?, archive)?;
-    let lines: String = loaded
-        .iter()
-        .map(|reference| {
-            json!({ "stream": format!("Loaded image: {}\n", reference.familiar()) }).to_string() + "\n"
-        })
-        .collect();
+    // An archive that cannot be loaded is told in the stream, as dockerd
+    // tells it, after a 200.
+    let messages = match wbox_runtime::archive::load(&Store::open(&service.root)?, archive) {
+        Ok(loaded) => loaded.iter().map(|image| json!({ "stream": format!("{image}\n") })).collect(),
+        Err(e) => vec![json!({ "errorDetail": { "message": e.to_string() }, "error": e.to_string() })],
+    };
+    let lines: String = messages.iter().map(|message| message.to_string() + "\n").collect();
     let mut reply = Reply::new(reply::full(lines));
     reply
         .headers_mut()

@@ -197,6 +197,11 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
             with_id(name, move |name| volumes::remove(&s, &name, &query)).await
         }
 
+        // As a Docker engine that is not in a swarm answers (docker-py's
+        // `leave_swarm(force=True)` takes this as done).
+        (_, ["swarm", ..]) => {
+            reply::error(StatusCode::SERVICE_UNAVAILABLE, "This node is not part of a swarm")
+        }
         _ => reply::error(StatusCode::NOT_FOUND, "page not found"),
     };
     Ok(reply)

@@ -14,31 +14,38 @@ use crate::{Error, Result};
 /// recent Docker set beside the OCI `ref.name`.
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
-/// The images `names` name in the store, for `save`.
-pub fn find(store: &Store, names: &[impl AsRef<str>]) -> Result<Vec<(ImageRef, Image)>> {
+/// The images `names` name in the store, for `save`: by name, or by id (an
+/// image saved by its id is saved without a name, as Docker saves it).
+pub fn find(store: &Store, names: &[impl AsRef<str>]) -> Result<Vec<(Option<ImageRef>, Image)>> {
     let mut images = Vec::new();
     for name in names {
-        let reference = ImageRef::parse(name.as_ref())?;
-        let found = crate::image::find(store, &reference)?
-            .ok_or_else(|| Error::NoSuchImage(reference.to_string()))?;
-        images.push((reference, found));
+        let name = name.as_ref();
+        let named = ImageRef::parse(name)
+            .ok()
+            .and_then(|reference| Some((crate::image::find(store, &reference).ok()??, reference)));
+        images.push(match named {
+            Some((image, reference)) => (Some(reference), image),
+            None => (None, crate::image::lookup(store, name)?.0),
+        });
     }
     Ok(images)
 }
 
 /// Writes the named images, with every blob they use, as an OCI archive.
-pub fn save(store: &Store, images: &[(ImageRef, Image)], out: impl Write) -> Result<()> {
+pub fn save(store: &Store, images: &[(Option<ImageRef>, Image)], out: impl Write) -> Result<()> {
     let mut tar = tar::Builder::new(out);
     let fail = |e: std::io::Error| Error::image(format!("cannot write the archive: {e}"));
     let mut index = Index::default();
     let mut blobs: Vec<Descriptor> = Vec::new();
     for (reference, image) in images {
-        let manifest = store.resolve(reference)?.ok_or_else(|| Error::NoSuchImage(reference.to_string()))?;
+        let manifest = store.resolve_digest(&image.manifest_digest)?;
         let mut entry = manifest.clone();
-        entry.annotations = Some(BTreeMap::from([
-            (REF_NAME.to_owned(), reference.to_string()),
-            (CONTAINERD_NAME.to_owned(), reference.to_string()),
-        ]));
+        entry.annotations = reference.as_ref().map(|reference| {
+            BTreeMap::from([
+                (REF_NAME.to_owned(), reference.to_string()),
+                (CONTAINERD_NAME.to_owned(), reference.to_string()),
+            ])
+        });
         index.manifests.push(entry);
         blobs.push(manifest);
         blobs.extend(image.manifest.blobs().cloned());
@@ -62,7 +69,7 @@ pub fn save(store: &Store, images: &[(ImageRef, Image)], out: impl Write) -> Res
 
 /// `save` into a file, written aside and renamed, so that a failed save
 /// leaves no half archive behind.
-pub fn save_file(store: &Store, images: &[(ImageRef, Image)], path: &std::path::Path) -> Result<()> {
+pub fn save_file(store: &Store, images: &[(Option<ImageRef>, Image)], path: &std::path::Path) -> Result<()> {
     let fail = |e: std::io::Error| Error::usage(format!("cannot write {}: {e}", path.display()));
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
@@ -83,7 +90,7 @@ fn append(tar: &mut tar::Builder<impl Write>, path: &str, bytes: &[u8]) -> std::
 
 /// Reads an OCI archive into the store and tags the images it names.
 /// Returns the references loaded.
-pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
+pub fn load(store: &Store, input: impl Read) -> Result<Vec<Loaded>> {
     let _adding = store.adding()?;
     let bad = |why: String| Error::image(format!("the archive cannot be loaded: {why}; nothing was tagged"));
     let mut archive = tar::Archive::new(input);
@@ -131,9 +138,21 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
 
     let mut loaded = Vec::new();
     for entry in &index.manifests {
-        let name = entry.annotation(CONTAINERD_NAME).or(entry.annotation(REF_NAME)).ok_or_else(|| {
-            bad(format!("manifest {} has no image name (annotation {REF_NAME})", entry.digest))
-        })?;
+        // Saved by its id: kept without a name.
+        let Some(name) = entry.annotation(CONTAINERD_NAME).or(entry.annotation(REF_NAME)) else {
+            if media::is_index(&entry.media_type) {
+                return Err(bad(format!(
+                    "{} is a multi-platform index; load an archive of one platform's image",
+                    entry.digest
+                )));
+            }
+            let image = Image::load(store, &entry.digest)?;
+            if let Some(blob) = image.manifest.blobs().find(|blob| !store.has_blob(&blob.digest)) {
+                return Err(bad(format!("blob {} of {} is not in it", blob.digest, entry.digest)));
+            }
+            loaded.push((None, entry.clone(), image.id().clone()));
+            continue;
+        };
         if !name.contains(['/', ':', '@']) {
             return Err(bad(format!(
                 "it names an image only by the tag '{name}'; wbox needs full names, as `wbox save` writes them"
@@ -151,11 +170,37 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<ImageRef>> {
                 return Err(bad(format!("blob {} of {reference} is not in it", blob.digest)));
             }
         }
-        loaded.push((reference, entry.clone()));
+        loaded.push((Some(reference), entry.clone(), image.id().clone()));
     }
     // Tags only once every image is whole.
-    for (reference, entry) in &loaded {
-        store.tag(reference, entry)?;
+    for (reference, entry, _) in &loaded {
+        match reference {
+            Some(reference) => store.tag(reference, entry)?,
+            None => store.keep_untagged(entry)?,
+        }
     }
-    Ok(loaded.into_iter().map(|(reference, _)| reference).collect())
+    Ok(loaded
+        .into_iter()
+        .map(|(reference, _, id)| match reference {
+            Some(reference) => Loaded::Named(reference),
+            None => Loaded::Untagged(id),
+        })
+        .collect())
+}
+
+/// An image `load` stored.
+pub enum Loaded {
+    Named(ImageRef),
+    /// Saved by its id: stored without a name.
+    Untagged(Digest),
+}
+
+impl std::fmt::Display for Loaded {
+    /// As Docker says what it loaded.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loaded::Named(reference) => write!(f, "Loaded image: {}", reference.familiar()),
+            Loaded::Untagged(id) => write!(f, "Loaded image ID: {id}"),
+        }
+    }
 }

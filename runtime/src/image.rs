@@ -568,10 +568,14 @@ fn by_id<'a>(tagged: &'a [Tagged], id: &str) -> Result<Option<&'a Image>> {
 
 /// What `rmi` did.
 pub struct Removed {
-    pub untagged: Vec<ImageRef>,
+    /// The names it lost, and with its last name its `REPOSITORY@DIGEST`s.
+    pub untagged: Vec<String>,
     /// The image id, and whether the image itself went (no name is left).
     pub id: Digest,
     pub deleted: bool,
+    /// The layers that went with it, by chain id as Docker names them, the
+    /// top one first.
+    pub deleted_layers: Vec<Digest>,
 }
 
 /// `rmi`: removes a name, or by id every name of an image (with `force`
@@ -597,7 +601,13 @@ pub fn remove(store: &Store, name: &str, force: bool, in_use: &[Digest]) -> Resu
             (image.manifest_digest, names)
         }
     };
-    let id = Image::load(store, &manifest).map_or_else(|_| manifest.clone(), |image| image.id().clone());
+    let image = Image::load(store, &manifest).ok();
+    let id = image.as_ref().map_or_else(|| manifest.clone(), |image| image.id().clone());
+    let repo_digests: Vec<String> = summaries(store, &Filters::default())?
+        .into_iter()
+        .find(|summary| summary.image.manifest_digest == manifest)
+        .map(|summary| summary.repo_digests)
+        .unwrap_or_default();
     for reference in &untagged {
         store.untag(reference)?;
     }
@@ -609,11 +619,38 @@ pub fn remove(store: &Store, name: &str, force: bool, in_use: &[Digest]) -> Resu
     for _ in &untagged {
         record(store, "untag", &id, &id.to_string());
     }
+    let mut untagged: Vec<String> = untagged.iter().map(ImageRef::familiar).collect();
+    let mut deleted_layers = Vec::new();
     if deleted {
         record(store, "delete", &id, &id.to_string());
         store.collect_garbage(in_use)?;
+        untagged.extend(repo_digests);
+        if let Some(image) = &image {
+            let gone = image.manifest.layers.iter().map(|layer| !store.has_blob(&layer.digest));
+            deleted_layers =
+                chain_ids(image).into_iter().zip(gone).filter_map(|(c, gone)| gone.then_some(c)).collect();
+            deleted_layers.reverse();
+        }
     }
-    Ok(Removed { untagged, id, deleted })
+    Ok(Removed { untagged, id, deleted, deleted_layers })
+}
+
+/// The image's layers by chain id, base first: the first layer's diff id,
+/// then each the digest of the one below's chain id, a space, and its diff
+/// id (the OCI image spec's ChainID).
+fn chain_ids(image: &Image) -> Vec<Digest> {
+    let diff_ids =
+        image.raw_config.pointer("/rootfs/diff_ids").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+    let mut chain: Vec<Digest> = Vec::new();
+    for diff_id in diff_ids.iter().filter_map(|d| d.as_str()) {
+        let next = match chain.last() {
+            None => Digest::parse(diff_id),
+            Some(below) => Ok(Digest::of(format!("{below} {diff_id}").as_bytes())),
+        };
+        let Ok(next) = next else { break };
+        chain.push(next);
+    }
+    chain
 }
 
 /// What `image prune` did.

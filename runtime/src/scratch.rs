@@ -17,9 +17,15 @@ const HELD: &str = ".held";
 /// live process's that has not taken its lock yet.
 const GRACE: Duration = Duration::from_secs(60);
 
+/// Where the work goes in a scratch directory: beside the lock, never with
+/// it (a build context unpacked there would take the lock into the image).
+const WORK: &str = "work";
+
 /// A scratch directory, removed when dropped.
 pub struct Scratch {
-    dir: tempfile::TempDir,
+    /// Removed, with everything in it, when dropped.
+    _dir: tempfile::TempDir,
+    work: PathBuf,
     _held: File,
 }
 
@@ -38,12 +44,20 @@ impl Scratch {
         let held = File::create(&unnamed).map_err(failed)?;
         held.try_lock().map_err(|e| failed(std::io::Error::other(e.to_string())))?;
         std::fs::rename(&unnamed, dir.path().join(HELD)).map_err(failed)?;
-        Ok(Scratch { dir, _held: held })
+        let work = dir.path().join(WORK);
+        std::fs::create_dir(&work).map_err(failed)?;
+        Ok(Scratch { _dir: dir, work, _held: held })
     }
 
+    /// The directory to work in: empty, and the lock is not in it.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.work
     }
+}
+
+/// Where the work went in scratch directory `dir` (see `Scratch::path`).
+pub fn work_in(dir: &Path) -> PathBuf {
+    dir.join(WORK)
 }
 
 /// The scratch directories under ROOT whose process is gone, each with the
@@ -82,11 +96,11 @@ mod tests {
         let path = scratch.path().to_owned();
         assert!(abandoned(root.path()).is_empty(), "a live holder's directory is not taken");
         // What a killed process leaves: the directory, its lock free.
-        let Scratch { dir, _held } = scratch;
+        let Scratch { _dir: dir, _held, .. } = scratch;
         let _ = dir.keep();
         drop(_held);
         let found = abandoned(root.path());
-        assert_eq!(found.iter().map(|(p, _)| p).collect::<Vec<_>>(), [&path]);
+        assert_eq!(found.iter().map(|(p, _)| work_in(p)).collect::<Vec<_>>(), [path]);
         assert!(abandoned(root.path()).is_empty(), "a directory being cleaned up is not taken twice");
     }
 }

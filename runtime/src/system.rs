@@ -45,9 +45,18 @@ pub fn version() -> serde_json::Value {
 pub fn info(root: &Path) -> Result<serde_json::Value> {
     let containers = Containers::open(root)?.list()?;
     let running = containers.iter().filter(|c| c.is_running()).count();
-    let images = crate::image::list(&Store::open(root)?)?;
+    // Each image once, whatever its names, as Docker counts them.
+    let mut images: Vec<_> = crate::image::list(&Store::open(root)?)?
+        .into_iter()
+        .map(|tagged| tagged.image.manifest_digest)
+        .collect();
+    images.sort();
+    images.dedup();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let runtimes = if crate::os::platform::RUNS_NATIVE { "wasmtime libcontainer" } else { "wasmtime" };
+    let mut runtimes = serde_json::json!({ "wasmtime": { "path": "wasmtime" } });
+    if crate::os::platform::RUNS_NATIVE {
+        runtimes["libcontainer"] = serde_json::json!({ "path": "libcontainer" });
+    }
     Ok(serde_json::json!({
         "ID": "",
         "Name": "wbox",
@@ -66,5 +75,8 @@ pub fn info(root: &Path) -> Result<serde_json::Value> {
         "ServerVersion": env!("CARGO_PKG_VERSION"),
         "Runtimes": runtimes,
         "DefaultRuntime": "wasmtime",
+        "Debug": false,
+        "ExperimentalBuild": false,
+        "MemTotal": crate::os::process::host_memory().unwrap_or(0),
     }))
 }

@@ -58,8 +58,8 @@ pub fn load(root: &Path, args: LoadArgs) -> crate::Result<i32> {
         }
         None => archive::load(&store, std::io::stdin().lock())?,
     };
-    for reference in loaded {
-        println!("Loaded image: {}", reference.familiar());
+    for image in loaded {
+        println!("{image}");
     }
     Ok(0)
 }

@@ -148,11 +148,14 @@ pub fn rmi(root: &Path, args: RmiArgs) -> crate::Result<i32> {
     for name in &args.images {
         match image::remove(&store, name, args.force, &container::images_in_use(root)) {
             Ok(removed) => {
-                for tag in &removed.untagged {
-                    println!("Untagged: {}", tag.familiar());
+                for name in &removed.untagged {
+                    println!("Untagged: {name}");
                 }
                 if removed.deleted {
                     println!("Deleted: {}", removed.id);
+                }
+                for layer in &removed.deleted_layers {
+                    println!("Deleted: {layer}");
                 }
             }
             Err(e) => {

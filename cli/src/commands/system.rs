@@ -137,7 +137,9 @@ pub fn info(root: &Path, args: InfoArgs) -> crate::Result<i32> {
     println!(" Images: {}", data["Images"]);
     println!(" Server Version: {}", data["ServerVersion"].as_str().unwrap_or_default());
     println!(" Storage Driver: oci-layout\n Logging Driver: json-file");
-    println!(" Runtimes: {}\n Default Runtime: wasmtime", data["Runtimes"].as_str().unwrap_or_default());
+    let runtimes: Vec<&str> =
+        data["Runtimes"].as_object().into_iter().flat_map(|m| m.keys()).map(String::as_str).collect();
+    println!(" Runtimes: {}\n Default Runtime: wasmtime", runtimes.join(" "));
     let (os, arch) =
         (data["OSType"].as_str().unwrap_or_default(), data["Architecture"].as_str().unwrap_or_default());
     println!(" OSType: {os}\n Architecture: {arch}\n CPUs: {}", data["NCPU"]);

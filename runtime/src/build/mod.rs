@@ -372,11 +372,12 @@ pub fn secret(spec: &str) -> Result<(String, PathBuf)> {
 /// nothing once wbox is used again.
 pub fn reap_abandoned(root: &Path) {
     for (dir, _held) in scratch::abandoned(root) {
-        let state = dir.join(crate::native::STATE_DIR);
+        let work = scratch::work_in(&dir);
+        let state = work.join(crate::native::STATE_DIR);
         for container in std::fs::read_dir(&state).into_iter().flatten().flatten() {
             crate::native::remove_state(&state, &container.file_name().to_string_lossy());
         }
-        files::unmount_left_in(&dir);
+        files::unmount_left_in(&work);
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             tracing::warn!("cannot remove {}, left by a killed build: {e}", dir.display());
         }

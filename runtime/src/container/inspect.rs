@@ -26,7 +26,12 @@ impl Container {
                 })
             })
             .collect();
-        serde_json::json!({
+        // The program before the arguments: the image's ENTRYPOINT or its
+        // replacement.
+        let program = &spec.argv[..spec.argv.len().saturating_sub(spec.args.len())];
+        let entrypoint =
+            if program.is_empty() { serde_json::Value::Null } else { serde_json::json!(program) };
+        let mut inspected = serde_json::json!({
             "Id": c.id,
             "Created": time(Some(c.created)),
             "Path": spec.argv.first(),
@@ -84,7 +89,10 @@ impl Container {
             },
             "Config": {
                 "Image": spec.image,
+                "Entrypoint": entrypoint,
                 "Cmd": spec.args,
+                "MacAddress": "",
+                "Domainname": "",
                 "Env": spec.grants.env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
                 "WorkingDir": spec.grants.workdir.clone().unwrap_or_default(),
                 "Hostname": spec.native.hostname.clone().unwrap_or_else(|| c.id[..12].to_owned()),
@@ -98,7 +106,30 @@ impl Container {
                 "AttachStdout": false,
                 "AttachStderr": false,
             },
-        })
+        });
+        if let Some(host) = inspected["HostConfig"].as_object_mut() {
+            host.extend(unset_host_config());
+        }
+        inspected
+    }
+}
+
+/// The HostConfig fields wbox does not set, as Docker shows them unset:
+/// typed clients read them.
+fn unset_host_config() -> serde_json::Map<String, serde_json::Value> {
+    let unset = serde_json::json!({
+        "CgroupnsMode": "private", "IpcMode": "private", "PidMode": "", "UTSMode": "",
+        "UsernsMode": "", "Isolation": "", "Runtime": "runc", "VolumeDriver": "",
+        "VolumesFrom": null, "Links": null, "Init": null, "DeviceCgroupRules": null,
+        "CapAdd": null, "CapDrop": null, "GroupAdd": null, "ExtraHosts": null, "SecurityOpt": null,
+        "Dns": [], "DnsOptions": [], "DnsSearch": [], "Devices": [], "Ulimits": null,
+        "CpuShares": 0, "CpuPeriod": 0, "CpuQuota": 0, "CpusetCpus": "", "CpusetMems": "",
+        "BlkioWeight": 0, "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": null,
+        "OomKillDisable": false, "ShmSize": 67108864,
+    });
+    match unset {
+        serde_json::Value::Object(fields) => fields,
+        _ => unreachable!("an object"),
     }
 }
 

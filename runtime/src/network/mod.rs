@@ -290,7 +290,9 @@ impl Networks {
     /// `network rm`: refused while it has members.
     pub fn remove(&self, name_or_id: &str) -> Result<Network> {
         if PREDEFINED.contains(&name_or_id) {
-            return Err(Error::Forbidden(format!("{name_or_id} is a pre-defined network and cannot be removed")));
+            return Err(Error::Forbidden(format!(
+                "{name_or_id} is a pre-defined network and cannot be removed"
+            )));
         }
         let _lock = self.lock()?;
         let network = self.get(name_or_id)?;
