@@ -78,3 +78,24 @@ impl Watch {
         std::thread::sleep(longest.min(POLL));
     }
 }
+
+/// Closing an inotify instance waits for the kernel's grace period (tens of
+/// milliseconds): a waiter that is done hands it to a thread that closes it,
+/// and answers at once.
+#[cfg(target_os = "linux")]
+impl Drop for Watch {
+    fn drop(&mut self) {
+        use std::sync::mpsc::{Sender, channel};
+        use std::sync::{Mutex, OnceLock};
+        static CLOSER: OnceLock<Mutex<Sender<std::os::fd::OwnedFd>>> = OnceLock::new();
+        let Some(inotify) = self.inotify.take() else { return };
+        let closer = CLOSER.get_or_init(|| {
+            let (sender, closing) = channel::<std::os::fd::OwnedFd>();
+            std::thread::spawn(move || closing.into_iter().for_each(drop));
+            Mutex::new(sender)
+        });
+        if let Err(unsent) = closer.lock().map(|sender| sender.send(inotify)) {
+            drop(unsent);
+        }
+    }
+}
