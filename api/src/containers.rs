@@ -9,9 +9,7 @@ use http::{HeaderValue, StatusCode, header};
 use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wbox_runtime::container::{
-    Container, Containers, CreateOptions, GrantOptions, Status, WaitCondition, logs,
-};
+use wbox_runtime::container::{Container, Containers, CreateOptions, GrantOptions, WaitCondition, logs};
 use wbox_runtime::filters::Filters;
 use wbox_runtime::image::{self, ForRun};
 use wbox_runtime::reference::ImageRef;
@@ -498,9 +496,7 @@ async fn copy_in(
         let _ = writer.flush().await;
     }
     let _ = tokio::task::spawn_blocking(move || {
-        while container.state.status == Status::Created && container.reload().is_ok() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        container.wait_until_started();
         drop(stdin);
     })
     .await;

@@ -579,6 +579,14 @@ impl Container {
         }
     }
 
+    /// Waits while it has not started yet; returns once it has, or is gone.
+    pub fn wait_until_started(&mut self) {
+        let watch = Watch::new(&[&self.dir]);
+        while self.state.status == Status::Created && self.reload().is_ok() {
+            watch.wait(FOLLOW_AT_MOST);
+        }
+    }
+
     /// Hands `each` what the log gains until the container no longer runs;
     /// then the state says how it ended.
     pub fn follow_log(
