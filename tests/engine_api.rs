@@ -127,6 +127,9 @@ fn bad_requests_get_dockers_error_shape_and_the_service_carries_on() {
     assert_eq!((status, body.trim()), (404, r#"{"message":"No such container: nothing"}"#));
     let (status, body) = service.request("POST", "/containers/create", r#"{"Image":"localhost:1/none:1"}"#);
     assert_eq!(status, 404, "{body}");
+    let (status, body) = service.request("POST", "/v1.44/containers/any/pause", "");
+    assert_eq!(status, 501, "{body}");
+    assert!(body.contains("wbox does not pause containers"), "{body}");
     assert_eq!(ok(service.run(&["ps", "-a", "-q"])), "");
 }
 
@@ -640,4 +643,34 @@ fn the_docker_cli_gets_dockers_answers_from_the_service() {
     let garbage = files.path().join("garbage.tar");
     std::fs::write(&garbage, "not an archive").unwrap();
     same(&["load", "-i", garbage.to_str().unwrap()]);
+}
+
+/// `run -d -p`, `port`, `network create`, `network connect`, a member by
+/// name, and `network rm` refused while in use, through the docker CLI. As
+/// root, as CI runs: a network is a bridge in a namespace wbox makes.
+#[test]
+fn docker_cli_publishes_ports_and_joins_networks() {
+    let (_registry, busybox) = busybox_image();
+    let wbox = Wbox::new();
+    let service = Service::start(&wbox);
+    ok(service.run(&["network", "create", "backnet"]));
+    let serve = ["httpd", "-f", "-p", "8080", "-h", "/var/www"];
+    let run = ["run", "-d", "--name", "web", "--network", "backnet", "-p", "127.0.0.1::8080", &busybox];
+    ok(service.run(&[&run[..], &serve].concat()));
+    let published = ok(service.run(&["port", "web", "8080/tcp"]));
+    let port: u16 = published.trim().rsplit(':').next().unwrap().parse().unwrap();
+    wait_for("the published port", || harness::get(port, "/").0 == 200);
+    assert_eq!(harness::get(port, "/").1, "hello from busybox httpd\n");
+
+    ok(service.run(&["run", "-d", "--name", "other", &busybox, "sleep", "60"]));
+    ok(service.run(&["network", "connect", "backnet", "other"]));
+    assert_eq!(
+        ok(service.run(&["exec", "other", "wget", "-qO-", "http://web:8080/"])),
+        "hello from busybox httpd\n"
+    );
+    assert_eq!(ok(service.run(&["network", "inspect", "-f", "{{len .Containers}}", "backnet"])), "2\n");
+    let out = service.run(&["network", "rm", "backnet"]);
+    assert!(code(&out) == 1 && stderr(&out).contains("has active endpoints"), "{}", stderr(&out));
+    ok(service.run(&["rm", "-f", "web", "other"]));
+    assert_eq!(ok(service.run(&["network", "rm", "backnet"])), "backnet\n");
 }

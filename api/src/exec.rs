@@ -294,7 +294,13 @@ impl Terminal {
         let (mut master, mut side) = (-1, -1);
         // SAFETY: openpty fills in two descriptors, which are then owned.
         let made = unsafe {
-            libc::openpty(&mut master, &mut side, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+            libc::openpty(
+                &mut master,
+                &mut side,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
         };
         if made != 0 {
             let e = std::io::Error::last_os_error();

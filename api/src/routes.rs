@@ -197,6 +197,10 @@ pub async fn handle(service: Arc<Service>, mut request: Request<Incoming>) -> Re
             with_id(name, move |name| volumes::remove(&s, &name, &query)).await
         }
 
+        (&Method::POST, ["containers", _, "pause" | "unpause"]) => reply::error(
+            StatusCode::NOT_IMPLEMENTED,
+            "wbox does not pause containers: a container's guest runs until it is stopped; stop and start it instead",
+        ),
         // As a Docker engine that is not in a swarm answers (docker-py's
         // `leave_swarm(force=True)` takes this as done).
         (_, ["swarm", ..]) => {

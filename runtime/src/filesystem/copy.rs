@@ -62,10 +62,31 @@ pub fn stat(store: &Store, container: &Container, path: &str) -> Result<PathStat
     Ok(PathStat {
         name,
         size: meta.len(),
-        mode: cap_std::fs::MetadataExt::mode(&meta),
+        mode: mode_of(&meta),
         modified: meta.modified().map(|t| t.into_std()).unwrap_or(std::time::UNIX_EPOCH),
         link_target,
     })
+}
+
+/// `st_mode` of what `meta` describes; where the system has none (Windows),
+/// made from its type and whether it is read-only.
+fn mode_of(meta: &cap_std::fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        cap_std::fs::MetadataExt::mode(meta)
+    }
+    #[cfg(not(unix))]
+    {
+        let (kind, permissions) = if meta.is_dir() {
+            (S_IFDIR, 0o755)
+        } else if meta.is_symlink() {
+            (0o120000, 0o777)
+        } else {
+            (0o100000, 0o644)
+        };
+        let permissions = if meta.permissions().readonly() { permissions & 0o555 } else { permissions };
+        kind | permissions
+    }
 }
 
 /// What is copied: a tar, and how its entries are named.
