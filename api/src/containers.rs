@@ -18,6 +18,7 @@ use wbox_runtime::volume::Volumes;
 use wbox_runtime::{Error, Result};
 
 use crate::Service;
+use crate::detach::DetachKeys;
 use crate::query::Query;
 use crate::reply::{self, Reply};
 use crate::stream;
@@ -438,14 +439,20 @@ pub fn attach(service: &Service, id: &str, query: &Query, request: http::Request
     let mut container = Containers::open(&service.root)?.lookup(id)?;
     let (stdout, stderr) = (query.flag("stdout"), query.flag("stderr"));
     let tty = container.config.spec.grants.tty == Some(true);
-    let mut reader = container.output_reader()?;
+    // `logs`: what it wrote before comes first; without `stream`, only that.
+    let (logs_first, streamed) = (query.flag("logs"), query.flag("stream"));
+    let mut reader = if logs_first { container.log_reader()? } else { container.output_reader()? };
     let (sender, body) = stream::channel();
     tokio::task::spawn_blocking(move || {
-        let _ = container.follow_next_run(&mut reader, |entry| {
+        let mut each = |entry: &logs::Entry| {
             if if entry.stream == "stderr" { stderr } else { stdout } {
                 sender.send(stream::output(entry, tty, false));
             }
-        });
+        };
+        let _ = reader.read_new(&mut each);
+        if streamed {
+            let _ = container.follow_next_run(&mut reader, each);
+        }
     });
     let content_type = HeaderValue::from_static(stream::output_type(tty));
     if !request.headers().contains_key(header::UPGRADE) {
@@ -456,14 +463,22 @@ pub fn attach(service: &Service, id: &str, query: &Query, request: http::Request
     // Opened now, before a start that may follow: what the client types
     // first waits for the guest.
     let input = if query.flag("stdin") { container_stdin(service, id)? } else { None };
+    let detach_keys = DetachKeys::parse(query.get("detachKeys"))?;
     tokio::spawn(async move {
         match hyper::upgrade::on(request).await {
             Ok(upgraded) => {
                 let (from_client, to_client) = tokio::io::split(hyper_util::rt::TokioIo::new(upgraded));
+                let detached = std::sync::Arc::new(tokio::sync::Notify::new());
                 if let Some(input) = input {
-                    tokio::spawn(copy_in(from_client, input));
+                    tokio::spawn(copy_in(from_client, input, detach_keys, detached.clone()));
                 }
-                copy_out(body, to_client).await
+                // docker-py reads the 101 through a buffered reader, then
+                // reads the socket itself: output sent with the headers (the
+                // logs asked for, there at once) would be lost in that buffer.
+                if logs_first {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                copy_out(body, to_client, &detached).await
             }
             Err(e) => tracing::debug!("an attach was not upgraded: {e}"),
         }
@@ -482,17 +497,32 @@ fn container_stdin(service: &Service, id: &str) -> Result<Option<(Container, std
 }
 
 /// Feeds what the client sends to the container's stdin until the client
-/// closes its side; then lets go of it (for a StdinOnce container, its
-/// end), once the guest has started: a channel that no one holds open
-/// loses what was written to it.
+/// closes its side or types the detach keys (then `detached` is told);
+/// then lets go of it (for a StdinOnce container, its end), once the guest
+/// has started: a channel that no one holds open loses what was written to
+/// it.
 async fn copy_in(
     mut from_client: impl tokio::io::AsyncRead + Unpin,
     (mut container, stdin): (Container, std::fs::File),
+    mut detach_keys: DetachKeys,
+    detached: std::sync::Arc<tokio::sync::Notify>,
 ) {
-    use tokio::io::AsyncWriteExt as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     if let Ok(clone) = stdin.try_clone() {
         let mut writer = tokio::fs::File::from_std(clone);
-        let _ = tokio::io::copy(&mut from_client, &mut writer).await;
+        let mut buffer = vec![0; 16 * 1024];
+        let mut passed = Vec::new();
+        while let Ok(n @ 1..) = from_client.read(&mut buffer).await {
+            passed.clear();
+            let detaching = detach_keys.feed(&buffer[..n], &mut passed);
+            if writer.write_all(&passed).await.is_err() {
+                break;
+            }
+            if detaching {
+                detached.notify_one();
+                break;
+            }
+        }
         let _ = writer.flush().await;
     }
     let _ = tokio::task::spawn_blocking(move || {
@@ -502,12 +532,22 @@ async fn copy_in(
     .await;
 }
 
-/// Writes a streamed body onto a taken-over connection, then closes it.
-async fn copy_out(body: reply::Body, mut io: impl tokio::io::AsyncWrite + Unpin) {
+/// Writes a streamed body onto a taken-over connection until it ends or
+/// the client detaches, then closes it.
+async fn copy_out(
+    body: reply::Body,
+    mut io: impl tokio::io::AsyncWrite + Unpin,
+    detached: &tokio::sync::Notify,
+) {
     use http_body_util::BodyExt as _;
     use tokio::io::AsyncWriteExt as _;
     let mut body = body;
-    while let Some(Ok(frame)) = body.frame().await {
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            () = detached.notified() => break,
+        };
+        let Some(Ok(frame)) = frame else { break };
         let Ok(data) = frame.into_data() else { continue };
         let data: Bytes = data;
         if io.write_all(&data).await.is_err() {

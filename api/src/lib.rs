@@ -8,6 +8,7 @@ mod archive;
 mod auth;
 mod build;
 mod containers;
+mod detach;
 mod exec;
 mod images;
 mod networks;

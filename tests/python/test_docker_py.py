@@ -45,6 +45,8 @@ def test_detach_logs_wait_and_remove(client):
     container = client.containers.run(PROBE, ["tick", "3"], detach=True, labels={"team": "a"}, name="ticker")
     assert container.wait()["StatusCode"] == 0
     assert container.logs(stdout=True, stderr=False) == b"tick 1\ntick 2\ntick 3\n"
+    # An attachment that asks for the logs of an ended container gets them.
+    assert container.attach(stdout=True, stderr=False, stream=False, logs=True) == b"tick 1\ntick 2\ntick 3\n"
     container.reload()
     assert (container.status, container.name, container.labels["team"]) == ("exited", "ticker", "a")
     listed = client.containers.list(all=True, filters={"label": "team=a"})
@@ -159,3 +161,18 @@ def test_networks_by_name_and_in_use(client):
         server.remove(force=True)
     network.remove()
     assert client.networks.list(names=["pynet"]) == []
+
+
+def test_detach_keys_end_an_attachment(client):
+    container = client.containers.run(BUSYBOX, ["cat"], detach=True, stdin_open=True, tty=True)
+    try:
+        sock = container.attach_socket(params={"stdin": 1, "stream": 1, "detachKeys": "ctrl-x,y"})
+        sock = sock._sock
+        sock.sendall(b"\x18y")
+        time.sleep(0.5)
+        sock.settimeout(5)
+        assert sock.recv(128) == b""
+        container.reload()
+        assert container.status == "running"
+    finally:
+        container.remove(force=True)

@@ -481,6 +481,12 @@ impl Container {
         logs::Reader::from_end(self.log_files()?).map_err(log_error)
     }
 
+    /// A reader of what its log holds, then of what the guest writes: an
+    /// attachment that asks for the logs too.
+    pub fn log_reader(&self) -> Result<logs::Reader> {
+        logs::Reader::from_start(self.log_files()?).map_err(log_error)
+    }
+
     pub fn is_running(&self) -> bool {
         self.state.status == Status::Running
     }
