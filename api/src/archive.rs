@@ -35,9 +35,7 @@ pub fn stat(service: &Service, id: &str, query: &Query) -> Result<Reply> {
 pub fn get(service: &Service, id: &str, query: &Query) -> Result<Reply> {
     let path = path(query)?;
     let container = Containers::open(&service.root)?.lookup(id)?;
-    let store = Store::open(&service.root)?;
-    let stat = copy::stat(&store, &container, path)?;
-    let archive = Archive::of_container(&store, &container, path, false)?;
+    let (archive, stat) = Archive::of_container_with_stat(&Store::open(&service.root)?, &container, path)?;
     let mut reply = Reply::new(reply::full(archive.tar));
     reply.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
     Ok(with_stat(reply, &stat))

@@ -681,13 +681,22 @@ impl Container {
     /// container's own unless given), and makes sure it ended.
     pub fn stop(&mut self, timeout: Option<u64>) -> Result<()> {
         let grace = timeout.unwrap_or(self.config.spec.stop_timeout);
-        self.update(|state| state.manually_stopped = true)?;
+        self.mark_manually_stopped()?;
         if self.request(Request::Stop(grace))? {
             self.record("kill", &[("signal", "15")]);
             self.end_within(Duration::from_secs(grace))?;
         }
         self.record("stop", &[]);
         Ok(())
+    }
+
+    /// Tells its restart policy, when it has one, that a user ended it;
+    /// a container without one needs no record of it.
+    fn mark_manually_stopped(&mut self) -> Result<()> {
+        if self.config.spec.restart.name == Restart::No {
+            return Ok(());
+        }
+        self.update(|state| state.manually_stopped = true)
     }
 
     /// `kill -s SIGNAL`: the signal's effect, now (`None`: a signal that
@@ -697,7 +706,7 @@ impl Container {
         let not_running = || Error::usage(format!("container {name} is not running"));
         match signal {
             Some(signal) => {
-                self.update(|state| state.manually_stopped = true)?;
+                self.mark_manually_stopped()?;
                 if !self.request(Request::Kill(signal))? {
                     return Err(not_running());
                 }

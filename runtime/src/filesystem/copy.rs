@@ -43,12 +43,28 @@ pub struct PathStat {
 /// What is at `path` in a container, its last part not followed: what
 /// Docker's client asks before a copy, to choose where the copy lands.
 pub fn stat(store: &Store, container: &Container, path: &str) -> Result<PathStat> {
+    in_container(store, container, path, false, stat_at)
+}
+
+/// Finds `path` in the container's files (a stopped native container's are
+/// mounted meanwhile) and hands `work` where it is, and how to name it in
+/// errors.
+fn in_container<T>(
+    store: &Store,
+    container: &Container,
+    path: &str,
+    follow: bool,
+    work: impl FnOnce(&Place, &str) -> Result<T>,
+) -> Result<T> {
     let image = Image::load(store, &container.config.spec.image_id)?;
     let files = Files::of(store, container, &image)?;
-    let place = Place::find(container, files.as_ref(), path, false)?;
-    let shown = format!("{}:{path}", container.config.name);
+    let place = Place::find(container, files.as_ref(), path, follow)?;
+    work(&place, &format!("{}:{path}", container.config.name))
+}
+
+fn stat_at(place: &Place, shown: &str) -> Result<PathStat> {
     let meta = place.dir.symlink_metadata(or_dot(&place.path)).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Error::NoSuchPath(shown.clone()),
+        io::ErrorKind::NotFound => Error::NoSuchPath(shown.to_owned()),
         _ => Error::usage(format!("{shown}: {e}")),
     })?;
     let link_target = if meta.is_symlink() {
@@ -128,11 +144,21 @@ impl Archive {
 
     /// `cp CONTAINER:PATH …`.
     pub fn of_container(store: &Store, container: &Container, path: &str, follow: bool) -> Result<Archive> {
-        let image = Image::load(store, &container.config.spec.image_id)?;
-        let files = Files::of(store, container, &image)?;
-        let place = Place::find(container, files.as_ref(), path, follow)?;
-        let shown = format!("{}:{path}", container.config.name);
-        Archive::walked(&place.dir, &place.path, path, &shown)
+        in_container(store, container, path, follow, |place, shown| {
+            Archive::walked(&place.dir, &place.path, path, shown)
+        })
+    }
+
+    /// `of_container`, its last part not followed, with what `stat` says
+    /// of it: the container's files are found once.
+    pub fn of_container_with_stat(
+        store: &Store,
+        container: &Container,
+        path: &str,
+    ) -> Result<(Archive, PathStat)> {
+        in_container(store, container, path, false, |place, shown| {
+            Ok((Archive::walked(&place.dir, &place.path, path, shown)?, stat_at(place, shown)?))
+        })
     }
 
     /// The tar of `path` in `dir` (symlink-free up to its last part), as
