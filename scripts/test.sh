@@ -15,6 +15,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 scripts/cross.sh
 examples/build.sh
 examples/build-python.sh
+tests/wasi-testsuite/build.sh
 tests/python/install.sh
 cargo test --workspace "$@"
 scripts/fuzz.sh "${FUZZ_SECONDS:-20}"

@@ -67,7 +67,10 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
                      foreground, or build an image of it",
                 ));
             }
-            let argv = std::iter::once(path.display().to_string()).chain(user_args).collect();
+            // The file's name, as the wasmtime CLI gives it.
+            let program =
+                path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+            let argv = std::iter::once(program).chain(user_args).collect();
             let (grants, limits) = args.grants.options().grants(root, argv)?;
             let module = Module { name: path.display().to_string(), source: ModuleSource::File(path) };
             Ok(task::run(RunPlan::wasm(module, grants, limits), &cache)?.code)

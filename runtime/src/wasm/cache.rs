@@ -239,8 +239,16 @@ fn engine_dir_name(engine: &Engine) -> String {
 }
 
 fn compile(engine: &Engine, name: &str, kind: ProgramKind, wasm: &[u8]) -> Result<Compiled> {
-    let invalid =
-        |e: wasmtime::Error| Error::NotRunnable(format!("{name} is not a valid WebAssembly program: {e:#}"));
+    let invalid = |e: wasmtime::Error| {
+        let why = format!("{e:#}");
+        // wasmparser's words for a proposal the engine does not enable: the
+        // program may be valid, wbox does not run it.
+        Error::NotRunnable(if why.contains("feature") && why.contains("requires") {
+            format!("{name} uses a WebAssembly feature that wbox does not support: {why}")
+        } else {
+            format!("{name} is not a valid WebAssembly program: {why}")
+        })
+    };
     Ok(match kind {
         ProgramKind::Module => Compiled::Module(Module::new(engine, wasm).map_err(invalid)?),
         ProgramKind::Component => Compiled::Component(Component::new(engine, wasm).map_err(invalid)?),

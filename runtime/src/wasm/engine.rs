@@ -21,6 +21,8 @@ fn config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
+    // WASI 0.3's interfaces are async functions, streams and futures.
+    config.wasm_component_model_async(true);
     config
 }
 

@@ -3,12 +3,15 @@
 
 use std::net::{SocketAddr, TcpListener};
 
+use http_body_util::BodyExt;
+
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::WasiView;
 use wasmtime_wasi::p2::bindings::sockets::network::{Host as NetworkHost, IpSocketAddress};
 use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
 use wasmtime_wasi::p2::{self, TcpSocket};
 use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsView};
+use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
 use crate::plan::{Network, PublishedPort};
 use crate::{Error, Result};
@@ -139,6 +142,46 @@ pub(crate) fn map_published_ports<T: WasiView + 'static>(
             })
         },
     )
+}
+
+/// Outgoing HTTP requests go only where the network grant reaches.
+pub(crate) struct OutboundHttp {
+    pub(crate) network: Network,
+}
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        _response_done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+                )>,
+            > + Send,
+    > {
+        let network = self.network.clone();
+        Box::new(async move {
+            let uri = request.uri();
+            let host =
+                uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+            let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+            if !network.reaches_host(&host, port).await {
+                tracing::debug!(
+                    "network: denied an HTTP request to {host}:{port} (not granted; see --allow-net)"
+                );
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+            ))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -10,12 +10,14 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::p3::bindings::Command as CommandP3;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::context::report;
 use super::engine::start_epoch_ticker;
 use super::memory::{Gauge, MemoryCap};
-use super::network::{listen_for_service, map_published_ports, reserve_for_guest};
+use super::network::{OutboundHttp, listen_for_service, map_published_ports, reserve_for_guest};
 use super::program::{Compiled, Program};
 use super::serve::serve;
 use crate::plan::{Exit, Grants, Limits, PublishedPort};
@@ -165,8 +167,10 @@ async fn run_command(
                 Ok(exit_of(start.call_async(&mut store, ()).await))
             }
             Compiled::Component(component) => {
-                let state = P2State {
+                let state = ComponentState {
                     ctx: builder.build(),
+                    http: WasiHttpCtx::new(),
+                    hooks: OutboundHttp { network: grants.network.clone() },
                     table: ResourceTable::new(),
                     cap: MemoryCap::new(limits.memory, gauge),
                 };
@@ -174,16 +178,35 @@ async fn run_command(
                 let mut linker = wasmtime::component::Linker::new(program.engine());
                 wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
                 map_published_ports(&mut linker, &grants.ports).map_err(internal)?;
+                let wasi = WasiVersions::of(component);
+                if wasi.serves_http_0_3 {
+                    return Err(Error::NotRunnable(format!(
+                        "{} is a wasi:http 0.3 service (it exports wasi:http/handler@0.3); wbox serves only \
+                         wasi:http 0.2 services so far: build it for wasi:http 0.2 (wasi:http/proxy)",
+                        program.name
+                    )));
+                }
+                if wasi.imports_0_3 || wasi.runs_0_3 {
+                    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(internal)?;
+                }
+                if wasi.imports_http_0_3 {
+                    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(internal)?;
+                }
+                if wasi.runs_0_3 {
+                    let command = match CommandP3::instantiate_async(&mut store, component, &linker).await {
+                        Ok(command) => command,
+                        Err(e) => return started_and_ended(&program.name, e),
+                    };
+                    let ran = store
+                        .run_concurrent(async move |store| command.wasi_cli_run().call_run(store).await)
+                        .await;
+                    return Ok(exit_of_run(ran.and_then(|run| run)));
+                }
                 let command = match Command::instantiate_async(&mut store, component, &linker).await {
                     Ok(command) => command,
                     Err(e) => return started_and_ended(&program.name, e),
                 };
-                Ok(match command.wasi_cli_run().call_run(&mut store).await {
-                    Ok(Ok(())) => Exit::exited(0),
-                    // WASI 0.2's exit carries only success or failure.
-                    Ok(Err(())) => Exit::exited(1),
-                    Err(e) => exit_of(Err(e)),
-                })
+                Ok(exit_of_run(command.wasi_cli_run().call_run(&mut store).await))
             }
         }
     };
@@ -231,6 +254,44 @@ pub(crate) fn new_store<T: Send + 'static>(
     store
 }
 
+/// How a `wasi:cli/run` call ended. WASI's exit carries only success or
+/// failure, unless the guest exited with a code.
+fn exit_of_run(result: wasmtime::Result<Result<(), ()>>) -> Exit {
+    match result {
+        Ok(Ok(())) => Exit::exited(0),
+        Ok(Err(())) => Exit::exited(1),
+        Err(e) => exit_of(Err(e)),
+    }
+}
+
+/// Which WASI a component speaks: 0.3 interfaces are linked only for one
+/// that imports them, and it is run as 0.3 when it exports 0.3's
+/// `wasi:cli/run` (also when it exports 0.2's: the newest it supports).
+struct WasiVersions {
+    imports_0_3: bool,
+    /// Outgoing requests through `wasi:http/client`, checked against the
+    /// network grant as a service's are.
+    imports_http_0_3: bool,
+    runs_0_3: bool,
+    serves_http_0_3: bool,
+}
+
+impl WasiVersions {
+    fn of(component: &wasmtime::component::Component) -> WasiVersions {
+        let engine = component.engine();
+        let ty = component.component_type();
+        let imports = |prefix: &str| {
+            ty.imports(engine).any(|(name, _)| name.starts_with(prefix) && name.contains("@0.3."))
+        };
+        WasiVersions {
+            imports_0_3: imports("wasi:"),
+            imports_http_0_3: imports("wasi:http/"),
+            runs_0_3: ty.exports(engine).any(|(name, _)| name.starts_with("wasi:cli/run@0.3.")),
+            serves_http_0_3: ty.exports(engine).any(|(name, _)| name.starts_with("wasi:http/handler@0.3.")),
+        }
+    }
+}
+
 /// How a guest's call into wasm ended.
 pub(crate) fn exit_of(result: wasmtime::Result<()>) -> Exit {
     match result {
@@ -258,9 +319,28 @@ fn trap_message(e: &wasmtime::Error) -> String {
 fn started_and_ended(name: &str, e: wasmtime::Error) -> Result<Exit> {
     if e.is::<I32Exit>() || e.is::<wasmtime::Trap>() {
         Ok(exit_of(Err(e)))
+    } else if let Some(import) = unprovided_import(&e) {
+        Err(Error::NotRunnable(match import.strip_prefix("wasi:").and(import.split_once('@')) {
+            Some((_, version)) => format!(
+                "{name} needs WASI {} interface `{import}` that wbox does not provide (the README lists \
+                 the WASI versions and interfaces wbox links)",
+                version.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
+            ),
+            None => {
+                format!("{name} imports `{import}`, which is not a WASI interface; wbox provides only WASI's")
+            }
+        }))
     } else {
         Err(Error::NotRunnable(format!("cannot start {name}: {e:#}")))
     }
+}
+
+/// The import wasmtime found nothing linked for, from its error.
+fn unprovided_import(e: &wasmtime::Error) -> Option<String> {
+    let message = e.to_string();
+    let rest = message.strip_prefix("component imports ")?;
+    rest.contains("matching implementation was not found")
+        .then(|| rest.split('`').nth(1).map(str::to_owned))?
 }
 
 pub(crate) fn internal(e: wasmtime::Error) -> Error {
@@ -272,14 +352,53 @@ struct P1State {
     cap: MemoryCap,
 }
 
-struct P2State {
+struct ComponentState {
     ctx: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: OutboundHttp,
     table: ResourceTable,
     cap: MemoryCap,
 }
 
-impl WasiView for P2State {
+impl WasiView for ComponentState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for ComponentState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// wasmtime's own words when a component imports what nothing links.
+    fn unlinked(import: &str) -> wasmtime::Error {
+        wasmtime::Error::msg(format!(
+            "component imports instance `{import}`, but a matching implementation was not found in the linker"
+        ))
+    }
+
+    #[test]
+    fn an_import_nobody_provides_is_named_with_its_wasi_version() {
+        let said = |e| match started_and_ended("app.wasm", e) {
+            Err(Error::NotRunnable(message)) => message,
+            other => panic!("{:?}", other.map(|exit| exit.code)),
+        };
+        let message = said(unlinked("wasi:keyvalue/store@0.2.0-draft"));
+        assert!(message.starts_with("app.wasm needs WASI 0.2 interface `wasi:keyvalue/store@0.2.0-draft` that wbox does not provide"), "{message}");
+        let message = said(unlinked("wasi:cli/environment@0.4.0"));
+        assert!(
+            message.starts_with("app.wasm needs WASI 0.4 interface `wasi:cli/environment@0.4.0`"),
+            "{message}"
+        );
+        let message = said(unlinked("acme:db/query"));
+        assert!(message.contains("`acme:db/query`, which is not a WASI interface"), "{message}");
+        let message = said(wasmtime::Error::msg("something else"));
+        assert_eq!(message, "cannot start app.wasm: something else");
     }
 }

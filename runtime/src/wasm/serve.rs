@@ -23,13 +23,14 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::context::report;
 use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
 use super::memory::{Gauge, MemoryCap};
+use super::network::OutboundHttp;
 use super::run::{StopSignal, exit_of, internal, new_store};
-use crate::plan::{Exit, Grants, Limits, Network};
+use crate::plan::{Exit, Grants, Limits};
 use crate::{Error, Result};
 
 struct Service {
@@ -236,7 +237,7 @@ impl Service {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             cap: MemoryCap::new(self.limits.memory, &self.gauge),
-            hooks: Outbound { network: self.grants.network.clone() },
+            hooks: OutboundHttp { network: self.grants.network.clone() },
         };
         Ok(new_store(self.pre.engine(), state, |s| &mut s.cap))
     }
@@ -259,7 +260,7 @@ struct RequestState {
     http: WasiHttpCtx,
     table: ResourceTable,
     cap: MemoryCap,
-    hooks: Outbound,
+    hooks: OutboundHttp,
 }
 
 impl WasiView for RequestState {
@@ -271,45 +272,5 @@ impl WasiView for RequestState {
 impl WasiHttpView for RequestState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
-    }
-}
-
-/// Outgoing HTTP requests go only where the network grant reaches.
-struct Outbound {
-    network: Network,
-}
-
-impl WasiHttpHooks for Outbound {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        _response_done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-                )>,
-            > + Send,
-    > {
-        let network = self.network.clone();
-        Box::new(async move {
-            let uri = request.uri();
-            let host =
-                uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
-            let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
-            if !network.reaches_host(&host, port).await {
-                tracing::debug!(
-                    "network: denied an HTTP request to {host}:{port} (not granted; see --allow-net)"
-                );
-                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
-            }
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-            ))
-        })
     }
 }
