@@ -175,12 +175,18 @@ fn clients_that_go_away_mid_attach_or_mid_pull_leave_consistent_state() {
         let path = format!("/v1.44/images/create?fromImage={image}");
         write!(stream, "POST {path} HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n").unwrap();
     }
+    // The pull may finish or stop without its client; the store shows the
+    // whole image or none meanwhile, never a part.
     let listed = || ok(wbox.run(&["images", "-q"]));
     let first = listed();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let images = listed();
-    assert!(images.is_empty() || images == first, "{first} then {images}");
+    let then = listed();
     ok(service.run(&["pull", "-q", &image]));
+    let whole = listed();
+    assert!(!whole.is_empty());
+    for seen in [first, then] {
+        assert!(seen.is_empty() || seen == whole, "the store listed {seen:?}; the whole image is {whole:?}");
+    }
     ok(service.run(&["run", "--rm", &image, "exit", "0"]));
 }
 

@@ -276,3 +276,34 @@ fn port_names_where_a_services_port_is_published() {
     ok(wbox.run(&["stop", "web"]));
     assert_eq!(ok(wbox.run(&["port", "web"])), "", "a stopped container publishes nothing");
 }
+
+/// A service ends as servers do on SIGTERM and Ctrl-C (gunicorn, `wasmtime
+/// serve`): it drains and exits 0; SIGKILL ends it at once (137).
+#[test]
+fn a_service_drains_on_sigterm_and_ctrl_c_and_dies_on_sigkill() {
+    let wbox = Wbox::with_shared_compile_cache();
+    build_hello_http(&wbox, "hello-http");
+    for (signal, code) in [("TERM", "0"), ("INT", "0"), ("KILL", "137")] {
+        let name = format!("web-{signal}");
+        let port = free_port();
+        ok(wbox.run(&["run", "-d", "--name", &name, "-p", &format!("127.0.0.1:{port}:80"), "hello-http"]));
+        assert_eq!(get(port, "/").0, 200, "{name}");
+        ok(wbox.run(&["kill", "-s", signal, &name]));
+        assert_eq!(ok(wbox.run(&["wait", &name])), format!("{code}\n"), "{name}");
+    }
+    // In the foreground too: Ctrl-C ends `wbox run` of a service with 0.
+    let port = free_port();
+    let app = examples().join("out/hello-http/app.wasm");
+    let child = wbox
+        .command()
+        .args(["run", "-p", &format!("127.0.0.1:{port}:80")])
+        .arg(&app)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    harness::wait_for("the foreground service", || TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let sigint = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sigint.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

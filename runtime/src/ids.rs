@@ -19,6 +19,9 @@ pub(crate) fn is_full_id(text: &str) -> bool {
 /// image names another.
 pub const SIGTERM: i32 = 15;
 
+/// Ctrl-C's signal.
+pub const SIGINT: i32 = 2;
+
 /// The signal that ends a process at once: what `stop` sends when the
 /// grace period is over.
 pub const SIGKILL: i32 = 9;

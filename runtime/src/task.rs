@@ -20,3 +20,13 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<Arc<dyn Task>> {
 pub fn run(plan: RunPlan, cache: &CompileCache) -> Result<Exit> {
     create(plan, cache)?.run()
 }
+
+/// `run` as the process's one task (`wbox run FILE`): SIGTERM and Ctrl-C
+/// reach the guest as `kill` would, instead of ending wbox under it.
+pub fn run_as_the_process(plan: RunPlan, cache: &CompileCache) -> Result<Exit> {
+    let task = create(plan, cache)?;
+    let signalled = Arc::clone(&task);
+    crate::os::process::on_termination(move |signal| signalled.signal(signal))
+        .map_err(|e| crate::Error::Internal(anyhow::anyhow!("cannot handle termination: {e}")))?;
+    task.run()
+}

@@ -73,7 +73,7 @@ pub fn run(root: &Path, args: RunArgs) -> crate::Result<i32> {
             let argv = std::iter::once(program).chain(user_args).collect();
             let (grants, limits) = args.grants.options().grants(root, argv)?;
             let module = Module { name: path.display().to_string(), source: ModuleSource::File(path) };
-            Ok(task::run(RunPlan::wasm(module, grants, limits), &cache)?.code)
+            Ok(task::run_as_the_process(RunPlan::wasm(module, grants, limits), &cache)?.code)
         }
         RunTarget::Image(reference) => {
             let mut container =

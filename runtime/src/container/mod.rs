@@ -517,7 +517,16 @@ impl Container {
     /// Starts the guest in a supervisor: `supervisor` is the command that
     /// runs `supervise(…, Attach::Log, …)` for this container. Returns once
     /// the guest runs; false if it already ran.
-    pub fn start(&mut self, mut supervisor: std::process::Command) -> Result<bool> {
+    pub fn start(&mut self, supervisor: std::process::Command) -> Result<bool> {
+        // A user's start: the restart policy applies again.
+        if self.state.manually_stopped {
+            self.update(|state| state.manually_stopped = false)?;
+        }
+        self.spawn_supervisor(supervisor)
+    }
+
+    /// `start`, as a restart policy does it: a user's stop meanwhile wins.
+    pub(super) fn spawn_supervisor(&mut self, mut supervisor: std::process::Command) -> Result<bool> {
         use std::process::Stdio;
         // `-i`: a stdin that `attach` feeds, which stays open between them
         // unless StdinOnce.
@@ -552,7 +561,7 @@ impl Container {
             return Ok(true);
         }
         match answer.strip_prefix("error ").and_then(|rest| rest.split_once(' ')) {
-            Some((_, supervisor::ALREADY_RUNNING)) => Ok(false),
+            Some((_, supervisor::ALREADY_RUNNING | supervisor::STOPPED_MEANWHILE)) => Ok(false),
             Some((code, message)) => {
                 Err(Error::Relayed { code: code.parse().unwrap_or(125), message: message.to_owned() })
             }

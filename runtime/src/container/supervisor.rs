@@ -34,6 +34,9 @@ pub enum Attach {
 
 /// What the starter reads when the container already runs.
 pub(super) const ALREADY_RUNNING: &str = "already running";
+/// What a restart's starter reads when a user stopped the container while
+/// it waited to start again.
+pub(super) const STOPPED_MEANWHILE: &str = "stopped meanwhile";
 
 /// Runs the guest of container `id` to its end and records how it ended;
 /// then, if its restart policy says so, has a new supervisor (`again`, the
@@ -67,6 +70,13 @@ pub fn supervise(
             )));
         }
     };
+    // A user's start clears the mark before it spawns this; a stop that
+    // overtook a restart leaves it, and the restart does not happen.
+    container.reload()?;
+    if container.state.manually_stopped {
+        say(&mut handshake, &format!("error 0 {STOPPED_MEANWHILE}"));
+        return Ok(container.state.exit_code.unwrap_or(0));
+    }
     let logger = match attach {
         Attach::Log => {
             let files = container.log_files()?;
@@ -159,7 +169,7 @@ fn start_again(
         return Ok(());
     }
     container.update(|state| state.restart_count += 1)?;
-    container.start(supervisor).map(drop)
+    container.spawn_supervisor(supervisor).map(drop)
 }
 
 fn mark_running(container: &mut Container, pid: u32, ports: &[PublishedPort]) -> Result<()> {
@@ -172,7 +182,6 @@ fn mark_running(container: &mut Container, pid: u32, ports: &[PublishedPort]) ->
         state.exit_code = None;
         state.error = None;
         state.oom_killed = false;
-        state.manually_stopped = false;
         state.ports = ports.to_vec();
     })
 }

@@ -187,7 +187,11 @@ fn exports_http_handler(mut bytes: &[u8]) -> bool {
                 bytes = rest;
             }
             Payload::ComponentExportSection(exports)
-                if exports.clone().into_iter().flatten().any(|e| e.name.name.starts_with(HTTP_HANDLER)) =>
+                if exports
+                    .clone()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| HTTP_HANDLERS.iter().any(|handler| e.name.name.starts_with(handler))) =>
             {
                 return true;
             }
@@ -197,7 +201,14 @@ fn exports_http_handler(mut bytes: &[u8]) -> bool {
     }
 }
 
-const HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2";
+/// The handlers of WASI 0.2's `wasi:http/proxy` and 0.3's `wasi:http/service`.
+const HTTP_HANDLERS: [&str; 2] = ["wasi:http/incoming-handler@0.2", HTTP_HANDLER_0_3];
+const HTTP_HANDLER_0_3: &str = "wasi:http/handler@0.3";
+
+/// Whether a compiled component serves WASI 0.3's `wasi:http/service`.
+pub(crate) fn serves_wasi_http_0_3(component: &Component) -> bool {
+    component.component_type().exports(component.engine()).any(|(name, _)| name.starts_with(HTTP_HANDLER_0_3))
+}
 
 #[cfg(test)]
 mod tests {

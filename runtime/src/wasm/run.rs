@@ -179,13 +179,6 @@ async fn run_command(
                 wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
                 map_published_ports(&mut linker, &grants.ports).map_err(internal)?;
                 let wasi = WasiVersions::of(component);
-                if wasi.serves_http_0_3 {
-                    return Err(Error::NotRunnable(format!(
-                        "{} is a wasi:http 0.3 service (it exports wasi:http/handler@0.3); wbox serves only \
-                         wasi:http 0.2 services so far: build it for wasi:http 0.2 (wasi:http/proxy)",
-                        program.name
-                    )));
-                }
                 if wasi.imports_0_3 || wasi.runs_0_3 {
                     wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(internal)?;
                 }
@@ -273,7 +266,6 @@ struct WasiVersions {
     /// network grant as a service's are.
     imports_http_0_3: bool,
     runs_0_3: bool,
-    serves_http_0_3: bool,
 }
 
 impl WasiVersions {
@@ -287,7 +279,6 @@ impl WasiVersions {
             imports_0_3: imports("wasi:"),
             imports_http_0_3: imports("wasi:http/"),
             runs_0_3: ty.exports(engine).any(|(name, _)| name.starts_with("wasi:cli/run@0.3.")),
-            serves_http_0_3: ty.exports(engine).any(|(name, _)| name.starts_with("wasi:http/handler@0.3.")),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Serving a `wasi:http/proxy` component on its published ports: every
+//! Serving a `wasi:http/proxy` (WASI 0.2) or `wasi:http/service` (0.3)
+//! component on its published ports: every
 //! request gets a fresh instance of the pre-linked component (or, with
 //! `--instance-reuse`, one that answered fewer requests than allowed), with
 //! the container's grants, its memory cap and its deadline. A request whose
@@ -23,6 +24,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p3::bindings::{Service as Service3, ServicePre as ServicePre3};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::context::report;
@@ -34,7 +36,7 @@ use crate::plan::{Exit, Grants, Limits};
 use crate::{Error, Result};
 
 struct Service {
-    pre: ProxyPre<RequestState>,
+    pre: Handler,
     grants: Grants,
     limits: Limits,
     gauge: Arc<Gauge>,
@@ -47,10 +49,24 @@ struct Service {
     idle: Arc<Mutex<Vec<Warm>>>,
 }
 
+/// The component, linked: a WASI 0.2 `wasi:http/proxy` or a 0.3
+/// `wasi:http/service`.
+#[derive(Clone)]
+enum Handler {
+    P2(ProxyPre<RequestState>),
+    P3(ServicePre3<RequestState>),
+}
+
+/// An instance of the component.
+enum Instance {
+    P2(Proxy),
+    P3(Service3),
+}
+
 /// An instance kept between requests, and how many it has answered.
 struct Warm {
     store: Store<RequestState>,
-    proxy: Proxy,
+    instance: Instance,
     served: u32,
 }
 
@@ -72,10 +88,14 @@ pub(crate) async fn serve(
     let mut linker = Linker::new(component.engine());
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
-    let pre = linker
-        .instantiate_pre(component)
-        .and_then(ProxyPre::new)
-        .map_err(|e| Error::NotRunnable(format!("cannot start {name}: {e:#}")))?;
+    let pre = if super::program::serves_wasi_http_0_3(component) {
+        wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(internal)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(internal)?;
+        linker.instantiate_pre(component).and_then(ServicePre3::new).map(Handler::P3)
+    } else {
+        linker.instantiate_pre(component).and_then(ProxyPre::new).map(Handler::P2)
+    }
+    .map_err(|e| Error::NotRunnable(format!("cannot start {name}: {e:#}")))?;
     if limits.timeout.is_some() {
         start_epoch_ticker();
     }
@@ -173,18 +193,11 @@ impl Service {
         let slot = self.slots.clone().acquire_owned().await.map_err(|e| e.to_string())?;
         let reuse = self.limits.instance_reuse.unwrap_or(1);
         let warm = if reuse > 1 { self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() } else { None };
-        let (mut store, proxy, served) = match warm {
-            Some(warm) => (warm.store, Some(warm.proxy), warm.served),
+        let (mut store, instance, served) = match warm {
+            Some(warm) => (warm.store, Some(warm.instance), warm.served),
             None => (self.new_store()?, None, 0),
         };
         let (sender, receiver) = oneshot::channel();
-        let setup = |store: &mut Store<RequestState>| -> wasmtime::Result<_> {
-            let mut http = store.data_mut().http();
-            let request = http.new_incoming_request(Scheme::Http, request)?;
-            let out = http.new_response_outparam(sender)?;
-            Ok((request, out))
-        };
-        let (request, out) = setup(&mut store).map_err(|e| format!("cannot pass the request: {e:#}"))?;
         let (pre, idle) = (self.pre.clone(), self.idle.clone());
         let deadline = self.limits.timeout;
         // The guest runs on as a task of its own: it may stream the body
@@ -192,12 +205,18 @@ impl Service {
         let guest = tokio::spawn(async move {
             let _slot = slot;
             let run = async {
-                let proxy = match proxy {
-                    Some(proxy) => proxy,
-                    None => pre.instantiate_async(&mut store).await?,
+                let instance = match instance {
+                    Some(instance) => instance,
+                    None => match &pre {
+                        Handler::P2(pre) => Instance::P2(pre.instantiate_async(&mut store).await?),
+                        Handler::P3(pre) => Instance::P3(pre.instantiate_async(&mut store).await?),
+                    },
                 };
-                proxy.wasi_http_incoming_handler().call_handle(&mut store, request, out).await?;
-                Ok(proxy)
+                match &instance {
+                    Instance::P2(proxy) => handle_0_2(&mut store, proxy, request, sender).await?,
+                    Instance::P3(service) => handle_0_3(&mut store, service, request, sender).await?,
+                }
+                Ok(instance)
             };
             let result = match deadline {
                 Some(after) => tokio::time::timeout(after, run)
@@ -206,16 +225,16 @@ impl Service {
                 None => run.await,
             };
             // An instance that trapped or overran is dropped, never reused.
-            result.map(|proxy| {
+            result.map(|instance| {
                 let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
                 if served + 1 < reuse && idle.len() < MAX_IDLE {
-                    idle.push(Warm { store, proxy, served: served + 1 });
+                    idle.push(Warm { store, instance, served: served + 1 });
                 }
             })
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(code)) => Err(format!("the guest answered with an error: {code:?}")),
+            Ok(Err(why)) => Err(why),
             Err(_) => Err(match guest.await {
                 Ok(Ok(())) => "the guest returned without a response".to_string(),
                 Ok(Err(e)) => {
@@ -229,6 +248,114 @@ impl Service {
     }
 }
 
+/// What the guest answers, or why it gave no answer.
+type Answer = oneshot::Sender<std::result::Result<hyper::Response<HyperOutgoingBody>, String>>;
+
+/// A WASI 0.2 guest's `incoming-handler.handle`: it sets the response
+/// through its out-parameter, then may go on writing the body.
+async fn handle_0_2(
+    store: &mut Store<RequestState>,
+    proxy: &Proxy,
+    request: hyper::Request<Incoming>,
+    answer: Answer,
+) -> wasmtime::Result<()> {
+    let (sender, receiver) = oneshot::channel();
+    let mut http = store.data_mut().http();
+    let request = http.new_incoming_request(Scheme::Http, request)?;
+    let out = http.new_response_outparam(sender)?;
+    tokio::spawn(async move {
+        if let Ok(response) = receiver.await {
+            let _ =
+                answer.send(response.map_err(|code| format!("the guest answered with an error: {code:?}")));
+        }
+    });
+    proxy.wasi_http_incoming_handler().call_handle(&mut *store, request, out).await
+}
+
+/// A WASI 0.3 guest's `handler.handle`: it returns the response, whose body
+/// the guest may still be writing, through the store's event loop, which
+/// runs on until the client has the whole body or has gone away.
+async fn handle_0_3(
+    store: &mut Store<RequestState>,
+    service: &Service3,
+    request: hyper::Request<Incoming>,
+    answer: Answer,
+) -> wasmtime::Result<()> {
+    let request = with_authority(request);
+    let http = store.data_mut().http();
+    let (request, request_io) = wasmtime_wasi_http::p3::Request::from_http(http.hooks, request);
+    let request = http.table.push(request)?;
+    store
+        .run_concurrent(async move |accessor| {
+            let response = match service.wasi_http_handler().call_handle(accessor, request).await? {
+                Ok(response) => response,
+                Err(code) => {
+                    let _ = answer.send(Err(format!("the guest answered with an error: {code:?}")));
+                    return Ok(());
+                }
+            };
+            let response = accessor.with(|mut store| {
+                let response = store.get().http().table.delete(response)?;
+                response.into_http(&mut store, request_io)
+            })?;
+            let (sent, body_done) = oneshot::channel();
+            let response = response.map(|body| UntilEnd { body, sent: Some(sent) }.boxed_unsync());
+            if answer.send(Ok(response)).is_ok() {
+                let _ = body_done.await;
+            }
+            Ok(())
+        })
+        .await?
+}
+
+/// The request as WASI 0.3 sees it: with the scheme and authority (from
+/// `Host`) that a server's request line leaves out, as 0.2's
+/// `incoming-request` has them.
+fn with_authority(request: hyper::Request<Incoming>) -> hyper::Request<Incoming> {
+    let (mut parts, body) = request.into_parts();
+    let host = parts.headers.get(hyper::header::HOST).and_then(|h| h.to_str().ok());
+    if let Some(authority) = host.and_then(|h| h.parse::<hyper::http::uri::Authority>().ok()) {
+        let mut uri = parts.uri.clone().into_parts();
+        uri.scheme = Some(hyper::http::uri::Scheme::HTTP);
+        uri.authority = Some(authority);
+        if let Ok(uri) = hyper::Uri::from_parts(uri) {
+            parts.uri = uri;
+        }
+    }
+    hyper::Request::from_parts(parts, body)
+}
+
+/// A response body that says when it has ended or been dropped (the client
+/// went away).
+struct UntilEnd<B> {
+    body: B,
+    sent: Option<oneshot::Sender<()>>,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for UntilEnd<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, std::task::Poll::Ready(None)) {
+            self.sent.take();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 impl Service {
     fn new_store(&self) -> std::result::Result<Store<RequestState>, String> {
         let mut builder = self.grants.wasi_builder().map_err(|e| e.to_string())?;
@@ -239,7 +366,11 @@ impl Service {
             cap: MemoryCap::new(self.limits.memory, &self.gauge),
             hooks: OutboundHttp { network: self.grants.network.clone() },
         };
-        Ok(new_store(self.pre.engine(), state, |s| &mut s.cap))
+        let engine = match &self.pre {
+            Handler::P2(pre) => pre.engine(),
+            Handler::P3(pre) => pre.engine(),
+        };
+        Ok(new_store(engine, state, |s| &mut s.cap))
     }
 }
 

@@ -9,6 +9,7 @@ use super::context::report;
 use super::memory::Gauge;
 use super::program::Program;
 use super::run::{Ready, StopHandle, StopSignal, ready, stoppable};
+use crate::ids::{SIGINT, SIGTERM};
 use crate::plan::{
     Exit, ExitCell, GuestUsage, ModuleSource, PublishedPort, RunPlan, StdioFiles, Task, Workload,
 };
@@ -16,6 +17,8 @@ use crate::{Error, Result};
 
 pub struct WasmTask {
     name: String,
+    /// An HTTP service, which ends as servers do on SIGTERM and SIGINT.
+    service: bool,
     published: Vec<PublishedPort>,
     stop: StopHandle,
     /// Until it is started.
@@ -40,11 +43,13 @@ pub fn create(plan: RunPlan, cache: &CompileCache) -> Result<WasmTask> {
         ModuleSource::Blob { file, digest } => Program::load_open(module.name, file, Some(&digest), cache)?,
     };
     let name = program.name().to_owned();
+    let service = program.is_http_service();
     let stdio = plan.grants.stdio.clone();
     let ready = ready(program, plan.grants, plan.limits)?;
     let (stop, signal) = stoppable();
     Ok(WasmTask {
         name,
+        service,
         published: ready.published().to_vec(),
         stop,
         gauge: ready.gauge(),
@@ -107,10 +112,14 @@ impl Task for WasmTask {
         self.stop.drain();
     }
 
-    /// WASI has no signals: any signal ends the guest with its effect.
+    /// WASI has no signals: any signal ends the guest with its effect, but
+    /// a service takes SIGTERM and SIGINT as servers do (gunicorn, `wasmtime
+    /// serve`): it drains and ends with 0.
     fn signal(&self, signal: i32) {
-        if signal != 0 {
-            self.stop.stop(signal);
+        match signal {
+            0 => {}
+            SIGINT | SIGTERM if self.service => self.stop.drain(),
+            _ => self.stop.stop(signal),
         }
     }
 
