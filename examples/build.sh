@@ -33,4 +33,12 @@ wasi_wit=$(cargo metadata --format-version 1 --locked |
 "$componentize" "$out/netprobe.core.wasm" "$out/netprobe.component.wasm" "$wasi_wit" tests/guests/netprobe.wit
 # probe-cwd is probe that moves to WASI 0.2's initial-cwd before main.
 "$componentize" "$out/probe-cwd.core.wasm" "$out/probe-cwd.component.wasm" "$wasi_wit" tests/guests/cwd.wit
+# WASI 0.3 guests in Rust, an HTTP service and a command (their bindings
+# from the WASI 0.3 WIT the vendored wasi-testsuite carries).
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
+cargo build --quiet --release --target wasm32-wasip2 --manifest-path tests/guests/hello-p3/Cargo.toml \
+    --target-dir "${CARGO_TARGET_DIR:-$PWD/target}"
+for name in hello-p3 greet-p3; do
+    cp "${CARGO_TARGET_DIR:-$PWD/target}/wasm32-wasip2/release/$name.wasm" "$out/$name.wasm"
+done
 ls -l "$out"

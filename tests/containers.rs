@@ -790,3 +790,26 @@ fn stats_of_a_wasm_container_are_its_guests() {
     assert!(fields[5].ends_with('%'), "{line}");
     ok(wbox.run(&["rm", "-f", "hog"]));
 }
+
+/// `--restart always` starts a container that ends again, waiting longer
+/// each time (Docker's 100 ms, doubling); a stop while it waits for the
+/// next start ends the restarting for good, as Docker's does.
+#[test]
+fn a_stop_between_restarts_ends_the_restarting() {
+    let (_registry, image) = probe_image();
+    let wbox = Wbox::new();
+    ok(wbox.run(&["run", "-d", "--name", "flaky", "--restart", "always", &image, "exit", "3"]));
+    let inspect = |format: &str| ok(wbox.run(&["inspect", "-f", format, "flaky"])).trim().to_owned();
+    let restarts = || inspect("{{.RestartCount}}").parse::<u32>().unwrap();
+    wait_for("three restarts", || restarts() >= 3);
+    // From here it waits 800 ms or more between runs.
+    wait_for("the run to end", || inspect("{{.State.Status}}") == "exited");
+    ok(wbox.run(&["stop", "flaky"]));
+    let at_stop = restarts();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        (inspect("{{.State.Status}}"), restarts()),
+        ("exited".to_owned(), at_stop),
+        "restarted after stop"
+    );
+}

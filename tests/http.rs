@@ -307,3 +307,62 @@ fn a_service_drains_on_sigterm_and_ctrl_c_and_dies_on_sigkill() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// A WASI 0.3 service (`tests/guests/hello-p3`, `wasi:http/service`), from a
+/// Docker+Wasm image and from a wasm OCI artifact: 1,000 requests from 50
+/// clients are answered, each by a fresh instance; `--memory` and
+/// `--timeout` hold per request; `stop` drains it.
+#[test]
+fn a_wasi_0_3_service_answers_isolates_limits_and_drains() {
+    use harness::images::{push_artifact, push_docker_wasm_image};
+    let registry = Registry::start();
+    let wasm = examples().join("out/hello-p3.wasm");
+    push_docker_wasm_image(&registry, "hello-p3:image", &wasm, &[]);
+    push_artifact(&registry, "hello-p3:artifact", &wasm);
+    let wbox = Wbox::with_shared_compile_cache();
+    for kind in ["image", "artifact"] {
+        let image = format!("{}/hello-p3:{kind}", registry.addr);
+        let (name, port) = (format!("p3-{kind}"), free_port());
+        let publish = format!("127.0.0.1:{port}:80");
+        ok(wbox.run(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            "--memory",
+            "32m",
+            "--timeout",
+            "2s",
+            &image,
+        ]));
+        let greeting = (200, "Hello from a WASI 0.3 service!\n".to_string());
+        let threads: Vec<_> = (0..50)
+            .map(|_| {
+                let greeting = greeting.clone();
+                std::thread::spawn(move || (0..20).filter(|_| get(port, "/") == greeting).count())
+            })
+            .collect();
+        let answered: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(answered, 1000, "{kind}: every request answered with the greeting");
+        // A fresh instance each time: no request sees another's state.
+        for _ in 0..3 {
+            assert_eq!(get(port, "/count"), (200, "1\n".into()), "{kind}");
+        }
+        assert_eq!(get(port, "/grow?mb=8"), (200, "took 8 MiB\n".into()), "{kind}");
+        assert_eq!(get(port, "/grow?mb=64").0, 500, "{kind}: past --memory");
+        let started = Instant::now();
+        assert_eq!(get(port, "/spin").0, 500, "{kind}: past --timeout");
+        assert!(started.elapsed() < Duration::from_secs(10), "{kind}: /spin took {:?}", started.elapsed());
+        assert_eq!(get(port, "/"), greeting, "{kind}: the service goes on");
+        ok(wbox.run(&["stop", "-t", "20", &name]));
+        assert_eq!(ok(wbox.run(&["wait", &name])), "0\n", "{kind}: a stop drains and exits 0");
+        let logs = wbox.run(&["logs", &name]);
+        assert!(
+            stderr(&logs).contains("GET /spin: the guest trapped: timed out after 2s"),
+            "{}",
+            stderr(&logs)
+        );
+    }
+}

@@ -438,6 +438,20 @@ fn an_invalid_module_fails_to_start_with_a_clear_error() {
     assert!(cluster.no_shim_left());
 }
 
+/// A WASI 0.3 command (`tests/guests/hello-p3`'s greet-p3) runs through
+/// the shim as a 0.2 one does: arguments, environment, exit code.
+#[test]
+fn a_wasi_0_3_component_runs_through_ctr() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = Cluster::start();
+    let greet = cluster.wasm_image("greet-p3.wasm", &guest("greet-p3.wasm"), &["--env", "GREETING=Howdy"]);
+    let wasm = ["--platform", "wasi/wasm"];
+    let out = cluster.run(&wasm, &greet, "p3", &["/greet-p3.wasm", "world"]);
+    assert_eq!(ok(out), "Howdy from WASI 0.3! args: world\n");
+    let out = cluster.run(&wasm, &greet, "p3-fail", &["/greet-p3.wasm", "fail"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
 #[test]
 fn a_wasm_oci_artifact_runs_from_containerds_content_store() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

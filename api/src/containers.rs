@@ -324,11 +324,11 @@ pub fn start(service: &Service, id: &str) -> Result<Reply> {
 /// `POST /containers/{id}/stop?t=`: 204, or 304 when it does not run.
 pub fn stop(service: &Service, id: &str, query: &Query) -> Result<Reply> {
     let mut container = Containers::open(&service.root)?.lookup(id)?;
-    if container.runner_pid().is_none() {
-        return Ok(reply::empty(StatusCode::NOT_MODIFIED));
+    if container.stop(query.number("t")?)? {
+        Ok(reply::empty(StatusCode::NO_CONTENT))
+    } else {
+        Ok(reply::empty(StatusCode::NOT_MODIFIED))
     }
-    container.stop(query.number("t")?)?;
-    Ok(reply::empty(StatusCode::NO_CONTENT))
 }
 
 /// `POST /containers/{id}/restart?t=`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use wbox_runtime::Error;
-use wbox_runtime::container::{self, Container, Containers, Request, logs};
+use wbox_runtime::container::{self, Container, Containers, logs};
 use wbox_runtime::filters::{self, Filters};
 use wbox_runtime::image::{self, RunTarget};
 use wbox_runtime::store::Store;
@@ -291,17 +291,13 @@ pub fn stop(root: &Path, args: StopArgs) -> crate::Result<i32> {
     // grace period.
     let mut asked = Vec::new();
     let code = each(&args.containers, |name| {
-        let container = containers.lookup(name)?;
-        let grace = args.time.unwrap_or(container.config.spec.stop_timeout);
-        if container.request(Request::Stop(grace))? {
-            asked.push((name.clone(), container, grace));
-        } else {
-            println!("{name}");
-        }
+        let mut container = containers.lookup(name)?;
+        let grace = container.ask_to_stop(args.time)?;
+        asked.push((name.clone(), container, grace));
         Ok(())
     })?;
     for (name, mut container, grace) in asked {
-        container.end_within(Duration::from_secs(grace))?;
+        container.finish_stop(grace)?;
         println!("{name}");
     }
     Ok(code)

@@ -687,16 +687,34 @@ impl Container {
     }
 
     /// `stop`: asks the guest to end, waits the grace period (the
-    /// container's own unless given), and makes sure it ended.
-    pub fn stop(&mut self, timeout: Option<u64>) -> Result<()> {
-        let grace = timeout.unwrap_or(self.config.spec.stop_timeout);
-        self.mark_manually_stopped()?;
-        if self.request(Request::Stop(grace))? {
-            self.record("kill", &[("signal", "15")]);
-            self.end_within(Duration::from_secs(grace))?;
+    /// container's own unless given), and makes sure it ended. One waiting
+    /// to be restarted is not restarted. False if it was not running.
+    pub fn stop(&mut self, timeout: Option<u64>) -> Result<bool> {
+        let grace = self.ask_to_stop(timeout)?;
+        self.finish_stop(grace)?;
+        Ok(grace.is_some())
+    }
+
+    /// The rest of `stop` after `ask_to_stop`: waits out the grace period
+    /// it gave, if any, making sure the container ended.
+    pub fn finish_stop(&mut self, grace: Option<Duration>) -> Result<()> {
+        if let Some(grace) = grace {
+            self.end_within(grace)?;
         }
         self.record("stop", &[]);
         Ok(())
+    }
+
+    /// `stop`'s request alone, for stopping several at once: the grace
+    /// period to wait for it to end; none if it was not running.
+    pub fn ask_to_stop(&mut self, timeout: Option<u64>) -> Result<Option<Duration>> {
+        let grace = timeout.unwrap_or(self.config.spec.stop_timeout);
+        self.mark_manually_stopped()?;
+        if !self.request(Request::Stop(grace))? {
+            return Ok(None);
+        }
+        self.record("kill", &[("signal", "15")]);
+        Ok(Some(Duration::from_secs(grace)))
     }
 
     /// Tells its restart policy, when it has one, that a user ended it;
