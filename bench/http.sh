@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # The hello-http Python component (examples/hello-http) served by wbox and by
-# `wasmtime serve`, and the same greeting from Flask under gunicorn, each
-# loaded by wrk (2 threads, 50 connections) on loopback. Prints requests/s
-# and p99 latency side by side.
+# `wasmtime serve`, and the same greeting from Flask under gunicorn; then the
+# same Rust greeting as a WASI 0.3 `wasi:http/service` and as a 0.2
+# `wasi:http/proxy` component (tests/guests/hello-p3), each served by wbox
+# and by `wasmtime serve`, with a fresh instance per request and with reuse.
+# Each is loaded by wrk (2 threads, 50 connections) on loopback. Prints
+# requests/s and p99 latency side by side.
 #
-#   bench/http.sh [SECONDS]    (needs wrk, pip; builds wbox --release)
+#   bench/http.sh [SECONDS]    (needs wrk, pip; builds wbox --release, or takes the binary WBOX names)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 
 scripts/install-deps.sh
-cargo build --quiet --release -p wbox
+if [ -z "${WBOX:-}" ]; then
+    cargo build --quiet --release -p wbox
+fi
 examples/build-python.sh
-wbox=$PWD/target/release/wbox
+wbox=${WBOX:-$PWD/target/release/wbox}
 work=$PWD/target/bench
 mkdir -p "$work"
 . scripts/lib.sh
@@ -81,6 +86,38 @@ port=$(free_port)
 (cd bench && exec "$work/flask-venv/bin/gunicorn" -w 2 -b "127.0.0.1:$port" flask_hello:app 2>/dev/null) &
 pids+=($!)
 load "Flask under gunicorn -w 2" "$port"
+
+# The Rust greeting as 0.3 and 0.2 components; the 0.2 one's WIT is
+# wasmtime-wasi-http's own.
+http_wit=$(cargo metadata --format-version 1 --locked |
+    python3 -c 'import json, os, sys; print(next(os.path.dirname(p["manifest_path"]) for p in json.load(sys.stdin)["packages"] if p["name"] == "wasmtime-wasi-http"))')/wit
+rm -rf target/wasi-http-0.2-wit
+cp -r "$http_wit" target/wasi-http-0.2-wit
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
+guests=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build --quiet --release --target wasm32-wasip2 --manifest-path tests/guests/hello-p3/Cargo.toml \
+    --bin hello-p3 --bin hello-p2 --target-dir "$guests"
+for wasi in 0.3 0.2; do
+    guest="$guests/wasm32-wasip2/release/hello-p${wasi#0.}.wasm"
+    for reuse in 1 1000; do
+        port=$(free_port)
+        "$wbox" run --instance-reuse "$reuse" -p "127.0.0.1:$port:80" "$guest" 2>/dev/null &
+        pids+=($!)
+        load "Rust hello, WASI $wasi: wbox run --instance-reuse $reuse" "$port"
+        kill -INT "${pids[-1]}"
+        wait "${pids[-1]}" || true
+    done
+    async_flags=()
+    if [ "$wasi" = 0.3 ]; then async_flags=(-Wcomponent-model-async -Sp3,http); fi
+    for reuse in 1 1000; do
+        port=$(free_port)
+        "$wasmtime" serve "${async_flags[@]}" -S cli=y --max-instance-reuse-count "$reuse" \
+            --addr "127.0.0.1:$port" "$guest" 2>/dev/null &
+        pids+=($!)
+        load "Rust hello, WASI $wasi: wasmtime serve, reuse $reuse" "$port"
+        kill "${pids[-1]}"
+    done
+done
 
 printf '\n%-52s %12s %10s\n' "server (wrk -t2 -c50 -d${duration}s)" "requests/s" "p99"
 printf '%s\n' "${results[@]}"

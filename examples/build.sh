@@ -37,6 +37,7 @@ wasi_wit=$(cargo metadata --format-version 1 --locked |
 # from the WASI 0.3 WIT the vendored wasi-testsuite carries).
 rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 cargo build --quiet --release --target wasm32-wasip2 --manifest-path tests/guests/hello-p3/Cargo.toml \
+    --bin hello-p3 --bin greet-p3 \
     --target-dir "${CARGO_TARGET_DIR:-$PWD/target}"
 for name in hello-p3 greet-p3; do
     cp "${CARGO_TARGET_DIR:-$PWD/target}/wasm32-wasip2/release/$name.wasm" "$out/$name.wasm"

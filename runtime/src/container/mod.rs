@@ -700,8 +700,8 @@ impl Container {
     pub fn finish_stop(&mut self, grace: Option<Duration>) -> Result<()> {
         if let Some(grace) = grace {
             self.end_within(grace)?;
+            self.record("stop", &[]);
         }
-        self.record("stop", &[]);
         Ok(())
     }
 
