@@ -554,11 +554,16 @@ impl Container {
         // taken the container with it: its error is the answer then.
         let reloaded = self.reload();
         let answer = answer.trim_end();
-        if answer == "ok" || answer.is_empty() {
-            reloaded?;
-        }
         if answer == "ok" {
-            return Ok(true);
+            // A quick guest of a `--rm` container may have ended and taken
+            // the container with it already: it ran.
+            return match reloaded {
+                Err(Error::Gone { .. }) | Ok(()) => Ok(true),
+                Err(e) => Err(e),
+            };
+        }
+        if answer.is_empty() {
+            reloaded?;
         }
         match answer.strip_prefix("error ").and_then(|rest| rest.split_once(' ')) {
             Some((_, supervisor::ALREADY_RUNNING | supervisor::STOPPED_MEANWHILE)) => Ok(false),
