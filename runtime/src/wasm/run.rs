@@ -11,7 +11,7 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi::p3::bindings::Command as CommandP3;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::context::report;
@@ -167,13 +167,7 @@ async fn run_command(
                 Ok(exit_of(start.call_async(&mut store, ()).await))
             }
             Compiled::Component(component) => {
-                let state = ComponentState {
-                    ctx: builder.build(),
-                    http: WasiHttpCtx::new(),
-                    hooks: OutboundHttp { network: grants.network.clone() },
-                    table: ResourceTable::new(),
-                    cap: MemoryCap::new(limits.memory, gauge),
-                };
+                let state = ComponentState::new(&mut builder, grants, limits, gauge);
                 let mut store = new_store(program.engine(), state, |s| &mut s.cap);
                 let mut linker = wasmtime::component::Linker::new(program.engine());
                 wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
@@ -343,12 +337,32 @@ struct P1State {
     cap: MemoryCap,
 }
 
-struct ComponentState {
+/// A component's store state, a command's or a service request's: WASI
+/// and wasi:http with the grants, and the memory cap.
+pub(crate) struct ComponentState {
     ctx: WasiCtx,
     http: WasiHttpCtx,
     hooks: OutboundHttp,
     table: ResourceTable,
-    cap: MemoryCap,
+    pub(crate) cap: MemoryCap,
+}
+
+impl ComponentState {
+    /// `builder` is `grants.wasi_builder()`'s.
+    pub(crate) fn new(
+        builder: &mut WasiCtxBuilder,
+        grants: &Grants,
+        limits: &Limits,
+        gauge: &Arc<Gauge>,
+    ) -> ComponentState {
+        ComponentState {
+            ctx: builder.build(),
+            http: WasiHttpCtx::new(),
+            hooks: OutboundHttp { network: grants.network.clone() },
+            table: ResourceTable::new(),
+            cap: MemoryCap::new(limits.memory, gauge),
+        }
+    }
 }
 
 impl WasiView for ComponentState {

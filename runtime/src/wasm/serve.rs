@@ -19,19 +19,17 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::oneshot;
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::{Component, Linker};
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::p3::bindings::{Service as Service3, ServicePre as ServicePre3};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::context::report;
 use super::engine::{SERVICE_INSTANCES, start_epoch_ticker};
-use super::memory::{Gauge, MemoryCap};
-use super::network::OutboundHttp;
-use super::run::{StopSignal, exit_of, internal, new_store};
+use super::memory::Gauge;
+use super::run::{ComponentState, StopSignal, exit_of, internal, new_store};
 use crate::plan::{Exit, Grants, Limits};
 use crate::{Error, Result};
 
@@ -53,8 +51,8 @@ struct Service {
 /// `wasi:http/service`.
 #[derive(Clone)]
 enum Handler {
-    P2(ProxyPre<RequestState>),
-    P3(ServicePre3<RequestState>),
+    P2(ProxyPre<ComponentState>),
+    P3(ServicePre3<ComponentState>),
 }
 
 /// An instance of the component.
@@ -65,7 +63,7 @@ enum Instance {
 
 /// An instance kept between requests, and how many it has answered.
 struct Warm {
-    store: Store<RequestState>,
+    store: Store<ComponentState>,
     instance: Instance,
     served: u32,
 }
@@ -254,7 +252,7 @@ type Answer = oneshot::Sender<std::result::Result<hyper::Response<HyperOutgoingB
 /// A WASI 0.2 guest's `incoming-handler.handle`: it sets the response
 /// through its out-parameter, then may go on writing the body.
 async fn handle_0_2(
-    store: &mut Store<RequestState>,
+    store: &mut Store<ComponentState>,
     proxy: &Proxy,
     request: hyper::Request<Incoming>,
     answer: Answer,
@@ -276,7 +274,7 @@ async fn handle_0_2(
 /// the guest may still be writing, through the store's event loop, which
 /// runs on until the client has the whole body or has gone away.
 async fn handle_0_3(
-    store: &mut Store<RequestState>,
+    store: &mut Store<ComponentState>,
     service: &Service3,
     request: hyper::Request<Incoming>,
     answer: Answer,
@@ -357,15 +355,9 @@ impl<B: hyper::body::Body + Unpin> hyper::body::Body for UntilEnd<B> {
 }
 
 impl Service {
-    fn new_store(&self) -> std::result::Result<Store<RequestState>, String> {
+    fn new_store(&self) -> std::result::Result<Store<ComponentState>, String> {
         let mut builder = self.grants.wasi_builder().map_err(|e| e.to_string())?;
-        let state = RequestState {
-            wasi: builder.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            cap: MemoryCap::new(self.limits.memory, &self.gauge),
-            hooks: OutboundHttp { network: self.grants.network.clone() },
-        };
+        let state = ComponentState::new(&mut builder, &self.grants, &self.limits, &self.gauge);
         let engine = match &self.pre {
             Handler::P2(pre) => pre.engine(),
             Handler::P3(pre) => pre.engine(),
@@ -384,24 +376,4 @@ fn failure(why: String) -> hyper::Response<HyperOutgoingBody> {
     *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
     response.headers_mut().insert(hyper::header::CONTENT_TYPE, "text/plain".parse().expect("a valid header"));
     response
-}
-
-struct RequestState {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-    cap: MemoryCap,
-    hooks: OutboundHttp,
-}
-
-impl WasiView for RequestState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl WasiHttpView for RequestState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
-    }
 }
